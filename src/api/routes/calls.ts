@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Call } from '../../calls/model.ts';
+import type { CreateCallInput, Idempotency } from '../../calls/service.ts';
+import { HooklineError } from '../../errors.ts';
+import { page } from '../paging.ts';
+import { CallListQuery, ClickToCallBody, IdParams, InboundCallBody, OutboundCallBody, TranscriptBody } from '../schemas.ts';
+import type { Api, ApiDeps } from '../server.ts';
+import { callView } from '../views.ts';
+
+const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+function idempotency(req: FastifyRequest, route: string): Idempotency | undefined {
+  const key = req.headers[IDEMPOTENCY_HEADER];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+    throw new HooklineError('invalid_field', 'Idempotency-Key must be 1 to 255 characters', { field: 'header.idempotency-key' });
+  }
+  const request_hash = createHash('sha256').update(JSON.stringify(req.body ?? null)).digest('hex');
+  return { route, key, request_hash };
+}
+
+export function callRoutes(app: Api, deps: ApiDeps): void {
+  const { calls, store } = deps;
+
+  async function withTimeline(call: Call): Promise<Record<string, unknown>> {
+    return callView(call, await store.listEvents([call.id]));
+  }
+
+  async function create(req: FastifyRequest, reply: FastifyReply, route: string, input: CreateCallInput) {
+    const idem = idempotency(req, route);
+    const answer = await calls.create(req.auth.account_id, input, idem, (call, events) => JSON.stringify(callView(call, events)));
+    if (answer.replayed) {
+      return reply.status(answer.replayed.status).header('idempotent-replayed', 'true').type('application/json').send(answer.replayed.body);
+    }
+    return reply.status(201).send(await withTimeline(answer.call));
+  }
+
+  app.post('/v1/calls', {
+    schema: { tags: ['calls'], summary: 'Outbound Calling API (OBD): place a simulated call', body: OutboundCallBody },
+  }, (req, reply) => create(req, reply, 'POST /v1/calls', { kind: 'outbound', ...req.body }));
+
+  app.post('/v1/click-to-call', {
+    schema: { tags: ['calls'], summary: 'Click-to-Call: dial leg `from`, then leg `to` when `from` answers', body: ClickToCallBody },
+  }, (req, reply) => create(req, reply, 'POST /v1/click-to-call', { kind: 'click_to_call', ...req.body }));
+
+  app.post('/v1/inbound-calls', {
+    schema: { tags: ['calls'], summary: 'A simulated inbound call on a number or channel', body: InboundCallBody },
+  }, (req, reply) => create(req, reply, 'POST /v1/inbound-calls', { kind: 'inbound', ...req.body }));
+
+  app.get('/v1/calls', {
+    schema: { tags: ['calls'], summary: 'List calls, newest first', querystring: CallListQuery },
+  }, async (req) => {
+    const { limit = 20, cursor, ...filter } = req.query;
+    const { rows, next_cursor } = await page(limit, (n) => store.listCalls(req.auth.account_id, filter, n, cursor ?? null));
+    const events = await store.listEvents(rows.map((c) => c.id));
+    const byCall = Map.groupBy(events, (e) => e.call_id);
+    return { object: 'list', data: rows.map((c) => callView(c, byCall.get(c.id) ?? [])), next_cursor };
+  });
+
+  app.get('/v1/calls/:id', {
+    schema: { tags: ['calls'], summary: 'A call with its legs and event timeline', params: IdParams },
+  }, async (req) => withTimeline(await calls.get(req.auth.account_id, req.params.id)));
+
+  app.post('/v1/calls/:id/hangup', {
+    schema: { tags: ['calls'], summary: 'End the call now: completed if answered, else cancelled', params: IdParams },
+  }, async (req) => withTimeline(await calls.hangup(req.auth.account_id, req.params.id)));
+
+  app.post('/v1/calls/:id/transcript', {
+    schema: { tags: ['calls'], summary: 'Append a transcript line; emits call.transcript', params: IdParams, body: TranscriptBody },
+  }, async (req, reply) => reply.status(201).send(await withTimeline(await calls.addTranscript(req.auth.account_id, req.params.id, req.body))));
+}

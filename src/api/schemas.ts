@@ -1,0 +1,130 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { CALL_KINDS, DIRECTIONS, EVENT_TYPES, OUTCOMES } from '../calls/model.ts';
+
+/** Objects refuse unknown fields: a typo in a field name is a 400, not a silent default. */
+export const Obj = <T extends Parameters<typeof Type.Object>[0]>(props: T, opts: Parameters<typeof Type.Object>[1] = {}) =>
+  Type.Object(props, { additionalProperties: false, ...opts });
+
+export const Enum = <T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
+
+export const Phone = Type.String({ minLength: 1, maxLength: 64, description: 'A phone number (E.164 recommended) or SIP address' });
+const Ms = Type.Integer({ minimum: 0, maximum: 24 * 3600 * 1000 });
+
+export const TranscriptLineIn = Obj({
+  type: Type.String({ minLength: 1, maxLength: 64 }),
+  message: Type.String({ maxLength: 100_000 }),
+});
+
+export const LegSimulate = Obj({
+  ring_ms: Type.Optional(Ms),
+  outcome: Type.Optional(Enum(['answer', 'busy', 'no-answer', 'failed'] as const)),
+  talk_ms: Type.Optional(Ms),
+  transcript: Type.Optional(Type.Array(TranscriptLineIn, { maxItems: 1000 })),
+  recording_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+}, { description: 'The scenario one leg plays (SPEC §4). Defaults: ring_ms 2000, outcome answer, talk_ms 10000.' });
+
+const CallbackEntry = Type.Object({}, { additionalProperties: true });
+export const Callback = Type.Record(Type.String(), CallbackEntry, {
+  description: 'Seed 000: event name → {callback_profile: [ids], url: [urls]}; keys are case-insensitive',
+});
+
+const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'Yours; stored and returned as given' });
+
+export const OutboundCallBody = Obj({
+  from: Phone,
+  to: Phone,
+  bridge: Type.Optional(Phone),
+  flow_id: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Integer()])),
+  channel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  webhook_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  callback: Type.Optional(Callback),
+  simulate: Type.Optional(LegSimulate),
+  metadata: Type.Optional(Metadata),
+});
+export type OutboundCallBody = Static<typeof OutboundCallBody>;
+
+export const ClickToCallBody = Obj({
+  from: Phone,
+  to: Phone,
+  bridge: Type.Optional(Phone),
+  flow_id: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Integer()])),
+  channel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  webhook_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  callback: Type.Optional(Callback),
+  simulate: Type.Optional(Obj({ from: Type.Optional(LegSimulate), to: Type.Optional(LegSimulate) })),
+  metadata: Type.Optional(Metadata),
+});
+export type ClickToCallBody = Static<typeof ClickToCallBody>;
+
+export const TrackingIn = Type.Object({
+  property_sid: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+}, { additionalProperties: true, description: 'Seed 003 call-tracking data: property, attribution, session, survey, prompts…' });
+
+export const InboundCallBody = Obj({
+  from: Phone,
+  to: Phone,
+  channel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  bridge: Type.Optional(Phone),
+  tracking: Type.Optional(TrackingIn),
+  simulate: Type.Optional(LegSimulate),
+  metadata: Type.Optional(Metadata),
+});
+export type InboundCallBody = Static<typeof InboundCallBody>;
+
+export const TranscriptBody = TranscriptLineIn;
+
+export const IngestBody = Obj({
+  event_id: Type.String({ minLength: 1, maxLength: 256, description: "The switch's own id for this event; a repeat is ignored" }),
+  call_id: Type.String({ minLength: 1, maxLength: 256, description: "The switch's own id for the call" }),
+  type: Enum(EVENT_TYPES),
+  occurred_at: Type.Optional(Type.String({ format: 'date-time' })),
+  leg: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  from: Type.Optional(Phone),
+  to: Type.Optional(Phone),
+  direction: Type.Optional(Enum(DIRECTIONS)),
+  kind: Type.Optional(Enum(CALL_KINDS)),
+  channel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  bridge: Type.Optional(Phone),
+  outcome: Type.Optional(Enum(OUTCOMES)),
+  recording_url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+  message: Type.Optional(Type.String({ maxLength: 100_000 })),
+  speaker: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'transcript line type (call.transcript)' })),
+  metadata: Type.Optional(Metadata),
+  tracking: Type.Optional(TrackingIn),
+});
+export type IngestBody = Static<typeof IngestBody>;
+
+export const IdParams = Obj({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+export const ListQuery = <T extends Parameters<typeof Type.Object>[0]>(props: T) =>
+  Obj({
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ maxLength: 256, description: 'next_cursor of the previous page' })),
+    ...props,
+  });
+
+export const CallListQuery = ListQuery({
+  kind: Type.Optional(Enum(CALL_KINDS)),
+  direction: Type.Optional(Enum(DIRECTIONS)),
+  status: Type.Optional(Type.String({ maxLength: 32 })),
+  outcome: Type.Optional(Enum(OUTCOMES)),
+  from: Type.Optional(Type.String({ maxLength: 64 })),
+  to: Type.Optional(Type.String({ maxLength: 64 })),
+  channel_id: Type.Optional(Type.String({ maxLength: 128 })),
+  external_id: Type.Optional(Type.String({ maxLength: 256 })),
+});
+
+export const AccountBody = Obj({ name: Type.String({ minLength: 1, maxLength: 200 }) });
+
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String(),
+  field: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }))),
+}, { $id: 'Problem', description: 'RFC 9457 problem details with a stable code' });
+
+export type { TSchema };

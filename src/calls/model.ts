@@ -1,0 +1,146 @@
+/** The canonical call model of SPEC §2. Every format is rendered from these types. */
+
+export const CALL_KINDS = ['outbound', 'click_to_call', 'inbound'] as const;
+export type CallKind = (typeof CALL_KINDS)[number];
+
+export const DIRECTIONS = ['outbound', 'inbound'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+export const EVENT_TYPES = [
+  'call.accepted',
+  'leg.initiated',
+  'leg.ringing',
+  'leg.answered',
+  'call.transcript',
+  'call.error',
+  'call.ended',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const OUTCOMES = ['completed', 'no-answer', 'busy', 'failed', 'cancelled'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const CALL_STATUSES = ['accepted', 'initiated', 'ringing', 'answered', 'ended'] as const;
+export type CallStatus = (typeof CALL_STATUSES)[number];
+
+export const LEG_STATUSES = ['pending', 'initiated', 'ringing', 'answered', 'ended'] as const;
+export type LegStatus = (typeof LEG_STATUSES)[number];
+
+/** A one-leg call's leg is `main`; a click-to-call has `from` (channel 1) and `to` (channel 2). */
+export type LegName = string;
+
+export interface Leg {
+  name: LegName;
+  /** The number this leg dials (or, inbound, the number that called). */
+  number: string;
+  status: LegStatus;
+  initiated_at: number | null;
+  answered_at: number | null;
+  ended_at: number | null;
+  outcome: Outcome | null;
+}
+
+export interface TranscriptLine {
+  type: string;
+  message: string;
+  /** ms since the epoch */
+  at: number;
+}
+
+/** Seed 003 data on an inbound call. Free-form beyond these names; rendered by the call-tracking format. */
+export interface Tracking {
+  property_sid?: string;
+  [key: string]: unknown;
+}
+
+/** One leg's scenario, defaults applied (SPEC §4). */
+export interface LegScenario {
+  ring_ms: number;
+  outcome: 'answer' | 'busy' | 'no-answer' | 'failed';
+  talk_ms: number;
+  transcript: { type: string; message: string }[];
+  recording_url: string | null;
+}
+
+/** Where the simulator is in a call's scenario; durable with the call so a restart resumes it. */
+export interface SimState {
+  phase: 'start' | 'ring' | 'ring_from' | 'ring_to' | 'talk' | 'done';
+  legs: Record<string, LegScenario>;
+  talk_started_at: number | null;
+  next_line: number;
+}
+
+export interface Call {
+  id: string;
+  account_id: string;
+  kind: CallKind;
+  direction: Direction;
+  from: string;
+  to: string;
+  bridge: string | null;
+  channel_id: string | null;
+  flow_id: string | number | null;
+  source: string | null;
+  status: CallStatus;
+  outcome: Outcome | null;
+  created_at: number;
+  started_at: number | null;
+  answered_at: number | null;
+  ended_at: number | null;
+  /** seconds of answered time */
+  duration: number;
+  recording_url: string | null;
+  transcript: TranscriptLine[];
+  tracking: Tracking | null;
+  metadata: Record<string, unknown> | null;
+  legs: Leg[];
+  error_message: string | null;
+  /** `sim` for the built-in engine, `external` for calls built from a switch's events. */
+  driver: 'sim' | 'external';
+  external_id: string | null;
+  webhook_id: string | null;
+  /** The seed-000 `callback` parameter, normalised (lower-case keys). */
+  callback: Record<string, { callback_profile: string[]; url: string[] }> | null;
+  sim: SimState | null;
+  /** seq of the last event; the next event gets last_seq + 1 */
+  last_seq: number;
+  /** optimistic concurrency: bumped by every write */
+  version: number;
+}
+
+export interface CallEvent {
+  call_id: string;
+  account_id: string;
+  seq: number;
+  type: EventType;
+  leg: LegName | null;
+  occurred_at: number;
+  data: EventData;
+}
+
+export interface EventData {
+  outcome?: Outcome;
+  message?: string;
+  /** transcript speaker */
+  speaker?: string;
+  recording_url?: string;
+}
+
+/** An event before it has a seq. */
+export interface NewEvent {
+  type: EventType;
+  leg: LegName | null;
+  data: EventData;
+}
+
+export function isEnded(call: Call): boolean {
+  return call.status === 'ended';
+}
+
+export function legOf(call: Call, name: LegName): Leg | undefined {
+  return call.legs.find((l) => l.name === name);
+}
+
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

@@ -1,0 +1,304 @@
+import type { Clock } from '../clock.ts';
+import { HooklineError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { CallWrite, NewDelivery, Store } from '../store/contract.ts';
+import type { Call, CallEvent, CallKind, Direction, EventType, LegScenario, NewEvent, Outcome, Tracking } from './model.ts';
+import { nextDueAt, newSimState, resolveScenario, step, type ScenarioInput } from './simulator.ts';
+import { applyEvents, checkTransition } from './state.ts';
+
+/** Turns committed events into delivery rows; the delivery engine plugs in here. */
+export interface FanOut {
+  plan(call: Call, events: CallEvent[], now: number): Promise<NewDelivery[]>;
+}
+
+export const noFanOut: FanOut = { plan: async () => [] };
+
+export interface CreateCallInput {
+  kind: CallKind;
+  from: string;
+  to: string;
+  bridge?: string;
+  flow_id?: string | number;
+  channel_id?: string;
+  webhook_id?: string;
+  callback?: Record<string, object>;
+  metadata?: Record<string, unknown>;
+  tracking?: Tracking;
+  /** one leg: a scenario; click-to-call: `{from, to}` */
+  simulate?: ScenarioInput | { from?: ScenarioInput; to?: ScenarioInput };
+}
+
+export interface IngestInput {
+  event_id: string;
+  call_id: string;
+  type: EventType;
+  occurred_at?: string;
+  leg?: string;
+  from?: string;
+  to?: string;
+  direction?: Direction;
+  kind?: CallKind;
+  channel_id?: string;
+  bridge?: string;
+  outcome?: Outcome;
+  recording_url?: string;
+  message?: string;
+  speaker?: string;
+  metadata?: Record<string, unknown>;
+  tracking?: Tracking;
+}
+
+export interface Idempotency {
+  route: string;
+  key: string;
+  request_hash: string;
+}
+
+export interface Answer {
+  status: number;
+  call: Call;
+  /** a repeat of an earlier request, answered from storage */
+  replayed?: { status: number; body: string };
+}
+
+export interface CallServiceDeps {
+  store: Store;
+  clock: Clock;
+  fanout: FanOut;
+  /** told after each commit: there may be new timers or deliveries */
+  onCommit: (w: CallWrite) => void;
+  ingestIdleMs: number;
+}
+
+// A write loses a race only to another write of the same call (API hangup vs timer); 20 re-reads
+// is far beyond what two writers can cause, and turns a livelock into a clear 500.
+const MAX_RACES = 20;
+
+const SOURCE: Record<CallKind, string> = { outbound: 'OBD', click_to_call: 'C2C', inbound: 'inbound' };
+
+/** The call engine's front door: every change of a call goes through here, in one transaction. */
+export class CallService {
+  readonly #d: CallServiceDeps;
+  constructor(deps: CallServiceDeps) {
+    this.#d = deps;
+  }
+
+  async create(accountId: string, input: CreateCallInput, idem?: Idempotency, respond?: (call: Call, events: CallEvent[]) => string): Promise<Answer> {
+    if (idem) {
+      const prior = await this.#d.store.getIdempotent(accountId, idem.route, idem.key);
+      if (prior) return this.#replay(accountId, idem, prior);
+    }
+    const now = this.#d.clock.now();
+    const call = newCall(accountId, input, now);
+    const first: NewEvent[] = input.kind === 'inbound' ? [] : [{ type: 'call.accepted', leg: null, data: {} }];
+    const events = applyEvents(call, first, now);
+    call.status = 'accepted';
+    call.version = 1;
+    const w: CallWrite = {
+      call,
+      expected_version: null,
+      events,
+      timer_due_at: nextDueAt(call),
+      deliveries: await this.#d.fanout.plan(call, events, now),
+    };
+    if (idem && respond) w.idempotency = { ...idem, status: 201, body: respond(call, events) };
+    if (!(await this.#d.store.writeCall(w))) {
+      // Only the idempotency key can clash on a new call: a concurrent twin got there first.
+      const prior = idem && (await this.#d.store.getIdempotent(accountId, idem.route, idem.key));
+      if (!prior || !idem) throw new Error(`call ${call.id}: insert refused`);
+      return this.#replay(accountId, idem, prior);
+    }
+    this.#d.onCommit(w);
+    return { status: 201, call };
+  }
+
+  async #replay(accountId: string, idem: Idempotency, prior: { request_hash: string; status: number; body: string }): Promise<Answer> {
+    if (prior.request_hash !== idem.request_hash) {
+      throw new HooklineError('idempotency_conflict', `Idempotency-Key "${idem.key}" was first used with a different request`);
+    }
+    const id = (JSON.parse(prior.body) as { id: string }).id;
+    const call = await this.#d.store.getCall(accountId, id);
+    if (!call) throw new Error(`idempotent call ${id} is missing`);
+    return { status: prior.status, call, replayed: { status: prior.status, body: prior.body } };
+  }
+
+  async get(accountId: string, id: string): Promise<Call> {
+    const call = await this.#d.store.getCall(accountId, id);
+    if (!call) throw new HooklineError('not_found', `no call ${id}`);
+    return call;
+  }
+
+  /** End now: `completed` if answered, else `cancelled` (SPEC §4). */
+  async hangup(accountId: string, id: string): Promise<Call> {
+    return this.#change(accountId, id, (call) => {
+      if (call.status === 'ended') throw new HooklineError('call_already_ended', `call ${id} ended already`);
+      return [{ type: 'call.ended', leg: null, data: { outcome: call.answered_at !== null ? 'completed' : 'cancelled' } }];
+    });
+  }
+
+  async addTranscript(accountId: string, id: string, line: { type: string; message: string }): Promise<Call> {
+    return this.#change(accountId, id, () => [{ type: 'call.transcript', leg: null, data: { speaker: line.type, message: line.message } }]);
+  }
+
+  /** Read, compute, write with a version guard; on a lost race, read again. */
+  async #change(accountId: string | null, id: string, decide: (call: Call, now: number) => NewEvent[]): Promise<Call> {
+    for (let i = 0; i < MAX_RACES; i++) {
+      const call = await this.#d.store.getCall(accountId, id);
+      if (!call) throw new HooklineError('not_found', `no call ${id}`);
+      const now = this.#d.clock.now();
+      const events = applyEvents(call, decide(call, now), now);
+      if (await this.#commit(call, events, now)) return call;
+    }
+    throw new Error(`call ${id}: too many concurrent writers`);
+  }
+
+  async #commit(call: Call, events: CallEvent[], now: number, extra: Partial<CallWrite> = {}): Promise<boolean> {
+    const expected = call.version;
+    call.version += 1;
+    const w: CallWrite = {
+      call,
+      expected_version: expected,
+      events,
+      timer_due_at: this.#timerFor(call, now),
+      deliveries: await this.#d.fanout.plan(call, events, now),
+      ...extra,
+    };
+    if (!(await this.#d.store.writeCall(w))) return false;
+    this.#d.onCommit(w);
+    return true;
+  }
+
+  #timerFor(call: Call, now: number): number | null {
+    if (call.status === 'ended') return null;
+    // An external switch may never send the end: Hookline ends the call itself after this long
+    // without news, so every call still gets its one call.ended (principle 4).
+    if (call.driver === 'external') return now + this.#d.ingestIdleMs;
+    return nextDueAt(call);
+  }
+
+  /** Called by the engine when a call's timer is due. */
+  async advance(callId: string): Promise<void> {
+    for (let i = 0; i < MAX_RACES; i++) {
+      const call = await this.#d.store.getCall(null, callId);
+      if (!call) return;
+      const now = this.#d.clock.now();
+      const events: CallEvent[] = [];
+      if (call.status !== 'ended') {
+        if (call.driver === 'external') {
+          const outcome: Outcome = call.answered_at !== null ? 'completed' : 'failed';
+          events.push(...applyEvents(call, [
+            { type: 'call.error', leg: null, data: { message: `no event from the switch for ${Math.round(this.#d.ingestIdleMs / 1000)} s` } },
+            { type: 'call.ended', leg: null, data: { outcome } },
+          ], now));
+        } else {
+          // Several steps may be due at once after a restart: play them all, in order.
+          let due = nextDueAt(call);
+          while (due !== null && due <= now) {
+            const r = step(call, now);
+            events.push(...applyEvents(call, r.events, now));
+            call.sim!.phase = r.phase;
+            due = nextDueAt(call);
+          }
+        }
+      }
+      if (await this.#commit(call, events, now)) return;
+    }
+    throw new Error(`call ${callId}: too many concurrent writers`);
+  }
+
+  /** An event from an external switch (SPEC §3): idempotent by the switch's event id. */
+  async ingest(accountId: string, ev: IngestInput): Promise<Answer> {
+    for (let i = 0; i < MAX_RACES; i++) {
+      const seen = await this.#d.store.getIngested(accountId, ev.event_id);
+      if (seen) return { status: 200, call: (await this.#d.store.getCall(accountId, seen))! };
+      const occurred = ev.occurred_at === undefined ? this.#d.clock.now() : Date.parse(ev.occurred_at);
+      const existing = await this.#d.store.getCallByExternalId(accountId, ev.call_id);
+      const call = existing ?? newExternalCall(accountId, ev, this.#d.clock.now());
+      if (ev.bridge !== undefined) call.bridge = ev.bridge;
+      if (ev.channel_id !== undefined) call.channel_id = ev.channel_id;
+      if (ev.recording_url !== undefined) call.recording_url = ev.recording_url;
+      const data: NewEvent['data'] = {};
+      if (ev.outcome !== undefined) data.outcome = ev.outcome;
+      if (ev.message !== undefined) data.message = ev.message;
+      if (ev.speaker !== undefined) data.speaker = ev.speaker;
+      if (ev.recording_url !== undefined) data.recording_url = ev.recording_url;
+      const nev: NewEvent = { type: ev.type, leg: ev.type.startsWith('leg.') ? (ev.leg ?? 'main') : (ev.leg ?? null), data };
+      checkTransition(call, nev);
+      const events = applyEvents(call, [nev], occurred);
+      const now = this.#d.clock.now();
+      let ok: boolean;
+      if (existing) {
+        ok = await this.#commit(call, events, now, { ingest_event_id: ev.event_id });
+      } else {
+        call.version = 1;
+        const w: CallWrite = {
+          call, expected_version: null, events, timer_due_at: this.#timerFor(call, now),
+          deliveries: await this.#d.fanout.plan(call, events, now), ingest_event_id: ev.event_id,
+        };
+        ok = await this.#writeNew(w);
+      }
+      if (ok) return { status: existing ? 200 : 201, call };
+    }
+    throw new Error(`ingest ${ev.event_id}: too many concurrent writers`);
+  }
+
+  async #writeNew(w: CallWrite): Promise<boolean> {
+    try {
+      if (!(await this.#d.store.writeCall(w))) return false;
+    } catch (err) {
+      // Two first events of one external call at once: the unique external id refuses the second,
+      // which then reads the call the first one made.
+      if (/UNIQUE|unique|duplicate/.test(String(err))) return false;
+      throw err;
+    }
+    this.#d.onCommit(w);
+    return true;
+  }
+}
+
+function blankCall(accountId: string, kind: CallKind, direction: Direction, from: string, to: string, now: number): Call {
+  return {
+    id: newId('call', now), account_id: accountId, kind, direction, from, to,
+    bridge: null, channel_id: null, flow_id: null, source: SOURCE[kind], status: 'accepted', outcome: null,
+    created_at: now, started_at: null, answered_at: null, ended_at: null, duration: 0, recording_url: null,
+    transcript: [], tracking: null, metadata: null, legs: [], error_message: null, driver: 'sim',
+    external_id: null, webhook_id: null, callback: null, sim: null, last_seq: 0, version: 0,
+  };
+}
+
+function newCall(accountId: string, input: CreateCallInput, now: number): Call {
+  const direction: Direction = input.kind === 'inbound' ? 'inbound' : 'outbound';
+  const call = blankCall(accountId, input.kind, direction, input.from, input.to, now);
+  call.bridge = input.bridge ?? null;
+  call.flow_id = input.flow_id ?? null;
+  call.channel_id = input.channel_id ?? null;
+  call.webhook_id = input.webhook_id ?? null;
+  call.callback = (input.callback ?? null) as Call['callback'];
+  call.metadata = input.metadata ?? null;
+  call.tracking = input.tracking ?? null;
+  let legs: Record<string, LegScenario>;
+  if (input.kind === 'click_to_call') {
+    const sim = (input.simulate ?? {}) as { from?: ScenarioInput; to?: ScenarioInput };
+    legs = { from: resolveScenario(sim.from), to: resolveScenario(sim.to) };
+  } else {
+    legs = { main: resolveScenario(input.simulate as ScenarioInput | undefined) };
+  }
+  call.sim = newSimState(legs);
+  return call;
+}
+
+function newExternalCall(accountId: string, ev: IngestInput, now: number): Call {
+  for (const f of ['from', 'to', 'direction'] as const) {
+    if (ev[f] === undefined) {
+      throw new HooklineError('missing_field', `${f} is required on the first event of a call`, { field: f, errors: [{ field: f, code: 'missing_field', message: `${f} is required on the first event of a call` }] });
+    }
+  }
+  const direction = ev.direction!;
+  const kind: CallKind = ev.kind ?? (direction === 'inbound' ? 'inbound' : 'outbound');
+  const call = blankCall(accountId, kind, direction, ev.from!, ev.to!, now);
+  call.driver = 'external';
+  call.external_id = ev.call_id;
+  call.metadata = ev.metadata ?? null;
+  call.tracking = ev.tracking ?? null;
+  return call;
+}

@@ -1,0 +1,132 @@
+import type { Call, LegScenario, NewEvent, SimState } from './model.ts';
+
+/** SPEC §4 defaults for a leg the request does not describe. */
+export const DEFAULT_SCENARIO: LegScenario = {
+  ring_ms: 2000,
+  outcome: 'answer',
+  talk_ms: 10000,
+  transcript: [],
+  recording_url: null,
+};
+
+export interface ScenarioInput {
+  ring_ms?: number;
+  outcome?: LegScenario['outcome'];
+  talk_ms?: number;
+  transcript?: { type: string; message: string }[];
+  recording_url?: string;
+}
+
+export function resolveScenario(input: ScenarioInput | undefined): LegScenario {
+  return {
+    ring_ms: input?.ring_ms ?? DEFAULT_SCENARIO.ring_ms,
+    outcome: input?.outcome ?? DEFAULT_SCENARIO.outcome,
+    talk_ms: input?.talk_ms ?? DEFAULT_SCENARIO.talk_ms,
+    transcript: input?.transcript ?? [],
+    recording_url: input?.recording_url ?? null,
+  };
+}
+
+export function newSimState(legs: Record<string, LegScenario>): SimState {
+  return { phase: 'start', legs, talk_started_at: null, next_line: 0 };
+}
+
+/** The scenario that governs the talk phase: leg `to` on a click-to-call, `main` otherwise. */
+function talkScenario(sim: SimState): { talk_ms: number; transcript: LegScenario['transcript']; recording_url: string | null } {
+  const main = sim.legs.main;
+  if (main) return main;
+  const from = sim.legs.from!;
+  const to = sim.legs.to!;
+  return {
+    talk_ms: to.talk_ms,
+    transcript: [...from.transcript, ...to.transcript],
+    recording_url: to.recording_url ?? from.recording_url,
+  };
+}
+
+/** When the next transcript line is due: lines are spread evenly across the talk time. */
+function lineDueAt(sim: SimState, index: number): number {
+  const talk = talkScenario(sim);
+  return sim.talk_started_at! + Math.floor((talk.talk_ms * (index + 1)) / (talk.transcript.length + 1));
+}
+
+/** The time the call's next transition is due, or null when the scenario is over. */
+export function nextDueAt(call: Call): number | null {
+  const sim = call.sim;
+  if (!sim || call.status === 'ended') return null;
+  switch (sim.phase) {
+    case 'start':
+      return call.created_at;
+    case 'ring':
+      return call.legs[0]!.initiated_at! + sim.legs.main!.ring_ms;
+    case 'ring_from':
+      return call.legs.find((l) => l.name === 'from')!.initiated_at! + sim.legs.from!.ring_ms;
+    case 'ring_to':
+      return call.legs.find((l) => l.name === 'to')!.initiated_at! + sim.legs.to!.ring_ms;
+    case 'talk': {
+      const talk = talkScenario(sim);
+      if (sim.next_line < talk.transcript.length) return lineDueAt(sim, sim.next_line);
+      return sim.talk_started_at! + talk.talk_ms;
+    }
+    case 'done':
+      return null;
+  }
+}
+
+function failLeg(outcome: LegScenario['outcome'], leg: string): NewEvent[] {
+  const events: NewEvent[] = [];
+  if (outcome === 'failed') events.push({ type: 'call.error', leg, data: { message: `leg ${leg}: the call could not be connected` } });
+  events.push({ type: 'call.ended', leg, data: { outcome: outcome === 'answer' ? 'completed' : outcome } });
+  return events;
+}
+
+/**
+ * The events of the call's next transition, and the phase it moves to. Pure: the caller applies
+ * the events and stores the new state in one transaction.
+ */
+export function step(call: Call, now: number): { events: NewEvent[]; phase: SimState['phase'] } {
+  const sim = call.sim!;
+  switch (sim.phase) {
+    case 'start':
+      if (sim.legs.main) {
+        return { events: [{ type: 'leg.initiated', leg: 'main', data: {} }, { type: 'leg.ringing', leg: 'main', data: {} }], phase: 'ring' };
+      }
+      return { events: [{ type: 'leg.initiated', leg: 'from', data: {} }, { type: 'leg.ringing', leg: 'from', data: {} }], phase: 'ring_from' };
+    case 'ring': {
+      const s = sim.legs.main!;
+      if (s.outcome !== 'answer') return { events: failLeg(s.outcome, 'main'), phase: 'done' };
+      sim.talk_started_at = now;
+      return { events: [{ type: 'leg.answered', leg: 'main', data: {} }], phase: 'talk' };
+    }
+    case 'ring_from': {
+      const s = sim.legs.from!;
+      if (s.outcome !== 'answer') return { events: failLeg(s.outcome, 'from'), phase: 'done' };
+      return {
+        events: [
+          { type: 'leg.answered', leg: 'from', data: {} },
+          { type: 'leg.initiated', leg: 'to', data: {} },
+          { type: 'leg.ringing', leg: 'to', data: {} },
+        ],
+        phase: 'ring_to',
+      };
+    }
+    case 'ring_to': {
+      const s = sim.legs.to!;
+      if (s.outcome !== 'answer') return { events: failLeg(s.outcome, 'to'), phase: 'done' };
+      sim.talk_started_at = now;
+      return { events: [{ type: 'leg.answered', leg: 'to', data: {} }], phase: 'talk' };
+    }
+    case 'talk': {
+      const talk = talkScenario(sim);
+      const line = talk.transcript[sim.next_line];
+      if (line) {
+        sim.next_line += 1;
+        return { events: [{ type: 'call.transcript', leg: null, data: { speaker: line.type, message: line.message } }], phase: 'talk' };
+      }
+      const data = talk.recording_url ? { outcome: 'completed' as const, recording_url: talk.recording_url } : { outcome: 'completed' as const };
+      return { events: [{ type: 'call.ended', leg: null, data }], phase: 'done' };
+    }
+    case 'done':
+      return { events: [], phase: 'done' };
+  }
+}

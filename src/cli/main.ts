@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from '../config.ts';
+import { createHookline } from '../hookline.ts';
+
+const USAGE = `hookline: phone calls in, webhooks out
+
+usage: hookline serve [--host H] [--port P] [--data-dir DIR] [--database-url URL] [--api-key KEY]
+                      [--allow-private-targets] [--retry-schedule S1,S2,…] [--role all|api|worker] [--log-level L]
+
+Every flag has an environment variable: HOST, PORT, HOOKLINE_DATA_DIR, DATABASE_URL, HOOKLINE_API_KEY,
+HOOKLINE_ALLOW_PRIVATE_TARGETS, HOOKLINE_RETRY_SCHEDULE, HOOKLINE_ROLE, LOG_LEVEL. Flags win.`;
+
+async function serve(argv: string[]): Promise<void> {
+  const config = loadConfig(argv, process.env);
+  const h = await createHookline(config);
+  if (h.generatedApiKey) {
+    // Printed once: only its hash is stored. Set HOOKLINE_API_KEY to choose the key yourself.
+    process.stdout.write(`\nHookline generated the bootstrap API key (shown once, keep it):\n\n  ${h.generatedApiKey}\n\n`);
+  }
+  await h.start();
+  h.log.info({ url: h.url, backend: h.store.backend, role: config.role }, 'hookline listening');
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    h.log.info({ signal }, 'shutting down');
+    h.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        h.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+const [command, ...rest] = process.argv.slice(2);
+try {
+  if (command === 'serve') await serve(rest);
+  else if (command === undefined || command === 'help' || command === '--help' || command === '-h') console.log(USAGE);
+  else {
+    console.error(`hookline: unknown command "${command}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+} catch (err) {
+  if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`hookline: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+
+/** The resolved, frozen settings Hookline runs with. Parsed once at the entry point. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly apiKey: string | undefined;
+  readonly allowPrivateTargets: boolean;
+  /** Delays (ms) before each retry; the first attempt is immediate. */
+  readonly retryScheduleMs: readonly number[];
+  readonly role: Role;
+  readonly logLevel: string;
+  /** How long a claimed delivery or timer stays ours without renewal (ms). */
+  readonly leaseMs: number;
+  /** A target that has not succeeded once in this long is disabled (ms). */
+  readonly failureWindowMs: number;
+  /** An ingested call with no event for this long is ended by Hookline (ms). */
+  readonly ingestIdleMs: number;
+}
+
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** SPEC §6: immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h. */
+export const DEFAULT_RETRY_SCHEDULE_S = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400] as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'database-url': { type: 'string' },
+  'api-key': { type: 'string' },
+  'allow-private-targets': { type: 'boolean' },
+  'retry-schedule': { type: 'string' },
+  role: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+export function parseRetrySchedule(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new ConfigError('HOOKLINE_RETRY_SCHEDULE: give at least one delay in seconds');
+  return parts.map((p) => {
+    const n = Number(p);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`HOOKLINE_RETRY_SCHEDULE: "${p}" is not a number of seconds`);
+    return Math.round(n * 1000);
+  });
+}
+
+function parseBool(name: string, v: string | undefined): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  throw new ConfigError(`${name}: expected true or false, got "${v}"`);
+}
+
+/** Flags win over the environment; the environment over the defaults. */
+export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const { values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  const portText = values.port ?? env.PORT ?? '8080';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: "${portText}" is not a port number`);
+  const role = values.role ?? env.HOOKLINE_ROLE ?? 'all';
+  if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`--role: expected one of ${ROLES.join(', ')}`);
+  const schedule = values['retry-schedule'] ?? env.HOOKLINE_RETRY_SCHEDULE;
+  const config: Config = {
+    host: values.host ?? env.HOST ?? '127.0.0.1',
+    port,
+    dataDir: path.resolve(cwd, values['data-dir'] ?? env.HOOKLINE_DATA_DIR ?? './data'),
+    databaseUrl: values['database-url'] ?? (env.DATABASE_URL || undefined),
+    apiKey: values['api-key'] ?? (env.HOOKLINE_API_KEY || undefined),
+    allowPrivateTargets:
+      values['allow-private-targets'] ?? parseBool('HOOKLINE_ALLOW_PRIVATE_TARGETS', env.HOOKLINE_ALLOW_PRIVATE_TARGETS) ?? false,
+    retryScheduleMs: schedule ? parseRetrySchedule(schedule) : DEFAULT_RETRY_SCHEDULE_S.map((s) => s * 1000),
+    role: role as Role,
+    logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
+    leaseMs: 30_000,
+    failureWindowMs: 5 * 24 * 3600_000,
+    ingestIdleMs: 4 * 3600_000,
+  };
+  return Object.freeze(config);
+}
+
+/** Defaults for tests and embedding: override what you need. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: ':memory:',
+    databaseUrl: undefined,
+    apiKey: undefined,
+    allowPrivateTargets: true,
+    retryScheduleMs: [50, 100, 200],
+    role: 'all' as Role,
+    logLevel: 'silent',
+    leaseMs: 30_000,
+    failureWindowMs: 5 * 24 * 3600_000,
+    ingestIdleMs: 4 * 3600_000,
+    ...overrides,
+  });
+}

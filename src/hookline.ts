@@ -1,0 +1,95 @@
+import { hostname } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { hashKey } from './api/auth.ts';
+import { buildApi, type Api, type ApiDeps } from './api/server.ts';
+import { Engine } from './calls/engine.ts';
+import { CallService, noFanOut, type FanOut } from './calls/service.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { newId, randomToken } from './ids.ts';
+import type { CallWrite, Store } from './store/contract.ts';
+import { SqliteStore } from './store/sqlite/store.ts';
+
+export interface Overrides {
+  clock?: Clock;
+  log?: Logger;
+  store?: Store;
+  fanout?: FanOut;
+}
+
+export interface Hookline {
+  readonly config: Config;
+  readonly app: Api;
+  readonly store: Store;
+  readonly calls: CallService;
+  readonly engine: Engine;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** the bootstrap key, when this start generated it (printed once) */
+  readonly generatedApiKey: string | undefined;
+  /** the base URL once listening */
+  url: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function openStore(config: Config): Promise<Store> {
+  if (config.databaseUrl) {
+    throw new Error('DATABASE_URL is set, but the PostgreSQL backend is not built yet (issue 6); unset it to use SQLite');
+  }
+  return new SqliteStore(config.dataDir);
+}
+
+/**
+ * The composition root: everything Hookline is made of is built here from one Config, and every
+ * dependency can be swapped (tests pass a fake clock, a silent logger, a store of their own).
+ */
+export async function createHookline(config: Config, o: Overrides = {}): Promise<Hookline> {
+  const clock = o.clock ?? systemClock;
+  const log = o.log ?? pino({ level: config.logLevel, base: { service: 'hookline' } });
+  const store = o.store ?? (await openStore(config));
+  await store.migrate();
+
+  let generatedApiKey: string | undefined;
+  let accountId = await store.getBootstrapAccount();
+  if (config.apiKey) {
+    accountId ??= newId('acct', clock.now());
+    await store.setBootstrapKey(accountId, hashKey(config.apiKey), clock.now());
+  } else if (!accountId) {
+    generatedApiKey = `hk_${randomToken(32)}`;
+    await store.setBootstrapKey(newId('acct', clock.now()), hashKey(generatedApiKey), clock.now());
+  }
+
+  const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
+  const onCommit = (w: CallWrite): void => {
+    if (w.timer_due_at !== null) engine.nudge();
+  };
+  const calls = new CallService({ store, clock, fanout: o.fanout ?? noFanOut, onCommit, ingestIdleMs: config.ingestIdleMs });
+  const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+
+  let ready = false;
+  const deps: ApiDeps = { store, clock, calls, log, metrics, isReady: () => ready };
+  const app = await buildApi(deps);
+
+  const h: Hookline = {
+    config, app, store, calls, engine, clock, log, generatedApiKey, url: '',
+    async start() {
+      if (config.role !== 'api') engine.start();
+      const address = await app.listen({ host: config.host, port: config.port });
+      h.url = address.replace('[::1]', '127.0.0.1');
+      ready = true;
+    },
+    async stop() {
+      ready = false;
+      // Stop taking requests first, then let the loops finish what they hold and hand back leases.
+      await app.close();
+      await engine.stop();
+      await store.close();
+    },
+  };
+  return h;
+}

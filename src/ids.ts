@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+
+// Crockford base32: ids sort by creation time, which cursor pagination relies on.
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+let lastTime = 0;
+let lastRandom = new Uint8Array(10);
+
+function encodeTime(ms: number): string {
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[ms % 32] + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function encodeRandom(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+/**
+ * A ULID-style id with a prefix: `call_01j…`. Monotonic within one process: two ids made in the
+ * same millisecond still sort in the order they were made (the random part is incremented).
+ */
+export function newId(prefix: string, now = Date.now()): string {
+  if (now <= lastTime) {
+    for (let i = lastRandom.length - 1; i >= 0; i--) {
+      const v = lastRandom[i]! + 1;
+      lastRandom[i] = v & 0xff;
+      if (v <= 0xff) break;
+    }
+    now = lastTime;
+  } else {
+    lastTime = now;
+    lastRandom = new Uint8Array(randomBytes(10));
+    lastRandom[0]! &= 0x7f; // headroom so increments within one millisecond never wrap
+  }
+  return `${prefix}_${encodeTime(now)}${encodeRandom(lastRandom)}`;
+}
+
+/** A random token for secrets and API keys: base64url of n bytes. */
+export function randomToken(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
+}

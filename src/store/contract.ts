@@ -1,0 +1,186 @@
+/**
+ * The storage contract, in Hookline's terms. Two implementations: `sqlite/` (embedded default)
+ * and `postgres/`. No driver type crosses this boundary; every time is ms since the epoch and is
+ * passed in by the caller ("now" comes from the injected clock, never from the database).
+ */
+import type { Call, CallEvent } from '../calls/model.ts';
+
+export interface Account {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface ApiKeyInfo {
+  account_id: string;
+  bootstrap: boolean;
+}
+
+export interface CallFilter {
+  kind?: string;
+  direction?: string;
+  status?: string;
+  outcome?: string;
+  from?: string;
+  to?: string;
+  channel_id?: string;
+  external_id?: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+/** A stored answer to a request that carried an Idempotency-Key. */
+export interface IdempotentAnswer {
+  request_hash: string;
+  status: number;
+  body: string;
+}
+
+/** An HTTP request as it will be sent; rendered once at enqueue time so retries send the same bytes. */
+export interface OutgoingRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export interface NewDelivery {
+  id: string;
+  account_id: string;
+  call_id: string;
+  event_seq: number;
+  event_type: string;
+  /** the format's own event name */
+  event_name: string;
+  target_format: string;
+  target_id: string;
+  /** deliveries with the same order_key and call_id go out in event_seq order */
+  order_key: string;
+  request: OutgoingRequest;
+  created_at: number;
+  next_attempt_at: number;
+}
+
+export const DELIVERY_STATUSES = ['pending', 'delivering', 'succeeded', 'dead'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface Delivery extends NewDelivery {
+  status: DeliveryStatus;
+  attempts: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  updated_at: number;
+  last_status_code: number | null;
+  last_error: string | null;
+}
+
+export interface Attempt {
+  delivery_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  /** the request as sent, secrets redacted */
+  request: { method: string; url: string; headers: Record<string, string> };
+  response_headers: Record<string, string> | null;
+  response_excerpt: string | null;
+}
+
+/** What the dispatcher reports for one attempt; written in a batch. */
+export interface AttemptResult {
+  owner: string;
+  attempt: Attempt;
+  status: 'succeeded' | 'pending' | 'dead';
+  next_attempt_at: number;
+  /** target bookkeeping in the same write */
+  target: { id: string; success: boolean; disable_reason?: string };
+}
+
+export interface DeliveryFilter {
+  call_id?: string;
+  target_id?: string;
+  status?: string;
+}
+
+/** An account-scoped configuration document: endpoints, profiles, webhooks, subscriptions… */
+export interface Resource {
+  id: string;
+  account_id: string;
+  kind: string;
+  doc: Record<string, unknown>;
+  enabled: boolean;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  last_success_at: number | null;
+  failing_since: number | null;
+}
+
+/** A write of a call's new state, its new events and what they cause, as one transaction. */
+export interface CallWrite {
+  call: Call;
+  /** the version read before the change; null when the call is new */
+  expected_version: number | null;
+  events: CallEvent[];
+  /** when the engine must next look at the call; null clears its timer */
+  timer_due_at: number | null;
+  deliveries: NewDelivery[];
+  idempotency?: { route: string; key: string; request_hash: string; status: number; body: string };
+  ingest_event_id?: string;
+}
+
+export interface TimerClaim {
+  call_id: string;
+  due_at: number;
+}
+
+export interface Store {
+  readonly backend: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  ping(): Promise<void>;
+
+  // accounts and keys
+  getBootstrapAccount(): Promise<string | undefined>;
+  setBootstrapKey(accountId: string, keyHash: string, now: number): Promise<void>;
+  createAccount(account: Account, keyHash: string): Promise<void>;
+  findApiKey(keyHash: string): Promise<ApiKeyInfo | undefined>;
+
+  // calls
+  /** false when the call changed since it was read (version) or an idempotency/ingest key is taken */
+  writeCall(w: CallWrite): Promise<boolean>;
+  getCall(accountId: string | null, id: string): Promise<Call | undefined>;
+  getCallByExternalId(accountId: string, externalId: string): Promise<Call | undefined>;
+  listCalls(accountId: string, filter: CallFilter, limit: number, after: string | null): Promise<Call[]>;
+  listEvents(callIds: string[]): Promise<CallEvent[]>;
+  getIdempotent(accountId: string, route: string, key: string): Promise<IdempotentAnswer | undefined>;
+  getIngested(accountId: string, eventId: string): Promise<string | undefined>;
+
+  // durable engine timers
+  claimTimers(owner: string, now: number, leaseUntil: number, limit: number): Promise<TimerClaim[]>;
+  nextTimerDue(): Promise<number | null>;
+  releaseTimers(owner: string): Promise<void>;
+
+  // deliveries
+  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, excludeOrderKeys: string[]): Promise<Delivery[]>;
+  recordAttempts(results: AttemptResult[], now: number): Promise<void>;
+  nextDeliveryDue(): Promise<number | null>;
+  releaseDeliveries(owner: string, now: number): Promise<void>;
+  getDelivery(accountId: string, id: string): Promise<Delivery | undefined>;
+  listDeliveries(accountId: string, filter: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]>;
+  listAttempts(deliveryId: string): Promise<Attempt[]>;
+  /** puts a succeeded or dead delivery back in the queue; false if it is being attempted now */
+  retryDelivery(accountId: string, id: string, now: number): Promise<boolean>;
+
+  // configuration resources
+  putResource(r: Resource): Promise<void>;
+  getResource(accountId: string, kind: string, id: string): Promise<Resource | undefined>;
+  listResources(accountId: string, kind: string): Promise<Resource[]>;
+  deleteResource(accountId: string, kind: string, id: string): Promise<boolean>;
+  /** a counter bumped by every resource write in the account, so caches know when to reload */
+  resourcesVersion(accountId: string): Promise<number>;
+}
