@@ -1,0 +1,81 @@
+/**
+ * Request signatures (SPEC §5): Standard Webhooks for the native `standard` format, and Bird's
+ * `messagebird-signature` for the `channels` format. Pure functions over strings; the dispatcher
+ * decides which headers a request carries.
+ */
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+
+const SECRET_PREFIX = 'whsec_';
+
+/** Standard Webhooks keys are 24..64 bytes (the spec's bounds; Svix generates 24). */
+const MIN_SECRET_BYTES = 24;
+const MAX_SECRET_BYTES = 64;
+
+/** Canonical standard base64 with padding: what the reference libraries decode. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A new `whsec_` secret: 24 random bytes, the size Svix and the reference libraries generate. */
+export function generateSecret(): string {
+  return SECRET_PREFIX + randomBytes(MIN_SECRET_BYTES).toString('base64');
+}
+
+/**
+ * Accepts user-supplied secrets only in the exact form a receiver's library will decode the
+ * same way: Node's base64 decoder is lenient (it skips stray characters), so a sloppy secret
+ * could sign with different key bytes than the receiver verifies with.
+ */
+export function isValidSecret(s: string): boolean {
+  if (!s.startsWith(SECRET_PREFIX)) return false;
+  const b64 = s.slice(SECRET_PREFIX.length);
+  if (b64.length === 0 || !BASE64.test(b64)) return false;
+  const n = Buffer.from(b64, 'base64').length;
+  return n >= MIN_SECRET_BYTES && n <= MAX_SECRET_BYTES;
+}
+
+/** The HMAC key of a secret: the base64 after `whsec_`, or the whole string when unprefixed (as the spec's libraries do). */
+function secretKey(secret: string): Buffer {
+  const b64 = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  const key = Buffer.from(b64, 'base64');
+  // An empty key would sign with no secret at all: better to fail the delivery loudly.
+  if (key.length === 0) throw new Error('webhook secret decodes to an empty key');
+  return key;
+}
+
+function checkTimestamp(timestampSec: number): void {
+  // `${1.5}` or `${1e21}` would sign a string no receiver reconstructs from the header.
+  if (!Number.isSafeInteger(timestampSec) || timestampSec < 0) throw new RangeError(`timestamp must be whole unix seconds, got ${timestampSec}`);
+}
+
+/**
+ * The `webhook-signature` value: one `v1,<base64 HMAC-SHA256>` per secret, space-separated, so
+ * during a rotation receivers holding either the old or the new secret can verify.
+ */
+export function standardSignature(secrets: readonly string[], msgId: string, timestampSec: number, body: string): string {
+  if (secrets.length === 0) throw new Error('at least one secret is required to sign');
+  checkTimestamp(timestampSec);
+  const signed = Buffer.from(`${msgId}.${timestampSec}.${body}`, 'utf8');
+  return secrets.map((s) => 'v1,' + createHmac('sha256', secretKey(s)).update(signed).digest('base64')).join(' ');
+}
+
+/** The three Standard Webhooks headers for one request. */
+export function standardHeaders(secrets: readonly string[], msgId: string, timestampSec: number, body: string): Record<string, string> {
+  return {
+    'webhook-id': msgId,
+    'webhook-timestamp': String(timestampSec),
+    'webhook-signature': standardSignature(secrets, msgId, timestampSec, body),
+  };
+}
+
+/**
+ * Bird's `messagebird-signature`: Base64(HMAC-SHA256(signingKey, `${timestamp}\n${url}\n` ++
+ * SHA-256(body))). The key is the signing key's UTF-8 text (Bird does not base64-decode it), and
+ * the body digest goes in as its 32 raw bytes, not hex. `url` must be the exact URL requested.
+ */
+export function channelsSignature(signingKey: string, timestampSec: number, url: string, body: string): string {
+  checkTimestamp(timestampSec);
+  const bodyDigest = createHash('sha256').update(body, 'utf8').digest();
+  return createHmac('sha256', Buffer.from(signingKey, 'utf8'))
+    .update(Buffer.from(`${timestampSec}\n${url}\n`, 'utf8'))
+    .update(bodyDigest)
+    .digest('base64');
+}
