@@ -4,10 +4,19 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { hashKey } from './api/auth.ts';
 import { buildApi, type Api, type ApiDeps } from './api/server.ts';
 import { Engine } from './calls/engine.ts';
-import { CallService, noFanOut, type FanOut } from './calls/service.ts';
+import { CallService, type FanOut } from './calls/service.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import { guardedConnect, isAddressRefused } from './delivery/address-guard.ts';
+import { Dispatcher } from './delivery/dispatcher.ts';
+import { DeliveryMetrics } from './delivery/metrics.ts';
+import { Sender } from './delivery/sender.ts';
+import { deliveryRoutes } from './api/routes/deliveries.ts';
+import { endpointRoutes } from './api/routes/endpoints.ts';
 import { newId, randomToken } from './ids.ts';
+import { Endpoints } from './targets/endpoints.ts';
+import { TargetFanOut } from './targets/fanout.ts';
+import { TargetRegistry } from './targets/registry.ts';
 import type { CallWrite, Store } from './store/contract.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
 
@@ -18,12 +27,20 @@ export interface Overrides {
   fanout?: FanOut;
 }
 
+export interface Parts {
+  registry: TargetRegistry;
+  dispatcher: Dispatcher;
+  sender: Sender;
+  endpoints: Endpoints;
+}
+
 export interface Hookline {
   readonly config: Config;
   readonly app: Api;
   readonly store: Store;
   readonly calls: CallService;
   readonly engine: Engine;
+  readonly parts: Parts;
   readonly clock: Clock;
   readonly log: Logger;
   /** the bootstrap key, when this start generated it (printed once) */
@@ -61,24 +78,45 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     await store.setBootstrapKey(newId('acct', clock.now()), hashKey(generatedApiKey), clock.now());
   }
 
-  const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
-  const onCommit = (w: CallWrite): void => {
-    if (w.timer_due_at !== null) engine.nudge();
-  };
-  const calls = new CallService({ store, clock, fanout: o.fanout ?? noFanOut, onCommit, ingestIdleMs: config.ingestIdleMs });
-  const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });
+  await store.recoverLeases(clock.now());
 
+  const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
+  const registry = new TargetRegistry(store, clock);
+  const sender = new Sender({
+    connect: (ms) => guardedConnect(config.allowPrivateTargets, { connectTimeoutMs: ms }),
+    isRefused: isAddressRefused,
+  });
+  const dispatcher = new Dispatcher({
+    store, clock, log, registry, sender, metrics: new DeliveryMetrics(metrics), owner,
+    leaseMs: config.leaseMs, retryScheduleMs: config.retryScheduleMs, failureWindowMs: config.failureWindowMs,
+  });
+  const endpoints = new Endpoints({ store, clock, registry, allowPrivate: config.allowPrivateTargets });
+
+  const onCommit = (w: CallWrite): void => {
+    if (w.timer_due_at !== null) engine.nudge();
+    if (w.deliveries.length > 0) dispatcher.nudge();
+  };
+  const calls = new CallService({ store, clock, fanout: o.fanout ?? new TargetFanOut(registry), onCommit, ingestIdleMs: config.ingestIdleMs });
+  const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });
+
   let ready = false;
-  const deps: ApiDeps = { store, clock, calls, log, metrics, isReady: () => ready };
+  const deps: ApiDeps = {
+    store, clock, calls, log, metrics, isReady: () => ready,
+    plugins: [endpointRoutes(endpoints), deliveryRoutes(() => dispatcher.nudge())],
+  };
   const app = await buildApi(deps);
 
   const h: Hookline = {
     config, app, store, calls, engine, clock, log, generatedApiKey, url: '',
+    parts: { registry, dispatcher, sender, endpoints },
     async start() {
-      if (config.role !== 'api') engine.start();
+      if (config.role !== 'api') {
+        engine.start();
+        dispatcher.start();
+      }
       const address = await app.listen({ host: config.host, port: config.port });
       h.url = address.replace('[::1]', '127.0.0.1');
       ready = true;
@@ -88,6 +126,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
       // Stop taking requests first, then let the loops finish what they hold and hand back leases.
       await app.close();
       await engine.stop();
+      await dispatcher.stop();
+      await sender.close();
       await store.close();
     },
   };

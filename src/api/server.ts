@@ -61,7 +61,17 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path ids are validated by their route schemas (up to 128 characters); the router's own
+    // limit sits above that so a long id gets a 400 naming the field.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    // Errors the router raises before any route (a bad %-escape, an over-long path parameter)
+    // would otherwise answer Fastify's own JSON, without a problem type or a Hookline code.
+    frameworkErrors: (err, req, reply) => {
+      const p = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new HooklineError('invalid_field', 'a path parameter is too long', { field: 'params' })
+        : new HooklineError('invalid_field', `the URL is not valid: ${err.message}`, { field: 'url' });
+      return reply.status(p.status).type('application/problem+json').send(toProblem(p, req.url));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
 
   installValidators(app as unknown as FastifyInstance);

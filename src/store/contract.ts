@@ -97,7 +97,7 @@ export interface AttemptResult {
   status: 'succeeded' | 'pending' | 'dead';
   next_attempt_at: number;
   /** target bookkeeping in the same write */
-  target: { id: string; success: boolean; disable_reason?: string };
+  target: { id: string; account_id: string; success: boolean; disable_reason?: string };
 }
 
 export interface DeliveryFilter {
@@ -143,6 +143,12 @@ export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
   ping(): Promise<void>;
+  /**
+   * Called once at start. SQLite serves one process per data directory, so every lease left by
+   * an earlier run is void and handed back at once; PostgreSQL leaves leases to expire, since
+   * other live processes may hold them.
+   */
+  recoverLeases(now: number): Promise<void>;
 
   // accounts and keys
   getBootstrapAccount(): Promise<string | undefined>;
@@ -172,7 +178,7 @@ export interface Store {
   releaseDeliveries(owner: string, now: number): Promise<void>;
   getDelivery(accountId: string, id: string): Promise<Delivery | undefined>;
   listDeliveries(accountId: string, filter: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]>;
-  listAttempts(deliveryId: string): Promise<Attempt[]>;
+  listAttempts(deliveryIds: string[]): Promise<Attempt[]>;
   /** puts a succeeded or dead delivery back in the queue; false if it is being attempted now */
   retryDelivery(accountId: string, id: string, now: number): Promise<boolean>;
 

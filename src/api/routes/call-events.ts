@@ -1,6 +1,6 @@
 import { IngestBody } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
-import { callView } from '../views.ts';
+import { callView } from '../../calls/view.ts';
 
 export function callEventRoutes(app: Api, deps: ApiDeps): void {
   app.post('/v1/call-events', {

@@ -6,7 +6,7 @@ import { HooklineError } from '../../errors.ts';
 import { page } from '../paging.ts';
 import { CallListQuery, ClickToCallBody, IdParams, InboundCallBody, OutboundCallBody, TranscriptBody } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
-import { callView } from '../views.ts';
+import { callView } from '../../calls/view.ts';
 
 const IDEMPOTENCY_HEADER = 'idempotency-key';
 

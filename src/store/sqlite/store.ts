@@ -83,6 +83,13 @@ export class SqliteStore implements Store {
     if (this.#db.isOpen) this.#db.close();
   }
 
+  async recoverLeases(now: number): Promise<void> {
+    this.#tx(() => {
+      this.#run('UPDATE call_timers SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL');
+      this.#run("UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = ? WHERE status = 'delivering'", now);
+    });
+  }
+
   async ping(): Promise<void> {
     this.#get('SELECT 1');
   }
@@ -334,8 +341,12 @@ export class SqliteStore implements Store {
     ).map(deliveryFromRow);
   }
 
-  async listAttempts(deliveryId: string): Promise<Attempt[]> {
-    return this.#all('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt', deliveryId).map(attemptFromRow);
+  async listAttempts(deliveryIds: string[]): Promise<Attempt[]> {
+    if (deliveryIds.length === 0) return [];
+    return this.#all(
+      'SELECT * FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?)) ORDER BY delivery_id, attempt',
+      JSON.stringify(deliveryIds),
+    ).map(attemptFromRow);
   }
 
   async retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {

@@ -1,5 +1,5 @@
-import type { Call, CallEvent } from '../calls/model.ts';
-import { iso } from '../calls/model.ts';
+import type { Call, CallEvent } from './model.ts';
+import { iso } from './model.ts';
 
 /** A call as the API shows it (SPEC §4): times as ISO 8601, the timeline in seq order. */
 export function callView(call: Call, events: CallEvent[]): Record<string, unknown> {

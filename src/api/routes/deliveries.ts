@@ -1,0 +1,81 @@
+import { Type } from 'typebox';
+import { DELIVERY_STATUSES, type Attempt, type Delivery } from '../../store/contract.ts';
+import { HooklineError } from '../../errors.ts';
+import { page } from '../paging.ts';
+import { Enum, IdParams, ListQuery } from '../schemas.ts';
+import type { Api, ApiDeps } from '../server.ts';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function attemptView(a: Attempt): Record<string, unknown> {
+  return {
+    attempt: a.attempt,
+    started_at: iso(a.started_at),
+    status_code: a.status_code,
+    error: a.error,
+    duration_ms: a.duration_ms,
+    request: a.request,
+    response_headers: a.response_headers,
+    response_excerpt: a.response_excerpt,
+  };
+}
+
+/** A delivery as SPEC §4 shows it: `event` is the format's own event name. */
+export function deliveryView(d: Delivery, attempts: Attempt[]): Record<string, unknown> {
+  return {
+    id: d.id,
+    object: 'delivery',
+    call_id: d.call_id,
+    event_seq: d.event_seq,
+    event: d.event_name,
+    event_type: d.event_type,
+    target: { format: d.target_format, id: d.target_id },
+    status: d.status,
+    attempt_count: d.attempts,
+    next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
+    last_status_code: d.last_status_code,
+    last_error: d.last_error,
+    created_at: iso(d.created_at),
+    updated_at: iso(d.updated_at),
+    request: { method: d.request.method, url: d.request.url },
+    attempts: attempts.map(attemptView),
+  };
+}
+
+const DeliveryListQuery = ListQuery({
+  call_id: Type.Optional(Type.String({ maxLength: 128 })),
+  target_id: Type.Optional(Type.String({ maxLength: 256 })),
+  status: Type.Optional(Enum(DELIVERY_STATUSES)),
+});
+
+export function deliveryRoutes(onRetry: () => void) {
+  return (app: Api, deps: ApiDeps): void => {
+    const { store } = deps;
+    const tags = ['deliveries'];
+
+    app.get('/v1/deliveries', { schema: { tags, summary: 'The delivery log, newest first', querystring: DeliveryListQuery } }, async (req) => {
+      const { limit = 20, cursor, ...filter } = req.query;
+      const { rows, next_cursor } = await page(limit, (n) => store.listDeliveries(req.auth.account_id, filter, n, cursor ?? null));
+      const attempts = Map.groupBy(await store.listAttempts(rows.map((d) => d.id)), (a) => a.delivery_id);
+      return { object: 'list', data: rows.map((d) => deliveryView(d, attempts.get(d.id) ?? [])), next_cursor };
+    });
+
+    app.get('/v1/deliveries/:id', { schema: { tags, summary: 'A delivery with every attempt', params: IdParams } }, async (req) => {
+      const d = await store.getDelivery(req.auth.account_id, req.params.id);
+      if (!d) throw new HooklineError('not_found', `no delivery ${req.params.id}`);
+      return deliveryView(d, await store.listAttempts([d.id]));
+    });
+
+    app.post('/v1/deliveries/:id/retry', { schema: { tags, summary: 'Send a delivery again now (same webhook-id)', params: IdParams } }, async (req, reply) => {
+      const { account_id } = req.auth;
+      const d = await store.getDelivery(account_id, req.params.id);
+      if (!d) throw new HooklineError('not_found', `no delivery ${req.params.id}`);
+      if (!(await store.retryDelivery(account_id, d.id, deps.clock.now()))) {
+        throw new HooklineError('delivery_in_progress', `delivery ${d.id} is being attempted now; try again when it settles`);
+      }
+      onRetry();
+      const after = (await store.getDelivery(account_id, d.id))!;
+      return reply.status(202).send(deliveryView(after, await store.listAttempts([d.id])));
+    });
+  };
+}

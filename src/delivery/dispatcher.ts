@@ -1,0 +1,236 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import { SUCCESS } from '../formats/format.ts';
+import type { AttemptResult, Delivery, Store } from '../store/contract.ts';
+import type { FormatName, SendSettings } from '../targets/model.ts';
+import type { TargetRegistry } from '../targets/registry.ts';
+import { Waker } from '../waker.ts';
+import type { DeliveryMetrics } from './metrics.ts';
+import { redactHeaders, redactUrl } from './redact.ts';
+import { nextAttemptAt, parseRetryAfter } from './retry-policy.ts';
+import type { Sender } from './sender.ts';
+import { channelsSignature, standardHeaders } from './signing.ts';
+
+export interface DispatcherDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  registry: TargetRegistry;
+  sender: Sender;
+  metrics: DeliveryMetrics;
+  owner: string;
+  leaseMs: number;
+  retryScheduleMs: readonly number[];
+  failureWindowMs: number;
+}
+
+// At most 256 requests in flight per process: on 2 cores the event loop, not the sockets, is the
+// limit long before that; per-target limits (default 16) keep one target from taking them all.
+const MAX_IN_FLIGHT = 256;
+const BATCH = 128;
+// Nothing due: look again within 1 s anyway (another process may have enqueued; a nudge is only a hint).
+const IDLE_MS = 1000;
+// On shutdown, requests under way get this long to finish before they are cut and handed back.
+const DRAIN_MS = 5000;
+export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
+
+/**
+ * The delivery loop: claims due deliveries in batches under a lease, sends each without waiting
+ * for the others, and records finished attempts in batched writes. A slow target holds only its
+ * own slots (per-target concurrency); the claim skips targets that are full, so others flow.
+ */
+export class Dispatcher {
+  readonly #d: DispatcherDeps;
+  readonly #waker = new Waker();
+  readonly #inFlight = new Map<string, number>();
+  readonly #limits = new Map<string, number>();
+  readonly #pending = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
+  #results: AttemptResult[] = [];
+  #flushing: Promise<void> | undefined;
+  #total = 0;
+  #running = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(deps: DispatcherDeps) {
+    this.#d = deps;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  nudge(): void {
+    this.#waker.nudge();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#waker.nudge();
+    await this.#loop;
+    const drained = Promise.allSettled([...this.#pending]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+    clearTimeout(timer);
+    this.#abort.abort();
+    await Promise.allSettled([...this.#pending]);
+    await this.#flush();
+    await this.#d.store.releaseDeliveries(this.#d.owner, this.#d.clock.now());
+  }
+
+  /** order keys whose target has all its slots busy: the claim skips them */
+  #saturated(): string[] {
+    const out: string[] = [];
+    for (const [key, n] of this.#inFlight) if (n >= (this.#limits.get(key) ?? 1)) out.push(key);
+    return out;
+  }
+
+  async #run(): Promise<void> {
+    const { store, clock, log } = this.#d;
+    while (this.#running) {
+      try {
+        const free = MAX_IN_FLIGHT - this.#total;
+        if (free > 0) {
+          const now = clock.now();
+          const want = Math.min(BATCH, free);
+          const claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#saturated());
+          for (const d of claimed) this.#launch(d);
+          if (claimed.length > 0) continue;
+          const next = await store.nextDeliveryDue();
+          // Due rows that were not claimed wait on an earlier event or a full target: a finished
+          // attempt nudges us, so sleep rather than spin.
+          const wait = next === null || next <= now ? IDLE_MS : Math.min(IDLE_MS, next - now);
+          await this.#waker.wait(wait);
+        } else {
+          await this.#waker.wait(IDLE_MS);
+        }
+      } catch (err) {
+        log.error({ err }, 'dispatcher round failed');
+        await this.#waker.wait(IDLE_MS);
+      }
+    }
+  }
+
+  #launch(d: Delivery): void {
+    this.#total += 1;
+    this.#inFlight.set(d.order_key, (this.#inFlight.get(d.order_key) ?? 0) + 1);
+    const p: Promise<void> = this.#attempt(d)
+      .then((r) => {
+        if (r) {
+          this.#results.push(r);
+          this.#scheduleFlush();
+        }
+      })
+      .catch((err: unknown) => {
+        // The lease runs out and the delivery is claimed again: late, never lost.
+        this.#d.log.error({ err, delivery_id: d.id }, 'delivery attempt crashed');
+      })
+      .finally(() => {
+        this.#total -= 1;
+        const n = (this.#inFlight.get(d.order_key) ?? 1) - 1;
+        if (n <= 0) this.#inFlight.delete(d.order_key);
+        else this.#inFlight.set(d.order_key, n);
+        this.#pending.delete(p);
+      });
+    this.#pending.add(p);
+  }
+
+  /** Results are written in batches: one transaction for every attempt that finished meanwhile. */
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#flush())
+      .catch((err: unknown) => this.#d.log.error({ err }, 'recording attempts failed; their leases will expire and they are retried'))
+      .finally(() => {
+        this.#flushing = undefined;
+        if (this.#results.length > 0) this.#scheduleFlush();
+        this.#waker.nudge();
+      });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#results.length > 0) {
+      const batch = this.#results;
+      this.#results = [];
+      await this.#d.store.recordAttempts(batch, this.#d.clock.now());
+      for (const r of batch) {
+        this.#d.metrics.attempt(r);
+        if (r.target.disable_reason !== undefined) {
+          this.#d.log.warn({ target_id: r.target.id, reason: r.target.disable_reason }, 'target disabled');
+        }
+      }
+      for (const r of batch) if (r.target.disable_reason !== undefined) this.#d.registry.invalidate(r.target.account_id);
+    }
+  }
+
+  async #attempt(d: Delivery): Promise<AttemptResult | null> {
+    const { clock, registry, sender } = this.#d;
+    const attempt = d.attempts + 1;
+    const started = clock.now();
+    const settings = await registry.sendSettings(d.account_id, d.target_id);
+    const base = { delivery_id: d.id, attempt, started_at: started, response_headers: null, response_excerpt: null };
+    const logged = { method: d.request.method, url: redactUrl(d.request.url), headers: redactHeaders(d.request.headers) };
+    if (!settings || !settings.enabled) {
+      const error = settings ? `target disabled: ${settings.disabled_reason ?? 'by the user'}` : 'target deleted';
+      return this.#result(d, { ...base, duration_ms: 0, status_code: null, error, request: logged }, 'dead', started, true);
+    }
+    this.#limits.set(d.order_key, settings.concurrency);
+    const headers = this.#headers(d, settings, attempt, Math.floor(started / 1000));
+    const r = await sender.send({ ...d.request, headers }, settings.timeout_ms, settings.connect_timeout_ms, this.#abort.signal);
+    if (this.#abort.signal.aborted && r.status_code === null) return null; // shutting down: handed back, not failed
+    const now = clock.now();
+    const record = {
+      ...base,
+      duration_ms: r.duration_ms,
+      status_code: r.status_code,
+      error: r.error,
+      request: { ...logged, headers: redactHeaders(headers) },
+      response_headers: r.headers,
+      response_excerpt: r.excerpt,
+    };
+    if (r.status_code !== null && SUCCESS[d.target_format as FormatName](r.status_code)) {
+      return this.#result(d, record, 'succeeded', now, true, settings);
+    }
+    if (r.status_code === 410) {
+      return this.#result(d, { ...record, error: record.error ?? 'the target answered 410 Gone' }, 'dead', now, false, settings, 'the target answered 410 Gone');
+    }
+    if (r.refused) return this.#result(d, record, 'dead', now, false, settings);
+    if (r.status_code !== null && !record.error) record.error = `HTTP ${r.status_code} is not a success for the ${d.target_format} format`;
+    const retryAfter = r.status_code === 429 || r.status_code === 503 ? parseRetryAfter(r.headers?.['retry-after'], now) : null;
+    const next = nextAttemptAt(attempt, this.#d.retryScheduleMs, now, retryAfter);
+    let disable: string | undefined;
+    if (settings.failing_since !== null && now - settings.failing_since >= this.#d.failureWindowMs) {
+      disable = `no successful delivery since ${new Date(settings.failing_since).toISOString()}`;
+    }
+    return this.#result(d, record, next === null ? 'dead' : 'pending', next ?? now, false, settings, disable);
+  }
+
+  #headers(d: Delivery, s: SendSettings, attempt: number, tsSec: number): Record<string, string> {
+    const h: Record<string, string> = {
+      'user-agent': USER_AGENT,
+      ...d.request.headers,
+      'webhook-id': d.id,
+      'hookline-seq': String(d.event_seq),
+      'hookline-attempt': String(attempt),
+    };
+    const body = d.request.body ?? '';
+    if (s.secrets.length > 0) Object.assign(h, standardHeaders(s.secrets, d.id, tsSec, body));
+    if (s.signing_key !== null && d.target_format === 'channels') {
+      h['messagebird-request-timestamp'] = String(tsSec);
+      h['messagebird-signature'] = channelsSignature(s.signing_key, tsSec, d.request.url, body);
+      h['messagebird-request-id'] = d.id;
+    }
+    return h;
+  }
+
+  #result(
+    d: Delivery, attempt: AttemptResult['attempt'], status: AttemptResult['status'], next: number,
+    success: boolean, settings?: SendSettings, disable?: string,
+  ): AttemptResult {
+    const target: AttemptResult['target'] = { id: settings?.resource_id ?? d.target_id, account_id: d.account_id, success };
+    if (disable !== undefined) target.disable_reason = disable;
+    return { owner: this.#d.owner, attempt, status, next_attempt_at: next, target };
+  }
+}
