@@ -14,7 +14,12 @@ import { Sender } from './delivery/sender.ts';
 import { deliveryRoutes } from './api/routes/deliveries.ts';
 import { endpointRoutes } from './api/routes/endpoints.ts';
 import { newId, randomToken } from './ids.ts';
+import { perCallFormatRoutes } from './api/routes/per-call-formats.ts';
+import { callInputChecker } from './targets/call-input.ts';
+import { callbackProfileSpec } from './targets/callback-profiles.ts';
 import { Endpoints } from './targets/endpoints.ts';
+import { Resources } from './targets/resources.ts';
+import { webhookSpec } from './targets/webhooks.ts';
 import { TargetFanOut } from './targets/fanout.ts';
 import { TargetRegistry } from './targets/registry.ts';
 import type { CallWrite, Store } from './store/contract.ts';
@@ -94,18 +99,23 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     leaseMs: config.leaseMs, retryScheduleMs: config.retryScheduleMs, failureWindowMs: config.failureWindowMs,
   });
   const endpoints = new Endpoints({ store, clock, registry, allowPrivate: config.allowPrivateTargets });
+  const resourceDeps = { store, clock, registry };
+  const profiles = new Resources(callbackProfileSpec(config.allowPrivateTargets), resourceDeps);
+  const webhooks = new Resources(webhookSpec(config.allowPrivateTargets), resourceDeps);
 
   const onCommit = (w: CallWrite): void => {
     if (w.timer_due_at !== null) engine.nudge();
     if (w.deliveries.length > 0) dispatcher.nudge();
   };
-  const calls = new CallService({ store, clock, fanout: o.fanout ?? new TargetFanOut(registry), onCommit, ingestIdleMs: config.ingestIdleMs });
+  const calls = new CallService({ store, clock, fanout: o.fanout ?? new TargetFanOut(registry), onCommit, ingestIdleMs: config.ingestIdleMs,
+    prepare: callInputChecker(store, config.allowPrivateTargets),
+  });
   const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });
 
   let ready = false;
   const deps: ApiDeps = {
     store, clock, calls, log, metrics, isReady: () => ready,
-    plugins: [endpointRoutes(endpoints), deliveryRoutes(() => dispatcher.nudge())],
+    plugins: [endpointRoutes(endpoints), deliveryRoutes(() => dispatcher.nudge()), perCallFormatRoutes(profiles, webhooks)],
   };
   const app = await buildApi(deps);
 

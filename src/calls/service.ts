@@ -68,6 +68,8 @@ export interface CallServiceDeps {
   /** told after each commit: there may be new timers or deliveries */
   onCommit: (w: CallWrite) => void;
   ingestIdleMs: number;
+  /** checks and normalises what a new call names of the account's configuration */
+  prepare?: (accountId: string, input: CreateCallInput) => Promise<CreateCallInput>;
 }
 
 // A write loses a race only to another write of the same call (API hangup vs timer); 20 re-reads
@@ -88,6 +90,7 @@ export class CallService {
       const prior = await this.#d.store.getIdempotent(accountId, idem.route, idem.key);
       if (prior) return this.#replay(accountId, idem, prior);
     }
+    if (this.#d.prepare) input = await this.#d.prepare(accountId, input);
     const now = this.#d.clock.now();
     const call = newCall(accountId, input, now);
     const first: NewEvent[] = input.kind === 'inbound' ? [] : [{ type: 'call.accepted', leg: null, data: {} }];

@@ -1,11 +1,13 @@
 import type { Call, CallEvent } from '../calls/model.ts';
 import type { FanOut } from '../calls/service.ts';
+import { callbackEventName, callbackVars, renderCallbackUrl, renderProfile, type CallbackProfileDoc } from '../formats/callback.ts';
 import type { Rendered } from '../formats/format.ts';
+import { renderReport, type WebhookDoc } from '../formats/push-report.ts';
 import { renderStandard } from '../formats/standard.ts';
 import { newId } from '../ids.ts';
 import type { NewDelivery } from '../store/contract.ts';
-import type { FormatName } from './model.ts';
-import type { EndpointTarget, TargetRegistry } from './registry.ts';
+import { RESOURCE_KINDS, type FormatName } from './model.ts';
+import type { AccountTargets, EndpointTarget, TargetRegistry } from './registry.ts';
 
 function endpointMatches(t: EndpointTarget, call: Call, event: CallEvent): boolean {
   const f = t.doc.filters;
@@ -14,6 +16,32 @@ function endpointMatches(t: EndpointTarget, call: Call, event: CallEvent): boole
   // The outcome is known only at the end, so it filters call.ended events alone.
   if (f.outcome && f.outcome.length > 0 && event.type === 'call.ended' && !f.outcome.includes(event.data.outcome ?? '')) return false;
   return true;
+}
+
+type Add = (event: CallEvent, format: FormatName, targetId: string, r: Rendered) => void;
+
+/** Seed 000: the call's own `callback` parameter, per event it lists. */
+function planCallbacks(call: Call, event: CallEvent, targets: AccountTargets, add: Add): void {
+  if (!call.callback) return;
+  const name = callbackEventName(call, event);
+  const entry = name === null ? undefined : call.callback[name];
+  if (!entry || name === null) return;
+  const vars = callbackVars(call, event, name);
+  for (const id of entry.callback_profile) {
+    const r = targets.byId.get(id);
+    // A profile deleted after the call was placed has nothing left to call.
+    if (r?.kind !== RESOURCE_KINDS.callbackProfile) continue;
+    add(event, 'callback', id, renderProfile(r.doc as unknown as CallbackProfileDoc, vars, name));
+  }
+  for (const url of entry.url) add(event, 'callback', `url:${url}`, renderCallbackUrl(url, vars, name));
+}
+
+/** Seed 001: one report per call, when it ends, to the webhook the call named. */
+function planReport(call: Call, event: CallEvent, targets: AccountTargets, add: Add): void {
+  if (event.type !== 'call.ended' || call.webhook_id === null) return;
+  const r = targets.byId.get(call.webhook_id);
+  if (r?.kind !== RESOURCE_KINDS.webhook || !r.enabled) return;
+  add(event, 'push-report', r.id, renderReport(r.doc as unknown as WebhookDoc, call));
 }
 
 /**
@@ -30,7 +58,7 @@ export class TargetFanOut implements FanOut {
     if (events.length === 0) return [];
     const targets = await this.#registry.forAccount(call.account_id);
     const out: NewDelivery[] = [];
-    const add = (event: CallEvent, format: FormatName, targetId: string, r: Rendered) => {
+    const add: Add = (event, format, targetId, r) => {
       out.push({
         id: newId('msg', now),
         account_id: call.account_id,
@@ -50,6 +78,8 @@ export class TargetFanOut implements FanOut {
       for (const t of targets.endpointsByEvent.get(event.type) ?? []) {
         if (endpointMatches(t, call, event)) add(event, 'standard', t.resource.id, renderStandard(call, event, t.doc));
       }
+      planCallbacks(call, event, targets, add);
+      planReport(call, event, targets, add);
     }
     return out;
   }

@@ -14,6 +14,7 @@ export interface AccountTargets {
   loaded_at: number;
   endpointsByEvent: Map<EventType, EndpointTarget[]>;
   byId: Map<string, Resource>;
+  byKind: Map<string, Resource[]>;
 }
 
 // A cached index is trusted this long. Writes in this process invalidate it at once; another
@@ -51,11 +52,15 @@ export class TargetRegistry {
   }
 
   async #load(accountId: string): Promise<AccountTargets> {
-    const endpoints = await this.#store.listResources(accountId, RESOURCE_KINDS.endpoint);
-    const t: AccountTargets = { loaded_at: Date.now(), endpointsByEvent: new Map(), byId: new Map() };
+    const kinds = Object.values(RESOURCE_KINDS);
+    const all = await Promise.all(kinds.map((k) => this.#store.listResources(accountId, k)));
+    const t: AccountTargets = { loaded_at: Date.now(), endpointsByEvent: new Map(), byId: new Map(), byKind: new Map() };
+    for (const [i, kind] of kinds.entries()) {
+      t.byKind.set(kind, all[i]!);
+      for (const r of all[i]!) t.byId.set(r.id, r);
+    }
     for (const type of EVENT_TYPES) t.endpointsByEvent.set(type, []);
-    for (const r of endpoints) {
-      t.byId.set(r.id, r);
+    for (const r of t.byKind.get(RESOURCE_KINDS.endpoint)!) {
       if (!r.enabled) continue;
       const doc = r.doc as unknown as EndpointDoc;
       const types = doc.events.length === 0 ? EVENT_TYPES : doc.events;

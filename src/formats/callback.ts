@@ -1,0 +1,66 @@
+import type { Call, CallEvent } from '../calls/model.ts';
+import { JSON_HEADERS, type Rendered } from './format.ts';
+import { parseTemplate, render, type Vars } from './template.ts';
+import { sqlTime } from './time.ts';
+
+/** Seed 000: the events each API accepts in its `callback` parameter. */
+export const OBD_EVENTS = ['call_start', 'call_answer', 'call_end'] as const;
+export const C2C_EVENTS = ['from_call_start', 'to_call_start', 'from_call_answer', 'to_call_answer', 'call_end'] as const;
+/** Seed 000: at most 10 profile ids and URLs in one request. */
+export const MAX_CALLBACK_TARGETS = 10;
+
+/** SPEC §5: the variables a callback template may use. */
+export const CALLBACK_VARS = [
+  'call_id', 'event', 'caller', 'callee', 'bridge', 'direction', 'status', 'leg',
+  'start_time', 'answer_time', 'end_time', 'duration', 'recording_url',
+] as const;
+
+export interface CallbackProfileDoc {
+  name: string;
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** The seed-000 event name of a canonical event on this call, or null when it has none. */
+export function callbackEventName(call: Call, event: CallEvent): string | null {
+  if (event.type === 'call.ended') return 'call_end';
+  const what = event.type === 'leg.initiated' ? 'call_start' : event.type === 'leg.answered' ? 'call_answer' : null;
+  if (what === null) return null;
+  if (call.kind === 'click_to_call') return event.leg === 'from' || event.leg === 'to' ? `${event.leg}_${what}` : null;
+  return what;
+}
+
+export function callbackVars(call: Call, event: CallEvent, name: string): Vars {
+  return {
+    call_id: call.id,
+    event: name,
+    caller: call.from,
+    callee: call.to,
+    bridge: call.bridge,
+    direction: call.direction,
+    // the state the event announces, not the call's state when the batch was written
+    status: event.type === 'call.ended' ? (call.outcome ?? 'completed') : event.type === 'leg.answered' ? 'answered' : 'initiated',
+    leg: event.leg ?? '',
+    start_time: sqlTime(call.started_at),
+    answer_time: sqlTime(call.answered_at),
+    end_time: sqlTime(call.ended_at),
+    duration: call.duration,
+    recording_url: call.recording_url,
+  };
+}
+
+/** A profile: GET places what its URL template says; POST sends its body template, or all variables as JSON. */
+export function renderProfile(doc: CallbackProfileDoc, vars: Vars, name: string): Rendered {
+  const url = render(parseTemplate(doc.url, 'url'), vars);
+  if (doc.method === 'GET') return { event_name: name, request: { method: 'GET', url, headers: { ...doc.headers }, body: null } };
+  const body = doc.body === null ? JSON.stringify(vars) : render(parseTemplate(doc.body, 'json'), vars);
+  return { event_name: name, request: { method: 'POST', url, headers: { ...doc.headers, ...JSON_HEADERS }, body } };
+}
+
+/** A plain URL in the `callback` parameter: POST with a JSON object of all the variables. */
+export function renderCallbackUrl(urlTemplate: string, vars: Vars, name: string): Rendered {
+  const url = render(parseTemplate(urlTemplate, 'url'), vars);
+  return { event_name: name, request: { method: 'POST', url, headers: { ...JSON_HEADERS }, body: JSON.stringify(vars) } };
+}
