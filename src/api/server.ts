@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CallService } from '../calls/service.ts';
@@ -70,7 +70,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       const p = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
         ? new HooklineError('invalid_field', 'a path parameter is too long', { field: 'params' })
         : new HooklineError('invalid_field', `the URL is not valid: ${err.message}`, { field: 'url' });
-      return reply.status(p.status).type('application/problem+json').send(toProblem(p, req.url));
+      void (reply as FastifyReply).code(p.status).type('application/problem+json').send(toProblem(p, req.url));
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
 
