@@ -15,6 +15,8 @@ import { deliveryRoutes } from './api/routes/deliveries.ts';
 import { endpointRoutes } from './api/routes/endpoints.ts';
 import { newId, randomToken } from './ids.ts';
 import { perCallFormatRoutes } from './api/routes/per-call-formats.ts';
+import { accountFormatRoutes } from './api/routes/account-formats.ts';
+import { propertySpec, subscriptionSpec, trackingWebhookSpec } from './targets/account-formats.ts';
 import { callInputChecker } from './targets/call-input.ts';
 import { callbackProfileSpec } from './targets/callback-profiles.ts';
 import { Endpoints } from './targets/endpoints.ts';
@@ -102,6 +104,9 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const resourceDeps = { store, clock, registry };
   const profiles = new Resources(callbackProfileSpec(config.allowPrivateTargets), resourceDeps);
   const webhooks = new Resources(webhookSpec(config.allowPrivateTargets), resourceDeps);
+  const subscriptions = new Resources(subscriptionSpec(config.allowPrivateTargets), resourceDeps);
+  const properties = new Resources(propertySpec, resourceDeps);
+  const trackingWebhooks = new Resources(trackingWebhookSpec(config.allowPrivateTargets, store), resourceDeps);
 
   const onCommit = (w: CallWrite): void => {
     if (w.timer_due_at !== null) engine.nudge();
@@ -115,7 +120,9 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   let ready = false;
   const deps: ApiDeps = {
     store, clock, calls, log, metrics, isReady: () => ready,
-    plugins: [endpointRoutes(endpoints), deliveryRoutes(() => dispatcher.nudge()), perCallFormatRoutes(profiles, webhooks)],
+    plugins: [endpointRoutes(endpoints), deliveryRoutes(() => dispatcher.nudge()), perCallFormatRoutes(profiles, webhooks),
+      accountFormatRoutes({ subscriptions, properties, trackingWebhooks, registry, sender, allowPrivate: config.allowPrivateTargets }),
+    ],
   };
   const app = await buildApi(deps);
 

@@ -17,6 +17,7 @@ export const TranscriptLineIn = Obj({
 });
 
 export const LegSimulate = Obj({
+  ivr_ms: Type.Optional({ ...Ms, description: 'inbound calls: time in the IVR before the transfer rings (default 0)' }),
   ring_ms: Type.Optional(Ms),
   outcome: Type.Optional(Enum(['answer', 'busy', 'no-answer', 'failed'] as const)),
   talk_ms: Type.Optional(Ms),
@@ -57,9 +58,22 @@ export const ClickToCallBody = Obj({
 });
 export type ClickToCallBody = Static<typeof ClickToCallBody>;
 
-export const TrackingIn = Type.Object({
-  property_sid: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-}, { additionalProperties: true, description: 'Seed 003 call-tracking data: property, attribution, session, survey, prompts…' });
+const Str = (max = 512) => Type.Optional(Type.String({ maxLength: max }));
+/** Seed 003 call-tracking data of an inbound call; each group feeds its `Call.*`, `Attribution.*`… parameters. */
+export const TrackingIn = Obj({
+  property_sid: Type.String({ minLength: 1, maxLength: 128, description: 'a property of /v1/properties' }),
+  number: Type.Optional(Obj({ type: Type.Optional(Enum(['Static', 'Dynamic'] as const)), name: Str() }, { description: 'the dialled number: Call.To.Type, Call.To.Name' })),
+  caller: Type.Optional(Obj({ country: Str(), region: Str(), city: Str() }, { description: 'Call.From.Country/Region/City' })),
+  attribution: Type.Optional(Obj({ source: Str(), medium: Str(), campaign: Str(), content: Str() })),
+  session: Type.Optional(Obj({
+    traffic_type: Type.Optional(Enum(['Campaign', 'Direct', 'Organic', 'Referral', 'Unattributed'] as const)),
+    keywords: Str(), conversion_uri: Str(2048), landing_uri: Str(2048), custom_dimension1: Str(),
+  })),
+  google: Type.Optional(Obj({ analytics_client_id: Str(), adwords_click_id: Str() })),
+  survey: Type.Optional(Obj({ type: Str(), value: Type.Optional(Type.Integer()), custom1: Str(), custom2: Str(), custom3: Str(), unique_code: Str() })),
+  prompts: Type.Optional(Obj({ postcode: Str(), keys: Str() })),
+  endpoint: Type.Optional(Type.String({ maxLength: 64, description: 'Call.Endpoint: where the call was transferred' })),
+}, { description: 'Seed 003 call-tracking data' });
 
 export const InboundCallBody = Obj({
   from: Phone,

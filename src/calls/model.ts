@@ -35,6 +35,8 @@ export interface Leg {
   number: string;
   status: LegStatus;
   initiated_at: number | null;
+  /** when an endpoint started ringing: seed 003 tells IVR from NO ANSWER by it */
+  ringing_at: number | null;
   answered_at: number | null;
   ended_at: number | null;
   outcome: Outcome | null;
@@ -47,14 +49,34 @@ export interface TranscriptLine {
   at: number;
 }
 
-/** Seed 003 data on an inbound call. Free-form beyond these names; rendered by the call-tracking format. */
+/** Seed 003 data on an inbound call, rendered by the call-tracking format. */
 export interface Tracking {
-  property_sid?: string;
-  [key: string]: unknown;
+  property_sid: string;
+  number?: { type?: 'Static' | 'Dynamic'; name?: string };
+  caller?: { country?: string; region?: string; city?: string };
+  attribution?: { source?: string; medium?: string; campaign?: string; content?: string };
+  session?: { traffic_type?: string; keywords?: string; conversion_uri?: string; landing_uri?: string; custom_dimension1?: string };
+  google?: { analytics_client_id?: string; adwords_click_id?: string };
+  survey?: { type?: string; value?: number; custom1?: string; custom2?: string; custom3?: string; unique_code?: string };
+  prompts?: { postcode?: string; keys?: string };
+  endpoint?: string;
+}
+
+/** The first leg (dialled first) and the leg that answered first: where per-call formats without legs look. */
+export function firstLeg(call: Call): Leg | undefined {
+  return call.legs[0];
+}
+
+export function firstAnsweredLeg(call: Call): Leg | undefined {
+  let best: Leg | undefined;
+  for (const l of call.legs) if (l.answered_at !== null && (best === undefined || l.answered_at < best.answered_at!)) best = l;
+  return best;
 }
 
 /** One leg's scenario, defaults applied (SPEC §4). */
 export interface LegScenario {
+  /** inbound: time the caller spends in the IVR before the transfer to an endpoint rings */
+  ivr_ms: number;
   ring_ms: number;
   outcome: 'answer' | 'busy' | 'no-answer' | 'failed';
   talk_ms: number;
@@ -64,7 +86,9 @@ export interface LegScenario {
 
 /** Where the simulator is in a call's scenario; durable with the call so a restart resumes it. */
 export interface SimState {
-  phase: 'start' | 'ring' | 'ring_from' | 'ring_to' | 'talk' | 'done';
+  phase: 'start' | 'ivr' | 'ring' | 'ring_from' | 'ring_to' | 'talk' | 'done';
+  /** when the current phase began */
+  phase_at: number | null;
   legs: Record<string, LegScenario>;
   talk_started_at: number | null;
   next_line: number;

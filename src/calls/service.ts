@@ -200,6 +200,7 @@ export class CallService {
             const r = step(call, now);
             events.push(...applyEvents(call, r.events, now));
             call.sim!.phase = r.phase;
+            call.sim!.phase_at = now;
             due = nextDueAt(call);
           }
         }

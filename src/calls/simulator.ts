@@ -2,6 +2,7 @@ import type { Call, LegScenario, NewEvent, SimState } from './model.ts';
 
 /** SPEC §4 defaults for a leg the request does not describe. */
 export const DEFAULT_SCENARIO: LegScenario = {
+  ivr_ms: 0,
   ring_ms: 2000,
   outcome: 'answer',
   talk_ms: 10000,
@@ -10,6 +11,7 @@ export const DEFAULT_SCENARIO: LegScenario = {
 };
 
 export interface ScenarioInput {
+  ivr_ms?: number;
   ring_ms?: number;
   outcome?: LegScenario['outcome'];
   talk_ms?: number;
@@ -19,6 +21,7 @@ export interface ScenarioInput {
 
 export function resolveScenario(input: ScenarioInput | undefined): LegScenario {
   return {
+    ivr_ms: input?.ivr_ms ?? DEFAULT_SCENARIO.ivr_ms,
     ring_ms: input?.ring_ms ?? DEFAULT_SCENARIO.ring_ms,
     outcome: input?.outcome ?? DEFAULT_SCENARIO.outcome,
     talk_ms: input?.talk_ms ?? DEFAULT_SCENARIO.talk_ms,
@@ -28,7 +31,7 @@ export function resolveScenario(input: ScenarioInput | undefined): LegScenario {
 }
 
 export function newSimState(legs: Record<string, LegScenario>): SimState {
-  return { phase: 'start', legs, talk_started_at: null, next_line: 0 };
+  return { phase: 'start', phase_at: null, legs, talk_started_at: null, next_line: 0 };
 }
 
 /** The scenario that governs the talk phase: leg `to` on a click-to-call, `main` otherwise. */
@@ -57,12 +60,14 @@ export function nextDueAt(call: Call): number | null {
   switch (sim.phase) {
     case 'start':
       return call.created_at;
+    case 'ivr':
+      return sim.phase_at! + sim.legs.main!.ivr_ms;
     case 'ring':
-      return call.legs[0]!.initiated_at! + sim.legs.main!.ring_ms;
+      return sim.phase_at! + sim.legs.main!.ring_ms;
     case 'ring_from':
-      return call.legs.find((l) => l.name === 'from')!.initiated_at! + sim.legs.from!.ring_ms;
+      return sim.phase_at! + sim.legs.from!.ring_ms;
     case 'ring_to':
-      return call.legs.find((l) => l.name === 'to')!.initiated_at! + sim.legs.to!.ring_ms;
+      return sim.phase_at! + sim.legs.to!.ring_ms;
     case 'talk': {
       const talk = talkScenario(sim);
       if (sim.next_line < talk.transcript.length) return lineDueAt(sim, sim.next_line);
@@ -89,9 +94,13 @@ export function step(call: Call, now: number): { events: NewEvent[]; phase: SimS
   switch (sim.phase) {
     case 'start':
       if (sim.legs.main) {
+        // An inbound caller may first sit in the IVR: the transfer rings only after ivr_ms.
+        if (call.kind === 'inbound' && sim.legs.main.ivr_ms > 0) return { events: [{ type: 'leg.initiated', leg: 'main', data: {} }], phase: 'ivr' };
         return { events: [{ type: 'leg.initiated', leg: 'main', data: {} }, { type: 'leg.ringing', leg: 'main', data: {} }], phase: 'ring' };
       }
       return { events: [{ type: 'leg.initiated', leg: 'from', data: {} }, { type: 'leg.ringing', leg: 'from', data: {} }], phase: 'ring_from' };
+    case 'ivr':
+      return { events: [{ type: 'leg.ringing', leg: 'main', data: {} }], phase: 'ring' };
     case 'ring': {
       const s = sim.legs.main!;
       if (s.outcome !== 'answer') return { events: failLeg(s.outcome, 'main'), phase: 'done' };

@@ -39,7 +39,7 @@ export function checkTransition(call: Call, ev: NewEvent): void {
 function ensureLeg(call: Call, name: LegName, number: string): Leg {
   let leg = legOf(call, name);
   if (!leg) {
-    leg = { name, number, status: 'pending', initiated_at: null, answered_at: null, ended_at: null, outcome: null };
+    leg = { name, number, status: 'pending', initiated_at: null, ringing_at: null, answered_at: null, ended_at: null, outcome: null };
     call.legs.push(leg);
   }
   return leg;
@@ -77,6 +77,7 @@ export function applyEvents(call: Call, events: NewEvent[], now: number): CallEv
         const leg = ensureLeg(call, legName!, number);
         leg.status = 'ringing';
         leg.initiated_at ??= now;
+        leg.ringing_at = now;
         call.started_at ??= now;
         if (call.answered_at === null) call.status = 'ringing';
         break;

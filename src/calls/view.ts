@@ -29,6 +29,7 @@ export function callView(call: Call, events: CallEvent[]): Record<string, unknow
       status: l.status,
       outcome: l.outcome,
       initiated_at: iso(l.initiated_at),
+      ringing_at: iso(l.ringing_at),
       answered_at: iso(l.answered_at),
       ended_at: iso(l.ended_at),
     })),

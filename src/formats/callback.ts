@@ -33,6 +33,12 @@ export function callbackEventName(call: Call, event: CallEvent): string | null {
 }
 
 export function callbackVars(call: Call, event: CallEvent, name: string): Vars {
+  // Each event shows the call as it was at that event, not as it is when the batch is written: a
+  // late timer or a restart plays several steps in one batch (call_start must not carry the end).
+  const ended = event.type === 'call.ended';
+  // Answered by then: at an answer or the end, and at to_call_start (leg to is dialled when leg
+  // from answers). `answer_time` is the call's first answer.
+  const answered = ended || event.type === 'leg.answered' || (call.kind === 'click_to_call' && event.leg === 'to');
   return {
     call_id: call.id,
     event: name,
@@ -40,14 +46,14 @@ export function callbackVars(call: Call, event: CallEvent, name: string): Vars {
     callee: call.to,
     bridge: call.bridge,
     direction: call.direction,
-    // the state the event announces, not the call's state when the batch was written
-    status: event.type === 'call.ended' ? (call.outcome ?? 'completed') : event.type === 'leg.answered' ? 'answered' : 'initiated',
-    leg: event.leg ?? '',
+    status: ended ? (call.outcome ?? 'completed') : event.type === 'leg.answered' ? 'answered' : 'initiated',
+    // call_end is about the call, whichever leg ended it
+    leg: ended ? '' : (event.leg ?? ''),
     start_time: sqlTime(call.started_at),
-    answer_time: sqlTime(call.answered_at),
-    end_time: sqlTime(call.ended_at),
-    duration: call.duration,
-    recording_url: call.recording_url,
+    answer_time: answered ? sqlTime(call.answered_at) : '',
+    end_time: ended ? sqlTime(call.ended_at) : '',
+    duration: ended ? call.duration : 0,
+    recording_url: ended ? call.recording_url : null,
   };
 }
 

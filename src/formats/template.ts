@@ -90,7 +90,8 @@ function escape(seg: { name: string; inString: boolean }, v: Value | undefined, 
 
 export function render(t: Template, vars: Vars): string {
   let out = '';
-  for (const seg of t.segments) out += 'text' in seg ? seg.text : escape(seg, vars[seg.name], t.context);
+  // Own properties only: `{{constructor}}` or `{{__proto__}}` is a name like any other, never Object's.
+  for (const seg of t.segments) out += 'text' in seg ? seg.text : escape(seg, Object.hasOwn(vars, seg.name) ? vars[seg.name] : undefined, t.context);
   return out;
 }
 

@@ -26,6 +26,13 @@ export function callInputChecker(store: Store, allowPrivate: boolean) {
         throw new HooklineError('unknown_reference', e.message, { field: 'webhook_id', errors: [{ field: 'webhook_id', code: 'unknown_reference', message: e.message }] });
       }
     }
+    if (input.tracking !== undefined) {
+      const sid = input.tracking.property_sid;
+      if (!(await store.getResource(accountId, RESOURCE_KINDS.property, sid))) {
+        const message = `tracking.property_sid: no property "${sid}" in this account`;
+        throw new HooklineError('unknown_reference', message, { field: 'tracking.property_sid', errors: [{ field: 'tracking.property_sid', code: 'unknown_reference', message }] });
+      }
+    }
     return out;
   };
 }

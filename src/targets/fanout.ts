@@ -4,6 +4,9 @@ import { callbackEventName, callbackVars, renderCallbackUrl, renderProfile, type
 import type { Rendered } from '../formats/format.ts';
 import { renderReport, type WebhookDoc } from '../formats/push-report.ts';
 import { renderStandard } from '../formats/standard.ts';
+import { channelEventOf, channelStatus, renderChannels, subscriptionMatches, type SubscriptionDoc } from '../formats/channels.ts';
+import { renderTracking, trackingEventOf, trackingParams, type PropertyDoc, type TrackingWebhookDoc } from '../formats/call-tracking.ts';
+import { customEventOf, renderCustom, type CustomIntegrationDoc } from '../formats/custom.ts';
 import { newId } from '../ids.ts';
 import type { NewDelivery } from '../store/contract.ts';
 import { RESOURCE_KINDS, type FormatName } from './model.ts';
@@ -44,6 +47,42 @@ function planReport(call: Call, event: CallEvent, targets: AccountTargets, add: 
   add(event, 'push-report', r.id, renderReport(r.doc as unknown as WebhookDoc, call));
 }
 
+/** Seed 002: account-wide subscriptions by direction, status and channel. */
+function planChannels(call: Call, event: CallEvent, targets: AccountTargets, add: Add): void {
+  const subs = targets.subscriptionsByEvent.get(channelEventOf(call));
+  if (!subs) return;
+  const status = channelStatus(call, event);
+  if (status === null) return;
+  for (const r of subs) {
+    const doc = r.doc as unknown as SubscriptionDoc;
+    if (subscriptionMatches(doc, call, status)) add(event, 'channels', r.id, renderChannels(doc, call, event, status));
+  }
+}
+
+/** Seed 003: calls that carry tracking data for one of the account's properties. */
+function planTracking(call: Call, event: CallEvent, targets: AccountTargets, add: Add): void {
+  if (!call.tracking || targets.trackingWebhooks.length === 0) return;
+  const name = trackingEventOf(call, event);
+  const property = targets.byId.get(call.tracking.property_sid);
+  if (name === null || property?.kind !== RESOURCE_KINDS.property) return;
+  const params = trackingParams(call.account_id, property.id, property.doc as unknown as PropertyDoc, call, name);
+  for (const r of targets.trackingWebhooks) {
+    const doc = r.doc as unknown as TrackingWebhookDoc;
+    if (!doc.events.includes(name) || (doc.property_sid !== null && doc.property_sid !== property.id)) continue;
+    add(event, 'call-tracking', r.id, renderTracking(doc, params, name));
+  }
+}
+
+/** Seed 004: the account's custom integration, for the events it subscribed to. */
+function planCustom(call: Call, event: CallEvent, targets: AccountTargets, add: Add): void {
+  const r = targets.custom;
+  if (!r) return;
+  const doc = r.doc as unknown as CustomIntegrationDoc;
+  const name = customEventOf(call, event);
+  if (name === null || doc.url === null || !doc.events.includes(name)) return;
+  add(event, 'custom', r.id, renderCustom(doc, call, event, name));
+}
+
 /**
  * Matches committed events to targets and renders each delivery once. Runs inside the call's
  * write, so an event and its deliveries are committed together (principle 1).
@@ -80,6 +119,9 @@ export class TargetFanOut implements FanOut {
       }
       planCallbacks(call, event, targets, add);
       planReport(call, event, targets, add);
+      planChannels(call, event, targets, add);
+      planTracking(call, event, targets, add);
+      planCustom(call, event, targets, add);
     }
     return out;
   }

@@ -15,6 +15,12 @@ export interface AccountTargets {
   endpointsByEvent: Map<EventType, EndpointTarget[]>;
   byId: Map<string, Resource>;
   byKind: Map<string, Resource[]>;
+  /** enabled seed-002 subscriptions by their event */
+  subscriptionsByEvent: Map<string, Resource[]>;
+  /** enabled seed-003 webhooks */
+  trackingWebhooks: Resource[];
+  /** the seed-004 integration, when enabled */
+  custom: Resource | undefined;
 }
 
 // A cached index is trusted this long. Writes in this process invalidate it at once; another
@@ -54,7 +60,10 @@ export class TargetRegistry {
   async #load(accountId: string): Promise<AccountTargets> {
     const kinds = Object.values(RESOURCE_KINDS);
     const all = await Promise.all(kinds.map((k) => this.#store.listResources(accountId, k)));
-    const t: AccountTargets = { loaded_at: Date.now(), endpointsByEvent: new Map(), byId: new Map(), byKind: new Map() };
+    const t: AccountTargets = {
+      loaded_at: Date.now(), endpointsByEvent: new Map(), byId: new Map(), byKind: new Map(),
+      subscriptionsByEvent: new Map(), trackingWebhooks: [], custom: undefined,
+    };
     for (const [i, kind] of kinds.entries()) {
       t.byKind.set(kind, all[i]!);
       for (const r of all[i]!) t.byId.set(r.id, r);
@@ -66,6 +75,13 @@ export class TargetRegistry {
       const types = doc.events.length === 0 ? EVENT_TYPES : doc.events;
       for (const type of types) t.endpointsByEvent.get(type)?.push({ resource: r, doc });
     }
+    for (const r of t.byKind.get(RESOURCE_KINDS.subscription)!) {
+      if (!r.enabled) continue;
+      const event = String(r.doc.event);
+      t.subscriptionsByEvent.set(event, [...(t.subscriptionsByEvent.get(event) ?? []), r]);
+    }
+    t.trackingWebhooks = t.byKind.get(RESOURCE_KINDS.trackingWebhook)!.filter((r) => r.enabled);
+    t.custom = t.byKind.get(RESOURCE_KINDS.customIntegration)!.find((r) => r.enabled);
     this.#cache.set(accountId, t);
     return t;
   }

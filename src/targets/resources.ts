@@ -61,7 +61,8 @@ export class Resources<Doc, In> {
     const r = await this.get(accountId, id);
     const doc = await this.spec.build({ ...this.spec.toInput(r.doc as Doc), ...patch }, accountId);
     r.doc = doc as Record<string, unknown>;
-    const enabled = this.spec.enabled?.(doc) ?? r.enabled;
+    // Only an explicit `enabled` changes the state: a target Hookline disabled (410, failing) stays off.
+    const enabled = 'enabled' in patch && this.spec.enabled ? this.spec.enabled(doc) : r.enabled;
     if (enabled && !r.enabled) {
       r.disabled_reason = null;
       r.failing_since = null;

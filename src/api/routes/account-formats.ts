@@ -1,0 +1,131 @@
+import { Type } from 'typebox';
+import { TRACKING_EVENTS, type PropertyDoc, type TrackingWebhookDoc } from '../../formats/call-tracking.ts';
+import { CHANNEL_EVENTS, type SubscriptionDoc } from '../../formats/channels.ts';
+import { CUSTOM_EVENTS, CUSTOM_SAMPLES, customBody, type CustomIntegrationDoc } from '../../formats/custom.ts';
+import { HooklineError } from '../../errors.ts';
+import type { Sender } from '../../delivery/sender.ts';
+import { standardHeaders } from '../../delivery/signing.ts';
+import { USER_AGENT } from '../../delivery/dispatcher.ts';
+import { newId } from '../../ids.ts';
+import type { Resource } from '../../store/contract.ts';
+import {
+  buildCustomIntegration, customIntegrationId, customIntegrationView, type CustomIntegrationInput, type PropertyInput,
+  type SubscriptionInput, type TrackingWebhookInput,
+} from '../../targets/account-formats.ts';
+import { RESOURCE_KINDS, activeSecrets, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, type SecretEntry } from '../../targets/model.ts';
+import type { TargetRegistry } from '../../targets/registry.ts';
+import type { Resources } from '../../targets/resources.ts';
+import { Enum, Obj } from '../schemas.ts';
+import type { Api, ApiDeps } from '../server.ts';
+import { resourceRoutes } from './resources.ts';
+
+const Url = Type.String({ minLength: 1, maxLength: 2048 });
+const Secret = Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'optional Standard Webhooks secret (whsec_…): adds webhook-* signature headers' }));
+const Headers = Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { maxProperties: 50 });
+
+const Filter = Obj({ key: Type.String({ maxLength: 64 }), value: Type.String({ maxLength: 256 }) });
+const subFields = {
+  signingKey: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 512 }), Type.Null()])),
+  eventFilters: Type.Optional(Type.Array(Filter, { maxItems: 50 })),
+  template: Type.Optional(Type.Union([Type.String({ maxLength: 65536 }), Type.Null()])),
+  secret: Secret,
+  enabled: Type.Optional(Type.Boolean()),
+};
+const SubscriptionCreate = Obj({ service: Type.String({ maxLength: 64 }), event: Type.String({ maxLength: 64, description: CHANNEL_EVENTS.join(' | ') }), url: Url, ...subFields });
+const SubscriptionPatch = Obj({ service: Type.Optional(Type.String({ maxLength: 64 })), event: Type.Optional(Type.String({ maxLength: 64 })), url: Type.Optional(Url), ...subFields });
+
+const PropertyCreate = Obj({ name: Type.String({ minLength: 1, maxLength: 255 }), type: Type.Optional(Enum(['Site'] as const)) });
+const PropertyPatch = Obj({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })), type: Type.Optional(Enum(['Site'] as const)) });
+
+const twFields = {
+  method: Type.Optional(Enum(['GET', 'POST'] as const)),
+  property_sid: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Null()])),
+  events: Type.Optional(Type.Array(Enum(TRACKING_EVENTS), { maxItems: 2 })),
+  secret: Secret,
+  enabled: Type.Optional(Type.Boolean()),
+};
+const TrackingWebhookCreate = Obj({ url: Url, ...twFields });
+const TrackingWebhookPatch = Obj({ url: Type.Optional(Url), ...twFields });
+
+const CustomPut = Obj({
+  enabled: Type.Boolean(),
+  url: Type.Optional(Type.Union([Url, Type.Null()])),
+  headers: Type.Optional(Headers),
+  events: Type.Optional(Type.Array(Enum(CUSTOM_EVENTS), { maxItems: CUSTOM_EVENTS.length, description: 'absent = all six' })),
+  secret: Secret,
+});
+const CustomTest = Type.Optional(Obj({ event_type: Type.Optional(Enum(CUSTOM_EVENTS)) }));
+
+export interface AccountFormatParts {
+  subscriptions: Resources<SubscriptionDoc, SubscriptionInput>;
+  properties: Resources<PropertyDoc, PropertyInput>;
+  trackingWebhooks: Resources<TrackingWebhookDoc, TrackingWebhookInput>;
+  registry: TargetRegistry;
+  sender: Sender;
+  allowPrivate: boolean;
+}
+
+/** Routes of the account-wide formats: seed 002 subscriptions, seed 003 properties and webhooks, seed 004 integration. */
+export function accountFormatRoutes(p: AccountFormatParts) {
+  const subs = resourceRoutes(p.subscriptions, {
+    path: '/v1/subscriptions', tags: ['channels'], create: SubscriptionCreate, patch: SubscriptionPatch,
+    summary: 'Seed 002 body: {service: "channels", event, url, signingKey, eventFilters}.',
+  });
+  const props = resourceRoutes(p.properties, {
+    path: '/v1/properties', tags: ['call-tracking'], create: PropertyCreate, patch: PropertyPatch,
+    summary: 'Seed 003: a tracked property; inbound calls name it in tracking.property_sid. Answers its `sid`.',
+  });
+  const tws = resourceRoutes(p.trackingWebhooks, {
+    path: '/v1/call-tracking/webhooks', tags: ['call-tracking'], create: TrackingWebhookCreate, patch: TrackingWebhookPatch,
+    summary: 'Seed 003: Call.Initiate and Call.Complete by GET (query) or POST (form).',
+  });
+  return (app: Api, deps: ApiDeps): void => {
+    subs(app);
+    props(app);
+    tws(app);
+    const tags = ['custom'];
+    const load = (accountId: string) => deps.store.getResource(accountId, RESOURCE_KINDS.customIntegration, customIntegrationId(accountId));
+
+    app.get('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: the custom webhook integration' } }, async (req) =>
+      customIntegrationView(await load(req.auth.account_id)));
+
+    app.put('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: save the integration', body: CustomPut } }, async (req) => {
+      const accountId = req.auth.account_id;
+      const prior = await load(accountId);
+      const doc = buildCustomIntegration(req.body as CustomIntegrationInput, prior?.doc as never, p.allowPrivate);
+      const now = deps.clock.now();
+      const r: Resource = {
+        id: customIntegrationId(accountId), account_id: accountId, kind: RESOURCE_KINDS.customIntegration, doc: doc as unknown as Record<string, unknown>,
+        enabled: doc.enabled, disabled_reason: null, created_at: prior?.created_at ?? now, updated_at: now, last_success_at: prior?.last_success_at ?? null, failing_since: null,
+      };
+      await deps.store.putResource(r);
+      p.registry.invalidate(accountId);
+      return customIntegrationView(r);
+    });
+
+    app.post('/v1/integrations/custom-webhook/test', {
+      schema: { tags, summary: 'Seed 004 test button: send a sample with is_test: true now; answers the outcome', body: CustomTest },
+    }, async (req) => {
+      const r = await load(req.auth.account_id);
+      const doc = r?.doc as (CustomIntegrationDoc & { secrets?: SecretEntry[] }) | undefined;
+      if (!doc?.url) throw new HooklineError('invalid_field', 'set the integration’s url first (PUT /v1/integrations/custom-webhook)', { field: 'url' });
+      const eventType = req.body?.event_type ?? 'call_initiated';
+      const now = deps.clock.now();
+      const body = customBody(eventType, now, CUSTOM_SAMPLES[eventType], true);
+      const id = newId('msg', now);
+      const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...doc.headers, 'content-type': 'application/json', 'webhook-id': id };
+      const secrets = activeSecrets(doc.secrets ?? [], now);
+      if (secrets.length > 0) Object.assign(headers, standardHeaders(secrets, id, Math.floor(now / 1000), body));
+      // Through the same Sender as every delivery, so the address guard applies at connect time.
+      const res = await p.sender.send({ method: 'POST', url: doc.url, headers, body }, DEFAULT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
+      return {
+        event_type: eventType,
+        success: res.status_code === 200,
+        status_code: res.status_code,
+        latency_ms: res.duration_ms,
+        response_excerpt: res.excerpt,
+        error: res.error,
+      };
+    });
+  };
+}

@@ -1,0 +1,110 @@
+import type { Call, CallEvent } from '../calls/model.ts';
+import { firstLeg } from '../calls/model.ts';
+import type { Rendered } from './format.ts';
+import { sqlTime } from './time.ts';
+
+export const TRACKING_EVENTS = ['Call.Initiate', 'Call.Complete'] as const;
+export type TrackingEvent = (typeof TRACKING_EVENTS)[number];
+
+export interface PropertyDoc {
+  name: string;
+  type: 'Site';
+}
+
+export interface TrackingWebhookDoc {
+  url: string;
+  method: 'GET' | 'POST';
+  /** only calls of this property; null = every property of the account */
+  property_sid: string | null;
+  events: TrackingEvent[];
+}
+
+/** Seed 003 dispositions. A call that ended before any endpoint rang never left the IVR. */
+export function disposition(call: Call): string {
+  switch (call.outcome) {
+    case 'completed':
+      return 'ANSWERED';
+    case 'busy':
+      return 'BUSY';
+    case 'failed':
+      return 'FAILED';
+    case 'no-answer':
+      return 'NO ANSWER';
+    default:
+      return call.legs.some((l) => l.ringing_at !== null) ? 'NO ANSWER' : 'IVR';
+  }
+}
+
+export function trackingEventOf(call: Call, event: CallEvent): TrackingEvent | null {
+  if (event.type === 'leg.initiated' && event.leg === firstLeg(call)?.name) return 'Call.Initiate';
+  if (event.type === 'call.ended') return 'Call.Complete';
+  return null;
+}
+
+/**
+ * The parameters of one request, by the seed's columns: "X" parameters always present (blank
+ * when unknown), "Optional" ones only when known, Complete-only ones only on Call.Complete.
+ */
+export function trackingParams(accountId: string, propertySid: string, property: PropertyDoc, call: Call, name: TrackingEvent): [string, string][] {
+  const t = call.tracking!;
+  const complete = name === 'Call.Complete';
+  const p: [string, string][] = [];
+  const put = (k: string, v: string | number | undefined | null) => p.push([k, v === undefined || v === null ? '' : String(v)]);
+  const opt = (k: string, v: string | number | undefined | null) => {
+    if (v !== undefined && v !== null && v !== '') p.push([k, String(v)]);
+  };
+  put('Action', 'Webhook');
+  put('Event', name);
+  put('Account.Sid', accountId);
+  put('Property.Sid', propertySid);
+  put('Property.Name', property.name);
+  put('Property.Type', property.type);
+  put('Call.Sid', call.id);
+  put('Call.StartDate', sqlTime(call.started_at ?? call.created_at));
+  put('Call.From', call.from === '' ? 'anonymous' : call.from);
+  put('Call.From.Country', t.caller?.country);
+  put('Call.From.Region', t.caller?.region);
+  put('Call.From.City', t.caller?.city);
+  put('Call.To', call.to);
+  if (complete) put('Call.To.Type', t.number?.type ?? 'Static');
+  put('Call.To.Name', t.number?.name);
+  if (complete) {
+    put('Call.Duration', call.duration);
+    put('Call.Disposition', disposition(call));
+    opt('Call.Recording.Uri', call.recording_url);
+  }
+  opt('Call.Endpoint', t.endpoint);
+  if (complete) {
+    opt('Call.Survey.Type', t.survey?.type);
+    opt('Call.Survey.Value', t.survey?.value);
+    opt('Call.Survey.Custom1', t.survey?.custom1);
+    opt('Call.Survey.Custom2', t.survey?.custom2);
+    opt('Call.Survey.Custom3', t.survey?.custom3);
+    opt('Call.Survey.UniqueCode', t.survey?.unique_code);
+    opt('Call.Prompts.Postcode', t.prompts?.postcode);
+    opt('Call.Prompts.Keys', t.prompts?.keys);
+  }
+  put('Attribution.Source', t.attribution?.source);
+  put('Attribution.Medium', t.attribution?.medium);
+  put('Attribution.Campaign', t.attribution?.campaign);
+  put('Attribution.Content', t.attribution?.content);
+  put('Session.Traffic.Type', t.session?.traffic_type);
+  opt('Session.Keywords', t.session?.keywords);
+  put('Session.ConversionUri', t.session?.conversion_uri);
+  put('Session.LandingUri', t.session?.landing_uri);
+  opt('AnalyticsSession.CustomDimension1', t.session?.custom_dimension1);
+  opt('Google.Analytics.ClientId', t.google?.analytics_client_id);
+  opt('Google.AdWords.ClickId', t.google?.adwords_click_id);
+  return p;
+}
+
+/** GET puts the parameters in the query string; POST sends them as a form body. */
+export function renderTracking(doc: TrackingWebhookDoc, params: [string, string][], name: TrackingEvent): Rendered {
+  const encoded = new URLSearchParams(params).toString();
+  if (doc.method === 'GET') {
+    const url = new URL(doc.url);
+    for (const [k, v] of params) url.searchParams.append(k, v);
+    return { event_name: name, request: { method: 'GET', url: url.toString(), headers: {}, body: null } };
+  }
+  return { event_name: name, request: { method: 'POST', url: doc.url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: encoded } };
+}

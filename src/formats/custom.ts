@@ -1,0 +1,101 @@
+import type { Call, CallEvent } from '../calls/model.ts';
+import { firstAnsweredLeg, firstLeg } from '../calls/model.ts';
+import { JSON_HEADERS, type Rendered } from './format.ts';
+import { unixSeconds } from './time.ts';
+
+/** Seed 004's six events. */
+export const CUSTOM_EVENTS = ['call_initiated', 'call_ringing', 'call_answered', 'transcript', 'call_ended', 'error'] as const;
+export type CustomEvent = (typeof CUSTOM_EVENTS)[number];
+
+export interface CustomIntegrationDoc {
+  enabled: boolean;
+  url: string | null;
+  headers: Record<string, string>;
+  events: CustomEvent[];
+}
+
+export function customEventOf(call: Call, event: CallEvent): CustomEvent | null {
+  switch (event.type) {
+    case 'leg.initiated':
+      return event.leg === firstLeg(call)?.name ? 'call_initiated' : null;
+    case 'leg.ringing':
+      return event.leg === firstLeg(call)?.name ? 'call_ringing' : null;
+    case 'leg.answered': {
+      const first = firstAnsweredLeg(call);
+      return event.leg === first?.name && event.occurred_at === first.answered_at ? 'call_answered' : null;
+    }
+    case 'call.transcript':
+      return 'transcript';
+    case 'call.error':
+      return 'error';
+    case 'call.ended':
+      return 'call_ended';
+    default:
+      return null;
+  }
+}
+
+interface CallFacts {
+  id: string;
+  from: string;
+  to: string;
+  source: string | null;
+  direction: string;
+}
+
+function facts(call: CallFacts): CallFacts {
+  return { id: call.id, from: call.from, to: call.to, source: call.source, direction: call.direction };
+}
+
+/** Each event's payload, shaped as the seed's example: `transcript` and `error` nest the call. */
+export function customPayload(name: CustomEvent, call: Call, event: CallEvent): Record<string, unknown> {
+  const c = facts(call);
+  const flat = { call_id: c.id, from: c.from, to: c.to, direction: c.direction, source: c.source };
+  switch (name) {
+    case 'call_initiated':
+    case 'call_ringing':
+    case 'call_answered':
+      return flat;
+    case 'transcript':
+      return { call: c, type: event.data.speaker ?? 'customer', transcript: event.data.message ?? '', timestamp_utc: String(unixSeconds(event.occurred_at)) };
+    case 'error':
+      return { call: c, error_message: event.data.message ?? call.error_message ?? 'error' };
+    case 'call_ended':
+      return {
+        ...flat,
+        transcript: call.transcript.map((t) => ({ type: t.type, message: t.message, utc_timestamp: String(unixSeconds(t.at)) })),
+      };
+  }
+}
+
+export function customBody(name: CustomEvent, timestampMs: number, payload: Record<string, unknown>, isTest: boolean): string {
+  return JSON.stringify({ event_type: name, timestamp_utc: unixSeconds(timestampMs), payload, is_test: isTest });
+}
+
+export function renderCustom(doc: CustomIntegrationDoc, call: Call, event: CallEvent, name: CustomEvent): Rendered {
+  const body = customBody(name, event.occurred_at, customPayload(name, call, event), false);
+  return { event_name: name, request: { method: 'POST', url: doc.url!, headers: { ...doc.headers, ...JSON_HEADERS }, body } };
+}
+
+/** The test button's samples: the seed's own examples, `is_test: true`. */
+export const CUSTOM_SAMPLES: Record<CustomEvent, Record<string, unknown>> = {
+  call_initiated: { call_id: 1, from: '+905555555555', to: '+905555555554', direction: 'outbound', source: 'salprebox:SALPRE_AABBCCDD' },
+  call_ringing: { from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound', call_id: 1 },
+  call_answered: { from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound', call_id: 1 },
+  transcript: {
+    call: { id: 1, from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound' },
+    type: 'customer', transcript: 'Hello, how are you?', timestamp_utc: '111111',
+  },
+  call_ended: {
+    from: '+905555555555', to: '+905555555554', direction: 'outbound', source: 'salprebox:SALPRE_AABBCCDD', call_id: 1,
+    transcript: [
+      { type: 'ai', message: 'Greeting message' },
+      { type: 'customer', message: 'customer message 1', utc_timestamp: '111111' },
+      { type: 'ai', message: 'Ai response 1', utc_timestamp: '111111' },
+    ],
+  },
+  error: {
+    call: { id: 1, from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound' },
+    error_message: 'Error message',
+  },
+};

@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { checkTargetUrl } from '../delivery/address-guard.ts';
+import { redactHeaders } from '../delivery/redact.ts';
+import { isValidSecret } from '../delivery/signing.ts';
+import { HooklineError, fieldError, type FieldError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { Resource, Store } from '../store/contract.ts';
+import { CHANNEL_EVENTS, CHANNEL_STATUSES, type ChannelEvent, type SubscriptionDoc } from '../formats/channels.ts';
+import { TRACKING_EVENTS, type PropertyDoc, type TrackingEvent, type TrackingWebhookDoc } from '../formats/call-tracking.ts';
+import { CUSTOM_EVENTS, type CustomEvent, type CustomIntegrationDoc } from '../formats/custom.ts';
+import { checkHeaders } from './endpoints.ts';
+import { RESOURCE_KINDS, type SecretEntry } from './model.ts';
+import type { ResourceSpec } from './resources.ts';
+
+/** Any target of the account-wide formats may also carry a Standard Webhooks secret. */
+type Signed = { secrets?: SecretEntry[] };
+
+function secretsOf(secret: string | null | undefined, prior: SecretEntry[] | undefined): SecretEntry[] {
+  if (secret === undefined) return prior ?? [];
+  if (secret === null) return [];
+  if (!isValidSecret(secret)) throw fieldError('invalid_field', 'secret', 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
+  return [{ secret, created_at: Date.now(), expires_at: null }];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function badFilter(field: string, message: string): HooklineError {
+  const e: FieldError = { field, code: 'invalid_filter', message };
+  return new HooklineError('invalid_filter', message, { field, errors: [e] });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seed 002: channel subscriptions
+
+export interface SubscriptionInput {
+  service: string;
+  event: string;
+  url: string;
+  signingKey?: string | null;
+  eventFilters?: { key: string; value: string }[];
+  template?: string | null;
+  secret?: string | null;
+  enabled?: boolean;
+  /** internal: carried over on update */
+  secrets?: SecretEntry[];
+}
+
+export function subscriptionSpec(allowPrivate: boolean): ResourceSpec<SubscriptionDoc & Signed & { enabled: boolean }, SubscriptionInput> {
+  return {
+    kind: RESOURCE_KINDS.subscription,
+    noun: 'subscription',
+    newId: (now) => newId('sub', now),
+    build(input) {
+      if (input.service !== 'channels') throw fieldError('invalid_field', 'service', 'service must be "channels"');
+      if (!(CHANNEL_EVENTS as string[]).includes(input.event)) throw fieldError('invalid_field', 'event', `event must be one of ${CHANNEL_EVENTS.join(', ')}`);
+      const event = input.event as ChannelEvent;
+      checkTargetUrl(input.url, allowPrivate);
+      const filters = input.eventFilters ?? [];
+      const allowed: readonly string[] = CHANNEL_STATUSES[event];
+      let channelIds = 0;
+      for (const [i, f] of filters.entries()) {
+        const at = `eventFilters[${i}]`;
+        if (f.key === 'channelId') {
+          if (++channelIds > 1) throw badFilter(at, `${at}: a subscription takes at most one channelId filter`);
+        } else if (f.key === 'status') {
+          if (!allowed.includes(f.value)) throw badFilter(`${at}.value`, `${at}.value: "${f.value}" is not a status of ${event}; use one of ${allowed.join(', ')}`);
+        } else {
+          throw badFilter(`${at}.key`, `${at}.key: unknown filter key "${f.key}"; use status or channelId`);
+        }
+      }
+      return {
+        service: 'channels', event, url: input.url, signing_key: input.signingKey ?? null,
+        eventFilters: filters.map((f) => ({ key: f.key as 'status' | 'channelId', value: f.value })),
+        template: input.template ?? null, secrets: secretsOf(input.secret, input.secrets), enabled: input.enabled ?? true,
+      };
+    },
+    toInput: (d) => ({
+      service: d.service, event: d.event, url: d.url, signingKey: d.signing_key, eventFilters: d.eventFilters,
+      template: d.template, secrets: d.secrets ?? [], enabled: d.enabled,
+    }),
+    enabled: (d) => d.enabled,
+    view: (r, d) => ({
+      id: r.id, service: d.service, event: d.event, url: d.url, eventFilters: d.eventFilters, template: d.template,
+      signingKey: d.signing_key === null ? null : '[redacted]', enabled: r.enabled, disabledReason: r.disabled_reason,
+      createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seed 003: properties and call-tracking webhooks
+
+export interface PropertyInput {
+  name: string;
+  type?: 'Site';
+}
+
+export const propertySpec: ResourceSpec<PropertyDoc, PropertyInput> = {
+  kind: RESOURCE_KINDS.property,
+  noun: 'property',
+  // Fone Dynamics style secure identifiers: a prefix and 32 hex digits.
+  newId: () => `PR${randomBytes(16).toString('hex')}`,
+  build: (input) => ({ name: input.name, type: input.type ?? 'Site' }),
+  toInput: (d) => ({ ...d }),
+  view: (r, d) => ({ sid: r.id, object: 'property', name: d.name, type: d.type, created_at: iso(r.created_at), updated_at: iso(r.updated_at) }),
+};
+
+export interface TrackingWebhookInput {
+  url: string;
+  method?: 'GET' | 'POST';
+  property_sid?: string | null;
+  events?: TrackingEvent[];
+  secret?: string | null;
+  enabled?: boolean;
+  secrets?: SecretEntry[];
+}
+
+export function trackingWebhookSpec(allowPrivate: boolean, store: Store): ResourceSpec<TrackingWebhookDoc & Signed & { enabled: boolean }, TrackingWebhookInput> {
+  return {
+    kind: RESOURCE_KINDS.trackingWebhook,
+    noun: 'call-tracking webhook',
+    newId: (now) => newId('ctw', now),
+    async build(input, accountId) {
+      checkTargetUrl(input.url, allowPrivate);
+      const property_sid = input.property_sid ?? null;
+      if (property_sid !== null && !(await store.getResource(accountId, RESOURCE_KINDS.property, property_sid))) {
+        throw new HooklineError('unknown_reference', `property_sid: no property "${property_sid}" in this account`, { field: 'property_sid' });
+      }
+      return {
+        url: input.url, method: input.method ?? 'POST', property_sid, events: [...new Set(input.events ?? TRACKING_EVENTS)],
+        secrets: secretsOf(input.secret, input.secrets), enabled: input.enabled ?? true,
+      };
+    },
+    toInput: (d) => ({ url: d.url, method: d.method, property_sid: d.property_sid, events: d.events, secrets: d.secrets ?? [], enabled: d.enabled }),
+    enabled: (d) => d.enabled,
+    view: (r, d) => ({
+      id: r.id, object: 'call_tracking_webhook', url: d.url, method: d.method, property_sid: d.property_sid, events: d.events,
+      enabled: r.enabled, disabled_reason: r.disabled_reason, created_at: iso(r.created_at), updated_at: iso(r.updated_at),
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seed 004: the custom webhook integration (one per account)
+
+export interface CustomIntegrationInput {
+  enabled: boolean;
+  url?: string | null;
+  headers?: Record<string, string>;
+  events?: CustomEvent[];
+  secret?: string | null;
+}
+
+export const customIntegrationId = (accountId: string) => `cwh_${accountId}`;
+
+export function buildCustomIntegration(input: CustomIntegrationInput, prior: (CustomIntegrationDoc & Signed) | undefined, allowPrivate: boolean): CustomIntegrationDoc & Signed {
+  const url = input.url ?? null;
+  if (url !== null) checkTargetUrl(url, allowPrivate);
+  else if (input.enabled) throw fieldError('missing_field', 'url', 'url is required to enable the integration');
+  const headers = input.headers ?? {};
+  checkHeaders(headers);
+  // Absent events means every event; an empty list means none.
+  return { enabled: input.enabled, url, headers, events: [...new Set(input.events ?? CUSTOM_EVENTS)], secrets: secretsOf(input.secret, prior?.secrets) };
+}
+
+export function customIntegrationView(r: Resource | undefined): Record<string, unknown> {
+  if (!r) return { object: 'custom_webhook_integration', enabled: false, url: null, headers: {}, events: [...CUSTOM_EVENTS], updated_at: null };
+  const d = r.doc as unknown as CustomIntegrationDoc;
+  return {
+    object: 'custom_webhook_integration', enabled: r.enabled, url: d.url, headers: redactHeaders(d.headers), events: d.events,
+    disabled_reason: r.disabled_reason, updated_at: iso(r.updated_at),
+  };
+}
