@@ -25,6 +25,7 @@ import { webhookSpec } from './targets/webhooks.ts';
 import { TargetFanOut } from './targets/fanout.ts';
 import { TargetRegistry } from './targets/registry.ts';
 import type { CallWrite, Store } from './store/contract.ts';
+import { PostgresStore } from './store/postgres/store.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
 
 export interface Overrides {
@@ -59,9 +60,7 @@ export interface Hookline {
 }
 
 export async function openStore(config: Config): Promise<Store> {
-  if (config.databaseUrl) {
-    throw new Error('DATABASE_URL is set, but the PostgreSQL backend is not built yet (issue 6); unset it to use SQLite');
-  }
+  if (config.databaseUrl) return new PostgresStore({ connectionString: config.databaseUrl });
   return new SqliteStore(config.dataDir);
 }
 
@@ -119,7 +118,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   let ready = false;
   const deps: ApiDeps = {
-    store, clock, calls, log, metrics, isReady: () => ready,
+    store, clock, calls, log, metrics, isReady: () => ready, serveApi: config.role !== 'worker',
     plugins: [endpointRoutes(endpoints), deliveryRoutes(() => dispatcher.nudge()), perCallFormatRoutes(profiles, webhooks),
       accountFormatRoutes({ subscriptions, properties, trackingWebhooks, registry, sender, allowPrivate: config.allowPrivateTargets }),
     ],
@@ -133,6 +132,10 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
       if (config.role !== 'api') {
         engine.start();
         dispatcher.start();
+        await store.listen?.(() => {
+          engine.nudge();
+          dispatcher.nudge();
+        });
       }
       const address = await app.listen({ host: config.host, port: config.port });
       h.url = address.replace('[::1]', '127.0.0.1');

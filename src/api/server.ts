@@ -24,6 +24,8 @@ export interface ApiDeps {
   isReady: () => boolean;
   /** more route plugins (delivery log, targets, formats), registered under the same auth */
   plugins?: ((app: Api, deps: ApiDeps) => void)[];
+  /** false for --role worker */
+  serveApi?: boolean;
 }
 
 export type Api = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -98,6 +100,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
 
   opsRoutes(app, deps);
+  // A worker process (--role worker) serves only the operations routes; the API lives elsewhere.
+  if (deps.serveApi === false) return app;
   await app.register(async (scope) => {
     const v1 = scope as unknown as Api;
     v1.addHook('onRequest', authenticator(deps.store));

@@ -149,6 +149,8 @@ export interface Store {
    * other live processes may hold them.
    */
   recoverLeases(now: number): Promise<void>;
+  /** Where the backend can tell other processes about new work (PostgreSQL LISTEN/NOTIFY): a hint, never the guarantee. */
+  listen?(onWork: () => void): Promise<void>;
 
   // accounts and keys
   getBootstrapAccount(): Promise<string | undefined>;

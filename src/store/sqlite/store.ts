@@ -7,7 +7,7 @@ import type {
   IdempotentAnswer, Resource, Store, TimerClaim,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
-import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from './rows.ts';
+import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from '../rows.ts';
 
 type Param = string | number | null;
 

@@ -1,5 +1,5 @@
-import type { Call, CallEvent } from '../../calls/model.ts';
-import type { Attempt, Delivery, DeliveryStatus, Resource } from '../contract.ts';
+import type { Call, CallEvent } from '../calls/model.ts';
+import type { Attempt, Delivery, DeliveryStatus, Resource } from './contract.ts';
 
 /** A row as a driver hands it over; mapped to Hookline's types here and nowhere else. */
 export type Row = Record<string, unknown>;

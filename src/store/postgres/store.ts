@@ -1,0 +1,421 @@
+import pg from 'pg';
+import type { Call, CallEvent } from '../../calls/model.ts';
+import type {
+  Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
+  IdempotentAnswer, Resource, Store, TimerClaim,
+} from '../contract.ts';
+import { loadMigrations } from '../migrations.ts';
+import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from '../rows.ts';
+import { Listener } from './listener.ts';
+
+type Client = pg.PoolClient | pg.Pool;
+
+// Two processes starting at once must not both migrate: the first takes this advisory lock,
+// the second waits for it and then finds nothing left to do.
+const MIGRATION_LOCK = 7_362_110;
+export const WORK_CHANNEL = 'hookline_work';
+
+class Rollback extends Error {}
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** a schema of its own (tests isolate themselves this way); created when missing */
+  schema?: string;
+  max?: number;
+}
+
+/**
+ * The PostgreSQL store: several Hookline processes share one database. Claims take rows with
+ * FOR UPDATE SKIP LOCKED under a lease owned by the claiming process; every later write about a
+ * claimed row carries `locked_by = owner`, so a process whose lease expired cannot overwrite
+ * its successor's work.
+ */
+export class PostgresStore implements Store {
+  readonly backend = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #opts: PostgresOptions;
+  #listener: Listener | undefined;
+
+  constructor(opts: PostgresOptions) {
+    this.#opts = opts;
+    const schema = opts.schema;
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`bad schema name ${schema}`);
+    this.#pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      // 10 connections: on 2 cores PostgreSQL itself is the limit well before that.
+      max: opts.max ?? 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
+    this.#pool.on('error', () => undefined);
+  }
+
+  async #q(c: Client, name: string, text: string, values: unknown[] = []): Promise<Row[]> {
+    // Named statements are prepared once per connection: the hot path skips re-planning.
+    const r = await c.query({ name, text, values });
+    return r.rows as Row[];
+  }
+
+  async #n(c: Client, name: string, text: string, values: unknown[] = []): Promise<number> {
+    const r = await c.query({ name, text, values });
+    return r.rowCount ?? 0;
+  }
+
+  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.#pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  async migrate(): Promise<void> {
+    const c = await this.#pool.connect();
+    try {
+      if (this.#opts.schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.#opts.schema}`);
+      await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+        const done = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r: Row) => Number(r.version)));
+        for (const m of loadMigrations('postgres')) {
+          if (done.has(m.version)) continue;
+          await c.query('BEGIN');
+          try {
+            await c.query(m.sql);
+            await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+            await c.query('COMMIT');
+          } catch (err) {
+            await c.query('ROLLBACK');
+            throw err;
+          }
+        }
+      } finally {
+        await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      c.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#listener?.close();
+    await this.#pool.end();
+  }
+
+  async ping(): Promise<void> {
+    await this.#pool.query('SELECT 1');
+  }
+
+  async recoverLeases(): Promise<void> {
+    // Other live processes may hold leases: they expire on their own.
+  }
+
+  /** LISTEN for work: a hint that shortens the wait; polling stays the guarantee. */
+  async listen(onWork: () => void): Promise<void> {
+    this.#listener = new Listener({ connectionString: this.#opts.connectionString, schema: this.#opts.schema, channel: this.#channel(), onWork });
+    await this.#listener.start();
+  }
+
+  #channel(): string {
+    return this.#opts.schema ? `${WORK_CHANNEL}_${this.#opts.schema}` : WORK_CHANNEL;
+  }
+
+  // accounts and keys
+
+  async getBootstrapAccount(): Promise<string | undefined> {
+    const rows = await this.#q(this.#pool, 'boot_get', 'SELECT account_id FROM api_keys WHERE bootstrap LIMIT 1');
+    return rows[0] ? String(rows[0].account_id) : undefined;
+  }
+
+  async setBootstrapKey(accountId: string, keyHash: string, now: number): Promise<void> {
+    await this.#tx(async (c) => {
+      await c.query('INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [accountId, 'default', now]);
+      await c.query('DELETE FROM api_keys WHERE bootstrap AND key_hash <> $1', [keyHash]);
+      await c.query('INSERT INTO api_keys (key_hash, account_id, bootstrap, created_at) VALUES ($1, $2, TRUE, $3) ON CONFLICT (key_hash) DO NOTHING', [keyHash, accountId, now]);
+    });
+  }
+
+  async createAccount(a: Account, keyHash: string): Promise<void> {
+    await this.#tx(async (c) => {
+      await c.query('INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)', [a.id, a.name, a.created_at]);
+      await c.query('INSERT INTO api_keys (key_hash, account_id, bootstrap, created_at) VALUES ($1, $2, FALSE, $3)', [keyHash, a.id, a.created_at]);
+    });
+  }
+
+  async findApiKey(keyHash: string): Promise<ApiKeyInfo | undefined> {
+    const rows = await this.#q(this.#pool, 'key_find', 'SELECT account_id, bootstrap FROM api_keys WHERE key_hash = $1', [keyHash]);
+    return rows[0] ? { account_id: String(rows[0].account_id), bootstrap: rows[0].bootstrap === true } : undefined;
+  }
+
+  // calls
+
+  async writeCall(w: CallWrite): Promise<boolean> {
+    try {
+      return await this.#tx((c) => this.#writeCall(c, w));
+    } catch (err) {
+      if (err instanceof Rollback) return false;
+      throw err;
+    }
+  }
+
+  async #writeCall(c: pg.PoolClient, w: CallWrite): Promise<boolean> {
+    const call = w.call;
+    if (w.idempotency) {
+      const i = w.idempotency;
+      const n = await this.#n(c, 'idem_put',
+        'INSERT INTO idempotency_keys (account_id, route, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
+        [call.account_id, i.route, i.key, i.request_hash, i.status, i.body, call.created_at]);
+      if (n === 0) throw new Rollback();
+    }
+    if (w.ingest_event_id !== undefined) {
+      const n = await this.#n(c, 'ingest_put',
+        'INSERT INTO ingested_events (account_id, event_id, call_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+        [call.account_id, w.ingest_event_id, call.id, w.events[0]?.occurred_at ?? call.created_at]);
+      if (n === 0) throw new Rollback();
+    }
+    const doc = JSON.stringify(call);
+    if (w.expected_version === null) {
+      await this.#n(c, 'call_insert',
+        `INSERT INTO calls (id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [call.id, call.account_id, call.kind, call.direction, call.from, call.to, call.status, call.outcome, call.channel_id, call.external_id, call.created_at, call.version, doc]);
+    } else {
+      const n = await this.#n(c, 'call_update', 'UPDATE calls SET status = $1, outcome = $2, version = $3, doc = $4 WHERE id = $5 AND version = $6',
+        [call.status, call.outcome, call.version, doc, call.id, w.expected_version]);
+      if (n === 0) throw new Rollback();
+    }
+    if (w.events.length > 0) {
+      const e = w.events;
+      await this.#n(c, 'events_insert',
+        `INSERT INTO call_events (call_id, seq, account_id, type, leg, occurred_at, data)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])`,
+        [e.map((x) => x.call_id), e.map((x) => x.seq), e.map((x) => x.account_id), e.map((x) => x.type), e.map((x) => x.leg),
+          e.map((x) => x.occurred_at), e.map((x) => JSON.stringify(x.data))]);
+    }
+    if (w.timer_due_at === null) {
+      await this.#n(c, 'timer_delete', 'DELETE FROM call_timers WHERE call_id = $1', [call.id]);
+    } else {
+      await this.#n(c, 'timer_put',
+        `INSERT INTO call_timers (call_id, due_at, locked_by, locked_until) VALUES ($1, $2, NULL, NULL)
+         ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = NULL, locked_until = NULL`, [call.id, w.timer_due_at]);
+    }
+    if (w.deliveries.length > 0) {
+      const d = w.deliveries;
+      await this.#n(c, 'deliveries_insert',
+        `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request,
+                                 status, attempts, next_attempt_at, created_at, updated_at)
+         SELECT id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request, 'pending', 0, next_attempt_at, created_at, created_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[])
+           AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request, next_attempt_at, created_at)`,
+        [d.map((x) => x.id), d.map((x) => x.account_id), d.map((x) => x.call_id), d.map((x) => x.event_seq), d.map((x) => x.event_type),
+          d.map((x) => x.event_name), d.map((x) => x.target_format), d.map((x) => x.target_id), d.map((x) => x.order_key),
+          d.map((x) => JSON.stringify(x.request)), d.map((x) => x.next_attempt_at), d.map((x) => x.created_at)]);
+    }
+    if (w.deliveries.length > 0 || w.timer_due_at !== null) {
+      // Delivered at commit, to every listening process: "there is work", nothing more.
+      await this.#n(c, 'notify', 'SELECT pg_notify($1, \'\')', [this.#channel()]);
+    }
+    return true;
+  }
+
+  async getCall(accountId: string | null, id: string): Promise<Call | undefined> {
+    const rows = accountId === null
+      ? await this.#q(this.#pool, 'call_get_any', 'SELECT doc FROM calls WHERE id = $1', [id])
+      : await this.#q(this.#pool, 'call_get', 'SELECT doc FROM calls WHERE id = $1 AND account_id = $2', [id, accountId]);
+    return rows[0] ? callFromRow(rows[0]) : undefined;
+  }
+
+  async getCallByExternalId(accountId: string, externalId: string): Promise<Call | undefined> {
+    const rows = await this.#q(this.#pool, 'call_get_ext', 'SELECT doc FROM calls WHERE account_id = $1 AND external_id = $2', [accountId, externalId]);
+    return rows[0] ? callFromRow(rows[0]) : undefined;
+  }
+
+  async listCalls(accountId: string, f: CallFilter, limit: number, after: string | null): Promise<Call[]> {
+    const rows = await this.#q(this.#pool, 'call_list',
+      `SELECT doc FROM calls
+       WHERE account_id = $1 AND ($2::text IS NULL OR id < $2)
+         AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR direction = $4) AND ($5::text IS NULL OR status = $5)
+         AND ($6::text IS NULL OR outcome = $6) AND ($7::text IS NULL OR from_number = $7) AND ($8::text IS NULL OR to_number = $8)
+         AND ($9::text IS NULL OR channel_id = $9) AND ($10::text IS NULL OR external_id = $10)
+       ORDER BY id DESC LIMIT $11`,
+      [accountId, after, f.kind ?? null, f.direction ?? null, f.status ?? null, f.outcome ?? null, f.from ?? null, f.to ?? null,
+        f.channel_id ?? null, f.external_id ?? null, limit]);
+    return rows.map(callFromRow);
+  }
+
+  async listEvents(callIds: string[]): Promise<CallEvent[]> {
+    if (callIds.length === 0) return [];
+    const rows = await this.#q(this.#pool, 'events_list', 'SELECT * FROM call_events WHERE call_id = ANY($1::text[]) ORDER BY call_id, seq', [callIds]);
+    return rows.map(eventFromRow);
+  }
+
+  async getIdempotent(accountId: string, route: string, key: string): Promise<IdempotentAnswer | undefined> {
+    const rows = await this.#q(this.#pool, 'idem_get', 'SELECT request_hash, status, body FROM idempotency_keys WHERE account_id = $1 AND route = $2 AND key = $3', [accountId, route, key]);
+    const r = rows[0];
+    return r ? { request_hash: String(r.request_hash), status: Number(r.status), body: String(r.body) } : undefined;
+  }
+
+  async getIngested(accountId: string, eventId: string): Promise<string | undefined> {
+    const rows = await this.#q(this.#pool, 'ingest_get', 'SELECT call_id FROM ingested_events WHERE account_id = $1 AND event_id = $2', [accountId, eventId]);
+    return rows[0] ? String(rows[0].call_id) : undefined;
+  }
+
+  // timers
+
+  async claimTimers(owner: string, now: number, leaseUntil: number, limit: number): Promise<TimerClaim[]> {
+    const rows = await this.#q(this.#pool, 'timers_claim',
+      `UPDATE call_timers SET locked_by = $1, locked_until = $2
+       WHERE call_id IN (
+         SELECT call_id FROM call_timers WHERE due_at <= $3 AND (locked_until IS NULL OR locked_until <= $3)
+         ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+       RETURNING call_id, due_at`, [owner, leaseUntil, now, limit]);
+    return rows.map((r) => ({ call_id: String(r.call_id), due_at: Number(r.due_at) })).sort((a, b) => a.due_at - b.due_at);
+  }
+
+  async nextTimerDue(): Promise<number | null> {
+    const rows = await this.#q(this.#pool, 'timers_next', 'SELECT MIN(COALESCE(locked_until, due_at)) AS t FROM call_timers');
+    return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
+  }
+
+  async releaseTimers(owner: string): Promise<void> {
+    await this.#n(this.#pool, 'timers_release', 'UPDATE call_timers SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1', [owner]);
+  }
+
+  // deliveries
+
+  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, exclude: string[]): Promise<Delivery[]> {
+    const rows = await this.#q(this.#pool, 'deliveries_claim',
+      `UPDATE deliveries SET status = 'delivering', locked_by = $1, locked_until = $2
+       WHERE id IN (
+         SELECT d.id FROM deliveries d
+         WHERE ((d.status = 'pending' AND d.next_attempt_at <= $3) OR (d.status = 'delivering' AND d.locked_until <= $3))
+           AND NOT EXISTS (
+             SELECT 1 FROM deliveries p
+             WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.event_seq < d.event_seq
+               AND p.status IN ('pending', 'delivering'))
+           AND NOT (d.order_key = ANY($4::text[]))
+         ORDER BY d.next_attempt_at, d.id
+         LIMIT $5
+         FOR UPDATE SKIP LOCKED)
+       RETURNING *`, [owner, leaseUntil, now, exclude, limit]);
+    return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+  }
+
+  async recordAttempts(results: AttemptResult[], now: number): Promise<void> {
+    if (results.length === 0) return;
+    await this.#tx(async (c) => {
+      const a = results.map((r) => r.attempt);
+      await this.#n(c, 'attempts_insert',
+        `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
+         ON CONFLICT DO NOTHING`,
+        [a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
+          a.map((x) => x.error), a.map((x) => JSON.stringify(x.request)), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
+          a.map((x) => x.response_excerpt)]);
+      await this.#n(c, 'deliveries_settle',
+        `UPDATE deliveries d SET status = t.status, attempts = t.attempt, next_attempt_at = t.next_at, locked_by = NULL, locked_until = NULL,
+                updated_at = $7, last_status_code = t.code, last_error = t.error
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $8::text[]) AS t(id, status, attempt, next_at, code, error, owner)
+         WHERE d.id = t.id AND d.locked_by = t.owner`,
+        [results.map((r) => r.attempt.delivery_id), results.map((r) => r.status), a.map((x) => x.attempt), results.map((r) => r.next_attempt_at),
+          a.map((x) => x.status_code), a.map((x) => x.error), now, results.map((r) => r.owner)]);
+      const ok = [...new Set(results.filter((r) => r.target.success).map((r) => r.target.id))];
+      const failed = [...new Set(results.filter((r) => !r.target.success).map((r) => r.target.id))];
+      if (ok.length > 0) {
+        await this.#n(c, 'targets_ok', 'UPDATE resources SET last_success_at = $1, failing_since = NULL WHERE id = ANY($2::text[]) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < $1 - 60000)', [now, ok]);
+      }
+      if (failed.length > 0) {
+        await this.#n(c, 'targets_failing', 'UPDATE resources SET failing_since = $1 WHERE id = ANY($2::text[]) AND failing_since IS NULL', [now, failed]);
+      }
+      for (const r of results) {
+        if (r.target.disable_reason === undefined) continue;
+        const n = await this.#n(c, 'target_disable', 'UPDATE resources SET enabled = FALSE, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled', [r.target.disable_reason, now, r.target.id]);
+        if (n > 0) await this.#n(c, 'account_bump_t', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [r.target.account_id]);
+      }
+    });
+  }
+
+  async nextDeliveryDue(): Promise<number | null> {
+    const rows = await this.#q(this.#pool, 'deliveries_next',
+      `SELECT LEAST((SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'),
+                    (SELECT MIN(locked_until) FROM deliveries WHERE status = 'delivering')) AS t`);
+    return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
+  }
+
+  async releaseDeliveries(owner: string, now: number): Promise<void> {
+    await this.#n(this.#pool, 'deliveries_release',
+      "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1 WHERE locked_by = $2 AND status = 'delivering'", [now, owner]);
+  }
+
+  async getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {
+    const rows = await this.#q(this.#pool, 'delivery_get', 'SELECT * FROM deliveries WHERE id = $1 AND account_id = $2', [id, accountId]);
+    return rows[0] ? deliveryFromRow(rows[0]) : undefined;
+  }
+
+  async listDeliveries(accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
+    const rows = await this.#q(this.#pool, 'deliveries_list',
+      `SELECT * FROM deliveries
+       WHERE account_id = $1 AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR call_id = $3) AND ($4::text IS NULL OR target_id = $4)
+         AND ($5::text IS NULL OR status = $5)
+       ORDER BY id DESC LIMIT $6`, [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
+    return rows.map(deliveryFromRow);
+  }
+
+  async listAttempts(deliveryIds: string[]): Promise<Attempt[]> {
+    if (deliveryIds.length === 0) return [];
+    const rows = await this.#q(this.#pool, 'attempts_list', 'SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id, attempt', [deliveryIds]);
+    return rows.map(attemptFromRow);
+  }
+
+  async retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {
+    const n = await this.#n(this.#pool, 'delivery_retry',
+      "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND account_id = $3 AND status IN ('succeeded', 'dead', 'pending')",
+      [now, id, accountId]);
+    if (n > 0) await this.#pool.query('SELECT pg_notify($1, \'\')', [this.#channel()]);
+    return n > 0;
+  }
+
+  // resources
+
+  async putResource(r: Resource): Promise<void> {
+    await this.#tx(async (c) => {
+      await this.#n(c, 'resource_put',
+        `INSERT INTO resources (id, account_id, kind, doc, enabled, disabled_reason, created_at, updated_at, last_success_at, failing_since)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, enabled = excluded.enabled, disabled_reason = excluded.disabled_reason,
+           updated_at = excluded.updated_at, failing_since = excluded.failing_since`,
+        [r.id, r.account_id, r.kind, JSON.stringify(r.doc), r.enabled, r.disabled_reason, r.created_at, r.updated_at, r.last_success_at, r.failing_since]);
+      await this.#n(c, 'account_bump', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [r.account_id]);
+    });
+  }
+
+  async getResource(accountId: string, kind: string, id: string): Promise<Resource | undefined> {
+    const rows = await this.#q(this.#pool, 'resource_get', 'SELECT * FROM resources WHERE account_id = $1 AND kind = $2 AND id = $3', [accountId, kind, id]);
+    return rows[0] ? resourceFromRow(rows[0]) : undefined;
+  }
+
+  async listResources(accountId: string, kind: string): Promise<Resource[]> {
+    const rows = await this.#q(this.#pool, 'resource_list', 'SELECT * FROM resources WHERE account_id = $1 AND kind = $2 ORDER BY id', [accountId, kind]);
+    return rows.map(resourceFromRow);
+  }
+
+  async deleteResource(accountId: string, kind: string, id: string): Promise<boolean> {
+    return this.#tx(async (c) => {
+      const n = await this.#n(c, 'resource_delete', 'DELETE FROM resources WHERE account_id = $1 AND kind = $2 AND id = $3', [accountId, kind, id]);
+      if (n > 0) await this.#n(c, 'account_bump', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [accountId]);
+      return n > 0;
+    });
+  }
+
+  async resourcesVersion(accountId: string): Promise<number> {
+    const rows = await this.#q(this.#pool, 'account_version', 'SELECT resources_version FROM accounts WHERE id = $1', [accountId]);
+    return rows[0] ? Number(rows[0].resources_version) : 0;
+  }
+}
