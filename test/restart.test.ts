@@ -144,7 +144,7 @@ test('SIGKILL mid-scenario: a new process on the same data dir finishes every ca
     second = await spawnHookline(tmp.dir);
     // A timer the killed process had claimed stays leased until its lease (30 s) expires.
     for (const c of calls) {
-      const call = await waitEnded(second.url, c.id!, { key: KEY, timeoutMs: 60_000 }).catch(async (err: unknown) => {
+      const call: CallView = await waitEnded(second.url, c.id!, { key: KEY, timeoutMs: 60_000 }).catch(async (err: unknown) => {
         const now = await getCall(second!.url, c.id!, KEY);
         throw new Error(`${String(err)}\ncall: ${JSON.stringify(now)}\nbefore the kill: ${JSON.stringify(snapshot.get(c.id!))}\nsecond process:\n${second!.output.join('\n')}`);
       });
