@@ -32,7 +32,8 @@ export const Callback = Type.Record(Type.String(), CallbackEntry, {
 
 const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'Yours; stored and returned as given' });
 
-export const OutboundCallBody = Obj({
+/** What both call APIs (OBD and Click-to-Call) take besides their `simulate`. */
+const placedCallFields = {
   from: Phone,
   to: Phone,
   bridge: Type.Optional(Phone),
@@ -40,21 +41,15 @@ export const OutboundCallBody = Obj({
   channel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   webhook_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   callback: Type.Optional(Callback),
-  simulate: Type.Optional(LegSimulate),
   metadata: Type.Optional(Metadata),
-});
+};
+
+export const OutboundCallBody = Obj({ ...placedCallFields, simulate: Type.Optional(LegSimulate) });
 export type OutboundCallBody = Static<typeof OutboundCallBody>;
 
 export const ClickToCallBody = Obj({
-  from: Phone,
-  to: Phone,
-  bridge: Type.Optional(Phone),
-  flow_id: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Integer()])),
-  channel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  webhook_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  callback: Type.Optional(Callback),
+  ...placedCallFields,
   simulate: Type.Optional(Obj({ from: Type.Optional(LegSimulate), to: Type.Optional(LegSimulate) })),
-  metadata: Type.Optional(Metadata),
 });
 export type ClickToCallBody = Static<typeof ClickToCallBody>;
 
