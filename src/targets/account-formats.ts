@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { checkTargetUrl } from '../delivery/address-guard.ts';
-import { redactHeaders } from '../delivery/redact.ts';
+import { REDACTED, redactHeaders } from '../delivery/redact.ts';
 import { isValidSecret } from '../delivery/signing.ts';
 import { HooklineError, fieldError, type FieldError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -157,7 +157,10 @@ export function buildCustomIntegration(input: CustomIntegrationInput, prior: (Cu
   const url = input.url ?? null;
   if (url !== null) checkTargetUrl(url, allowPrivate);
   else if (input.enabled) throw fieldError('missing_field', 'url', 'url is required to enable the integration');
-  const headers = input.headers ?? {};
+  // GET shows credential-like headers as [redacted]; settings saved back as shown keep their values.
+  const saved = new Map(Object.entries(prior?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.headers ?? {})) headers[k] = v === REDACTED ? (saved.get(k.toLowerCase()) ?? v) : v;
   checkHeaders(headers);
   // Absent events means every event; an empty list means none.
   return { enabled: input.enabled, url, headers, events: [...new Set(input.events ?? CUSTOM_EVENTS)], secrets: secretsOf(input.secret, prior?.secrets) };

@@ -105,6 +105,10 @@ export function accountFormatRoutes(p: AccountFormatParts) {
 
     app.post('/v1/integrations/custom-webhook/test', {
       schema: { tags, summary: 'Seed 004 test button: send a sample with is_test: true now; answers the outcome', body: CustomTest },
+      // The body is optional (a button press sends none): a POST without one is validated as {}.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
     }, async (req) => {
       const r = await load(req.auth.account_id);
       const doc = r?.doc as (CustomIntegrationDoc & { secrets?: SecretEntry[] }) | undefined;
