@@ -57,6 +57,8 @@ export interface Idempotency {
 export interface Answer {
   status: number;
   call: Call;
+  /** the call's events so far, when the answer made the call (all of them) */
+  events?: CallEvent[];
   /** a repeat of an earlier request, answered from storage */
   replayed?: { status: number; body: string };
 }
@@ -112,7 +114,7 @@ export class CallService {
       return this.#replay(accountId, idem, prior);
     }
     this.#d.onCommit(w);
-    return { status: 201, call };
+    return { status: 201, call, events };
   }
 
   async #replay(accountId: string, idem: Idempotency, prior: { request_hash: string; status: number; body: string }): Promise<Answer> {

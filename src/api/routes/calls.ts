@@ -33,7 +33,10 @@ export function callRoutes(app: Api, deps: ApiDeps): void {
     if (answer.replayed) {
       return reply.status(answer.replayed.status).header('idempotent-replayed', 'true').type('application/json').send(answer.replayed.body);
     }
-    return reply.status(201).send(await withTimeline(answer.call));
+    // The events of a new call are all in hand: answer from them, the same bytes an
+    // Idempotency-Key replay will send later.
+    const body = answer.events ? callView(answer.call, answer.events) : await withTimeline(answer.call);
+    return reply.status(201).type('application/json').send(JSON.stringify(body));
   }
 
   app.post('/v1/calls', {
