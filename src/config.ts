@@ -41,6 +41,7 @@ const OPTIONS = {
   'retry-schedule': { type: 'string' },
   role: { type: 'string' },
   'log-level': { type: 'string' },
+  'lease-ms': { type: 'string' },
 } as const;
 
 export function parseRetrySchedule(text: string): number[] {
@@ -51,6 +52,15 @@ export function parseRetrySchedule(text: string): number[] {
     if (!Number.isFinite(n) || n < 0) throw new ConfigError(`HOOKLINE_RETRY_SCHEDULE: "${p}" is not a number of seconds`);
     return Math.round(n * 1000);
   });
+}
+
+/** A lease shorter than 1 s would expire under a slow attempt's own feet. */
+export function parseLeaseMs(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1000) {
+    throw new ConfigError(`HOOKLINE_LEASE_MS: "${text}" is not a whole number of milliseconds of at least 1000`);
+  }
+  return n;
 }
 
 function parseBool(name: string, v: string | undefined): boolean | undefined {
@@ -69,6 +79,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   const role = values.role ?? env.HOOKLINE_ROLE ?? 'all';
   if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`--role: expected one of ${ROLES.join(', ')}`);
   const schedule = values['retry-schedule'] ?? env.HOOKLINE_RETRY_SCHEDULE;
+  const lease = values['lease-ms'] ?? (env.HOOKLINE_LEASE_MS || undefined);
   const config: Config = {
     host: values.host ?? env.HOST ?? '127.0.0.1',
     port,
@@ -80,7 +91,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     retryScheduleMs: schedule ? parseRetrySchedule(schedule) : DEFAULT_RETRY_SCHEDULE_S.map((s) => s * 1000),
     role: role as Role,
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
-    leaseMs: 30_000,
+    leaseMs: lease === undefined ? 30_000 : parseLeaseMs(lease),
     failureWindowMs: 5 * 24 * 3600_000,
     ingestIdleMs: 4 * 3600_000,
   };

@@ -3,6 +3,7 @@ import { HooklineError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { CallWrite, NewDelivery, Store } from '../store/contract.ts';
 import type { Call, CallEvent, CallKind, Direction, EventType, LegScenario, NewEvent, Outcome, Tracking } from './model.ts';
+import { legOf } from './model.ts';
 import { nextDueAt, newSimState, resolveScenario, step, type ScenarioInput } from './simulator.ts';
 import { applyEvents, checkTransition } from './state.ts';
 
@@ -230,7 +231,12 @@ export class CallService {
       if (ev.recording_url !== undefined) data.recording_url = ev.recording_url;
       const nev: NewEvent = { type: ev.type, leg: ev.type.startsWith('leg.') ? (ev.leg ?? 'main') : (ev.leg ?? null), data };
       checkTransition(call, nev);
-      const events = applyEvents(call, [nev], occurred);
+      // A switch that reports a leg first as ringing or answered still started it: the formats
+      // that announce a call's start (Call.Initiate, `starting`, call_initiated) need that event.
+      const batch: NewEvent[] = [];
+      if ((nev.type === 'leg.ringing' || nev.type === 'leg.answered') && !legOf(call, nev.leg!)) batch.push({ type: 'leg.initiated', leg: nev.leg, data: {} });
+      batch.push(nev);
+      const events = applyEvents(call, batch, occurred);
       const now = this.#d.clock.now();
       let ok: boolean;
       if (existing) {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import { SUCCESS } from '../formats/format.ts';
 import type { AttemptResult, Delivery, Store } from '../store/contract.ts';
-import type { FormatName, SendSettings } from '../targets/model.ts';
+import { DEFAULT_CONCURRENCY, type FormatName, type SendSettings } from '../targets/model.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
 import { Waker } from '../waker.ts';
 import type { DeliveryMetrics } from './metrics.ts';
@@ -96,12 +96,19 @@ export class Dispatcher {
           const now = clock.now();
           const want = Math.min(BATCH, free);
           const claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#saturated());
-          for (const d of claimed) this.#launch(d);
+          // A batch may hold more of one target than it has free slots: the rest go back to the
+          // queue (the next claims skip the target while it is full).
+          const excess: string[] = [];
+          for (const d of claimed) {
+            if ((this.#inFlight.get(d.order_key) ?? 0) < (await this.#limit(d))) this.#launch(d);
+            else excess.push(d.id);
+          }
+          if (excess.length > 0) await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
           if (claimed.length > 0) continue;
-          const next = await store.nextDeliveryDue();
           // Due rows that were not claimed wait on an earlier event or a full target: a finished
-          // attempt nudges us, so sleep rather than spin.
-          const wait = next === null || next <= now ? IDLE_MS : Math.min(IDLE_MS, next - now);
+          // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
+          const next = await store.nextDeliveryDue(now);
+          const wait = next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now()));
           await this.#waker.wait(wait);
         } else {
           await this.#waker.wait(IDLE_MS);
@@ -111,6 +118,16 @@ export class Dispatcher {
         await this.#waker.wait(IDLE_MS);
       }
     }
+  }
+
+  /** The target's concurrency limit, learnt from its settings the first time it is seen. */
+  async #limit(d: Delivery): Promise<number> {
+    let n = this.#limits.get(d.order_key);
+    if (n === undefined) {
+      n = (await this.#d.registry.sendSettings(d.account_id, d.target_id))?.concurrency ?? DEFAULT_CONCURRENCY;
+      this.#limits.set(d.order_key, n);
+    }
+    return n;
   }
 
   #launch(d: Delivery): void {
@@ -173,8 +190,9 @@ export class Dispatcher {
     const base = { delivery_id: d.id, attempt, started_at: started, response_headers: null, response_excerpt: null };
     const logged = { method: d.request.method, url: redactUrl(d.request.url), headers: redactHeaders(d.request.headers) };
     if (!settings || !settings.enabled) {
+      // Given up without a request: not a success of the target (it must not refresh last_success_at).
       const error = settings ? `target disabled: ${settings.disabled_reason ?? 'by the user'}` : 'target deleted';
-      return this.#result(d, { ...base, duration_ms: 0, status_code: null, error, request: logged }, 'dead', started, true);
+      return this.#result(d, { ...base, duration_ms: 0, status_code: null, error, request: logged }, 'dead', started, false);
     }
     this.#limits.set(d.order_key, settings.concurrency);
     const headers = this.#headers(d, settings, attempt, Math.floor(started / 1000));

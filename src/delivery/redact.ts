@@ -2,7 +2,9 @@
  * What the delivery log may show of a request. Secrets never reach the log (principle 5): any
  * header or query parameter whose name suggests a credential is replaced.
  */
-const SECRET_NAME = /auth|signature|secret|token|key|cookie|password|session/i;
+// Names, not values, decide: `x-api-key`, `Authorization`, `access_token`, `sessionid`… are hidden;
+// seed-003 parameters such as `Session.LandingUri` or `Call.Prompts.Keys` are not credentials.
+const SECRET_NAME = /auth|signature|secret|token|api[-_]?key|password|passwd|cookie|credential|session[-_]?id|^key$|[-_.]key$/i;
 export const REDACTED = '[redacted]';
 
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
@@ -30,4 +32,15 @@ export function redactUrl(url: string): string {
     }
   }
   return changed || url !== u.toString() ? u.toString() : url;
+}
+
+/**
+ * Views show credential-like headers as [redacted]; headers saved back as shown keep their
+ * stored values (names compared case-insensitively).
+ */
+export function restoreRedacted(given: Record<string, string>, saved: Record<string, string> | undefined): Record<string, string> {
+  const stored = new Map(Object.entries(saved ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(given)) out[k] = v === REDACTED ? (stored.get(k.toLowerCase()) ?? v) : v;
+  return out;
 }

@@ -176,8 +176,13 @@ export interface Store {
   // deliveries
   claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, excludeOrderKeys: string[]): Promise<Delivery[]>;
   recordAttempts(results: AttemptResult[], now: number): Promise<void>;
-  nextDeliveryDue(): Promise<number | null>;
-  releaseDeliveries(owner: string, now: number): Promise<void>;
+  /**
+   * The earliest time after `now` at which a pending delivery falls due or a lease runs out. Rows
+   * already due but not claimed wait on an earlier event or a full target, whose attempt nudges.
+   */
+  nextDeliveryDue(now: number): Promise<number | null>;
+  /** hands `owner`'s leased deliveries back to the queue: all of them, or only `ids` */
+  releaseDeliveries(owner: string, now: number, ids?: string[]): Promise<void>;
   getDelivery(accountId: string, id: string): Promise<Delivery | undefined>;
   listDeliveries(accountId: string, filter: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]>;
   listAttempts(deliveryIds: string[]): Promise<Attempt[]>;

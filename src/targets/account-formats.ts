@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { checkTargetUrl } from '../delivery/address-guard.ts';
-import { REDACTED, redactHeaders } from '../delivery/redact.ts';
+import { redactHeaders, restoreRedacted } from '../delivery/redact.ts';
 import { isValidSecret } from '../delivery/signing.ts';
 import { HooklineError, fieldError, type FieldError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -157,10 +157,7 @@ export function buildCustomIntegration(input: CustomIntegrationInput, prior: (Cu
   const url = input.url ?? null;
   if (url !== null) checkTargetUrl(url, allowPrivate);
   else if (input.enabled) throw fieldError('missing_field', 'url', 'url is required to enable the integration');
-  // GET shows credential-like headers as [redacted]; settings saved back as shown keep their values.
-  const saved = new Map(Object.entries(prior?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input.headers ?? {})) headers[k] = v === REDACTED ? (saved.get(k.toLowerCase()) ?? v) : v;
+  const headers = restoreRedacted(input.headers ?? {}, prior?.headers);
   checkHeaders(headers);
   // Absent events means every event; an empty list means none.
   return { enabled: input.enabled, url, headers, events: [...new Set(input.events ?? CUSTOM_EVENTS)], secrets: secretsOf(input.secret, prior?.secrets) };

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { checkTargetUrl } from '../delivery/address-guard.ts';
-import { redactHeaders } from '../delivery/redact.ts';
+import { redactHeaders, restoreRedacted } from '../delivery/redact.ts';
 import { generateSecret } from '../delivery/signing.ts';
 import { HooklineError, fieldError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -118,8 +118,9 @@ export class Endpoints {
       doc.url = input.url;
     }
     if (input.headers !== undefined) {
-      checkHeaders(input.headers);
-      doc.headers = input.headers;
+      const headers = restoreRedacted(input.headers, doc.headers);
+      checkHeaders(headers);
+      doc.headers = headers;
     }
     if (input.description !== undefined) doc.description = input.description;
     if (input.events !== undefined) doc.events = [...new Set(input.events)];

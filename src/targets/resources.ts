@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { REDACTED, restoreRedacted } from '../delivery/redact.ts';
 import { HooklineError } from '../errors.ts';
 import type { Resource, Store } from '../store/contract.ts';
 import type { TargetRegistry } from './registry.ts';
@@ -59,7 +60,11 @@ export class Resources<Doc, In> {
 
   async update(accountId: string, id: string, patch: Partial<In>): Promise<Resource> {
     const r = await this.get(accountId, id);
-    const doc = await this.spec.build({ ...this.spec.toInput(r.doc as Doc), ...patch }, accountId);
+    // A view shows secrets as [redacted]; a client that sends that view back keeps the stored value.
+    const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== REDACTED)) as Partial<In> & { headers?: Record<string, string> };
+    const stored = r.doc as { headers?: Record<string, string> };
+    if (given.headers) given.headers = restoreRedacted(given.headers, stored.headers);
+    const doc = await this.spec.build({ ...this.spec.toInput(r.doc as Doc), ...given }, accountId);
     r.doc = doc as Record<string, unknown>;
     // Only an explicit `enabled` changes the state: a target Hookline disabled (410, failing) stays off.
     const enabled = 'enabled' in patch && this.spec.enabled ? this.spec.enabled(doc) : r.enabled;

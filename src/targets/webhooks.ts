@@ -16,6 +16,29 @@ export interface WebhookInput {
   body_format?: 'json' | 'form';
 }
 
+const CONTENT_TYPES = { json: 'application/json', form: 'application/x-www-form-urlencoded' } as const;
+
+/**
+ * Seed 001's compose example sets `content-type: application/json` beside its Authorization
+ * header. Hookline sets the content type from `body_format`, so a matching one is accepted and
+ * left to Hookline; one that contradicts the body format (or any on a GET) is refused.
+ */
+function withoutContentType(headers: Record<string, string>, method: string, format: 'json' | 'form'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() !== 'content-type') {
+      out[name] = value;
+      continue;
+    }
+    const media = value.split(';')[0]!.trim().toLowerCase();
+    if (method === 'GET' || media !== CONTENT_TYPES[format]) {
+      const why = method === 'GET' ? 'a GET webhook sends no body' : `the body is ${CONTENT_TYPES[format]}; choose it with body_format (json or form)`;
+      throw fieldError('invalid_field', `headers.${name}`, `headers: ${name} "${value}" does not fit: ${why}`);
+    }
+  }
+  return out;
+}
+
 /** Seed 001 webhooks: the id is the `webhook_id` a call names; the report goes out once, at the end. */
 export function webhookSpec(allowPrivate: boolean): ResourceSpec<WebhookDoc, WebhookInput> {
   return {
@@ -25,14 +48,15 @@ export function webhookSpec(allowPrivate: boolean): ResourceSpec<WebhookDoc, Web
     build(input) {
       const method = input.method ?? 'POST';
       checkUrlTemplate(input.url, REPORT_VARS, allowPrivate, 'url');
-      if (input.headers) checkHeaders(input.headers);
       const body_format = input.body_format ?? 'json';
+      const headers = withoutContentType(input.headers ?? {}, method, body_format);
+      checkHeaders(headers);
       const body = input.body ?? null;
       if (body !== null) {
         if (method === 'GET') throw fieldError('invalid_field', 'body', 'body: a GET webhook sends no body; use the URL template');
         checkTemplate(body, body_format, REPORT_VARS, 'body');
       }
-      return { url: input.url, method, headers: input.headers ?? {}, body, body_format };
+      return { url: input.url, method, headers, body, body_format };
     },
     toInput: (doc) => ({ ...doc }),
     view: (r, doc) => ({

@@ -74,6 +74,10 @@ export function endpointRoutes(endpoints: Endpoints) {
 
     app.post('/v1/endpoints/:id/secret/rotate', {
       schema: { tags, summary: 'Rotate the secret; the old one keeps signing beside the new one for 24 h', params: IdParams, body: RotateBody },
+      // The body is optional: a POST without one (no secret given) is validated as {}.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
     }, async (req) => {
       checkSecret(req.body?.secret);
       const r = await endpoints.rotateSecret(req.auth.account_id, req.params.id, req.body?.secret);

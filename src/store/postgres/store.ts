@@ -329,7 +329,7 @@ export class PostgresStore implements Store {
       const ok = [...new Set(results.filter((r) => r.target.success).map((r) => r.target.id))];
       const failed = [...new Set(results.filter((r) => !r.target.success).map((r) => r.target.id))];
       if (ok.length > 0) {
-        await this.#n(c, 'targets_ok', 'UPDATE resources SET last_success_at = $1, failing_since = NULL WHERE id = ANY($2::text[]) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < $1 - 60000)', [now, ok]);
+        await this.#n(c, 'targets_ok', 'UPDATE resources SET last_success_at = $1::bigint, failing_since = NULL WHERE id = ANY($2::text[]) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < $1::bigint - 60000)', [now, ok]);
       }
       if (failed.length > 0) {
         await this.#n(c, 'targets_failing', 'UPDATE resources SET failing_since = $1 WHERE id = ANY($2::text[]) AND failing_since IS NULL', [now, failed]);
@@ -342,16 +342,17 @@ export class PostgresStore implements Store {
     });
   }
 
-  async nextDeliveryDue(): Promise<number | null> {
-    const rows = await this.#q(this.#pool, 'deliveries_next',
-      `SELECT LEAST((SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'),
-                    (SELECT MIN(locked_until) FROM deliveries WHERE status = 'delivering')) AS t`);
+  async nextDeliveryDue(now: number): Promise<number | null> {
+    const rows = await this.#q(this.#pool, 'deliveries_next_after',
+      `SELECT LEAST((SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > $1),
+                    (SELECT MIN(locked_until) FROM deliveries WHERE status = 'delivering' AND locked_until > $1)) AS t`, [now]);
     return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
   }
 
-  async releaseDeliveries(owner: string, now: number): Promise<void> {
-    await this.#n(this.#pool, 'deliveries_release',
-      "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1 WHERE locked_by = $2 AND status = 'delivering'", [now, owner]);
+  async releaseDeliveries(owner: string, now: number, ids?: string[]): Promise<void> {
+    await this.#n(this.#pool, 'deliveries_release_some',
+      `UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1
+       WHERE locked_by = $2 AND status = 'delivering' AND ($3::text[] IS NULL OR id = ANY($3::text[]))`, [now, owner, ids ?? null]);
   }
 
   async getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {

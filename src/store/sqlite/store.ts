@@ -316,15 +316,19 @@ export class SqliteStore implements Store {
     }
   }
 
-  async nextDeliveryDue(): Promise<number | null> {
-    const a = this.#get("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'");
-    const b = this.#get("SELECT MIN(locked_until) AS t FROM deliveries WHERE status = 'delivering'");
+  async nextDeliveryDue(now: number): Promise<number | null> {
+    const a = this.#get("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?", now);
+    const b = this.#get("SELECT MIN(locked_until) AS t FROM deliveries WHERE status = 'delivering' AND locked_until > ?", now);
     const ts = [a?.t, b?.t].filter((t) => t !== null && t !== undefined).map(Number);
     return ts.length ? Math.min(...ts) : null;
   }
 
-  async releaseDeliveries(owner: string, now: number): Promise<void> {
-    this.#run("UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = ? WHERE locked_by = ? AND status = 'delivering'", now, owner);
+  async releaseDeliveries(owner: string, now: number, ids?: string[]): Promise<void> {
+    this.#run(
+      `UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = ?
+       WHERE locked_by = ? AND status = 'delivering' AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))`,
+      now, owner, ids === undefined ? null : 1, JSON.stringify(ids ?? []),
+    );
   }
 
   async getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {
