@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Store } from '../store/contract.ts';
-import { Waker } from '../waker.ts';
+import { Loop } from '../loop.ts';
 import type { CallService } from './service.ts';
 
 export interface EngineDeps {
@@ -25,48 +25,35 @@ const IDLE_MS = 1000;
  */
 export class Engine {
   readonly #d: EngineDeps;
-  readonly #waker = new Waker();
-  #running = false;
-  #loop: Promise<void> | undefined;
+  readonly #loop: Loop;
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
+    this.#loop = new Loop('engine', deps.log, () => this.#round());
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   nudge(): void {
-    this.#waker.nudge();
+    this.#loop.nudge();
   }
 
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#waker.nudge();
-    await this.#loop;
+    await this.#loop.stop();
     await this.#d.store.releaseTimers(this.#d.owner);
   }
 
-  async #run(): Promise<void> {
+  async #round(): Promise<number> {
     const { store, clock, log } = this.#d;
-    while (this.#running) {
-      try {
-        const now = clock.now();
-        const claims = await store.claimTimers(this.#d.owner, now, now + this.#d.leaseMs, BATCH);
-        await Promise.all(claims.map((c) => this.#d.calls.advance(c.call_id).catch((err: unknown) => {
-          log.error({ err, call_id: c.call_id }, 'call step failed; retried when its lease expires');
-        })));
-        if (claims.length === BATCH) continue;
-        const next = await store.nextTimerDue();
-        const wait = next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now()));
-        if (wait > 0) await this.#waker.wait(wait);
-      } catch (err) {
-        log.error({ err }, 'engine round failed');
-        await this.#waker.wait(IDLE_MS);
-      }
-    }
+    const now = clock.now();
+    const claims = await store.claimTimers(this.#d.owner, now, now + this.#d.leaseMs, BATCH);
+    await Promise.all(claims.map((c) => this.#d.calls.advance(c.call_id).catch((err: unknown) => {
+      log.error({ err, call_id: c.call_id }, 'call step failed; retried when its lease expires');
+    })));
+    if (claims.length === BATCH) return 0;
+    const next = await store.nextTimerDue();
+    return next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now()));
   }
 }

@@ -4,7 +4,7 @@ import { SUCCESS } from '../formats/format.ts';
 import type { AttemptResult, Delivery, Store } from '../store/contract.ts';
 import { DEFAULT_CONCURRENCY, type FormatName, type SendSettings } from '../targets/model.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
-import { Waker } from '../waker.ts';
+import { Loop } from '../loop.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import { redactHeaders, redactUrl } from './redact.ts';
 import { nextAttemptAt, parseRetryAfter } from './retry-policy.ts';
@@ -41,7 +41,7 @@ export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
  */
 export class Dispatcher {
   readonly #d: DispatcherDeps;
-  readonly #waker = new Waker();
+  readonly #loop: Loop;
   readonly #inFlight = new Map<string, number>();
   readonly #limits = new Map<string, number>();
   readonly #pending = new Set<Promise<void>>();
@@ -49,27 +49,22 @@ export class Dispatcher {
   #results: AttemptResult[] = [];
   #flushing: Promise<void> | undefined;
   #total = 0;
-  #running = false;
-  #loop: Promise<void> | undefined;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
+    this.#loop = new Loop('dispatcher', deps.log, () => this.#round());
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   nudge(): void {
-    this.#waker.nudge();
+    this.#loop.nudge();
   }
 
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#waker.nudge();
-    await this.#loop;
+    await this.#loop.stop();
     const drained = Promise.allSettled([...this.#pending]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
@@ -87,37 +82,26 @@ export class Dispatcher {
     return out;
   }
 
-  async #run(): Promise<void> {
-    const { store, clock, log } = this.#d;
-    while (this.#running) {
-      try {
-        const free = MAX_IN_FLIGHT - this.#total;
-        if (free > 0) {
-          const now = clock.now();
-          const want = Math.min(BATCH, free);
-          const claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#saturated());
-          // A batch may hold more of one target than it has free slots: the rest go back to the
-          // queue (the next claims skip the target while it is full).
-          const excess: string[] = [];
-          for (const d of claimed) {
-            if ((this.#inFlight.get(d.order_key) ?? 0) < (await this.#limit(d))) this.#launch(d);
-            else excess.push(d.id);
-          }
-          if (excess.length > 0) await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
-          if (claimed.length > 0) continue;
-          // Due rows that were not claimed wait on an earlier event or a full target: a finished
-          // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
-          const next = await store.nextDeliveryDue(now);
-          const wait = next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now()));
-          await this.#waker.wait(wait);
-        } else {
-          await this.#waker.wait(IDLE_MS);
-        }
-      } catch (err) {
-        log.error({ err }, 'dispatcher round failed');
-        await this.#waker.wait(IDLE_MS);
-      }
+  /** One round: claim what there is room for and launch it; answers how long to sleep. */
+  async #round(): Promise<number> {
+    const { store, clock } = this.#d;
+    const free = MAX_IN_FLIGHT - this.#total;
+    if (free <= 0) return IDLE_MS; // a finished attempt nudges
+    const now = clock.now();
+    const claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, Math.min(BATCH, free), this.#saturated());
+    // A batch may hold more of one target than it has free slots: the rest go back to the
+    // queue (the next claims skip the target while it is full).
+    const excess: string[] = [];
+    for (const d of claimed) {
+      if ((this.#inFlight.get(d.order_key) ?? 0) < (await this.#limit(d))) this.#launch(d);
+      else excess.push(d.id);
     }
+    if (excess.length > 0) await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
+    if (claimed.length > 0) return 0;
+    // Due rows that were not claimed wait on an earlier event or a full target: a finished
+    // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
+    const next = await store.nextDeliveryDue(now);
+    return next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now()));
   }
 
   /** The target's concurrency limit, learnt from its settings the first time it is seen. */
@@ -163,7 +147,7 @@ export class Dispatcher {
       .finally(() => {
         this.#flushing = undefined;
         if (this.#results.length > 0) this.#scheduleFlush();
-        this.#waker.nudge();
+        this.#loop.nudge();
       });
   }
 
