@@ -131,6 +131,17 @@ test('hangup while leg from rings: cancelled, leg to never dialled', async () =>
   assertProblem(await s.api('POST', `/v1/calls/${created.id}/hangup`), 409, 'call_already_ended');
 });
 
+test('hangup while leg to rings: cancelled, since the customer never answered; leg from completed', async () => {
+  const created = await c2c({ from: { ring_ms: 10 }, to: { ring_ms: 60_000 } });
+  await waitEvent(s.url, created.id, (e) => e.type === 'leg.ringing' && e.leg === 'to', { what: 'leg to ringing' });
+  const r = await s.api('POST', `/v1/calls/${created.id}/hangup`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const call = await getCall(s.url, created.id);
+  assertEndedTimeline(call);
+  assert.equal(call.outcome, 'cancelled');
+  assert.deepEqual(call.legs.map((l) => [l.name, l.outcome]), [['from', 'completed'], ['to', 'cancelled']]);
+});
+
 test('hangup while both legs talk: completed, both legs completed', async () => {
   const created = await c2c({ from: { ring_ms: 10 }, to: { ring_ms: 10, talk_ms: 60_000 } });
   await waitEvent(s.url, created.id, (e) => e.type === 'leg.answered' && e.leg === 'to', { what: 'leg to answered' });

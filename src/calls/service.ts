@@ -5,7 +5,7 @@ import type { CallWrite, NewDelivery, Store } from '../store/contract.ts';
 import type { Call, CallEvent, CallKind, Direction, EventType, LegScenario, NewEvent, Outcome, Tracking } from './model.ts';
 import { legOf } from './model.ts';
 import { nextDueAt, newSimState, resolveScenario, step, type ScenarioInput } from './simulator.ts';
-import { applyEvents, checkTransition } from './state.ts';
+import { applyEvents, checkTransition, defaultOutcome } from './state.ts';
 
 /** Turns committed events into delivery rows; the delivery engine plugs in here. */
 export interface FanOut {
@@ -138,7 +138,7 @@ export class CallService {
   async hangup(accountId: string, id: string): Promise<Call> {
     return this.#change(accountId, id, (call) => {
       if (call.status === 'ended') throw new HooklineError('call_already_ended', `call ${id} ended already`);
-      return [{ type: 'call.ended', leg: null, data: { outcome: call.answered_at !== null ? 'completed' : 'cancelled' } }];
+      return [{ type: 'call.ended', leg: null, data: { outcome: defaultOutcome(call) } }];
     });
   }
 

@@ -45,9 +45,18 @@ function ensureLeg(call: Call, name: LegName, number: string): Leg {
   return leg;
 }
 
-/** The outcome of a call ended without one: answered → completed, otherwise cancelled. */
+/**
+ * Whether the call was connected: a one-leg call once answered; a click-to-call only once leg
+ * `to` answered too (leg `from` answering alone is the agent waiting for the customer).
+ */
+export function isConnected(call: Call): boolean {
+  if (call.kind === 'click_to_call' && call.driver === 'sim') return legOf(call, 'to')?.answered_at != null;
+  return call.answered_at !== null;
+}
+
+/** The outcome of a call ended without one: connected → completed, otherwise cancelled. */
 export function defaultOutcome(call: Call): Outcome {
-  return call.answered_at !== null ? 'completed' : 'cancelled';
+  return isConnected(call) ? 'completed' : 'cancelled';
 }
 
 /**
