@@ -2,6 +2,7 @@
  * Test harness: the real server on port 0 over a real store, real receivers on 127.0.0.1, and
  * waiting on conditions (never fixed sleeps). Every helper registers its own cleanup.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { testConfig, type Config } from '../src/config.ts';
 import { createHookline, type Hookline, type Overrides } from '../src/hookline.ts';
+import { PostgresStore } from '../src/store/postgres/store.ts';
+import pg from 'pg';
 
 export const API_KEY = 'hk_test_bootstrap_key';
 
@@ -124,5 +127,89 @@ export async function startReceiver(): Promise<Receiver> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL: tests read their server from ONE variable and skip, saying so, when it is unset.
+
+/** The PostgreSQL the tests may use (a database they may create schemas in and create databases beside). */
+export const PG_URL: string | undefined = process.env.HOOKLINE_TEST_DATABASE_URL || undefined;
+
+/** `skip` option for PostgreSQL tests: false when PG_URL is set, else the reason. */
+export const PG_SKIP: string | false = PG_URL ? false : 'HOOKLINE_TEST_DATABASE_URL is not set: PostgreSQL tests skipped';
+
+/** A fresh lower-case identifier, valid as a schema or database name: `prefix_<time>_<random>`. */
+export function pgName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`.toLowerCase();
+}
+
+function requirePgUrl(): string {
+  if (!PG_URL) throw new Error('HOOKLINE_TEST_DATABASE_URL is not set');
+  return PG_URL;
+}
+
+/** Runs `fn` on a short-lived client of `url` (default PG_URL) and closes it. */
+export async function withPg<T>(fn: (c: pg.Client) => Promise<T>, url: string = requirePgUrl()): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export interface PgSchema {
+  schema: string;
+  /** the first store on the schema (not migrated yet) */
+  store: PostgresStore;
+  /** one more store on the same schema: another "process" (closed by cleanup) */
+  another(): PostgresStore;
+  /** closes every store made here, then DROP SCHEMA … CASCADE */
+  cleanup(): Promise<void>;
+}
+
+/** A PostgresStore on a fresh random schema of PG_URL; `cleanup` drops the schema. */
+export function pgStore(schemaPrefix = 'hl_test'): PgSchema {
+  const url = requirePgUrl();
+  const schema = pgName(schemaPrefix);
+  const stores: PostgresStore[] = [];
+  const make = (): PostgresStore => {
+    const s = new PostgresStore({ connectionString: url, schema });
+    stores.push(s);
+    return s;
+  };
+  const store = make();
+  return {
+    schema, store, another: make,
+    async cleanup() {
+      await Promise.allSettled(stores.map((s) => s.close()));
+      await withPg((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+    },
+  };
+}
+
+export interface PgDatabase {
+  name: string;
+  /** PG_URL with the database replaced by the fresh one */
+  url: string;
+  /** DROP DATABASE … WITH (FORCE): ends whatever connections are left */
+  drop(): Promise<void>;
+}
+
+/** CREATEs a new database on the server of PG_URL; `drop` removes it. */
+export async function freshDatabase(prefix = 'hl_test'): Promise<PgDatabase> {
+  const base = requirePgUrl();
+  const name = pgName(prefix);
+  await withPg((c) => c.query(`CREATE DATABASE ${name}`), base);
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return {
+    name,
+    url: u.toString(),
+    drop: async () => {
+      await withPg((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), base);
+    },
   };
 }

@@ -79,9 +79,11 @@ export class PostgresStore implements Store {
   async migrate(): Promise<void> {
     const c = await this.#pool.connect();
     try {
-      if (this.#opts.schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.#opts.schema}`);
       await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
+        // Under the lock: two CREATE SCHEMA IF NOT EXISTS at once can both find it missing, and
+        // the second then fails on pg_namespace's unique index.
+        if (this.#opts.schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.#opts.schema}`);
         await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
         const done = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r: Row) => Number(r.version)));
         for (const m of loadMigrations('postgres')) {
@@ -124,7 +126,9 @@ export class PostgresStore implements Store {
   }
 
   #channel(): string {
-    return this.#opts.schema ? `${WORK_CHANNEL}_${this.#opts.schema}` : WORK_CHANNEL;
+    // pg_notify refuses a channel name over 63 bytes (LISTEN would truncate it to that): cut it
+    // there. Two schemas sharing a long prefix then share a channel: extra hints, nothing more.
+    return this.#opts.schema ? `${WORK_CHANNEL}_${this.#opts.schema}`.slice(0, 63) : WORK_CHANNEL;
   }
 
   // accounts and keys
@@ -327,7 +331,9 @@ export class PostgresStore implements Store {
         [results.map((r) => r.attempt.delivery_id), results.map((r) => r.status), a.map((x) => x.attempt), results.map((r) => r.next_attempt_at),
           a.map((x) => x.status_code), a.map((x) => x.error), now, results.map((r) => r.owner)]);
       const ok = [...new Set(results.filter((r) => r.target.success).map((r) => r.target.id))];
-      const failed = [...new Set(results.filter((r) => !r.target.success).map((r) => r.target.id))];
+      // A target's failing_since follows its last result in the batch (as one write per result would).
+      const last = new Map(results.map((r) => [r.target.id, r.target.success]));
+      const failed = [...last].filter(([, success]) => !success).map(([id]) => id);
       if (ok.length > 0) {
         await this.#n(c, 'targets_ok', 'UPDATE resources SET last_success_at = $1::bigint, failing_since = NULL WHERE id = ANY($2::text[]) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < $1::bigint - 60000)', [now, ok]);
       }
