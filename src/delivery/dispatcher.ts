@@ -180,7 +180,10 @@ export class Dispatcher {
     }
     this.#limits.set(d.order_key, settings.concurrency);
     const headers = this.#headers(d, settings, attempt, Math.floor(started / 1000));
-    const r = await sender.send({ ...d.request, headers }, settings.timeout_ms, settings.connect_timeout_ms, this.#abort.signal);
+    // An attempt must end well inside its lease, or another process could take the delivery
+    // over while this one is still sending it.
+    const timeout = Math.min(settings.timeout_ms, Math.floor(this.#d.leaseMs * 0.8));
+    const r = await sender.send({ ...d.request, headers }, timeout, Math.min(settings.connect_timeout_ms, timeout), this.#abort.signal);
     if (this.#abort.signal.aborted && r.status_code === null) return null; // shutting down: handed back, not failed
     const now = clock.now();
     const record = {

@@ -89,7 +89,12 @@ export class TargetRegistry {
   /** How to send to a target now: its timeouts, limits and live secrets. */
   async sendSettings(accountId: string, targetId: string): Promise<SendSettings | undefined> {
     if (!targetId.startsWith('url:')) {
-      const r = (await this.forAccount(accountId)).byId.get(targetId);
+      let r = (await this.forAccount(accountId)).byId.get(targetId);
+      if (!r) {
+        // Made by another process after this cache was loaded? Look again before calling it deleted.
+        this.invalidate(accountId);
+        r = (await this.forAccount(accountId)).byId.get(targetId);
+      }
       if (!r) return undefined;
       return settingsOf(r, this.#clock.now());
     }
