@@ -28,6 +28,10 @@ export interface DispatcherDeps {
 // limit long before that; per-target limits (default 16) keep one target from taking them all.
 const MAX_IN_FLIGHT = 256;
 const BATCH = 128;
+// After a claim that came back short, the next waits this long: finished attempts then come back
+// in groups, one claim per group rather than one per attempt (bench: 1 ms took deliveries/s from
+// ~600 to ~1,500, at the cost of at most 1 ms per event).
+const CLAIM_GAP_MS = 1;
 // Nothing due: look again within 1 s anyway (another process may have enqueued; a nudge is only a hint).
 const IDLE_MS = 1000;
 // On shutdown, requests under way get this long to finish before they are cut and handed back.
@@ -49,6 +53,7 @@ export class Dispatcher {
   #results: AttemptResult[] = [];
   #flushing: Promise<void> | undefined;
   #total = 0;
+  #lastShortClaim = 0;
 
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
@@ -87,6 +92,8 @@ export class Dispatcher {
     const { store, clock } = this.#d;
     const free = MAX_IN_FLIGHT - this.#total;
     if (free <= 0) return IDLE_MS; // a finished attempt nudges
+    const gap = this.#lastShortClaim + CLAIM_GAP_MS - performance.now();
+    if (gap > 0) await new Promise((r) => setTimeout(r, gap));
     const now = clock.now();
     const claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, Math.min(BATCH, free), this.#saturated());
     // A batch may hold more of one target than it has free slots: the rest go back to the
@@ -97,6 +104,7 @@ export class Dispatcher {
       else excess.push(d.id);
     }
     if (excess.length > 0) await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
+    if (claimed.length < Math.min(BATCH, free)) this.#lastShortClaim = performance.now();
     if (claimed.length > 0) return 0;
     // Due rows that were not claimed wait on an earlier event or a full target: a finished
     // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
@@ -236,6 +244,6 @@ export class Dispatcher {
   ): AttemptResult {
     const target: AttemptResult['target'] = { id: settings?.resource_id ?? d.target_id, account_id: d.account_id, success };
     if (disable !== undefined) target.disable_reason = disable;
-    return { owner: this.#d.owner, attempt, status, next_attempt_at: next, target };
+    return { owner: this.#d.owner, call_id: d.call_id, order_key: d.order_key, attempt, status, next_attempt_at: next, target };
   }
 }

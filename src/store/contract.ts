@@ -64,8 +64,13 @@ export interface NewDelivery {
   next_attempt_at: number;
 }
 
+/** What the API shows. */
 export const DELIVERY_STATUSES = ['pending', 'delivering', 'succeeded', 'dead'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+/**
+ * What the store keeps: also `queued`, a delivery waiting behind an earlier event of the same
+ * call for the same target (the API shows it as `pending`).
+ */
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number] | 'queued';
 
 export interface Delivery extends NewDelivery {
   status: DeliveryStatus;
@@ -93,6 +98,9 @@ export interface Attempt {
 /** What the dispatcher reports for one attempt; written in a batch. */
 export interface AttemptResult {
   owner: string;
+  /** the delivery's line: when it settles, the next queued event of the call for this target is due */
+  call_id: string;
+  order_key: string;
   attempt: Attempt;
   status: 'succeeded' | 'pending' | 'dead';
   next_attempt_at: number;

@@ -30,9 +30,11 @@ export function deliveryView(d: Delivery, attempts: Attempt[]): Record<string, u
     event: d.event_name,
     event_type: d.event_type,
     target: { format: d.target_format, id: d.target_id },
-    status: d.status,
+    // a delivery waiting behind an earlier event of its call is pending to the outside
+    status: d.status === 'queued' ? 'pending' : d.status,
     attempt_count: d.attempts,
     next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
+    waiting_for_earlier_event: d.status === 'queued',
     last_status_code: d.last_status_code,
     last_error: d.last_error,
     created_at: iso(d.created_at),
@@ -71,7 +73,7 @@ export function deliveryRoutes(onRetry: () => void) {
       const d = await store.getDelivery(account_id, req.params.id);
       if (!d) throw new HooklineError('not_found', `no delivery ${req.params.id}`);
       if (!(await store.retryDelivery(account_id, d.id, deps.clock.now()))) {
-        throw new HooklineError('delivery_in_progress', `delivery ${d.id} is being attempted now; try again when it settles`);
+        throw new HooklineError('delivery_in_progress', `delivery ${d.id} is being attempted now, or waits for an earlier event of its call; try again when it settles`);
       }
       onRetry();
       const after = (await store.getDelivery(account_id, d.id))!;

@@ -212,15 +212,29 @@ export class PostgresStore implements Store {
     }
     if (w.deliveries.length > 0) {
       const d = w.deliveries;
+      // One statement inserts them all, so a row cannot see the rows beside it: a delivery that
+      // follows another of the same call and target in this batch is queued outright; the first
+      // is queued only behind an unsettled one already stored.
+      const seen = new Set<string>();
+      const follows = d.map((x) => {
+        const line = `${x.order_key}\u0000${x.call_id}`;
+        const f = seen.has(line);
+        seen.add(line);
+        return f;
+      });
       await this.#n(c, 'deliveries_insert',
         `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request,
                                  status, attempts, next_attempt_at, created_at, updated_at)
-         SELECT id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request, 'pending', 0, next_attempt_at, created_at, created_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[])
-           AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request, next_attempt_at, created_at)`,
+         SELECT id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request,
+                CASE WHEN follows OR EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = t.order_key AND p.call_id = t.call_id
+                                                                         AND p.status IN ('queued', 'pending', 'delivering'))
+                     THEN 'queued' ELSE 'pending' END,
+                0, next_attempt_at, created_at, created_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bool[])
+           AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request, next_attempt_at, created_at, follows)`,
         [d.map((x) => x.id), d.map((x) => x.account_id), d.map((x) => x.call_id), d.map((x) => x.event_seq), d.map((x) => x.event_type),
           d.map((x) => x.event_name), d.map((x) => x.target_format), d.map((x) => x.target_id), d.map((x) => x.order_key),
-          d.map((x) => JSON.stringify(x.request)), d.map((x) => x.next_attempt_at), d.map((x) => x.created_at)]);
+          d.map((x) => JSON.stringify(x.request)), d.map((x) => x.next_attempt_at), d.map((x) => x.created_at), follows]);
     }
     if (w.deliveries.length > 0 || w.timer_due_at !== null) {
       // Delivered at commit, to every listening process: "there is work", nothing more.
@@ -295,17 +309,18 @@ export class PostgresStore implements Store {
   // deliveries
 
   async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, exclude: string[]): Promise<Delivery[]> {
+    // A lease that ran out (its process died) puts the delivery back in line.
+    await this.#n(this.#pool, 'deliveries_reap',
+      "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1 WHERE status = 'delivering' AND locked_until <= $1",
+      [now]);
+    // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
+    // this walks deliveries_due in order, skips rows another process holds, and stops at LIMIT.
     const rows = await this.#q(this.#pool, 'deliveries_claim',
       `UPDATE deliveries SET status = 'delivering', locked_by = $1, locked_until = $2
        WHERE id IN (
-         SELECT d.id FROM deliveries d
-         WHERE ((d.status = 'pending' AND d.next_attempt_at <= $3) OR (d.status = 'delivering' AND d.locked_until <= $3))
-           AND NOT EXISTS (
-             SELECT 1 FROM deliveries p
-             WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.event_seq < d.event_seq
-               AND p.status IN ('pending', 'delivering'))
-           AND NOT (d.order_key = ANY($4::text[]))
-         ORDER BY d.next_attempt_at, d.id
+         SELECT id FROM deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $3 AND NOT (order_key = ANY($4::text[]))
+         ORDER BY next_attempt_at, id
          LIMIT $5
          FOR UPDATE SKIP LOCKED)
        RETURNING *`, [owner, leaseUntil, now, exclude, limit]);
@@ -323,13 +338,32 @@ export class PostgresStore implements Store {
         [a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
           a.map((x) => x.error), a.map((x) => JSON.stringify(x.request)), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
           a.map((x) => x.response_excerpt)]);
-      await this.#n(c, 'deliveries_settle',
+      // A call's writes and this promotion must not interleave: a delivery inserted 'queued' by a
+      // call write that commits after we looked would wait for ever. FOR SHARE on the calls rows
+      // waits for such a write (its UPDATE takes the row) and lets settling batches share.
+      const callIds = [...new Set(results.filter((r) => r.status !== 'pending').map((r) => r.call_id))].sort();
+      if (callIds.length > 0) await this.#n(c, 'calls_share', 'SELECT 1 FROM calls WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE', [callIds]);
+      const settled = await this.#q(c, 'deliveries_settle',
         `UPDATE deliveries d SET status = t.status, attempts = t.attempt, next_attempt_at = t.next_at, locked_by = NULL, locked_until = NULL,
                 updated_at = $7, last_status_code = t.code, last_error = t.error
          FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $8::text[]) AS t(id, status, attempt, next_at, code, error, owner)
-         WHERE d.id = t.id AND d.locked_by = t.owner`,
+         WHERE d.id = t.id AND d.locked_by = t.owner
+         RETURNING d.order_key, d.call_id, d.status`,
         [results.map((r) => r.attempt.delivery_id), results.map((r) => r.status), a.map((x) => x.attempt), results.map((r) => r.next_attempt_at),
           a.map((x) => x.status_code), a.map((x) => x.error), now, results.map((r) => r.owner)]);
+      const done = settled.filter((r) => r.status !== 'pending');
+      if (done.length > 0) {
+        // The next queued event of each settled line becomes due.
+        await this.#n(c, 'deliveries_promote',
+          `UPDATE deliveries d SET status = 'pending', next_attempt_at = $3, updated_at = $3
+           FROM (SELECT DISTINCT ON (q.order_key, q.call_id) q.id
+                 FROM deliveries q JOIN unnest($1::text[], $2::text[]) AS s(order_key, call_id) ON q.order_key = s.order_key AND q.call_id = s.call_id
+                 WHERE q.status = 'queued'
+                 ORDER BY q.order_key, q.call_id, q.event_seq) n
+           WHERE d.id = n.id
+             AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.status IN ('pending', 'delivering'))`,
+          [done.map((r) => String(r.order_key)), done.map((r) => String(r.call_id)), now]);
+      }
       const ok = [...new Set(results.filter((r) => r.target.success).map((r) => r.target.id))];
       // A target's failing_since follows its last result in the batch (as one write per result would).
       const last = new Map(results.map((r) => [r.target.id, r.target.success]));
@@ -370,7 +404,7 @@ export class PostgresStore implements Store {
     const rows = await this.#q(this.#pool, 'deliveries_list',
       `SELECT * FROM deliveries
        WHERE account_id = $1 AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR call_id = $3) AND ($4::text IS NULL OR target_id = $4)
-         AND ($5::text IS NULL OR status = $5)
+         AND ($5::text IS NULL OR status = $5 OR ($5 = 'pending' AND status = 'queued'))
        ORDER BY id DESC LIMIT $6`, [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
     return rows.map(deliveryFromRow);
   }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
   Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
@@ -20,6 +21,7 @@ export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   readonly #db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
+  readonly #checkpointer: Worker | undefined;
 
   constructor(dataDir: string) {
     let file = ':memory:';
@@ -31,7 +33,16 @@ export class SqliteStore implements Store {
     // WAL lets readers run beside the writer. synchronous=NORMAL: a commit survives a process
     // crash (kill -9), which is what SPEC principle 1 names; only an OS crash or power loss can
     // lose the last transactions. FULL costs an fsync per commit (~2 ms here) on the hot path.
+    // Checkpoints run in a worker thread (checkpointer.ts), never on the event loop.
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+    if (file !== ':memory:') {
+      this.#db.exec('PRAGMA wal_autocheckpoint = 0');
+      this.#checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { file } });
+      // The worker must not keep a finished process alive, nor its failure go unseen: without
+      // it the WAL only grows, which costs disk, not data.
+      this.#checkpointer.unref();
+      this.#checkpointer.on('error', () => this.#db.isOpen && this.#db.exec('PRAGMA wal_autocheckpoint = 1000'));
+    }
   }
 
   #q(sql: string): StatementSync {
@@ -80,6 +91,17 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    const worker = this.#checkpointer;
+    if (worker) {
+      const stopped = new Promise<void>((resolve) => {
+        worker.once('message', () => resolve());
+        worker.once('exit', () => resolve());
+      });
+      worker.postMessage('stop');
+      await stopped;
+      await worker.terminate();
+    }
+    // Closing the last connection checkpoints the WAL into the database file.
     if (this.#db.isOpen) this.#db.close();
   }
 
@@ -181,11 +203,15 @@ export class SqliteStore implements Store {
       }
       for (const d of w.deliveries) {
         this.#run(
+          // Behind an unsettled delivery of the same call to the same target, it waits its turn.
           `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request,
                                    status, attempts, next_attempt_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                   CASE WHEN EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = ? AND p.call_id = ? AND p.status IN ('queued', 'pending', 'delivering'))
+                        THEN 'queued' ELSE 'pending' END,
+                   0, ?, ?, ?)`,
           d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
-          JSON.stringify(d.request), d.next_attempt_at, d.created_at, d.created_at,
+          JSON.stringify(d.request), d.order_key, d.call_id, d.next_attempt_at, d.created_at, d.created_at,
         );
       }
       return true;
@@ -261,24 +287,27 @@ export class SqliteStore implements Store {
   // deliveries
 
   async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, exclude: string[]): Promise<Delivery[]> {
-    // One statement: pick due rows whose earlier events (same target, same call) are all settled,
-    // skip targets the dispatcher says are full, and lease them to `owner`.
-    const rows = this.#all(
-      `UPDATE deliveries SET status = 'delivering', locked_by = ?, locked_until = ?
-       WHERE id IN (
-         SELECT d.id FROM deliveries d
-         WHERE ((d.status = 'pending' AND d.next_attempt_at <= ?) OR (d.status = 'delivering' AND d.locked_until <= ?))
-           AND NOT EXISTS (
-             SELECT 1 FROM deliveries p
-             WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.event_seq < d.event_seq
-               AND p.status IN ('pending', 'delivering'))
-           AND d.order_key NOT IN (SELECT value FROM json_each(?))
-         ORDER BY d.next_attempt_at, d.id
-         LIMIT ?)
-       RETURNING *`,
-      owner, leaseUntil, now, now, JSON.stringify(exclude), limit,
-    );
-    return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+    return this.#tx(() => {
+      // A lease that ran out (its process died) puts the delivery back in line: an index probe,
+      // empty nearly always.
+      this.#run(
+        "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = ? WHERE status = 'delivering' AND locked_until <= ?",
+        now, now,
+      );
+      // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
+      // this walks deliveries_due in order and stops at LIMIT; targets that are full are skipped.
+      const rows = this.#all(
+        `UPDATE deliveries SET status = 'delivering', locked_by = ?, locked_until = ?
+         WHERE id IN (
+           SELECT id FROM deliveries
+           WHERE status = 'pending' AND next_attempt_at <= ? AND order_key NOT IN (SELECT value FROM json_each(?))
+           ORDER BY next_attempt_at, id
+           LIMIT ?)
+         RETURNING *`,
+        owner, leaseUntil, now, JSON.stringify(exclude), limit,
+      );
+      return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+    });
   }
 
   async recordAttempts(results: AttemptResult[], now: number): Promise<void> {
@@ -292,15 +321,26 @@ export class SqliteStore implements Store {
           a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
           a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
         );
-        this.#run(
+        const settled = this.#run(
           `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, locked_by = NULL, locked_until = NULL,
                   updated_at = ?, last_status_code = ?, last_error = ?
            WHERE id = ? AND locked_by = ?`,
           r.status, a.attempt, r.next_attempt_at, now, a.status_code, a.error, a.delivery_id, r.owner,
         );
+        if (settled > 0 && r.status !== 'pending') this.#promote(r.order_key, r.call_id, now);
         this.#targetHealth(r, now);
       }
     });
+  }
+
+  /** The next queued event of a call for a target becomes due once the one before it settled. */
+  #promote(orderKey: string, callId: string, now: number): void {
+    this.#run(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+       WHERE id = (SELECT id FROM deliveries WHERE order_key = ? AND call_id = ? AND status = 'queued' ORDER BY event_seq LIMIT 1)
+         AND NOT EXISTS (SELECT 1 FROM deliveries WHERE order_key = ? AND call_id = ? AND status IN ('pending', 'delivering'))`,
+      now, now, orderKey, callId, orderKey, callId,
+    );
   }
 
   #targetHealth(r: AttemptResult, now: number): void {
@@ -339,9 +379,10 @@ export class SqliteStore implements Store {
   async listDeliveries(accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
     return this.#all(
       `SELECT * FROM deliveries
-       WHERE account_id = ? AND (? IS NULL OR id < ?) AND (? IS NULL OR call_id = ?) AND (? IS NULL OR target_id = ?) AND (? IS NULL OR status = ?)
+       WHERE account_id = ? AND (? IS NULL OR id < ?) AND (? IS NULL OR call_id = ?) AND (? IS NULL OR target_id = ?)
+         AND (? IS NULL OR status = ? OR (? = 'pending' AND status = 'queued'))
        ORDER BY id DESC LIMIT ?`,
-      accountId, after, after, ...pair(f.call_id), ...pair(f.target_id), ...pair(f.status), limit,
+      accountId, after, after, ...pair(f.call_id), ...pair(f.target_id), ...pair(f.status), f.status ?? null, limit,
     ).map(deliveryFromRow);
   }
 
