@@ -73,6 +73,8 @@ function parseBool(name: string, v: string | undefined): boolean | undefined {
 /** Flags win over the environment; the environment over the defaults. */
 export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>, cwd = process.cwd()): Config {
   const { values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  // A variable set to the empty string counts as unset (`HOOKLINE_ROLE= hookline serve`).
+  env = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const portText = values.port ?? env.PORT ?? '8080';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: "${portText}" is not a port number`);

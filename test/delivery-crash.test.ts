@@ -5,73 +5,15 @@
  * carries the same webhook-id, so the receiver can tell), signed with the endpoint's secret.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { API_KEY, startReceiver, tempDir, waitFor, type Receiver } from './helpers.ts';
+import { spawnHookline, stopChild, type Child } from './cli-child.ts';
 import { answer, createEndpoint, deliveries, getCall, hook, placeCall, waitEnded } from './delivery-helpers.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  output: string[];
-}
-
-const children = new Set<ChildProcess>();
-const kill = (proc: ChildProcess): void => {
-  if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-};
-after(() => {
-  for (const proc of children) kill(proc);
-});
-
-/** Starts `hookline serve` on port 0 and answers once its log says where it listens. */
-async function startChild(dataDir: string): Promise<Child> {
-  const proc = spawn(NODE, [
-    'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--api-key', API_KEY, '--allow-private-targets',
-    '--retry-schedule', '0.05,0.05,0.1,0.2,0.5,1', '--log-level', 'info',
-  ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(proc);
-  const output: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the CLI did not start in 20 s:\n${output.join('\n')}`)), 20_000);
-    let buffered = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        output.push(line);
-        try {
-          const entry = JSON.parse(line) as { msg?: string; url?: string };
-          if (entry.msg === 'hookline listening' && entry.url) {
-            clearTimeout(timer);
-            resolve(entry.url);
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    proc.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the CLI exited (${code ?? signal}) before listening:\n${output.join('\n')}`));
-    });
-  });
-  return { proc, url, output };
-}
-
-async function killHard(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill('SIGKILL');
-  await exited;
-}
+const startChild = (dataDir: string): Promise<Child> => spawnHookline([
+  '--data-dir', dataDir, '--api-key', API_KEY, '--allow-private-targets', '--retry-schedule', '0.05,0.05,0.1,0.2,0.5,1',
+]);
 
 test('SIGKILL during a burst of deliveries loses none: after a restart every event arrives at least once', async () => {
   const data = tempDir('hookline-crash-');
@@ -100,7 +42,7 @@ test('SIGKILL during a burst of deliveries loses none: after a restart every eve
     assert.equal(new Set(calls).size, 30);
 
     await waitFor(() => rx!.requests.length >= 60, 20_000, 'the burst of deliveries to start');
-    await killHard(first.proc);
+    await stopChild(first);
     const atKill = rx.requests.length;
     const endedAtKill = new Set(rx.requests.map(hook).filter((h) => h.type === 'call.ended').map((h) => h.call_id)).size;
     assert.ok(endedAtKill < calls.length, 'some calls were still going when the process died');
@@ -164,8 +106,8 @@ test('SIGKILL during a burst of deliveries loses none: after a restart every eve
     // For the curious reader of a failing run: how the crash fell.
     process.stderr.write(`# crash test: ${atKill} requests before the kill (${endedAtKill} calls ended), ${expected.size} events, ${repeats} repeats\n`);
   } finally {
-    if (first) await killHard(first.proc);
-    if (second) await killHard(second.proc);
+    if (first) await stopChild(first);
+    if (second) await stopChild(second);
     await rx?.close();
     data.remove();
   }

@@ -8,20 +8,16 @@
  * The lease is 3 s here (`--lease-ms`), so the killed process's claims are taken over quickly.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { assertEndedTimeline, getCall, type CallView } from './call-helpers.ts';
+import { spawnHookline, stopChild, type Child } from './cli-child.ts';
 import { deliveries } from './delivery-helpers.ts';
 import { freshDatabase, PG_SKIP, request, waitFor, type PgDatabase } from './helpers.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
 const KEY = 'hk_multi_process_test_key_0123456789';
 // Short, so the killed process's claims are taken over within the test; long enough that a live
 // process's attempt (claim → answer → record, well under a second here) never outlasts it, even
@@ -29,60 +25,14 @@ const KEY = 'hk_multi_process_test_key_0123456789';
 const LEASE_MS = 3000;
 const CALLS = 40;
 
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  url: string;
-  output: string[];
-}
-
 /** Starts `hookline serve` on the database; answers once it logs its URL. */
-async function spawnHookline(name: string, databaseUrl: string, all: Child[]): Promise<Child> {
-  const proc = spawn(NODE, [
-    'src/cli/main.ts', 'serve', '--port', '0', '--database-url', databaseUrl, '--role', 'all', '--allow-private-targets',
-    '--retry-schedule', '0.05,0.1,0.2,0.5,1,2', '--api-key', KEY, '--lease-ms', String(LEASE_MS), '--log-level', 'info',
-  ], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', HOOKLINE_API_KEY: '', HOOKLINE_LEASE_MS: '', HOOKLINE_ROLE: '', HOOKLINE_RETRY_SCHEDULE: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const child: Child = { name, proc, url: '', output: [] };
+async function startOn(name: string, databaseUrl: string, all: Child[]): Promise<Child> {
+  const child = await spawnHookline([
+    '--database-url', databaseUrl, '--role', 'all', '--allow-private-targets',
+    '--retry-schedule', '0.05,0.1,0.2,0.5,1,2', '--api-key', KEY, '--lease-ms', String(LEASE_MS),
+  ], name);
   all.push(child);
-  const keep = (line: string): void => {
-    child.output.push(line);
-    if (child.output.length > 400) child.output.shift();
-  };
-  proc.stderr!.on('data', (b: Buffer) => keep(b.toString()));
-  const lines = createInterface({ input: proc.stdout! });
-  child.url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 20 s:\n${child.output.join('\n')}`)), 20_000);
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${child.output.join('\n')}`));
-    });
-    lines.on('line', (line) => {
-      keep(line);
-      try {
-        const j = JSON.parse(line) as { msg?: string; url?: string };
-        if (j.msg === 'hookline listening' && j.url) {
-          clearTimeout(timer);
-          resolve(j.url);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
   return child;
-}
-
-const alive = (c: Child): boolean => c.proc.exitCode === null && c.proc.signalCode === null;
-
-async function stopChild(c: Child, signal: NodeJS.Signals): Promise<void> {
-  if (!alive(c)) return;
-  const exited = once(c.proc, 'exit');
-  c.proc.kill(signal);
-  await exited;
 }
 
 /**
@@ -196,7 +146,7 @@ test('three processes on one PostgreSQL database: a SIGKILL mid-burst loses noth
       db = await freshDatabase('hl_multi');
       rx = await startSlowReceiver();
       // All three start at once: their migrations race on the empty database too.
-      const [api, victim, third] = await Promise.all(['api', 'victim', 'third'].map((n) => spawnHookline(n, db!.url, children)));
+      const [api, victim, third] = await Promise.all(['api', 'victim', 'third'].map((n) => startOn(n, db!.url, children)));
       const tStarted = Date.now();
 
       const ep = await request(api!.url, 'POST', '/v1/endpoints', { url: `${rx.url}/hook` }, { key: KEY });

@@ -4,62 +4,16 @@
  * finishes every call with exactly one call.ended and a gap-free seq, losing nothing accepted.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { request, tempDir, waitFor, type ApiResponse } from './helpers.ts';
+import { spawnHookline, stopChild, type Child } from './cli-child.ts';
 import { assertEndedTimeline, getCall, timeline, waitEnded, type CallView } from './call-helpers.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
 const KEY = 'hk_restart_test_key_0123456789abcdef';
 
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  output: string[];
-}
-
-/** Starts `hookline serve` as a child process and answers once it logs its URL. */
-async function spawnHookline(dataDir: string): Promise<Child> {
-  const proc = spawn(NODE, ['src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--api-key', KEY, '--log-level', 'info'], {
-    cwd: ROOT,
-    env: { ...process.env, HOOKLINE_API_KEY: '', DATABASE_URL: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  proc.stderr!.on('data', (b: Buffer) => output.push(b.toString()));
-  const lines = createInterface({ input: proc.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hookline did not start in 20 s:\n${output.join('')}`)), 20_000);
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hookline exited (${code ?? signal}) before listening:\n${output.join('')}`));
-    });
-    lines.on('line', (line) => {
-      output.push(line);
-      try {
-        const j = JSON.parse(line) as { msg?: string; url?: string };
-        if (j.msg === 'hookline listening' && j.url) {
-          clearTimeout(timer);
-          resolve(j.url);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
-  return { proc, url, output };
-}
-
-async function kill(child: Child | undefined, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (!child || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  const exited = once(child.proc, 'exit');
-  child.proc.kill(signal);
-  await exited;
-}
+const spawnAt = (dataDir: string) => spawnHookline(['--data-dir', dataDir, '--api-key', KEY]);
+const kill = stopChild;
 
 interface Planned {
   route: string;
@@ -119,7 +73,7 @@ test('SIGKILL mid-scenario: a new process on the same data dir finishes every ca
   let first: Child | undefined;
   let second: Child | undefined;
   try {
-    first = await spawnHookline(tmp.dir);
+    first = await spawnAt(tmp.dir);
     const calls = plan();
     for (const c of calls) {
       const r: ApiResponse = await request(first.url, 'POST', c.route, c.body, { key: KEY });
@@ -141,7 +95,7 @@ test('SIGKILL mid-scenario: a new process on the same data dir finishes every ca
     const unfinished = [...snapshot.values()].filter((c) => c.status !== 'ended');
     assert.ok(unfinished.length >= 3, `the kill came too late to test anything: ${unfinished.length} calls still live`);
 
-    second = await spawnHookline(tmp.dir);
+    second = await spawnAt(tmp.dir);
     // A timer the killed process had claimed stays leased until its lease (30 s) expires.
     for (const c of calls) {
       const call: CallView = await waitEnded(second.url, c.id!, { key: KEY, timeoutMs: 60_000 }).catch(async (err: unknown) => {

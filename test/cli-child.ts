@@ -1,0 +1,73 @@
+/**
+ * The real CLI as a child process, for the crash and multi-process tests: `hookline serve` on
+ * port 0, answered once its log says where it listens; killed on demand, and at exit whatever
+ * happens.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
+
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  url: string;
+  /** its last 400 lines of output, for failure messages */
+  output: string[];
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+
+/** Starts `hookline serve --port 0 <args>` with the Hookline variables of this environment cleared. */
+export async function spawnHookline(args: string[], name = 'hookline'): Promise<Child> {
+  const proc = spawn(NODE, ['src/cli/main.ts', 'serve', '--port', '0', '--log-level', 'info', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: '', HOOKLINE_API_KEY: '', HOOKLINE_LEASE_MS: '', HOOKLINE_ROLE: '', HOOKLINE_RETRY_SCHEDULE: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  const child: Child = { name, proc, url: '', output: [] };
+  const keep = (line: string): void => {
+    child.output.push(line);
+    if (child.output.length > 400) child.output.shift();
+  };
+  proc.stderr!.on('data', (b: Buffer) => keep(b.toString()));
+  const lines = createInterface({ input: proc.stdout! });
+  child.url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 20 s:\n${child.output.join('\n')}`)), 20_000);
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${child.output.join('\n')}`));
+    });
+    lines.on('line', (line) => {
+      keep(line);
+      try {
+        const j = JSON.parse(line) as { msg?: string; url?: string };
+        if (j.msg === 'hookline listening' && j.url) {
+          clearTimeout(timer);
+          resolve(j.url);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+  });
+  return child;
+}
+
+export const alive = (c: Child): boolean => c.proc.exitCode === null && c.proc.signalCode === null;
+
+/** Sends `signal` (SIGKILL by default) and waits for the exit. */
+export async function stopChild(c: Child | undefined, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (!c || !alive(c)) return;
+  const exited = once(c.proc, 'exit');
+  c.proc.kill(signal);
+  await exited;
+}
