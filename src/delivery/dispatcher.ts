@@ -51,7 +51,6 @@ export class Dispatcher {
   readonly #pending = new Set<Promise<void>>();
   readonly #abort = new AbortController();
   #results: AttemptResult[] = [];
-  #flushing: Promise<void> | undefined;
   #total = 0;
   #lastShortClaim = 0;
 
@@ -87,15 +86,28 @@ export class Dispatcher {
     return out;
   }
 
-  /** One round: claim what there is room for and launch it; answers how long to sleep. */
+  /**
+   * One round: record the attempts that finished since the last one and claim what there is
+   * room for, in one transaction, then launch the claimed deliveries. Answers how long to sleep.
+   */
   async #round(): Promise<number> {
     const { store, clock } = this.#d;
     const free = MAX_IN_FLIGHT - this.#total;
-    if (free <= 0) return IDLE_MS; // a finished attempt nudges
+    if (free <= 0 && this.#results.length === 0) return IDLE_MS; // a finished attempt nudges
     const gap = this.#lastShortClaim + CLAIM_GAP_MS - performance.now();
     if (gap > 0) await new Promise((r) => setTimeout(r, gap));
+    const settle = this.#results;
+    this.#results = [];
     const now = clock.now();
-    const claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, Math.min(BATCH, free), this.#saturated());
+    const want = Math.max(0, Math.min(BATCH, free));
+    let claimed: Delivery[];
+    try {
+      claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#saturated(), settle);
+    } catch (err) {
+      this.#results.unshift(...settle); // recorded by the next round
+      throw err;
+    }
+    this.#settled(settle);
     // A batch may hold more of one target than it has free slots: the rest go back to the
     // queue (the next claims skip the target while it is full).
     const excess: string[] = [];
@@ -104,8 +116,8 @@ export class Dispatcher {
       else excess.push(d.id);
     }
     if (excess.length > 0) await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
-    if (claimed.length < Math.min(BATCH, free)) this.#lastShortClaim = performance.now();
-    if (claimed.length > 0) return 0;
+    if (claimed.length < want) this.#lastShortClaim = performance.now();
+    if (claimed.length > 0 || this.#results.length > 0) return 0;
     // Due rows that were not claimed wait on an earlier event or a full target: a finished
     // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
     const next = await store.nextDeliveryDue(now);
@@ -129,7 +141,7 @@ export class Dispatcher {
       .then((r) => {
         if (r) {
           this.#results.push(r);
-          this.#scheduleFlush();
+          this.#loop.nudge();
         }
       })
       .catch((err: unknown) => {
@@ -146,31 +158,22 @@ export class Dispatcher {
     this.#pending.add(p);
   }
 
-  /** Results are written in batches: one transaction for every attempt that finished meanwhile. */
-  #scheduleFlush(): void {
-    if (this.#flushing) return;
-    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#flush())
-      .catch((err: unknown) => this.#d.log.error({ err }, 'recording attempts failed; their leases will expire and they are retried'))
-      .finally(() => {
-        this.#flushing = undefined;
-        if (this.#results.length > 0) this.#scheduleFlush();
-        this.#loop.nudge();
-      });
+  /** On shutdown: what finished after the last round. */
+  async #flush(): Promise<void> {
+    const batch = this.#results;
+    this.#results = [];
+    if (batch.length === 0) return;
+    await this.#d.store.recordAttempts(batch, this.#d.clock.now());
+    this.#settled(batch);
   }
 
-  async #flush(): Promise<void> {
-    while (this.#results.length > 0) {
-      const batch = this.#results;
-      this.#results = [];
-      await this.#d.store.recordAttempts(batch, this.#d.clock.now());
-      for (const r of batch) {
-        this.#d.metrics.attempt(r);
-        if (r.target.disable_reason !== undefined) {
-          this.#d.log.warn({ target_id: r.target.id, reason: r.target.disable_reason }, 'target disabled');
-        }
+  #settled(batch: AttemptResult[]): void {
+    for (const r of batch) {
+      this.#d.metrics.attempt(r);
+      if (r.target.disable_reason !== undefined) {
+        this.#d.log.warn({ target_id: r.target.id, reason: r.target.disable_reason }, 'target disabled');
+        this.#d.registry.invalidate(r.target.account_id);
       }
-      for (const r of batch) if (r.target.disable_reason !== undefined) this.#d.registry.invalidate(r.target.account_id);
     }
   }
 

@@ -182,7 +182,11 @@ export interface Store {
   releaseTimers(owner: string): Promise<void>;
 
   // deliveries
-  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, excludeOrderKeys: string[]): Promise<Delivery[]>;
+  /**
+   * Leases up to `limit` due deliveries to `owner`, skipping the order keys given. `settle`
+   * records finished attempts first, in the same transaction (one commit per dispatcher round).
+   */
+  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, excludeOrderKeys: string[], settle?: AttemptResult[]): Promise<Delivery[]>;
   recordAttempts(results: AttemptResult[], now: number): Promise<void>;
   /**
    * The earliest time after `now` at which a pending delivery falls due or a lease runs out. Rows

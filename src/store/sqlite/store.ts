@@ -286,8 +286,10 @@ export class SqliteStore implements Store {
 
   // deliveries
 
-  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, exclude: string[]): Promise<Delivery[]> {
+  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, exclude: string[], settle: AttemptResult[] = []): Promise<Delivery[]> {
     return this.#tx(() => {
+      this.#settle(settle, now);
+      if (limit <= 0) return [];
       // A lease that ran out (its process died) puts the delivery back in line: an index probe,
       // empty nearly always.
       this.#run(
@@ -312,25 +314,27 @@ export class SqliteStore implements Store {
 
   async recordAttempts(results: AttemptResult[], now: number): Promise<void> {
     if (results.length === 0) return;
-    this.#tx(() => {
-      for (const r of results) {
-        const a = r.attempt;
-        this.#run(
-          `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-          a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
-          a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
-        );
-        const settled = this.#run(
-          `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, locked_by = NULL, locked_until = NULL,
-                  updated_at = ?, last_status_code = ?, last_error = ?
-           WHERE id = ? AND locked_by = ?`,
-          r.status, a.attempt, r.next_attempt_at, now, a.status_code, a.error, a.delivery_id, r.owner,
-        );
-        if (settled > 0 && r.status !== 'pending') this.#promote(r.order_key, r.call_id, now);
-        this.#targetHealth(r, now);
-      }
-    });
+    this.#tx(() => this.#settle(results, now));
+  }
+
+  #settle(results: AttemptResult[], now: number): void {
+    for (const r of results) {
+      const a = r.attempt;
+      this.#run(
+        `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
+        a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
+      );
+      const settled = this.#run(
+        `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, locked_by = NULL, locked_until = NULL,
+                updated_at = ?, last_status_code = ?, last_error = ?
+         WHERE id = ? AND locked_by = ?`,
+        r.status, a.attempt, r.next_attempt_at, now, a.status_code, a.error, a.delivery_id, r.owner,
+      );
+      if (settled > 0 && r.status !== 'pending') this.#promote(r.order_key, r.call_id, now);
+      this.#targetHealth(r, now);
+    }
   }
 
   /** The next queued event of a call for a target becomes due once the one before it settled. */
