@@ -1,0 +1,117 @@
+/**
+ * The Hookline processes under test, each the real composition root (bench/server.ts) in a child
+ * process of its own:
+ *
+ *   SQLite (default)  one process, --role all, on a fresh temp data dir        → `server`
+ *   --postgres        one --role api process (the load generator's API) and N  → `api`,
+ *                     --role worker processes (engine + delivery), on a fresh     `worker_1` …
+ *                     database that is dropped at the end
+ *
+ * stop() stops whatever was started, also after a failed start; kill() is the Ctrl-C path.
+ */
+import { startChild, type Child } from './ipc.ts';
+import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from './pg.ts';
+
+export interface TopologyOptions {
+  postgres: boolean;
+  workers: number;
+  cpuProf: boolean;
+  profDir: string;
+  /** SQLite's data dir */
+  dataDir: string;
+  apiKey: string;
+  /** unique per run: names the PostgreSQL database */
+  stamp: string;
+  log: (msg: string) => void;
+}
+
+export type ServerInfo = { url: string; backend: string };
+
+export class Topology {
+  readonly #o: TopologyOptions;
+  /** every Hookline process started so far, the API-serving one first */
+  readonly children: Child<ServerInfo>[] = [];
+  database: BenchDatabase | undefined;
+  #creating: Promise<BenchDatabase> | undefined;
+  #stopped: Promise<void> | undefined;
+  #dropped: Promise<void> | undefined;
+
+  constructor(o: TopologyOptions) {
+    this.#o = o;
+  }
+
+  /** the process the load generator places calls with */
+  get api(): Child<ServerInfo> {
+    return this.children[0]!;
+  }
+
+  get backend(): string {
+    return this.api.info.backend;
+  }
+
+  /** for the report's header */
+  describe(): string {
+    if (!this.#o.postgres) return `${this.backend} in a fresh temp dir, one process (--role all)`;
+    return `${this.backend} (fresh database ${this.database?.name}), 1 --role api process + ${this.#o.workers} --role worker process${this.#o.workers === 1 ? '' : 'es'}`;
+  }
+
+  async start(): Promise<void> {
+    const o = this.#o;
+    const common = ['--port', '0', '--api-key', o.apiKey, '--allow-private-targets', '--log-level', 'warn'];
+    const execArgv = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : [];
+    const start = (name: string, args: string[]) => startChild<ServerInfo>(name, new URL('./server.ts', import.meta.url).pathname, [...common, ...args], { execArgv });
+    if (!o.postgres) {
+      this.children.push(await start('server', ['--data-dir', o.dataDir]));
+      o.log(`hookline ${this.api.info.url} (${this.backend}, data in ${o.dataDir})`);
+      return;
+    }
+    const adminUrl = process.env.HOOKLINE_BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
+    this.#creating = createBenchDatabase(adminUrl, `hookline_bench_${o.stamp.toLowerCase().replace(/[^a-z0-9]/g, '')}`);
+    const db = await this.#creating;
+    this.database = db;
+    o.log(`created database ${db.name}`);
+    const pgArgs = ['--database-url', db.url];
+    // The API process first: it migrates and sets the bootstrap key; the workers then find both.
+    this.children.push(await start('api', [...pgArgs, '--role', 'api']));
+    const workers = await Promise.allSettled(
+      Array.from({ length: o.workers }, (_, i) => start(`worker_${i + 1}`, [...pgArgs, '--role', 'worker'])));
+    for (const w of workers) if (w.status === 'fulfilled') this.children.push(w.value);
+    const failed = workers.find((w) => w.status === 'rejected');
+    if (failed) throw failed.reason;
+    o.log(`hookline api ${this.api.info.url}; workers ${this.children.slice(1).map((c) => c.info.url).join(', ')} (${this.backend})`);
+  }
+
+  /** stops every Hookline process cleanly (a CPU profile is written then), then drops the database */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      // Workers first: the API process then has nothing left to hand work to.
+      await Promise.all(this.children.slice(1).map((c) => c.stop()));
+      await this.children[0]?.stop();
+      await this.#dropDatabase();
+    })();
+    return this.#stopped;
+  }
+
+  /** Ctrl-C: no clean stop, but the database is still dropped */
+  async kill(): Promise<void> {
+    for (const c of this.children) c.proc.kill('SIGKILL');
+    await this.#dropDatabase();
+  }
+
+  #dropDatabase(): Promise<void> {
+    this.#dropped ??= this.#drop();
+    return this.#dropped;
+  }
+
+  async #drop(): Promise<void> {
+    // A Ctrl-C while CREATE DATABASE runs: wait for it, then drop what it created.
+    const db = this.database ?? (await this.#creating?.catch(() => undefined));
+    if (!db) return;
+    try {
+      await db.drop();
+      this.#o.log(`dropped database ${db.name}`);
+    } catch (err) {
+      this.#o.log(`could not drop database ${db.name}: ${(err as Error).message}; drop it by hand`);
+    }
+  }
+}
