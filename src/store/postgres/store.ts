@@ -17,6 +17,9 @@ export const WORK_CHANNEL = 'hookline_work';
 
 class Rollback extends Error {}
 
+/** How often a claim first hands back deliveries whose lease ran out (their process died). */
+const REAP_EVERY_MS = 1000;
+
 export interface PostgresOptions {
   connectionString: string;
   /** a schema of its own (tests isolate themselves this way); created when missing */
@@ -35,6 +38,7 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #opts: PostgresOptions;
   #listener: Listener | undefined;
+  #lastReap = 0;
 
   constructor(opts: PostgresOptions) {
     this.#opts = opts;
@@ -322,9 +326,13 @@ export class PostgresStore implements Store {
   async #claim(c: Client, owner: string, now: number, leaseUntil: number, limit: number, exclude: string[]): Promise<Delivery[]> {
     if (limit <= 0) return [];
     // A lease that ran out (its process died) puts the delivery back in line.
-    await this.#n(c, 'deliveries_reap',
-      "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1 WHERE status = 'delivering' AND locked_until <= $1",
-      [now]);
+    // At most once a second: a lease runs for seconds, so looking more often finds nothing new.
+    if (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap) {
+      this.#lastReap = now;
+      await this.#n(c, 'deliveries_reap',
+        "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1 WHERE status = 'delivering' AND locked_until <= $1",
+        [now]);
+    }
     // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
     // this walks deliveries_due in order, skips rows another process holds, and stops at LIMIT.
     const rows = await this.#q(c, 'deliveries_claim',

@@ -12,6 +12,9 @@ import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFro
 
 type Param = string | number | null;
 
+/** How often a claim first hands back deliveries whose lease ran out (their process died). */
+const REAP_EVERY_MS = 1000;
+
 /**
  * The embedded store: one `node:sqlite` connection in WAL mode. Every call runs synchronously,
  * so a transaction never interleaves with another in this process; SQLite's own lock keeps out
@@ -22,6 +25,7 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
   readonly #checkpointer: Worker | undefined;
+  #lastReap = 0;
 
   constructor(dataDir: string) {
     let file = ':memory:';
@@ -292,10 +296,14 @@ export class SqliteStore implements Store {
       if (limit <= 0) return [];
       // A lease that ran out (its process died) puts the delivery back in line: an index probe,
       // empty nearly always.
-      this.#run(
-        "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = ? WHERE status = 'delivering' AND locked_until <= ?",
-        now, now,
-      );
+      // At most once a second: a lease runs for seconds, so looking more often finds nothing new.
+      if (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap) {
+        this.#lastReap = now;
+        this.#run(
+          "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = ? WHERE status = 'delivering' AND locked_until <= ?",
+          now, now,
+        );
+      }
       // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
       // this walks deliveries_due in order and stops at LIMIT; targets that are full are skipped.
       const rows = this.#all(
