@@ -8,9 +8,9 @@ import type {
   IdempotentAnswer, Resource, Store, TimerClaim,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
+import { claimDue, settleAttempts, type Param, type Sql } from './queue.ts';
 import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from '../rows.ts';
 
-type Param = string | number | null;
 
 /** How often a claim first hands back deliveries whose lease ran out (their process died). */
 const REAP_EVERY_MS = 1000;
@@ -26,6 +26,11 @@ export class SqliteStore implements Store {
   readonly #stmts = new Map<string, StatementSync>();
   readonly #checkpointer: Worker | undefined;
   #lastReap = 0;
+  /** the statement runners, for the queue's SQL in queue.ts */
+  readonly #sql: Sql = {
+    run: (sql, ...p) => this.#run(sql, ...p),
+    all: (sql, ...p) => this.#all(sql, ...p),
+  };
 
   constructor(dataDir: string) {
     let file = ':memory:';
@@ -292,80 +297,18 @@ export class SqliteStore implements Store {
 
   async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, exclude: string[], settle: AttemptResult[] = []): Promise<Delivery[]> {
     return this.#tx(() => {
-      this.#settle(settle, now);
+      settleAttempts(this.#sql, settle, now);
       if (limit <= 0) return [];
-      // A lease that ran out (its process died) puts the delivery back in line: an index probe,
-      // empty nearly always.
       // At most once a second: a lease runs for seconds, so looking more often finds nothing new.
-      if (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap) {
-        this.#lastReap = now;
-        this.#run(
-          "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = ? WHERE status = 'delivering' AND locked_until <= ?",
-          now, now,
-        );
-      }
-      // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
-      // this walks deliveries_due in order and stops at LIMIT; targets that are full are skipped.
-      const rows = this.#all(
-        `UPDATE deliveries SET status = 'delivering', locked_by = ?, locked_until = ?
-         WHERE id IN (
-           SELECT id FROM deliveries
-           WHERE status = 'pending' AND next_attempt_at <= ? AND order_key NOT IN (SELECT value FROM json_each(?))
-           ORDER BY next_attempt_at, id
-           LIMIT ?)
-         RETURNING *`,
-        owner, leaseUntil, now, JSON.stringify(exclude), limit,
-      );
-      return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+      const reap = now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap;
+      if (reap) this.#lastReap = now;
+      return claimDue(this.#sql, owner, now, leaseUntil, limit, exclude, reap);
     });
   }
 
   async recordAttempts(results: AttemptResult[], now: number): Promise<void> {
     if (results.length === 0) return;
-    this.#tx(() => this.#settle(results, now));
-  }
-
-  #settle(results: AttemptResult[], now: number): void {
-    for (const r of results) {
-      const a = r.attempt;
-      this.#run(
-        `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
-        a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
-      );
-      const settled = this.#run(
-        `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, locked_by = NULL, locked_until = NULL,
-                updated_at = ?, last_status_code = ?, last_error = ?
-         WHERE id = ? AND locked_by = ?`,
-        r.status, a.attempt, r.next_attempt_at, now, a.status_code, a.error, a.delivery_id, r.owner,
-      );
-      if (settled > 0 && r.status !== 'pending') this.#promote(r.order_key, r.call_id, now);
-      this.#targetHealth(r, now);
-    }
-  }
-
-  /** The next queued event of a call for a target becomes due once the one before it settled. */
-  #promote(orderKey: string, callId: string, now: number): void {
-    this.#run(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
-       WHERE id = (SELECT id FROM deliveries WHERE order_key = ? AND call_id = ? AND status = 'queued' ORDER BY event_seq LIMIT 1)
-         AND NOT EXISTS (SELECT 1 FROM deliveries WHERE order_key = ? AND call_id = ? AND status IN ('pending', 'delivering'))`,
-      now, now, orderKey, callId, orderKey, callId,
-    );
-  }
-
-  #targetHealth(r: AttemptResult, now: number): void {
-    const t = r.target;
-    if (t.success) {
-      this.#run('UPDATE resources SET last_success_at = ?, failing_since = NULL WHERE id = ? AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ? - 60000)', now, t.id, now);
-      return;
-    }
-    this.#run('UPDATE resources SET failing_since = ? WHERE id = ? AND failing_since IS NULL', now, t.id);
-    if (t.disable_reason !== undefined) {
-      const n = this.#run('UPDATE resources SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1', t.disable_reason, now, t.id);
-      if (n > 0) this.#run('UPDATE accounts SET resources_version = resources_version + 1 WHERE id = (SELECT account_id FROM resources WHERE id = ?)', t.id);
-    }
+    this.#tx(() => settleAttempts(this.#sql, results, now));
   }
 
   async nextDeliveryDue(now: number): Promise<number | null> {

@@ -1,0 +1,82 @@
+import type { AttemptResult, Delivery } from '../contract.ts';
+import { deliveryFromRow, type Row } from '../rows.ts';
+
+/**
+ * The SQLite delivery queue's statements: claiming due deliveries and settling finished attempts
+ * (with the promotion of the next queued event and the target's health). The store runs them
+ * inside its transactions.
+ */
+export type Param = string | number | null;
+
+export interface Sql {
+  run(sql: string, ...params: Param[]): number;
+  all(sql: string, ...params: Param[]): Row[];
+}
+
+export function claimDue(db: Sql, owner: string, now: number, leaseUntil: number, limit: number, exclude: string[], reap: boolean): Delivery[] {
+  if (reap) {
+    // A lease that ran out (its process died) puts the delivery back in line: an index probe,
+    // empty nearly always.
+    db.run(
+      "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = ? WHERE status = 'delivering' AND locked_until <= ?",
+      now, now,
+    );
+  }
+  // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
+  // this walks deliveries_due in order and stops at LIMIT; targets that are full are skipped.
+  const rows = db.all(
+    `UPDATE deliveries SET status = 'delivering', locked_by = ?, locked_until = ?
+     WHERE id IN (
+       SELECT id FROM deliveries
+       WHERE status = 'pending' AND next_attempt_at <= ? AND order_key NOT IN (SELECT value FROM json_each(?))
+       ORDER BY next_attempt_at, id
+       LIMIT ?)
+     RETURNING *`,
+    owner, leaseUntil, now, JSON.stringify(exclude), limit,
+  );
+  return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+}
+
+export function settleAttempts(db: Sql, results: AttemptResult[], now: number): void {
+  for (const r of results) {
+    const a = r.attempt;
+    db.run(
+      `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
+      a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
+    );
+    // The owner guard: a process whose lease ran out cannot overwrite its successor's work.
+    const settled = db.run(
+      `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, locked_by = NULL, locked_until = NULL,
+              updated_at = ?, last_status_code = ?, last_error = ?
+       WHERE id = ? AND locked_by = ?`,
+      r.status, a.attempt, r.next_attempt_at, now, a.status_code, a.error, a.delivery_id, r.owner,
+    );
+    if (settled > 0 && r.status !== 'pending') promote(db, r.order_key, r.call_id, now);
+    targetHealth(db, r, now);
+  }
+}
+
+/** The next queued event of a call for a target becomes due once the one before it settled. */
+function promote(db: Sql, orderKey: string, callId: string, now: number): void {
+  db.run(
+    `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+     WHERE id = (SELECT id FROM deliveries WHERE order_key = ? AND call_id = ? AND status = 'queued' ORDER BY event_seq LIMIT 1)
+       AND NOT EXISTS (SELECT 1 FROM deliveries WHERE order_key = ? AND call_id = ? AND status IN ('pending', 'delivering'))`,
+    now, now, orderKey, callId, orderKey, callId,
+  );
+}
+
+function targetHealth(db: Sql, r: AttemptResult, now: number): void {
+  const t = r.target;
+  if (t.success) {
+    db.run('UPDATE resources SET last_success_at = ?, failing_since = NULL WHERE id = ? AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ? - 60000)', now, t.id, now);
+    return;
+  }
+  db.run('UPDATE resources SET failing_since = ? WHERE id = ? AND failing_since IS NULL', now, t.id);
+  if (t.disable_reason !== undefined) {
+    const n = db.run('UPDATE resources SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1', t.disable_reason, now, t.id);
+    if (n > 0) db.run('UPDATE accounts SET resources_version = resources_version + 1 WHERE id = (SELECT account_id FROM resources WHERE id = ?)', t.id);
+  }
+}
