@@ -7,8 +7,9 @@ import type {
 import { loadMigrations } from '../migrations.ts';
 import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from '../rows.ts';
 import { Listener } from './listener.ts';
+import { claimDue, settleAttempts } from './queue.ts';
+import { countOf, rowsOf, type Client } from './sql.ts';
 
-type Client = pg.PoolClient | pg.Pool;
 
 // Two processes starting at once must not both migrate: the first takes this advisory lock,
 // the second waits for it and then finds nothing left to do.
@@ -52,17 +53,6 @@ export class PostgresStore implements Store {
     });
     // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
     this.#pool.on('error', () => undefined);
-  }
-
-  async #q(c: Client, name: string, text: string, values: unknown[] = []): Promise<Row[]> {
-    // Named statements are prepared once per connection: the hot path skips re-planning.
-    const r = await c.query({ name, text, values });
-    return r.rows as Row[];
-  }
-
-  async #n(c: Client, name: string, text: string, values: unknown[] = []): Promise<number> {
-    const r = await c.query({ name, text, values });
-    return r.rowCount ?? 0;
   }
 
   async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -138,7 +128,7 @@ export class PostgresStore implements Store {
   // accounts and keys
 
   async getBootstrapAccount(): Promise<string | undefined> {
-    const rows = await this.#q(this.#pool, 'boot_get', 'SELECT account_id FROM api_keys WHERE bootstrap LIMIT 1');
+    const rows = await rowsOf(this.#pool, 'boot_get', 'SELECT account_id FROM api_keys WHERE bootstrap LIMIT 1');
     return rows[0] ? String(rows[0].account_id) : undefined;
   }
 
@@ -158,7 +148,7 @@ export class PostgresStore implements Store {
   }
 
   async findApiKey(keyHash: string): Promise<ApiKeyInfo | undefined> {
-    const rows = await this.#q(this.#pool, 'key_find', 'SELECT account_id, bootstrap FROM api_keys WHERE key_hash = $1', [keyHash]);
+    const rows = await rowsOf(this.#pool, 'key_find', 'SELECT account_id, bootstrap FROM api_keys WHERE key_hash = $1', [keyHash]);
     return rows[0] ? { account_id: String(rows[0].account_id), bootstrap: rows[0].bootstrap === true } : undefined;
   }
 
@@ -177,40 +167,40 @@ export class PostgresStore implements Store {
     const call = w.call;
     if (w.idempotency) {
       const i = w.idempotency;
-      const n = await this.#n(c, 'idem_put',
+      const n = await countOf(c, 'idem_put',
         'INSERT INTO idempotency_keys (account_id, route, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
         [call.account_id, i.route, i.key, i.request_hash, i.status, i.body, call.created_at]);
       if (n === 0) throw new Rollback();
     }
     if (w.ingest_event_id !== undefined) {
-      const n = await this.#n(c, 'ingest_put',
+      const n = await countOf(c, 'ingest_put',
         'INSERT INTO ingested_events (account_id, event_id, call_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
         [call.account_id, w.ingest_event_id, call.id, w.events[0]?.occurred_at ?? call.created_at]);
       if (n === 0) throw new Rollback();
     }
     const doc = JSON.stringify(call);
     if (w.expected_version === null) {
-      await this.#n(c, 'call_insert',
+      await countOf(c, 'call_insert',
         `INSERT INTO calls (id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [call.id, call.account_id, call.kind, call.direction, call.from, call.to, call.status, call.outcome, call.channel_id, call.external_id, call.created_at, call.version, doc]);
     } else {
-      const n = await this.#n(c, 'call_update', 'UPDATE calls SET status = $1, outcome = $2, version = $3, doc = $4 WHERE id = $5 AND version = $6',
+      const n = await countOf(c, 'call_update', 'UPDATE calls SET status = $1, outcome = $2, version = $3, doc = $4 WHERE id = $5 AND version = $6',
         [call.status, call.outcome, call.version, doc, call.id, w.expected_version]);
       if (n === 0) throw new Rollback();
     }
     if (w.events.length > 0) {
       const e = w.events;
-      await this.#n(c, 'events_insert',
+      await countOf(c, 'events_insert',
         `INSERT INTO call_events (call_id, seq, account_id, type, leg, occurred_at, data)
          SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])`,
         [e.map((x) => x.call_id), e.map((x) => x.seq), e.map((x) => x.account_id), e.map((x) => x.type), e.map((x) => x.leg),
           e.map((x) => x.occurred_at), e.map((x) => JSON.stringify(x.data))]);
     }
     if (w.timer_due_at === null) {
-      await this.#n(c, 'timer_delete', 'DELETE FROM call_timers WHERE call_id = $1', [call.id]);
+      await countOf(c, 'timer_delete', 'DELETE FROM call_timers WHERE call_id = $1', [call.id]);
     } else {
-      await this.#n(c, 'timer_put',
+      await countOf(c, 'timer_put',
         `INSERT INTO call_timers (call_id, due_at, locked_by, locked_until) VALUES ($1, $2, NULL, NULL)
          ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = NULL, locked_until = NULL`, [call.id, w.timer_due_at]);
     }
@@ -226,7 +216,7 @@ export class PostgresStore implements Store {
         seen.add(line);
         return f;
       });
-      await this.#n(c, 'deliveries_insert',
+      await countOf(c, 'deliveries_insert',
         `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request,
                                  status, attempts, next_attempt_at, created_at, updated_at)
          SELECT id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request,
@@ -242,25 +232,25 @@ export class PostgresStore implements Store {
     }
     if (w.deliveries.length > 0 || w.timer_due_at !== null) {
       // Delivered at commit, to every listening process: "there is work", nothing more.
-      await this.#n(c, 'notify', 'SELECT pg_notify($1, \'\')', [this.#channel()]);
+      await countOf(c, 'notify', 'SELECT pg_notify($1, \'\')', [this.#channel()]);
     }
     return true;
   }
 
   async getCall(accountId: string | null, id: string): Promise<Call | undefined> {
     const rows = accountId === null
-      ? await this.#q(this.#pool, 'call_get_any', 'SELECT doc FROM calls WHERE id = $1', [id])
-      : await this.#q(this.#pool, 'call_get', 'SELECT doc FROM calls WHERE id = $1 AND account_id = $2', [id, accountId]);
+      ? await rowsOf(this.#pool, 'call_get_any', 'SELECT doc FROM calls WHERE id = $1', [id])
+      : await rowsOf(this.#pool, 'call_get', 'SELECT doc FROM calls WHERE id = $1 AND account_id = $2', [id, accountId]);
     return rows[0] ? callFromRow(rows[0]) : undefined;
   }
 
   async getCallByExternalId(accountId: string, externalId: string): Promise<Call | undefined> {
-    const rows = await this.#q(this.#pool, 'call_get_ext', 'SELECT doc FROM calls WHERE account_id = $1 AND external_id = $2', [accountId, externalId]);
+    const rows = await rowsOf(this.#pool, 'call_get_ext', 'SELECT doc FROM calls WHERE account_id = $1 AND external_id = $2', [accountId, externalId]);
     return rows[0] ? callFromRow(rows[0]) : undefined;
   }
 
   async listCalls(accountId: string, f: CallFilter, limit: number, after: string | null): Promise<Call[]> {
-    const rows = await this.#q(this.#pool, 'call_list',
+    const rows = await rowsOf(this.#pool, 'call_list',
       `SELECT doc FROM calls
        WHERE account_id = $1 AND ($2::text IS NULL OR id < $2)
          AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR direction = $4) AND ($5::text IS NULL OR status = $5)
@@ -274,25 +264,25 @@ export class PostgresStore implements Store {
 
   async listEvents(callIds: string[]): Promise<CallEvent[]> {
     if (callIds.length === 0) return [];
-    const rows = await this.#q(this.#pool, 'events_list', 'SELECT * FROM call_events WHERE call_id = ANY($1::text[]) ORDER BY call_id, seq', [callIds]);
+    const rows = await rowsOf(this.#pool, 'events_list', 'SELECT * FROM call_events WHERE call_id = ANY($1::text[]) ORDER BY call_id, seq', [callIds]);
     return rows.map(eventFromRow);
   }
 
   async getIdempotent(accountId: string, route: string, key: string): Promise<IdempotentAnswer | undefined> {
-    const rows = await this.#q(this.#pool, 'idem_get', 'SELECT request_hash, status, body FROM idempotency_keys WHERE account_id = $1 AND route = $2 AND key = $3', [accountId, route, key]);
+    const rows = await rowsOf(this.#pool, 'idem_get', 'SELECT request_hash, status, body FROM idempotency_keys WHERE account_id = $1 AND route = $2 AND key = $3', [accountId, route, key]);
     const r = rows[0];
     return r ? { request_hash: String(r.request_hash), status: Number(r.status), body: String(r.body) } : undefined;
   }
 
   async getIngested(accountId: string, eventId: string): Promise<string | undefined> {
-    const rows = await this.#q(this.#pool, 'ingest_get', 'SELECT call_id FROM ingested_events WHERE account_id = $1 AND event_id = $2', [accountId, eventId]);
+    const rows = await rowsOf(this.#pool, 'ingest_get', 'SELECT call_id FROM ingested_events WHERE account_id = $1 AND event_id = $2', [accountId, eventId]);
     return rows[0] ? String(rows[0].call_id) : undefined;
   }
 
   // timers
 
   async claimTimers(owner: string, now: number, leaseUntil: number, limit: number): Promise<TimerClaim[]> {
-    const rows = await this.#q(this.#pool, 'timers_claim',
+    const rows = await rowsOf(this.#pool, 'timers_claim',
       `UPDATE call_timers SET locked_by = $1, locked_until = $2
        WHERE call_id IN (
          SELECT call_id FROM call_timers WHERE due_at <= $3 AND (locked_until IS NULL OR locked_until <= $3)
@@ -302,12 +292,12 @@ export class PostgresStore implements Store {
   }
 
   async nextTimerDue(): Promise<number | null> {
-    const rows = await this.#q(this.#pool, 'timers_next', 'SELECT MIN(COALESCE(locked_until, due_at)) AS t FROM call_timers');
+    const rows = await rowsOf(this.#pool, 'timers_next', 'SELECT MIN(COALESCE(locked_until, due_at)) AS t FROM call_timers');
     return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
   }
 
   async releaseTimers(owner: string): Promise<void> {
-    await this.#n(this.#pool, 'timers_release', 'UPDATE call_timers SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1', [owner]);
+    await countOf(this.#pool, 'timers_release', 'UPDATE call_timers SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1', [owner]);
   }
 
   // deliveries
@@ -316,114 +306,45 @@ export class PostgresStore implements Store {
     if (settle.length > 0) {
       // Settling and claiming share one transaction: one commit instead of two per round.
       return this.#tx(async (c) => {
-        await this.#settle(c, settle, now);
+        await settleAttempts(c, settle, now);
         return this.#claim(c, owner, now, leaseUntil, limit, exclude);
       });
     }
     return this.#claim(this.#pool, owner, now, leaseUntil, limit, exclude);
   }
 
-  async #claim(c: Client, owner: string, now: number, leaseUntil: number, limit: number, exclude: string[]): Promise<Delivery[]> {
-    if (limit <= 0) return [];
-    // A lease that ran out (its process died) puts the delivery back in line.
+  #claim(c: Client, owner: string, now: number, leaseUntil: number, limit: number, exclude: string[]): Promise<Delivery[]> {
     // At most once a second: a lease runs for seconds, so looking more often finds nothing new.
-    if (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap) {
-      this.#lastReap = now;
-      await this.#n(c, 'deliveries_reap',
-        "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1 WHERE status = 'delivering' AND locked_until <= $1",
-        [now]);
-    }
-    // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
-    // this walks deliveries_due in order, skips rows another process holds, and stops at LIMIT.
-    const rows = await this.#q(c, 'deliveries_claim',
-      `UPDATE deliveries SET status = 'delivering', locked_by = $1, locked_until = $2
-       WHERE id IN (
-         SELECT id FROM deliveries
-         WHERE status = 'pending' AND next_attempt_at <= $3 AND NOT (order_key = ANY($4::text[]))
-         ORDER BY next_attempt_at, id
-         LIMIT $5
-         FOR UPDATE SKIP LOCKED)
-       RETURNING *`, [owner, leaseUntil, now, exclude, limit]);
-    return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+    const reap = limit > 0 && (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap);
+    if (reap) this.#lastReap = now;
+    return claimDue(c, owner, now, leaseUntil, limit, exclude, reap);
   }
 
   async recordAttempts(results: AttemptResult[], now: number): Promise<void> {
     if (results.length === 0) return;
-    await this.#tx((c) => this.#settle(c, results, now));
-  }
-
-  async #settle(c: pg.PoolClient, results: AttemptResult[], now: number): Promise<void> {
-    const a = results.map((r) => r.attempt);
-    await this.#n(c, 'attempts_insert',
-      `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
-       ON CONFLICT DO NOTHING`,
-      [a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
-        a.map((x) => x.error), a.map((x) => JSON.stringify(x.request)), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
-        a.map((x) => x.response_excerpt)]);
-    // A call's writes and this promotion must not interleave: a delivery inserted 'queued' by a
-    // call write that commits after we looked would wait for ever. FOR SHARE on the calls rows
-    // waits for such a write (its UPDATE takes the row) and lets settling batches share.
-    const callIds = [...new Set(results.filter((r) => r.status !== 'pending').map((r) => r.call_id))].sort();
-    if (callIds.length > 0) await this.#n(c, 'calls_share', 'SELECT 1 FROM calls WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE', [callIds]);
-    const settled = await this.#q(c, 'deliveries_settle',
-      `UPDATE deliveries d SET status = t.status, attempts = t.attempt, next_attempt_at = t.next_at, locked_by = NULL, locked_until = NULL,
-              updated_at = $7, last_status_code = t.code, last_error = t.error
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $8::text[]) AS t(id, status, attempt, next_at, code, error, owner)
-       WHERE d.id = t.id AND d.locked_by = t.owner
-       RETURNING d.order_key, d.call_id, d.status`,
-      [results.map((r) => r.attempt.delivery_id), results.map((r) => r.status), a.map((x) => x.attempt), results.map((r) => r.next_attempt_at),
-        a.map((x) => x.status_code), a.map((x) => x.error), now, results.map((r) => r.owner)]);
-    const done = settled.filter((r) => r.status !== 'pending');
-    if (done.length > 0) {
-      // The next queued event of each settled line becomes due.
-      await this.#n(c, 'deliveries_promote',
-        `UPDATE deliveries d SET status = 'pending', next_attempt_at = $3, updated_at = $3
-         FROM (SELECT DISTINCT ON (q.order_key, q.call_id) q.id
-               FROM deliveries q JOIN unnest($1::text[], $2::text[]) AS s(order_key, call_id) ON q.order_key = s.order_key AND q.call_id = s.call_id
-               WHERE q.status = 'queued'
-               ORDER BY q.order_key, q.call_id, q.event_seq) n
-         WHERE d.id = n.id
-           AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.status IN ('pending', 'delivering'))`,
-        [done.map((r) => String(r.order_key)), done.map((r) => String(r.call_id)), now]);
-    }
-    const ok = [...new Set(results.filter((r) => r.target.success).map((r) => r.target.id))];
-    // A target's failing_since follows its last result in the batch (as one write per result would).
-    const last = new Map(results.map((r) => [r.target.id, r.target.success]));
-    const failed = [...last].filter(([, success]) => !success).map(([id]) => id);
-    if (ok.length > 0) {
-      await this.#n(c, 'targets_ok', 'UPDATE resources SET last_success_at = $1::bigint, failing_since = NULL WHERE id = ANY($2::text[]) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < $1::bigint - 60000)', [now, ok]);
-    }
-    if (failed.length > 0) {
-      await this.#n(c, 'targets_failing', 'UPDATE resources SET failing_since = $1 WHERE id = ANY($2::text[]) AND failing_since IS NULL', [now, failed]);
-    }
-    for (const r of results) {
-      if (r.target.disable_reason === undefined) continue;
-      const n = await this.#n(c, 'target_disable', 'UPDATE resources SET enabled = FALSE, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled', [r.target.disable_reason, now, r.target.id]);
-      if (n > 0) await this.#n(c, 'account_bump_t', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [r.target.account_id]);
-    }
+    await this.#tx((c) => settleAttempts(c, results, now));
   }
 
   async nextDeliveryDue(now: number): Promise<number | null> {
-    const rows = await this.#q(this.#pool, 'deliveries_next_after',
+    const rows = await rowsOf(this.#pool, 'deliveries_next_after',
       `SELECT LEAST((SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > $1),
                     (SELECT MIN(locked_until) FROM deliveries WHERE status = 'delivering' AND locked_until > $1)) AS t`, [now]);
     return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
   }
 
   async releaseDeliveries(owner: string, now: number, ids?: string[]): Promise<void> {
-    await this.#n(this.#pool, 'deliveries_release_some',
+    await countOf(this.#pool, 'deliveries_release_some',
       `UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1
        WHERE locked_by = $2 AND status = 'delivering' AND ($3::text[] IS NULL OR id = ANY($3::text[]))`, [now, owner, ids ?? null]);
   }
 
   async getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {
-    const rows = await this.#q(this.#pool, 'delivery_get', 'SELECT * FROM deliveries WHERE id = $1 AND account_id = $2', [id, accountId]);
+    const rows = await rowsOf(this.#pool, 'delivery_get', 'SELECT * FROM deliveries WHERE id = $1 AND account_id = $2', [id, accountId]);
     return rows[0] ? deliveryFromRow(rows[0]) : undefined;
   }
 
   async listDeliveries(accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
-    const rows = await this.#q(this.#pool, 'deliveries_list',
+    const rows = await rowsOf(this.#pool, 'deliveries_list',
       `SELECT * FROM deliveries
        WHERE account_id = $1 AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR call_id = $3) AND ($4::text IS NULL OR target_id = $4)
          AND ($5::text IS NULL OR status = $5 OR ($5 = 'pending' AND status = 'queued'))
@@ -433,12 +354,12 @@ export class PostgresStore implements Store {
 
   async listAttempts(deliveryIds: string[]): Promise<Attempt[]> {
     if (deliveryIds.length === 0) return [];
-    const rows = await this.#q(this.#pool, 'attempts_list', 'SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id, attempt', [deliveryIds]);
+    const rows = await rowsOf(this.#pool, 'attempts_list', 'SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id, attempt', [deliveryIds]);
     return rows.map(attemptFromRow);
   }
 
   async retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {
-    const n = await this.#n(this.#pool, 'delivery_retry',
+    const n = await countOf(this.#pool, 'delivery_retry',
       "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND account_id = $3 AND status IN ('succeeded', 'dead', 'pending')",
       [now, id, accountId]);
     if (n > 0) await this.#pool.query('SELECT pg_notify($1, \'\')', [this.#channel()]);
@@ -449,36 +370,36 @@ export class PostgresStore implements Store {
 
   async putResource(r: Resource): Promise<void> {
     await this.#tx(async (c) => {
-      await this.#n(c, 'resource_put',
+      await countOf(c, 'resource_put',
         `INSERT INTO resources (id, account_id, kind, doc, enabled, disabled_reason, created_at, updated_at, last_success_at, failing_since)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, enabled = excluded.enabled, disabled_reason = excluded.disabled_reason,
            updated_at = excluded.updated_at, failing_since = excluded.failing_since`,
         [r.id, r.account_id, r.kind, JSON.stringify(r.doc), r.enabled, r.disabled_reason, r.created_at, r.updated_at, r.last_success_at, r.failing_since]);
-      await this.#n(c, 'account_bump', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [r.account_id]);
+      await countOf(c, 'account_bump', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [r.account_id]);
     });
   }
 
   async getResource(accountId: string, kind: string, id: string): Promise<Resource | undefined> {
-    const rows = await this.#q(this.#pool, 'resource_get', 'SELECT * FROM resources WHERE account_id = $1 AND kind = $2 AND id = $3', [accountId, kind, id]);
+    const rows = await rowsOf(this.#pool, 'resource_get', 'SELECT * FROM resources WHERE account_id = $1 AND kind = $2 AND id = $3', [accountId, kind, id]);
     return rows[0] ? resourceFromRow(rows[0]) : undefined;
   }
 
   async listResources(accountId: string, kind: string): Promise<Resource[]> {
-    const rows = await this.#q(this.#pool, 'resource_list', 'SELECT * FROM resources WHERE account_id = $1 AND kind = $2 ORDER BY id', [accountId, kind]);
+    const rows = await rowsOf(this.#pool, 'resource_list', 'SELECT * FROM resources WHERE account_id = $1 AND kind = $2 ORDER BY id', [accountId, kind]);
     return rows.map(resourceFromRow);
   }
 
   async deleteResource(accountId: string, kind: string, id: string): Promise<boolean> {
     return this.#tx(async (c) => {
-      const n = await this.#n(c, 'resource_delete', 'DELETE FROM resources WHERE account_id = $1 AND kind = $2 AND id = $3', [accountId, kind, id]);
-      if (n > 0) await this.#n(c, 'account_bump', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [accountId]);
+      const n = await countOf(c, 'resource_delete', 'DELETE FROM resources WHERE account_id = $1 AND kind = $2 AND id = $3', [accountId, kind, id]);
+      if (n > 0) await countOf(c, 'account_bump', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [accountId]);
       return n > 0;
     });
   }
 
   async resourcesVersion(accountId: string): Promise<number> {
-    const rows = await this.#q(this.#pool, 'account_version', 'SELECT resources_version FROM accounts WHERE id = $1', [accountId]);
+    const rows = await rowsOf(this.#pool, 'account_version', 'SELECT resources_version FROM accounts WHERE id = $1', [accountId]);
     return rows[0] ? Number(rows[0].resources_version) : 0;
   }
 }

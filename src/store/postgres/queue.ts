@@ -1,0 +1,83 @@
+import type pg from 'pg';
+import type { AttemptResult, Delivery } from '../contract.ts';
+import { deliveryFromRow } from '../rows.ts';
+import { countOf, rowsOf, type Client } from './sql.ts';
+
+/**
+ * The PostgreSQL delivery queue's statements: claiming due deliveries (FOR UPDATE SKIP LOCKED,
+ * leased to the claiming process) and settling finished attempts in batches, with the promotion
+ * of each line's next queued event and the targets' health.
+ */
+export async function claimDue(c: Client, owner: string, now: number, leaseUntil: number, limit: number, exclude: string[], reap: boolean): Promise<Delivery[]> {
+  if (limit <= 0) return [];
+  if (reap) {
+    // A lease that ran out (its process died) puts the delivery back in line.
+    await countOf(c, 'deliveries_reap',
+      "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1 WHERE status = 'delivering' AND locked_until <= $1",
+      [now]);
+  }
+  // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
+  // this walks deliveries_due in order, skips rows another process holds, and stops at LIMIT.
+  const rows = await rowsOf(c, 'deliveries_claim',
+    `UPDATE deliveries SET status = 'delivering', locked_by = $1, locked_until = $2
+     WHERE id IN (
+       SELECT id FROM deliveries
+       WHERE status = 'pending' AND next_attempt_at <= $3 AND NOT (order_key = ANY($4::text[]))
+       ORDER BY next_attempt_at, id
+       LIMIT $5
+       FOR UPDATE SKIP LOCKED)
+     RETURNING *`, [owner, leaseUntil, now, exclude, limit]);
+  return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
+}
+
+export async function settleAttempts(c: pg.PoolClient, results: AttemptResult[], now: number): Promise<void> {
+  const a = results.map((r) => r.attempt);
+  await countOf(c, 'attempts_insert',
+    `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
+     ON CONFLICT DO NOTHING`,
+    [a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
+      a.map((x) => x.error), a.map((x) => JSON.stringify(x.request)), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
+      a.map((x) => x.response_excerpt)]);
+  // A call's writes and this promotion must not interleave: a delivery inserted 'queued' by a
+  // call write that commits after we looked would wait for ever. FOR SHARE on the calls rows
+  // waits for such a write (its UPDATE takes the row) and lets settling batches share.
+  const callIds = [...new Set(results.filter((r) => r.status !== 'pending').map((r) => r.call_id))].sort();
+  if (callIds.length > 0) await countOf(c, 'calls_share', 'SELECT 1 FROM calls WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE', [callIds]);
+  const settled = await rowsOf(c, 'deliveries_settle',
+    `UPDATE deliveries d SET status = t.status, attempts = t.attempt, next_attempt_at = t.next_at, locked_by = NULL, locked_until = NULL,
+            updated_at = $7, last_status_code = t.code, last_error = t.error
+     FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $8::text[]) AS t(id, status, attempt, next_at, code, error, owner)
+     WHERE d.id = t.id AND d.locked_by = t.owner
+     RETURNING d.order_key, d.call_id, d.status`,
+    [results.map((r) => r.attempt.delivery_id), results.map((r) => r.status), a.map((x) => x.attempt), results.map((r) => r.next_attempt_at),
+      a.map((x) => x.status_code), a.map((x) => x.error), now, results.map((r) => r.owner)]);
+  const done = settled.filter((r) => r.status !== 'pending');
+  if (done.length > 0) {
+    // The next queued event of each settled line becomes due.
+    await countOf(c, 'deliveries_promote',
+      `UPDATE deliveries d SET status = 'pending', next_attempt_at = $3, updated_at = $3
+       FROM (SELECT DISTINCT ON (q.order_key, q.call_id) q.id
+             FROM deliveries q JOIN unnest($1::text[], $2::text[]) AS s(order_key, call_id) ON q.order_key = s.order_key AND q.call_id = s.call_id
+             WHERE q.status = 'queued'
+             ORDER BY q.order_key, q.call_id, q.event_seq) n
+       WHERE d.id = n.id
+         AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.status IN ('pending', 'delivering'))`,
+      [done.map((r) => String(r.order_key)), done.map((r) => String(r.call_id)), now]);
+  }
+  const ok = [...new Set(results.filter((r) => r.target.success).map((r) => r.target.id))];
+  // A target's failing_since follows its last result in the batch (as one write per result would).
+  const last = new Map(results.map((r) => [r.target.id, r.target.success]));
+  const failed = [...last].filter(([, success]) => !success).map(([id]) => id);
+  if (ok.length > 0) {
+    await countOf(c, 'targets_ok', 'UPDATE resources SET last_success_at = $1::bigint, failing_since = NULL WHERE id = ANY($2::text[]) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < $1::bigint - 60000)', [now, ok]);
+  }
+  if (failed.length > 0) {
+    await countOf(c, 'targets_failing', 'UPDATE resources SET failing_since = $1 WHERE id = ANY($2::text[]) AND failing_since IS NULL', [now, failed]);
+  }
+  for (const r of results) {
+    if (r.target.disable_reason === undefined) continue;
+    const n = await countOf(c, 'target_disable', 'UPDATE resources SET enabled = FALSE, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled', [r.target.disable_reason, now, r.target.id]);
+    if (n > 0) await countOf(c, 'account_bump_t', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [r.target.account_id]);
+  }
+}
