@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { CallView } from './call-helpers.ts';
 import { request, waitFor, type ApiResponse, type Received, type Receiver, type TestServer } from './helpers.ts';
+import type { DeliveryView } from './per-call-helpers.ts';
 
 export interface Tenant {
   id: string;
@@ -29,17 +30,7 @@ export function newSecret(): string {
   return 'whsec_' + randomBytes(24).toString('base64');
 }
 
-export interface DeliveryView {
-  id: string;
-  call_id: string;
-  event_seq: number;
-  event: string;
-  event_type: string;
-  target: { format: string; id: string };
-  status: string;
-  attempts: { status_code: number | null; error: string | null; [k: string]: unknown }[];
-  [k: string]: unknown;
-}
+export type { DeliveryView };
 
 /**
  * Waits until the call has ended and every delivery it caused is finished (succeeded or dead):

@@ -17,7 +17,8 @@ export interface DeliveryView {
   last_status_code: number | null;
   last_error: string | null;
   request: { method: string; url: string };
-  attempts: { attempt: number; status_code: number | null; error: string | null; request: { method: string; url: string; headers: Record<string, string> } }[];
+  attempts: { attempt: number; status_code: number | null; error: string | null; request: { method: string; url: string; headers: Record<string, string> }; [k: string]: unknown }[];
+  [k: string]: unknown;
 }
 
 /** The whole delivery log of one call, oldest event first. */
