@@ -141,7 +141,7 @@ export const ids = (ds: { id: string }[]): string[] => ds.map((d) => d.id);
 export const sorted = (xs: string[]): string[] => [...xs].sort();
 
 export async function claim(store: Store, owner: string, now: number, o: { lease?: number; limit?: number; exclude?: string[] } = {}): Promise<Delivery[]> {
-  return store.claimDeliveries(owner, now, now + (o.lease ?? 60_000), o.limit ?? 100, o.exclude ?? []);
+  return store.claimDeliveries(owner, now, now + (o.lease ?? 60_000), o.limit ?? 100, { free: new Map((o.exclude ?? []).map((k) => [k, 0])), fallback: 100 });
 }
 
 export async function getDelivery(store: Store, accountId: string, id: string): Promise<Delivery> {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import { SUCCESS } from '../formats/format.ts';
-import type { AttemptResult, Delivery, Store } from '../store/contract.ts';
+import type { AttemptResult, Delivery, Slots, Store } from '../store/contract.ts';
 import { DEFAULT_CONCURRENCY, type FormatName, type SendSettings } from '../targets/model.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
 import { Loop } from '../loop.ts';
@@ -34,6 +34,9 @@ const BATCH = 128;
 const CLAIM_GAP_MS = 1;
 // Nothing due: look again within 1 s anyway (another process may have enqueued; a nudge is only a hint).
 const IDLE_MS = 1000;
+// Limits are remembered per target while it has requests in flight; past this many targets the
+// idle ones are forgotten (learnt again from their settings on their next delivery).
+const MAX_REMEMBERED_TARGETS = 10_000;
 // On shutdown, requests under way get this long to finish before they are cut and handed back.
 const DRAIN_MS = 5000;
 export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
@@ -47,7 +50,14 @@ export class Dispatcher {
   readonly #d: DispatcherDeps;
   readonly #loop: Loop;
   readonly #inFlight = new Map<string, number>();
+  /** each target's configured concurrency, learnt from its settings */
   readonly #limits = new Map<string, number>();
+  /**
+   * Targets whose requests time out or fail to connect get fewer slots: halved on each such
+   * failure down to 1, one more per answer up to the configured limit (additive increase,
+   * multiplicative decrease). A dead host then holds one request of the pool, not sixteen.
+   */
+  readonly #reduced = new Map<string, number>();
   readonly #pending = new Set<Promise<void>>();
   readonly #abort = new AbortController();
   #results: AttemptResult[] = [];
@@ -79,11 +89,33 @@ export class Dispatcher {
     await this.#d.store.releaseDeliveries(this.#d.owner, this.#d.clock.now());
   }
 
-  /** order keys whose target has all its slots busy: the claim skips them */
-  #saturated(): string[] {
-    const out: string[] = [];
-    for (const [key, n] of this.#inFlight) if (n >= (this.#limits.get(key) ?? 1)) out.push(key);
-    return out;
+  /** how many more requests each target may have now: what the claim may take of it */
+  #slots(): Slots {
+    const free = new Map<string, number>();
+    for (const [key, n] of this.#limits) free.set(key, this.#allowed(key, n));
+    for (const [key, n] of this.#inFlight) free.set(key, Math.max(0, this.#allowed(key, this.#limits.get(key) ?? DEFAULT_CONCURRENCY) - n));
+    return { free, fallback: DEFAULT_CONCURRENCY };
+  }
+
+  #allowed(key: string, limit: number): number {
+    return Math.min(limit, this.#reduced.get(key) ?? limit);
+  }
+
+  /** After an attempt: a timeout or connection failure halves the target's slots, an answer gives one back. */
+  #adapt(key: string, limit: number, answered: boolean): void {
+    const now = this.#reduced.get(key) ?? limit;
+    const next = answered ? now + 1 : Math.max(1, Math.floor(now / 2));
+    if (next >= limit) this.#reduced.delete(key);
+    else this.#reduced.set(key, next);
+  }
+
+  #forgetIdleTargets(): void {
+    if (this.#limits.size <= MAX_REMEMBERED_TARGETS) return;
+    for (const key of this.#limits.keys()) {
+      if (this.#inFlight.has(key)) continue;
+      this.#limits.delete(key);
+      this.#reduced.delete(key);
+    }
   }
 
   /**
@@ -102,7 +134,7 @@ export class Dispatcher {
     const want = Math.max(0, Math.min(BATCH, free));
     let claimed: Delivery[];
     try {
-      claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#saturated(), settle);
+      claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#slots(), settle);
     } catch (err) {
       this.#results.unshift(...settle); // recorded by the next round
       throw err;
@@ -112,11 +144,12 @@ export class Dispatcher {
     // queue (the next claims skip the target while it is full).
     const excess: string[] = [];
     for (const d of claimed) {
-      if ((this.#inFlight.get(d.order_key) ?? 0) < (await this.#limit(d))) this.#launch(d);
+      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#allowed(d.order_key, await this.#limit(d))) this.#launch(d);
       else excess.push(d.id);
     }
     if (excess.length > 0) await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
     if (claimed.length < want) this.#lastShortClaim = performance.now();
+    this.#forgetIdleTargets();
     if (claimed.length > 0 || this.#results.length > 0) return 0;
     // Due rows that were not claimed wait on an earlier event or a full target: a finished
     // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
@@ -196,6 +229,7 @@ export class Dispatcher {
     const timeout = Math.min(settings.timeout_ms, Math.floor(this.#d.leaseMs * 0.8));
     const r = await sender.send({ ...d.request, headers }, timeout, Math.min(settings.connect_timeout_ms, timeout), this.#abort.signal);
     if (this.#abort.signal.aborted && r.status_code === null) return null; // shutting down: handed back, not failed
+    if (!r.refused) this.#adapt(d.order_key, settings.concurrency, r.status_code !== null);
     const now = clock.now();
     const record = {
       ...base,

@@ -141,6 +141,15 @@ export interface CallWrite {
   ingest_event_id?: string;
 }
 
+/**
+ * How many more deliveries each target (order key) may take in this claim: a target with no
+ * entry takes up to `fallback` (its limit is not known yet); 0 skips it.
+ */
+export interface Slots {
+  free: ReadonlyMap<string, number>;
+  fallback: number;
+}
+
 export interface TimerClaim {
   call_id: string;
   due_at: number;
@@ -183,10 +192,11 @@ export interface Store {
 
   // deliveries
   /**
-   * Leases up to `limit` due deliveries to `owner`, skipping the order keys given. `settle`
-   * records finished attempts first, in the same transaction (one commit per dispatcher round).
+   * Leases up to `limit` due deliveries to `owner`, round-robin over the targets with due work
+   * and at most their free slots each, so a full or failing target's backlog is never walked.
+   * `settle` records finished attempts first, in the same transaction (one commit per round).
    */
-  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, excludeOrderKeys: string[], settle?: AttemptResult[]): Promise<Delivery[]>;
+  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle?: AttemptResult[]): Promise<Delivery[]>;
   recordAttempts(results: AttemptResult[], now: number): Promise<void>;
   /**
    * The earliest time after `now` at which a pending delivery falls due or a lease runs out. Rows

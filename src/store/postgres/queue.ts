@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AttemptResult, Delivery } from '../contract.ts';
+import type { AttemptResult, Delivery, Slots } from '../contract.ts';
 import { deliveryFromRow } from '../rows.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
 
@@ -8,7 +8,7 @@ import { countOf, rowsOf, type Client } from './sql.ts';
  * leased to the claiming process) and settling finished attempts in batches, with the promotion
  * of each line's next queued event and the targets' health.
  */
-export async function claimDue(c: Client, owner: string, now: number, leaseUntil: number, limit: number, exclude: string[], reap: boolean): Promise<Delivery[]> {
+export async function claimDue(c: Client, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean): Promise<Delivery[]> {
   if (limit <= 0) return [];
   if (reap) {
     // A lease that ran out (its process died) puts the delivery back in line.
@@ -16,17 +16,34 @@ export async function claimDue(c: Client, owner: string, now: number, leaseUntil
       "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1 WHERE status = 'delivering' AND locked_until <= $1",
       [now]);
   }
-  // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
-  // this walks deliveries_due in order, skips rows another process holds, and stops at LIMIT.
+  // Target by target (issue 9): the targets with pending rows come from a loose scan of
+  // deliveries_ready (one probe each), each target with free slots gives its earliest due rows
+  // (skipping rows another process holds), and they are taken round-robin — every target's
+  // first before anyone's second — up to LIMIT. A full or failing target's backlog is never
+  // walked. Only the head of each call's line for a target is 'pending' (later ones 'queued').
+  const keys = [...slots.free.keys()];
   const rows = await rowsOf(c, 'deliveries_claim',
-    `UPDATE deliveries SET status = 'delivering', locked_by = $1, locked_until = $2
-     WHERE id IN (
-       SELECT id FROM deliveries
-       WHERE status = 'pending' AND next_attempt_at <= $3 AND NOT (order_key = ANY($4::text[]))
-       ORDER BY next_attempt_at, id
-       LIMIT $5
-       FOR UPDATE SKIP LOCKED)
-     RETURNING *`, [owner, leaseUntil, now, exclude, limit]);
+    `WITH RECURSIVE k(key) AS (
+       (SELECT order_key FROM deliveries WHERE status = 'pending' ORDER BY order_key LIMIT 1)
+       UNION ALL
+       SELECT (SELECT d.order_key FROM deliveries d WHERE d.status = 'pending' AND d.order_key > k.key ORDER BY d.order_key LIMIT 1)
+       FROM k WHERE k.key IS NOT NULL),
+     caps AS (
+       SELECT k.key, LEAST($5::int, COALESCE(f.free, $6::int)) AS cap
+       FROM k LEFT JOIN unnest($7::text[], $8::int[]) AS f(key, free) ON f.key = k.key
+       WHERE k.key IS NOT NULL),
+     picked AS (
+       SELECT p.id, p.next_attempt_at, row_number() OVER (PARTITION BY caps.key ORDER BY p.next_attempt_at, p.id) AS rank
+       FROM caps CROSS JOIN LATERAL (
+         SELECT id, next_attempt_at FROM deliveries
+         WHERE order_key = caps.key AND status = 'pending' AND next_attempt_at <= $3
+         ORDER BY next_attempt_at, id LIMIT caps.cap
+         FOR UPDATE SKIP LOCKED) p
+       WHERE caps.cap > 0)
+     UPDATE deliveries d SET status = 'delivering', locked_by = $1, locked_until = $2
+     FROM (SELECT id FROM picked ORDER BY rank, next_attempt_at, id LIMIT $4) s
+     WHERE d.id = s.id
+     RETURNING d.*`, [owner, leaseUntil, now, limit, limit, slots.fallback, keys, keys.map((k) => slots.free.get(k)!)]);
   return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
 }
 

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
   Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
-  IdempotentAnswer, Resource, Store, TimerClaim,
+  IdempotentAnswer, Resource, Slots, Store, TimerClaim,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
 import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from '../rows.ts';
@@ -302,22 +302,22 @@ export class PostgresStore implements Store {
 
   // deliveries
 
-  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, exclude: string[], settle: AttemptResult[] = []): Promise<Delivery[]> {
+  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = []): Promise<Delivery[]> {
     if (settle.length > 0) {
       // Settling and claiming share one transaction: one commit instead of two per round.
       return this.#tx(async (c) => {
         await settleAttempts(c, settle, now);
-        return this.#claim(c, owner, now, leaseUntil, limit, exclude);
+        return this.#claim(c, owner, now, leaseUntil, limit, slots);
       });
     }
-    return this.#claim(this.#pool, owner, now, leaseUntil, limit, exclude);
+    return this.#claim(this.#pool, owner, now, leaseUntil, limit, slots);
   }
 
-  #claim(c: Client, owner: string, now: number, leaseUntil: number, limit: number, exclude: string[]): Promise<Delivery[]> {
+  #claim(c: Client, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots): Promise<Delivery[]> {
     // At most once a second: a lease runs for seconds, so looking more often finds nothing new.
     const reap = limit > 0 && (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap);
     if (reap) this.#lastReap = now;
-    return claimDue(c, owner, now, leaseUntil, limit, exclude, reap);
+    return claimDue(c, owner, now, leaseUntil, limit, slots, reap);
   }
 
   async recordAttempts(results: AttemptResult[], now: number): Promise<void> {

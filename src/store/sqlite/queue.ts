@@ -1,4 +1,4 @@
-import type { AttemptResult, Delivery } from '../contract.ts';
+import type { AttemptResult, Delivery, Slots } from '../contract.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
 
 /**
@@ -13,7 +13,17 @@ export interface Sql {
   all(sql: string, ...params: Param[]): Row[];
 }
 
-export function claimDue(db: Sql, owner: string, now: number, leaseUntil: number, limit: number, exclude: string[], reap: boolean): Delivery[] {
+// The targets (order keys) with pending deliveries, one index probe each on deliveries_ready
+// (a loose index scan): the claim then costs one probe per target with work waiting, however
+// many rows a full or failing target has piled up.
+const TARGETS_WITH_WORK = `
+  WITH RECURSIVE k(key) AS (
+    SELECT (SELECT order_key FROM deliveries WHERE status = 'pending' ORDER BY order_key LIMIT 1)
+    UNION ALL
+    SELECT (SELECT order_key FROM deliveries WHERE status = 'pending' AND order_key > k.key ORDER BY order_key LIMIT 1) FROM k WHERE k.key IS NOT NULL
+  ) SELECT key FROM k WHERE key IS NOT NULL`;
+
+export function claimDue(db: Sql, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean): Delivery[] {
   if (reap) {
     // A lease that ran out (its process died) puts the delivery back in line: an index probe,
     // empty nearly always.
@@ -22,17 +32,28 @@ export function claimDue(db: Sql, owner: string, now: number, leaseUntil: number
       now, now,
     );
   }
-  // Only the head of each call's line for a target is 'pending' (later ones are 'queued'), so
-  // this walks deliveries_due in order and stops at LIMIT; targets that are full are skipped.
+  // Only the head of each call's line for a target is 'pending' (later ones are 'queued'). Each
+  // target with free slots gives its earliest due rows; they are taken round-robin (every
+  // target's first before anyone's second), so one busy target cannot crowd out the others.
+  const picks: { id: string; at: number; rank: number }[] = [];
+  for (const row of db.all(TARGETS_WITH_WORK)) {
+    const key = String(row.key);
+    const cap = Math.min(limit, slots.free.get(key) ?? slots.fallback);
+    if (cap <= 0) continue;
+    const due = db.all(
+      "SELECT id, next_attempt_at FROM deliveries WHERE order_key = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+      key, now, cap,
+    );
+    due.forEach((d, rank) => picks.push({ id: String(d.id), at: Number(d.next_attempt_at), rank }));
+  }
+  if (picks.length === 0) return [];
+  picks.sort((a, b) => a.rank - b.rank || a.at - b.at || (a.id < b.id ? -1 : 1));
+  const ids = picks.slice(0, limit).map((p) => p.id);
   const rows = db.all(
     `UPDATE deliveries SET status = 'delivering', locked_by = ?, locked_until = ?
-     WHERE id IN (
-       SELECT id FROM deliveries
-       WHERE status = 'pending' AND next_attempt_at <= ? AND order_key NOT IN (SELECT value FROM json_each(?))
-       ORDER BY next_attempt_at, id
-       LIMIT ?)
+     WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'
      RETURNING *`,
-    owner, leaseUntil, now, JSON.stringify(exclude), limit,
+    owner, leaseUntil, JSON.stringify(ids),
   );
   return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
 }

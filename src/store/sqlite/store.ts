@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
   Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
-  IdempotentAnswer, Resource, Store, TimerClaim,
+  IdempotentAnswer, Resource, Slots, Store, TimerClaim,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
 import { claimDue, settleAttempts, type Param, type Sql } from './queue.ts';
@@ -306,14 +306,14 @@ export class SqliteStore implements Store {
 
   // deliveries
 
-  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, exclude: string[], settle: AttemptResult[] = []): Promise<Delivery[]> {
+  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = []): Promise<Delivery[]> {
     return this.#tx(() => {
       settleAttempts(this.#sql, settle, now);
       if (limit <= 0) return [];
       // At most once a second: a lease runs for seconds, so looking more often finds nothing new.
       const reap = now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap;
       if (reap) this.#lastReap = now;
-      return claimDue(this.#sql, owner, now, leaseUntil, limit, exclude, reap);
+      return claimDue(this.#sql, owner, now, leaseUntil, limit, slots, reap);
     });
   }
 
