@@ -13,6 +13,7 @@ import { accountRoutes } from './routes/accounts.ts';
 import { callEventRoutes } from './routes/call-events.ts';
 import { callRoutes } from './routes/calls.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { textRule } from './input-rules.ts';
 import { installValidators, validationProblem } from './validation.ts';
 
 export interface ApiDeps {
@@ -77,6 +78,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
 
   installValidators(app as unknown as FastifyInstance);
+  // Before every route's own validation, on every route (present and future): no NUL or
+  // unpaired surrogate reaches storage, and no body nests deep enough to overflow a serialiser.
+  app.addHook('preValidation', textRule);
   // The API speaks JSON only: a text/plain body is a 415, not a string handed to a handler.
   app.removeContentTypeParser('text/plain');
 
