@@ -16,6 +16,13 @@ export const ROTATION_OVERLAP_MS = 24 * 3600_000;
 
 // Headers Hookline sets itself; a target may not override them.
 const RESERVED_HEADERS = /^(host|content-length|content-type|transfer-encoding|connection|webhook-.*|hookline-.*|messagebird-.*)$/i;
+// The rules undici applies when it sends (lib/core/request.js, processHeader): a name is an
+// RFC 9110 token, a value has only HTAB, visible ASCII, space and obs-text (no CR, LF, NUL,
+// nothing past U+00FF), and these names it refuses outright. Checked on save, so a header that
+// could never be sent is a 400 now rather than a failed attempt on every delivery later.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+const UNSENDABLE_HEADERS = /^(keep-alive|upgrade|expect)$/i;
 
 export interface EndpointInput {
   url?: string;
@@ -30,9 +37,23 @@ export interface EndpointInput {
   concurrency?: number;
 }
 
+/** Names and values as undici will accept them at send time; says nothing of which names a target may set. */
+export function checkHeaderSyntax(headers: Record<string, string>, field = 'headers'): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!TOKEN.test(name)) throw fieldError('invalid_field', `${field}.${name}`, `${field}: ${JSON.stringify(name)} is not a valid header name`);
+    if (UNSENDABLE_HEADERS.test(name)) throw fieldError('invalid_field', `${field}.${name}`, `${field}: ${name} cannot be sent by Hookline's HTTP client`);
+    const bad = BAD_VALUE_CHAR.exec(value);
+    if (bad) {
+      const code = `U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+      throw fieldError('invalid_field', `${field}.${name}`, `${field}.${name}: the value has ${code}; header values may not hold CR, LF, NUL, other control characters or characters past U+00FF`);
+    }
+  }
+}
+
+/** A target's extra headers: sendable, and none Hookline sets itself. */
 export function checkHeaders(headers: Record<string, string>, field = 'headers'): void {
+  checkHeaderSyntax(headers, field);
   for (const name of Object.keys(headers)) {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw fieldError('invalid_field', `${field}.${name}`, `${field}: "${name}" is not a valid header name`);
     if (RESERVED_HEADERS.test(name)) throw fieldError('invalid_field', `${field}.${name}`, `${field}: ${name} is set by Hookline and cannot be overridden`);
   }
 }

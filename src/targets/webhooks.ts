@@ -1,10 +1,10 @@
 import { redactHeaders } from '../delivery/redact.ts';
 import { fieldError } from '../errors.ts';
-import { newId } from '../ids.ts';
+import { newId, newIdShape } from '../ids.ts';
 import { REPORT_VARS, type WebhookDoc } from '../formats/push-report.ts';
 import { checkTemplate } from '../formats/template.ts';
 import { checkUrlTemplate } from './callback-profiles.ts';
-import { checkHeaders } from './endpoints.ts';
+import { checkHeaderSyntax, checkHeaders } from './endpoints.ts';
 import { RESOURCE_KINDS } from './model.ts';
 import type { ResourceSpec } from './resources.ts';
 
@@ -45,10 +45,13 @@ export function webhookSpec(allowPrivate: boolean): ResourceSpec<WebhookDoc, Web
     kind: RESOURCE_KINDS.webhook,
     noun: 'webhook',
     newId: (now) => newId('wh', now),
+    idShape: newIdShape('wh'),
     build(input) {
       const method = input.method ?? 'POST';
       checkUrlTemplate(input.url, REPORT_VARS, allowPrivate, 'url');
       const body_format = input.body_format ?? 'json';
+      // every header given must be sendable, the content-type this drops included
+      checkHeaderSyntax(input.headers ?? {});
       const headers = withoutContentType(input.headers ?? {}, method, body_format);
       checkHeaders(headers);
       const body = input.body ?? null;
