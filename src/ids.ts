@@ -50,6 +50,14 @@ export function newId(prefix: string, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeRandom(lastRandom)}`;
 }
 
+/**
+ * What `newId(prefix)` makes: the prefix, `_`, 10 time and 16 random characters of the alphabet.
+ * A cursor is checked against this, so a made-up one is refused instead of paging from nowhere.
+ */
+export function newIdShape(prefix: string): RegExp {
+  return new RegExp(`^${prefix}_[${ALPHABET}]{26}$`);
+}
+
 /** A random token for secrets and API keys: base64url of n bytes. */
 export function randomToken(bytes = 24): string {
   return randomBytes(bytes).toString('base64url');

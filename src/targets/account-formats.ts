@@ -3,7 +3,7 @@ import { checkTargetUrl } from '../delivery/address-guard.ts';
 import { redactHeaders, restoreRedacted } from '../delivery/redact.ts';
 import { isValidSecret } from '../delivery/signing.ts';
 import { HooklineError, fieldError, type FieldError } from '../errors.ts';
-import { newId } from '../ids.ts';
+import { newId, newIdShape } from '../ids.ts';
 import type { Resource, Store } from '../store/contract.ts';
 import { CHANNEL_EVENTS, CHANNEL_STATUSES, type ChannelEvent, type SubscriptionDoc } from '../formats/channels.ts';
 import { TRACKING_EVENTS, type PropertyDoc, type TrackingEvent, type TrackingWebhookDoc } from '../formats/call-tracking.ts';
@@ -50,6 +50,7 @@ export function subscriptionSpec(allowPrivate: boolean): ResourceSpec<Subscripti
     kind: RESOURCE_KINDS.subscription,
     noun: 'subscription',
     newId: (now) => newId('sub', now),
+    idShape: newIdShape('sub'),
     build(input) {
       if (input.service !== 'channels') throw fieldError('invalid_field', 'service', 'service must be "channels"');
       if (!(CHANNEL_EVENTS as string[]).includes(input.event)) throw fieldError('invalid_field', 'event', `event must be one of ${CHANNEL_EVENTS.join(', ')}`);
@@ -100,6 +101,7 @@ export const propertySpec: ResourceSpec<PropertyDoc, PropertyInput> = {
   noun: 'property',
   // Fone Dynamics style secure identifiers: a prefix and 32 hex digits.
   newId: () => `PR${randomBytes(16).toString('hex')}`,
+  idShape: /^PR[0-9a-f]{32}$/,
   build: (input) => ({ name: input.name, type: input.type ?? 'Site' }),
   toInput: (d) => ({ ...d }),
   view: (r, d) => ({ sid: r.id, object: 'property', name: d.name, type: d.type, created_at: iso(r.created_at), updated_at: iso(r.updated_at) }),
@@ -120,6 +122,7 @@ export function trackingWebhookSpec(allowPrivate: boolean, store: Store): Resour
     kind: RESOURCE_KINDS.trackingWebhook,
     noun: 'call-tracking webhook',
     newId: (now) => newId('ctw', now),
+    idShape: newIdShape('ctw'),
     async build(input, accountId) {
       checkTargetUrl(input.url, allowPrivate);
       const property_sid = input.property_sid ?? null;

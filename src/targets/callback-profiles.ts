@@ -29,6 +29,7 @@ export function callbackProfileSpec(allowPrivate: boolean): ResourceSpec<Callbac
     kind: RESOURCE_KINDS.callbackProfile,
     noun: 'callback profile',
     newId: () => `SG_${randomUUID()}`,
+    idShape: /^SG_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
     build(input) {
       const method = input.method ?? 'POST';
       checkUrlTemplate(input.url, CALLBACK_VARS, allowPrivate, 'url');

@@ -10,6 +10,8 @@ export interface ResourceSpec<Doc, In> {
   /** for messages: "callback profile" */
   noun: string;
   newId(now: number): string;
+  /** what every id newId makes looks like: a list's cursor must (src/api/paging.ts) */
+  idShape: RegExp;
   /** validates input (merged over the stored doc on update) into the stored document */
   build(input: In, accountId: string): Promise<Doc> | Doc;
   /** the stored doc as input, so an update can merge a patch over it */

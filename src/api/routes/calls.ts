@@ -3,12 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Call } from '../../calls/model.ts';
 import type { CreateCallInput, Idempotency } from '../../calls/service.ts';
 import { HooklineError } from '../../errors.ts';
-import { page } from '../paging.ts';
+import { newIdShape } from '../../ids.ts';
+import { cursorOf, page } from '../paging.ts';
 import { CallListQuery, ClickToCallBody, IdParams, InboundCallBody, OutboundCallBody, TranscriptBody } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
 import { callView } from '../../calls/view.ts';
 
 const IDEMPOTENCY_HEADER = 'idempotency-key';
+const CALL_ID = newIdShape('call');
 
 function idempotency(req: FastifyRequest, route: string): Idempotency | undefined {
   const key = req.headers[IDEMPOTENCY_HEADER];
@@ -55,7 +57,8 @@ export function callRoutes(app: Api, deps: ApiDeps): void {
     schema: { tags: ['calls'], summary: 'List calls, newest first', querystring: CallListQuery },
   }, async (req) => {
     const { limit = 20, cursor, ...filter } = req.query;
-    const { rows, next_cursor } = await page(limit, (n) => store.listCalls(req.auth.account_id, filter, n, cursor ?? null));
+    const after = cursorOf(cursor, CALL_ID);
+    const { rows, next_cursor } = await page(limit, (n) => store.listCalls(req.auth.account_id, filter, n, after));
     const events = await store.listEvents(rows.map((c) => c.id));
     const byCall = Map.groupBy(events, (e) => e.call_id);
     return { object: 'list', data: rows.map((c) => callView(c, byCall.get(c.id) ?? [])), next_cursor };

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
 import { DELIVERY_STATUSES, type Attempt, type Delivery } from '../../store/contract.ts';
 import { HooklineError } from '../../errors.ts';
-import { page } from '../paging.ts';
+import { newIdShape } from '../../ids.ts';
+import { cursorOf, page } from '../paging.ts';
 import { Enum, IdParams, ListQuery } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
 
@@ -44,6 +45,9 @@ export function deliveryView(d: Delivery, attempts: Attempt[]): Record<string, u
   };
 }
 
+// A delivery's id is its webhook-id: `msg_…` (src/targets/fanout.ts).
+const DELIVERY_ID = newIdShape('msg');
+
 const DeliveryListQuery = ListQuery({
   call_id: Type.Optional(Type.String({ maxLength: 128 })),
   target_id: Type.Optional(Type.String({ maxLength: 256 })),
@@ -57,7 +61,8 @@ export function deliveryRoutes(onRetry: () => void) {
 
     app.get('/v1/deliveries', { schema: { tags, summary: 'The delivery log, newest first', querystring: DeliveryListQuery } }, async (req) => {
       const { limit = 20, cursor, ...filter } = req.query;
-      const { rows, next_cursor } = await page(limit, (n) => store.listDeliveries(req.auth.account_id, filter, n, cursor ?? null));
+      const after = cursorOf(cursor, DELIVERY_ID);
+      const { rows, next_cursor } = await page(limit, (n) => store.listDeliveries(req.auth.account_id, filter, n, after));
       const attempts = Map.groupBy(await store.listAttempts(rows.map((d) => d.id)), (a) => a.delivery_id);
       return { object: 'list', data: rows.map((d) => deliveryView(d, attempts.get(d.id) ?? [])), next_cursor };
     });

@@ -4,7 +4,8 @@ import { isValidSecret } from '../../delivery/signing.ts';
 import { fieldError } from '../../errors.ts';
 import { MAX_TIMEOUT_MS } from '../../targets/model.ts';
 import { endpointView, type Endpoints } from '../../targets/endpoints.ts';
-import { page } from '../paging.ts';
+import { newIdShape } from '../../ids.ts';
+import { cursorOf, page } from '../paging.ts';
 import { Enum, IdParams, ListQuery, Obj } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
 
@@ -28,6 +29,7 @@ const fields = {
 };
 const EndpointCreate = Obj({ url: Type.String({ minLength: 1, maxLength: 2048 }), ...fields });
 const EndpointPatch = Obj({ url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })), ...fields });
+const ENDPOINT_ID = newIdShape('ep');
 const RotateBody = Type.Optional(Obj({ secret: Type.Optional(Type.String()) }));
 
 function checkSecret(secret: string | undefined): void {
@@ -48,9 +50,10 @@ export function endpointRoutes(endpoints: Endpoints) {
     });
 
     app.get('/v1/endpoints', { schema: { tags, summary: 'List endpoints', querystring: ListQuery({}) } }, async (req) => {
-      const { limit = 20, cursor } = req.query;
+      const { limit = 20 } = req.query;
+      const cursor = cursorOf(req.query.cursor, ENDPOINT_ID);
       const all = (await endpoints.list(req.auth.account_id)).sort((a, b) => (a.id < b.id ? 1 : -1));
-      const { rows, next_cursor } = await page(limit, async (n) => all.filter((r) => !cursor || r.id < cursor).slice(0, n));
+      const { rows, next_cursor } = await page(limit, async (n) => all.filter((r) => cursor === null || r.id < cursor).slice(0, n));
       return { object: 'list', data: rows.map((r) => endpointView(r)), next_cursor };
     });
 

@@ -1,6 +1,6 @@
 import type { TSchema } from 'typebox';
 import type { Resources } from '../../targets/resources.ts';
-import { page } from '../paging.ts';
+import { cursorOf, page } from '../paging.ts';
 import { IdParams, ListQuery } from '../schemas.ts';
 import type { Api } from '../server.ts';
 
@@ -23,9 +23,10 @@ export function resourceRoutes<Doc, In>(service: Resources<Doc, In>, o: Resource
       return reply.status(201).send(service.view(r));
     });
     app.get(o.path, { schema: { tags, summary: `List ${noun}s`, querystring: ListQuery({}) } }, async (req) => {
-      const { limit = 20, cursor } = req.query;
+      const { limit = 20 } = req.query;
+      const cursor = cursorOf(req.query.cursor, service.spec.idShape);
       const all = (await service.list(req.auth.account_id)).sort((a, b) => (a.id < b.id ? 1 : -1));
-      const { rows, next_cursor } = await page(limit, async (n) => all.filter((r) => !cursor || r.id < cursor).slice(0, n));
+      const { rows, next_cursor } = await page(limit, async (n) => all.filter((r) => cursor === null || r.id < cursor).slice(0, n));
       return { object: 'list', data: rows.map((r) => service.view(r)), next_cursor };
     });
     app.get(`${o.path}/:id`, { schema: { tags, summary: `A ${noun}`, params: IdParams } }, async (req) =>
