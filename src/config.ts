@@ -19,6 +19,10 @@ export interface Config {
   readonly failureWindowMs: number;
   /** An ingested call with no event for this long is ended by Hookline (ms). */
   readonly ingestIdleMs: number;
+  /** Succeeded deliveries, their attempts and ended calls older than this are deleted (ms). */
+  readonly retentionMs: number;
+  /** Dead deliveries are kept this long after they died, for a retry from the log (ms). */
+  readonly deadRetentionMs: number;
 }
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -42,6 +46,8 @@ const OPTIONS = {
   role: { type: 'string' },
   'log-level': { type: 'string' },
   'lease-ms': { type: 'string' },
+  'retention-days': { type: 'string' },
+  'dead-retention-days': { type: 'string' },
 } as const;
 
 export function parseRetrySchedule(text: string): number[] {
@@ -61,6 +67,15 @@ export function parseLeaseMs(text: string): number {
     throw new ConfigError(`HOOKLINE_LEASE_MS: "${text}" is not a whole number of milliseconds of at least 1000`);
   }
   return n;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Days, fractions allowed (0.5 = 12 h), more than 0. */
+export function parseDays(name: string, text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0)) throw new ConfigError(`${name}: "${text}" is not a number of days above 0`);
+  return Math.round(n * DAY_MS);
 }
 
 function parseBool(name: string, v: string | undefined): boolean | undefined {
@@ -96,6 +111,8 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     leaseMs: lease === undefined ? 30_000 : parseLeaseMs(lease),
     failureWindowMs: 5 * 24 * 3600_000,
     ingestIdleMs: 4 * 3600_000,
+    retentionMs: parseDays('HOOKLINE_RETENTION_DAYS', values['retention-days'] ?? env.HOOKLINE_RETENTION_DAYS ?? '30'),
+    deadRetentionMs: parseDays('HOOKLINE_DEAD_RETENTION_DAYS', values['dead-retention-days'] ?? env.HOOKLINE_DEAD_RETENTION_DAYS ?? '90'),
   };
   return Object.freeze(config);
 }
@@ -115,6 +132,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     leaseMs: 30_000,
     failureWindowMs: 5 * 24 * 3600_000,
     ingestIdleMs: 4 * 3600_000,
+    retentionMs: 30 * DAY_MS,
+    deadRetentionMs: 90 * DAY_MS,
     ...overrides,
   });
 }

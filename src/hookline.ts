@@ -27,6 +27,8 @@ import { TargetRegistry } from './targets/registry.ts';
 import type { CallWrite, Store } from './store/contract.ts';
 import { PostgresStore } from './store/postgres/store.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
+import { registerStoreMetrics } from './store/metrics.ts';
+import { Retention } from './retention.ts';
 
 export interface Overrides {
   clock?: Clock;
@@ -40,6 +42,7 @@ export interface Parts {
   dispatcher: Dispatcher;
   sender: Sender;
   endpoints: Endpoints;
+  retention: Retention;
 }
 
 export interface Hookline {
@@ -89,6 +92,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  registerStoreMetrics(metrics, store, clock);
 
   const registry = new TargetRegistry(store, clock);
   const sender = new Sender({
@@ -115,6 +119,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     prepare: callInputChecker(store, config.allowPrivateTargets),
   });
   const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });
+  const retention = new Retention({ store, clock, log, retentionMs: config.retentionMs, deadRetentionMs: config.deadRetentionMs });
 
   let ready = false;
   const deps: ApiDeps = {
@@ -127,11 +132,12 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   const h: Hookline = {
     config, app, store, calls, engine, clock, log, generatedApiKey, url: '',
-    parts: { registry, dispatcher, sender, endpoints },
+    parts: { registry, dispatcher, sender, endpoints, retention },
     async start() {
       if (config.role !== 'api') {
         engine.start();
         dispatcher.start();
+        retention.start();
         await store.listen?.(() => {
           engine.nudge();
           dispatcher.nudge();
@@ -147,6 +153,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
       await app.close();
       await engine.stop();
       await dispatcher.stop();
+      await retention.stop();
       await sender.close();
       await store.close();
     },

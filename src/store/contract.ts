@@ -155,6 +155,25 @@ export interface TimerClaim {
   due_at: number;
 }
 
+/** What retention deletes in one round (issue 9): rows older than the cut-offs, at most `batch` of each kind. */
+export interface RetentionCutoffs {
+  /** succeeded deliveries (with their attempts), ended calls with no delivery left, idempotency and ingestion keys */
+  before: number;
+  /** dead deliveries, kept longer so they can be retried from the log */
+  deadBefore: number;
+  batch: number;
+}
+
+/** For /metrics: how big the storage is and how deep the queue. */
+export interface StoreStats {
+  database_bytes: number | null;
+  wal_bytes: number | null;
+  /** deliveries by stored status, for the statuses that are work or kept for retry: queued, pending, delivering, dead */
+  deliveries: Record<string, number>;
+  /** next_attempt_at of the oldest delivery that is due and not yet claimed */
+  oldest_due_at: number | null;
+}
+
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
@@ -210,6 +229,11 @@ export interface Store {
   listAttempts(deliveryIds: string[]): Promise<Attempt[]>;
   /** puts a succeeded or dead delivery back in the queue; false if it is being attempted now */
   retryDelivery(accountId: string, id: string, now: number): Promise<boolean>;
+
+  // housekeeping
+  /** deletes one batch of what retention lets go; answers how many rows went */
+  purge(cutoffs: RetentionCutoffs): Promise<number>;
+  stats(now: number): Promise<StoreStats>;
 
   // configuration resources
   putResource(r: Resource): Promise<void>;

@@ -2,12 +2,13 @@ import pg from 'pg';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
   Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
-  IdempotentAnswer, Resource, Slots, Store, TimerClaim,
+  IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
 import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from '../rows.ts';
 import { Listener } from './listener.ts';
 import { claimDue, settleAttempts } from './queue.ts';
+import { purge, stats } from './housekeeping.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
 
 
@@ -367,6 +368,16 @@ export class PostgresStore implements Store {
   }
 
   // resources
+
+  // housekeeping
+
+  async purge(cutoffs: RetentionCutoffs): Promise<number> {
+    return this.#tx((c) => purge(c, cutoffs));
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    return stats(this.#pool, now);
+  }
 
   async putResource(r: Resource): Promise<void> {
     await this.#tx(async (c) => {

@@ -5,10 +5,11 @@ import { Worker } from 'node:worker_threads';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
   Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
-  IdempotentAnswer, Resource, Slots, Store, TimerClaim,
+  IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
 import { claimDue, settleAttempts, type Param, type Sql } from './queue.ts';
+import { purge, stats } from './housekeeping.ts';
 import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from '../rows.ts';
 
 
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
   readonly #checkpointer: Worker | undefined;
+  readonly #file: string | null = null;
   #lastReap = 0;
   /** the statement runners, for the queue's SQL in queue.ts */
   readonly #sql: Sql = {
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
     if (dataDir !== ':memory:') {
       mkdirSync(dataDir, { recursive: true });
       file = path.join(dataDir, 'hookline.db');
+      this.#file = file;
     }
     this.#db = new DatabaseSync(file);
     // WAL lets readers run beside the writer. synchronous=NORMAL: a commit survives a process
@@ -366,6 +369,16 @@ export class SqliteStore implements Store {
       now, now, id, accountId,
     );
     return n > 0;
+  }
+
+  // housekeeping
+
+  async purge(cutoffs: RetentionCutoffs): Promise<number> {
+    return this.#tx(() => purge(this.#sql, cutoffs));
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    return stats(this.#sql, this.#file, now);
   }
 
   // resources

@@ -1,0 +1,52 @@
+import { statSync } from 'node:fs';
+import type { RetentionCutoffs, StoreStats } from '../contract.ts';
+import type { Sql } from './queue.ts';
+
+/**
+ * Retention and statistics on SQLite. Each purge deletes at most `batch` rows of each kind in
+ * the caller's transaction, so the writer is held for a few ms at a time, never minutes.
+ */
+export function purge(db: Sql, c: RetentionCutoffs): number {
+  let n = 0;
+  for (const [status, before] of [['succeeded', c.before], ['dead', c.deadBefore]] as const) {
+    const ids = JSON.stringify(db.all('SELECT id FROM deliveries WHERE status = ? AND updated_at < ? ORDER BY updated_at LIMIT ?', status, before, c.batch).map((r) => String(r.id)));
+    n += db.run('DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))', ids);
+    n += db.run('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))', ids);
+  }
+  // An ended call goes once none of its deliveries is left (a dead one keeps its call in the log).
+  const calls = JSON.stringify(db.all(
+    `SELECT id FROM calls c WHERE status = 'ended' AND created_at < ?
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.call_id = c.id)
+     ORDER BY created_at LIMIT ?`, c.before, c.batch,
+  ).map((r) => String(r.id)));
+  n += db.run('DELETE FROM call_events WHERE call_id IN (SELECT value FROM json_each(?))', calls);
+  n += db.run('DELETE FROM call_timers WHERE call_id IN (SELECT value FROM json_each(?))', calls);
+  n += db.run('DELETE FROM calls WHERE id IN (SELECT value FROM json_each(?))', calls);
+  n += db.run('DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)', c.before, c.batch);
+  n += db.run('DELETE FROM ingested_events WHERE rowid IN (SELECT rowid FROM ingested_events WHERE created_at < ? LIMIT ?)', c.before, c.batch);
+  return n;
+}
+
+const fileSize = (file: string | null): number | null => {
+  if (file === null) return null;
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+export function stats(db: Sql, file: string | null, now: number): StoreStats {
+  const deliveries: Record<string, number> = {};
+  // One count per status: each is answered from that status's partial index.
+  for (const status of ['queued', 'pending', 'delivering', 'dead'] as const) {
+    deliveries[status] = Number(db.all(`SELECT count(*) AS n FROM deliveries WHERE status = '${status}'`)[0]?.n ?? 0);
+  }
+  const oldest = db.all("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?", now)[0]?.t;
+  return {
+    database_bytes: fileSize(file),
+    wal_bytes: file === null ? null : fileSize(`${file}-wal`),
+    deliveries,
+    oldest_due_at: oldest === null || oldest === undefined ? null : Number(oldest),
+  };
+}
