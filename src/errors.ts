@@ -80,14 +80,3 @@ export function toProblem(err: HooklineError, instance?: string): Problem {
   if (instance !== undefined) p.instance = instance;
   return p;
 }
-
-/**
- * Thrown by a delivery when retrying cannot help (410 Gone, a refused address): the dispatcher
- * stops the schedule instead of trying again.
- */
-export class PermanentFailure extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PermanentFailure';
-  }
-}

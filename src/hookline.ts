@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { hashKey } from './api/auth.ts';
 import { buildApi, type Api, type ApiDeps } from './api/server.ts';
 import { Engine } from './calls/engine.ts';
-import { CallService, type FanOut } from './calls/service.ts';
+import { CallService } from './calls/service.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { guardedConnect, isAddressRefused } from './delivery/address-guard.ts';
@@ -34,7 +34,6 @@ export interface Overrides {
   clock?: Clock;
   log?: Logger;
   store?: Store;
-  fanout?: FanOut;
 }
 
 export interface Parts {
@@ -115,7 +114,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     if (w.timer_due_at !== null) engine.nudge();
     if (w.deliveries.length > 0) dispatcher.nudge();
   };
-  const calls = new CallService({ store, clock, fanout: o.fanout ?? new TargetFanOut(registry), onCommit, ingestIdleMs: config.ingestIdleMs,
+  const calls = new CallService({ store, clock, fanout: new TargetFanOut(registry), onCommit, ingestIdleMs: config.ingestIdleMs,
     prepare: callInputChecker(store, config.allowPrivateTargets),
   });
   const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });

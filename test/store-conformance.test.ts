@@ -69,7 +69,6 @@ for (const backend of BACKENDS) {
       assert.equal(await store.findApiKey('hash_boot_1'), undefined);
       assert.deepEqual(await store.findApiKey('hash_boot_2'), { account_id: boot, bootstrap: true });
       assert.equal(await store.getBootstrapAccount(), boot);
-      assert.equal(await store.resourcesVersion(boot), 0, 'the bootstrap account exists');
 
       const acct = newId('acct');
       await store.createAccount({ id: acct, name: 'second', created_at: 4000 }, 'hash_second');
@@ -90,7 +89,7 @@ for (const backend of BACKENDS) {
         call, expected_version: null, events: [makeEvent(call, 1)], timer_due_at: T + 100,
         deliveries: [makeDelivery(call, { seq: 1 }, T)],
       };
-      assert.equal(await store.writeCall(first), true);
+      assert.equal(await store.writeCall(first), 'written');
       assert.deepEqual(await store.getCall(acct, call.id), call);
       assert.deepEqual(await store.getCall(null, call.id), call);
       assert.equal(await store.getCall(other, call.id), undefined, 'another account does not see it');
@@ -99,7 +98,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await store.listEvents([call.id]), [makeEvent(call, 1)]);
 
       const v2 = { ...call, status: 'ringing' as const, version: 2, last_seq: 2 };
-      assert.equal(await store.writeCall({ call: v2, expected_version: 1, events: [makeEvent(call, 2, { type: 'leg.ringing', leg: 'main' })], timer_due_at: T + 200, deliveries: [makeDelivery(call, { seq: 2 }, T)] }), true);
+      assert.equal(await store.writeCall({ call: v2, expected_version: 1, events: [makeEvent(call, 2, { type: 'leg.ringing', leg: 'main' })], timer_due_at: T + 200, deliveries: [makeDelivery(call, { seq: 2 }, T)] }), 'written');
       assert.deepEqual(await store.getCall(acct, call.id), v2);
 
       // Stale: read at version 1, written after version 2. Nothing of it lands: not the call, its
@@ -109,7 +108,7 @@ for (const backend of BACKENDS) {
         call: stale, expected_version: 1, events: [makeEvent(call, 3, { type: 'call.ended' })], timer_due_at: null,
         deliveries: [makeDelivery(call, { seq: 3 }, T)], idempotency: { route: 'POST /v1/calls/x/hangup', key: 'stale-key', request_hash: 'h', status: 200, body: '{}' },
       });
-      assert.equal(ok, false);
+      assert.equal(ok, 'stale');
       assert.deepEqual(await store.getCall(acct, call.id), v2);
       assert.deepEqual((await store.listEvents([call.id])).map((e) => e.seq), [1, 2]);
       assert.deepEqual((await store.listDeliveries(acct, { call_id: call.id }, 10, null)).map((d) => d.event_seq), [2, 1]);
@@ -118,7 +117,7 @@ for (const backend of BACKENDS) {
 
       // An update of a call that does not exist answers false as well.
       const ghost = makeCall(acct, { version: 2 });
-      assert.equal(await store.writeCall({ call: ghost, expected_version: 1, events: [], timer_due_at: null, deliveries: [] }), false);
+      assert.equal(await store.writeCall({ call: ghost, expected_version: 1, events: [], timer_due_at: null, deliveries: [] }), 'stale');
       assert.equal(await store.getCall(acct, ghost.id), undefined);
     });
 
@@ -128,7 +127,7 @@ for (const backend of BACKENDS) {
       const other = await newAccount(store);
       const idem = { route: 'POST /v1/calls', key: 'k-1', request_hash: 'hash-a', status: 201, body: '{"id":"first"}' };
       const a = makeCall(acct, { last_seq: 1 });
-      assert.equal(await store.writeCall({ call: a, expected_version: null, events: [makeEvent(a, 1)], timer_due_at: null, deliveries: [], idempotency: idem }), true);
+      assert.equal(await store.writeCall({ call: a, expected_version: null, events: [makeEvent(a, 1)], timer_due_at: null, deliveries: [], idempotency: idem }), 'written');
       assert.deepEqual(await store.getIdempotent(acct, 'POST /v1/calls', 'k-1'), { request_hash: 'hash-a', status: 201, body: '{"id":"first"}' });
 
       const b = makeCall(acct, { last_seq: 1 });
@@ -136,7 +135,7 @@ for (const backend of BACKENDS) {
         call: b, expected_version: null, events: [makeEvent(b, 1)], timer_due_at: T, deliveries: [makeDelivery(b, { seq: 1 }, T)],
         idempotency: { ...idem, request_hash: 'hash-b', body: '{"id":"second"}' },
       });
-      assert.equal(clash, false);
+      assert.equal(clash, 'key_taken');
       assert.equal(await store.getCall(acct, b.id), undefined);
       assert.deepEqual(await store.listEvents([b.id]), []);
       assert.deepEqual(await store.listDeliveries(acct, { call_id: b.id }, 10, null), []);
@@ -144,9 +143,9 @@ for (const backend of BACKENDS) {
 
       // The same key on another route, or in another account, is another key.
       const c = makeCall(acct);
-      assert.equal(await store.writeCall({ call: c, expected_version: null, events: [], timer_due_at: null, deliveries: [], idempotency: { ...idem, route: 'POST /v1/click-to-call' } }), true);
+      assert.equal(await store.writeCall({ call: c, expected_version: null, events: [], timer_due_at: null, deliveries: [], idempotency: { ...idem, route: 'POST /v1/click-to-call' } }), 'written');
       const d = makeCall(other);
-      assert.equal(await store.writeCall({ call: d, expected_version: null, events: [], timer_due_at: null, deliveries: [], idempotency: idem }), true);
+      assert.equal(await store.writeCall({ call: d, expected_version: null, events: [], timer_due_at: null, deliveries: [], idempotency: idem }), 'written');
       assert.equal(await store.getIdempotent(acct, 'POST /v1/other', 'k-1'), undefined);
     });
 
@@ -155,22 +154,22 @@ for (const backend of BACKENDS) {
       const acct = await newAccount(store);
       const other = await newAccount(store);
       const a = makeCall(acct, { driver: 'external', external_id: 'sw-1', last_seq: 1 });
-      assert.equal(await store.writeCall({ call: a, expected_version: null, events: [makeEvent(a, 1)], timer_due_at: null, deliveries: [], ingest_event_id: 'evt-1' }), true);
+      assert.equal(await store.writeCall({ call: a, expected_version: null, events: [makeEvent(a, 1)], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-1'] }), 'written');
       assert.equal(await store.getIngested(acct, 'evt-1'), a.id);
       assert.equal(await store.getIngested(other, 'evt-1'), undefined);
 
       // The same event id again, on an update of the same call: refused, nothing written.
       const a2 = { ...a, status: 'ringing' as const, version: 2, last_seq: 2 };
-      assert.equal(await store.writeCall({ call: a2, expected_version: 1, events: [makeEvent(a, 2)], timer_due_at: T, deliveries: [makeDelivery(a, { seq: 2 }, T)], ingest_event_id: 'evt-1' }), false);
+      assert.equal(await store.writeCall({ call: a2, expected_version: 1, events: [makeEvent(a, 2)], timer_due_at: T, deliveries: [makeDelivery(a, { seq: 2 }, T)], ingest_event_ids: ['evt-1'] }), 'key_taken');
       assert.deepEqual(await store.getCall(acct, a.id), a);
       assert.deepEqual((await store.listEvents([a.id])).map((e) => e.seq), [1]);
       assert.deepEqual(await store.listDeliveries(acct, { call_id: a.id }, 10, null), []);
 
       // A new event id on the same call goes in; the same id in another account too.
-      assert.equal(await store.writeCall({ call: a2, expected_version: 1, events: [makeEvent(a, 2)], timer_due_at: null, deliveries: [], ingest_event_id: 'evt-2' }), true);
+      assert.equal(await store.writeCall({ call: a2, expected_version: 1, events: [makeEvent(a, 2)], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-2'] }), 'written');
       assert.equal(await store.getIngested(acct, 'evt-2'), a.id);
       const b = makeCall(other, { driver: 'external' });
-      assert.equal(await store.writeCall({ call: b, expected_version: null, events: [], timer_due_at: null, deliveries: [], ingest_event_id: 'evt-1' }), true);
+      assert.equal(await store.writeCall({ call: b, expected_version: null, events: [], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-1'] }), 'written');
       assert.equal(await store.getIngested(other, 'evt-1'), b.id);
     });
 
@@ -187,11 +186,11 @@ for (const backend of BACKENDS) {
       const calls: Call[] = [];
       for (const s of specs) {
         const c = makeCall(acct, s);
-        assert.equal(await store.writeCall({ call: c, expected_version: null, events: [], timer_due_at: null, deliveries: [] }), true);
+        assert.equal(await store.writeCall({ call: c, expected_version: null, events: [], timer_due_at: null, deliveries: [] }), 'written');
         calls.push(c);
       }
       const foreign = makeCall(other, specs[0]);
-      assert.equal(await store.writeCall({ call: foreign, expected_version: null, events: [], timer_due_at: null, deliveries: [] }), true);
+      assert.equal(await store.writeCall({ call: foreign, expected_version: null, events: [], timer_due_at: null, deliveries: [] }), 'written');
       const [c1, c2, c3, c4, c5] = calls.map((c) => c.id);
 
       const list = async (f: Parameters<Store['listCalls']>[1], limit = 50, afterId: string | null = null): Promise<string[]> =>
@@ -227,10 +226,10 @@ for (const backend of BACKENDS) {
         makeEvent(a, 3, { type: 'call.transcript', data: { message: 'héllo "there"', speaker: 'agent' } }),
       ];
       // a's events arrive over two writes, in one call of writeCall each.
-      assert.equal(await store.writeCall({ call: { ...a, last_seq: 1 }, expected_version: null, events: aEvents.slice(0, 1), timer_due_at: null, deliveries: [] }), true);
-      assert.equal(await store.writeCall({ call: { ...a, version: 2 }, expected_version: 1, events: aEvents.slice(1), timer_due_at: null, deliveries: [] }), true);
+      assert.equal(await store.writeCall({ call: { ...a, last_seq: 1 }, expected_version: null, events: aEvents.slice(0, 1), timer_due_at: null, deliveries: [] }), 'written');
+      assert.equal(await store.writeCall({ call: { ...a, version: 2 }, expected_version: 1, events: aEvents.slice(1), timer_due_at: null, deliveries: [] }), 'written');
       const bEvents = [makeEvent(b, 1, { type: 'call.ended', data: { outcome: 'busy' } })];
-      assert.equal(await store.writeCall({ call: b, expected_version: null, events: bEvents, timer_due_at: null, deliveries: [] }), true);
+      assert.equal(await store.writeCall({ call: b, expected_version: null, events: bEvents, timer_due_at: null, deliveries: [] }), 'written');
 
       assert.deepEqual(await store.listEvents([a.id]), aEvents);
       const both = await store.listEvents([b.id, a.id, 'call_unknown']);
@@ -267,10 +266,9 @@ for (const backend of BACKENDS) {
       assert.equal((await store.listDeliveries(other, {}, 50, null)).length, 1);
     });
 
-    test('resources: put, get, list, delete; every write bumps the account’s version', async () => {
+    test('resources: put, get, list, delete', async () => {
       const acct = await newAccount(store);
       const other = await newAccount(store);
-      const v0 = await store.resourcesVersion(acct);
       const res = (id: string, kind: string, doc: Record<string, unknown>): Resource => ({
         id, account_id: acct, kind, doc, enabled: true, disabled_reason: null, created_at: 100, updated_at: 100, last_success_at: null, failing_since: null,
       });
@@ -278,9 +276,6 @@ for (const backend of BACKENDS) {
       const ep2 = res(newId('ep'), 'endpoint', { url: 'https://b.example/hook' });
       const prof = res(newId('cbp'), 'callback_profile', { url: 'https://c.example/' });
       for (const r of [ep2, ep1, prof]) await store.putResource(r);
-      assert.equal(await store.resourcesVersion(acct), v0 + 3);
-      assert.equal(await store.resourcesVersion(other), 0, 'other accounts are untouched');
-      assert.equal(await store.resourcesVersion('acct_unknown'), 0);
 
       assert.deepEqual(await store.getResource(acct, 'endpoint', ep1.id), ep1);
       assert.equal(await store.getResource(acct, 'callback_profile', ep1.id), undefined, 'kind is part of the key');
@@ -292,15 +287,12 @@ for (const backend of BACKENDS) {
       const changed = { ...ep1, doc: { url: 'https://a2.example/hook' }, enabled: false, disabled_reason: 'by the user', updated_at: 200 };
       await store.putResource(changed);
       assert.deepEqual(await store.getResource(acct, 'endpoint', ep1.id), changed);
-      assert.equal(await store.resourcesVersion(acct), v0 + 4);
 
       assert.equal(await store.deleteResource(acct, 'endpoint', ep1.id), true);
-      assert.equal(await store.resourcesVersion(acct), v0 + 5);
       assert.equal(await store.getResource(acct, 'endpoint', ep1.id), undefined);
       assert.equal(await store.deleteResource(acct, 'endpoint', ep1.id), false, 'already gone');
       assert.equal(await store.deleteResource(other, 'endpoint', ep2.id), false, 'not its own');
       assert.equal(await store.deleteResource(acct, 'callback_profile', ep2.id), false, 'wrong kind');
-      assert.equal(await store.resourcesVersion(acct), v0 + 5, 'a delete that deletes nothing bumps nothing');
       assert.deepEqual(ids(await store.listResources(acct, 'endpoint')), [ep2.id]);
     });
 
@@ -313,7 +305,6 @@ for (const backend of BACKENDS) {
         created_at: T, updated_at: T, last_success_at: null, failing_since: null,
       };
       await store.putResource(r);
-      const v = await store.resourcesVersion(acct);
       const health = async (): Promise<Partial<Resource>> => {
         const x = (await store.getResource(acct, 'endpoint', target))!;
         return { enabled: x.enabled, disabled_reason: x.disabled_reason, last_success_at: x.last_success_at, failing_since: x.failing_since };
@@ -331,12 +322,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await health(), { enabled: true, disabled_reason: null, last_success_at: null, failing_since: T + 10 }, 'failing since the first failure');
       await one('succeeded', T + 30);
       assert.deepEqual(await health(), { enabled: true, disabled_reason: null, last_success_at: T + 30, failing_since: null });
-      assert.equal(await store.resourcesVersion(acct), v, 'health is bookkeeping, not configuration');
       await one('pending', T + 40);
       assert.deepEqual(await health(), { enabled: true, disabled_reason: null, last_success_at: T + 30, failing_since: T + 40 });
       await one('dead', T + 50, { disable: 'the target answered 410 Gone' });
       assert.deepEqual(await health(), { enabled: false, disabled_reason: 'the target answered 410 Gone', last_success_at: T + 30, failing_since: T + 40 });
-      assert.equal(await store.resourcesVersion(acct), v + 1, 'disabling is a configuration change: caches reload');
     });
 
     test('target health: within one batch of results the later one wins', async () => {
@@ -360,16 +349,16 @@ for (const backend of BACKENDS) {
       }
     });
 
-    test('a new call whose id or external id is taken is refused with a unique-key error, and writes nothing', async () => {
+    test('a new call whose id or external id is taken is refused as call_exists, and writes nothing', async () => {
       const T = epoch();
       const acct = await newAccount(store);
       const first = makeCall(acct, { external_id: 'ext-dup' });
-      assert.equal(await store.writeCall({ call: first, expected_version: null, events: [], timer_due_at: null, deliveries: [] }), true);
-      // CallService reads this error as "someone else made the call first" and re-reads it.
+      assert.equal(await store.writeCall({ call: first, expected_version: null, events: [], timer_due_at: null, deliveries: [] }), 'written');
+      // CallService reads this as "someone else made the call first" and re-reads it.
       for (const again of [makeCall(acct, { external_id: 'ext-dup', last_seq: 1 }), { ...first, external_id: null, last_seq: 1 }]) {
-        await assert.rejects(
-          store.writeCall({ call: again, expected_version: null, events: [makeEvent(again, 1)], timer_due_at: T, deliveries: [makeDelivery(again, { seq: 1 }, T)], ingest_event_id: `evt-${again.id}` }),
-          (err: unknown) => /UNIQUE|unique|duplicate/.test(String(err)),
+        assert.equal(
+          await store.writeCall({ call: again, expected_version: null, events: [makeEvent(again, 1)], timer_due_at: T, deliveries: [makeDelivery(again, { seq: 1 }, T)], ingest_event_ids: [`evt-${again.id}`] }),
+          'call_exists',
         );
         assert.equal(await store.getIngested(acct, `evt-${again.id}`), undefined);
         assert.deepEqual(await store.listEvents([again.id]), []);

@@ -118,7 +118,7 @@ export async function enqueue(store: Store, accountId: string, now: number, spec
   const call = makeCall(accountId, { last_seq: last, ...callOverrides });
   const deliveries = specs.map((s) => makeDelivery(call, s, now));
   const events = Array.from({ length: last }, (_, i) => makeEvent(call, i + 1));
-  assert.equal(await store.writeCall({ call, expected_version: null, events, timer_due_at: null, deliveries }), true);
+  assert.equal(await store.writeCall({ call, expected_version: null, events, timer_due_at: null, deliveries }), 'written');
   return { call, ids: deliveries.map((d) => d.id) };
 }
 

@@ -34,7 +34,7 @@ for (const backend of BACKENDS) {
       const acct = await newAccount(store);
       const timer = async (due: number | null, c?: Call): Promise<Call> => {
         const call = c ? { ...c, version: c.version + 1 } : makeCall(acct);
-        assert.equal(await store.writeCall({ call, expected_version: c ? c.version : null, events: [], timer_due_at: due, deliveries: [] }), true);
+        assert.equal(await store.writeCall({ call, expected_version: c ? c.version : null, events: [], timer_due_at: due, deliveries: [] }), 'written');
         return call;
       };
       const a = await timer(T + 100);
@@ -263,7 +263,7 @@ for (const backend of BACKENDS) {
           const before = woken;
           const acct = await newAccount(p.store);
           const call = makeCall(acct);
-          assert.equal(await p.store.writeCall({ call, expected_version: null, events: [], timer_due_at: 1, deliveries: [makeDelivery(call, { seq: 1 }, 1)] }), true);
+          assert.equal(await p.store.writeCall({ call, expected_version: null, events: [], timer_due_at: 1, deliveries: [makeDelivery(call, { seq: 1 }, 1)] }), 'written');
           await waitFor(() => woken > before, 5000, 'a notification on the other store');
         } finally {
           await p.cleanup();
@@ -276,7 +276,7 @@ for (const backend of BACKENDS) {
         const callIds = new Set<string>();
         for (let i = 0; i < 100; i++) {
           const call = makeCall(acct);
-          assert.equal(await store.writeCall({ call, expected_version: null, events: [], timer_due_at: T + (i % 10), deliveries: [] }), true);
+          assert.equal(await store.writeCall({ call, expected_version: null, events: [], timer_due_at: T + (i % 10), deliveries: [] }), 'written');
           callIds.add(call.id);
         }
         const stores = [store, h.another!()];

@@ -157,10 +157,6 @@ export interface NewEvent {
   data: EventData;
 }
 
-export function isEnded(call: Call): boolean {
-  return call.status === 'ended';
-}
-
 export function legOf(call: Call, name: LegName): Leg | undefined {
   return call.legs.find((l) => l.name === name);
 }

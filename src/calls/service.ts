@@ -12,8 +12,6 @@ export interface FanOut {
   plan(call: Call, events: CallEvent[], now: number): Promise<NewDelivery[]>;
 }
 
-export const noFanOut: FanOut = { plan: async () => [] };
-
 export interface CreateCallInput {
   kind: CallKind;
   from: string;
@@ -108,7 +106,7 @@ export class CallService {
       deliveries: await this.#d.fanout.plan(call, events, now),
     };
     if (idem && respond) w.idempotency = { ...idem, status: 201, body: respond(call, events) };
-    if (!(await this.#d.store.writeCall(w))) {
+    if ((await this.#d.store.writeCall(w)) !== 'written') {
       // Only the idempotency key can clash on a new call: a concurrent twin got there first.
       const prior = idem && (await this.#d.store.getIdempotent(accountId, idem.route, idem.key));
       if (!prior || !idem) throw new Error(`call ${call.id}: insert refused`);
@@ -169,7 +167,7 @@ export class CallService {
       deliveries: await this.#d.fanout.plan(call, events, now),
       ...extra,
     };
-    if (!(await this.#d.store.writeCall(w))) return false;
+    if ((await this.#d.store.writeCall(w)) !== 'written') return false;
     this.#d.onCommit(w);
     return true;
   }
@@ -240,12 +238,12 @@ export class CallService {
       const now = this.#d.clock.now();
       let ok: boolean;
       if (existing) {
-        ok = await this.#commit(call, events, now, { ingest_event_id: ev.event_id });
+        ok = await this.#commit(call, events, now, { ingest_event_ids: [ev.event_id] });
       } else {
         call.version = 1;
         const w: CallWrite = {
           call, expected_version: null, events, timer_due_at: this.#timerFor(call, now),
-          deliveries: await this.#d.fanout.plan(call, events, now), ingest_event_id: ev.event_id,
+          deliveries: await this.#d.fanout.plan(call, events, now), ingest_event_ids: [ev.event_id],
         };
         ok = await this.#writeNew(w);
       }
@@ -255,14 +253,9 @@ export class CallService {
   }
 
   async #writeNew(w: CallWrite): Promise<boolean> {
-    try {
-      if (!(await this.#d.store.writeCall(w))) return false;
-    } catch (err) {
-      // Two first events of one external call at once: the unique external id refuses the second,
-      // which then reads the call the first one made.
-      if (/UNIQUE|unique|duplicate/.test(String(err))) return false;
-      throw err;
-    }
+    // Two first events of one external call at once: the unique external id refuses the second
+    // ('call_exists'), which then reads the call the first one made.
+    if ((await this.#d.store.writeCall(w)) !== 'written') return false;
     this.#d.onCommit(w);
     return true;
   }

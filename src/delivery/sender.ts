@@ -21,7 +21,6 @@ export interface SenderOptions {
   connect: ConnectFactory;
   /** tells a refusal by the address guard from other connection errors */
   isRefused: (err: unknown) => boolean;
-  now?: () => number;
 }
 
 function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -66,7 +65,7 @@ export class Sender {
   }
 
   async send(req: OutgoingRequest, timeoutMs: number, connectTimeoutMs: number, signal?: AbortSignal): Promise<SendResult> {
-    const now = this.#opts.now ?? (() => performance.now());
+    const now = (): number => performance.now();
     const started = now();
     const timeout = AbortSignal.timeout(timeoutMs);
     let res: Dispatcher.ResponseData | undefined;

@@ -27,11 +27,6 @@ export interface CallFilter {
   external_id?: string;
 }
 
-export interface Page<T> {
-  data: T[];
-  next_cursor: string | null;
-}
-
 /** A stored answer to a request that carried an Idempotency-Key. */
 export interface IdempotentAnswer {
   request_hash: string;
@@ -138,8 +133,16 @@ export interface CallWrite {
   timer_due_at: number | null;
   deliveries: NewDelivery[];
   idempotency?: { route: string; key: string; request_hash: string; status: number; body: string };
-  ingest_event_id?: string;
+  /** the switch's ids of the ingested events this write holds (a batch may hold several of one call) */
+  ingest_event_ids?: string[];
 }
+
+/**
+ * What a call write came to. Refused writes change nothing: `stale` — the call changed since it
+ * was read (or does not exist); `key_taken` — its idempotency key or an ingested event id is
+ * already stored; `call_exists` — a call with its id, or another call of the account with the switch's call id, is stored.
+ */
+export type WriteOutcome = 'written' | 'stale' | 'key_taken' | 'call_exists';
 
 /**
  * How many more deliveries each target (order key) may take in this claim: a target with no
@@ -195,8 +198,7 @@ export interface Store {
   findApiKey(keyHash: string): Promise<ApiKeyInfo | undefined>;
 
   // calls
-  /** false when the call changed since it was read (version) or an idempotency/ingest key is taken */
-  writeCall(w: CallWrite): Promise<boolean>;
+  writeCall(w: CallWrite): Promise<WriteOutcome>;
   getCall(accountId: string | null, id: string): Promise<Call | undefined>;
   getCallByExternalId(accountId: string, externalId: string): Promise<Call | undefined>;
   listCalls(accountId: string, filter: CallFilter, limit: number, after: string | null): Promise<Call[]>;
@@ -240,6 +242,4 @@ export interface Store {
   getResource(accountId: string, kind: string, id: string): Promise<Resource | undefined>;
   listResources(accountId: string, kind: string): Promise<Resource[]>;
   deleteResource(accountId: string, kind: string, id: string): Promise<boolean>;
-  /** a counter bumped by every resource write in the account, so caches know when to reload */
-  resourcesVersion(accountId: string): Promise<number>;
 }

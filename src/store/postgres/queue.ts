@@ -94,7 +94,6 @@ export async function settleAttempts(c: pg.PoolClient, results: AttemptResult[],
   }
   for (const r of results) {
     if (r.target.disable_reason === undefined) continue;
-    const n = await countOf(c, 'target_disable', 'UPDATE resources SET enabled = FALSE, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled', [r.target.disable_reason, now, r.target.id]);
-    if (n > 0) await countOf(c, 'account_bump_t', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [r.target.account_id]);
+    await countOf(c, 'target_disable', 'UPDATE resources SET enabled = FALSE, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled', [r.target.disable_reason, now, r.target.id]);
   }
 }

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
   Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
-  IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim,
+  IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim, WriteOutcome,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
 import { attemptFromRow, callFromRow, deliveryFromRow, eventFromRow, resourceFromRow, type Row } from '../rows.ts';
@@ -17,7 +17,14 @@ import { countOf, rowsOf, type Client } from './sql.ts';
 const MIGRATION_LOCK = 7_362_110;
 export const WORK_CHANNEL = 'hookline_work';
 
-class Rollback extends Error {}
+/** Thrown inside a transaction to roll it back and answer the outcome. */
+class Rollback extends Error {
+  readonly outcome: Exclude<WriteOutcome, 'written'>;
+  constructor(outcome: Exclude<WriteOutcome, 'written'>) {
+    super(outcome);
+    this.outcome = outcome;
+  }
+}
 
 /** How often a claim first hands back deliveries whose lease ran out (their process died). */
 const REAP_EVERY_MS = 1000;
@@ -155,40 +162,44 @@ export class PostgresStore implements Store {
 
   // calls
 
-  async writeCall(w: CallWrite): Promise<boolean> {
+  async writeCall(w: CallWrite): Promise<WriteOutcome> {
     try {
       return await this.#tx((c) => this.#writeCall(c, w));
     } catch (err) {
-      if (err instanceof Rollback) return false;
+      if (err instanceof Rollback) return err.outcome;
       throw err;
     }
   }
 
-  async #writeCall(c: pg.PoolClient, w: CallWrite): Promise<boolean> {
+  async #writeCall(c: pg.PoolClient, w: CallWrite): Promise<WriteOutcome> {
     const call = w.call;
     if (w.idempotency) {
       const i = w.idempotency;
       const n = await countOf(c, 'idem_put',
         'INSERT INTO idempotency_keys (account_id, route, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
         [call.account_id, i.route, i.key, i.request_hash, i.status, i.body, call.created_at]);
-      if (n === 0) throw new Rollback();
+      if (n === 0) throw new Rollback('key_taken');
     }
-    if (w.ingest_event_id !== undefined) {
+    const ingested = w.ingest_event_ids ?? [];
+    if (ingested.length > 0) {
       const n = await countOf(c, 'ingest_put',
-        'INSERT INTO ingested_events (account_id, event_id, call_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-        [call.account_id, w.ingest_event_id, call.id, w.events[0]?.occurred_at ?? call.created_at]);
-      if (n === 0) throw new Rollback();
+        `INSERT INTO ingested_events (account_id, event_id, call_id, created_at)
+         SELECT $1, e, $3, $4 FROM unnest($2::text[]) AS e ON CONFLICT DO NOTHING`,
+        [call.account_id, ingested, call.id, w.events[0]?.occurred_at ?? call.created_at]);
+      if (n !== ingested.length) throw new Rollback('key_taken');
     }
     const doc = JSON.stringify(call);
     if (w.expected_version === null) {
-      await countOf(c, 'call_insert',
+      // The only unique key a new call can clash on is the account's external id (ids are new).
+      const n = await countOf(c, 'call_insert',
         `INSERT INTO calls (id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
         [call.id, call.account_id, call.kind, call.direction, call.from, call.to, call.status, call.outcome, call.channel_id, call.external_id, call.created_at, call.version, doc]);
+      if (n === 0) throw new Rollback('call_exists');
     } else {
       const n = await countOf(c, 'call_update', 'UPDATE calls SET status = $1, outcome = $2, version = $3, doc = $4 WHERE id = $5 AND version = $6',
         [call.status, call.outcome, call.version, doc, call.id, w.expected_version]);
-      if (n === 0) throw new Rollback();
+      if (n === 0) throw new Rollback('stale');
     }
     if (w.events.length > 0) {
       const e = w.events;
@@ -235,7 +246,7 @@ export class PostgresStore implements Store {
       // Delivered at commit, to every listening process: "there is work", nothing more.
       await countOf(c, 'notify', 'SELECT pg_notify($1, \'\')', [this.#channel()]);
     }
-    return true;
+    return 'written';
   }
 
   async getCall(accountId: string | null, id: string): Promise<Call | undefined> {
@@ -387,7 +398,6 @@ export class PostgresStore implements Store {
          ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, enabled = excluded.enabled, disabled_reason = excluded.disabled_reason,
            updated_at = excluded.updated_at, failing_since = excluded.failing_since`,
         [r.id, r.account_id, r.kind, JSON.stringify(r.doc), r.enabled, r.disabled_reason, r.created_at, r.updated_at, r.last_success_at, r.failing_since]);
-      await countOf(c, 'account_bump', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [r.account_id]);
     });
   }
 
@@ -404,13 +414,7 @@ export class PostgresStore implements Store {
   async deleteResource(accountId: string, kind: string, id: string): Promise<boolean> {
     return this.#tx(async (c) => {
       const n = await countOf(c, 'resource_delete', 'DELETE FROM resources WHERE account_id = $1 AND kind = $2 AND id = $3', [accountId, kind, id]);
-      if (n > 0) await countOf(c, 'account_bump', 'UPDATE accounts SET resources_version = resources_version + 1 WHERE id = $1', [accountId]);
       return n > 0;
     });
-  }
-
-  async resourcesVersion(accountId: string): Promise<number> {
-    const rows = await rowsOf(this.#pool, 'account_version', 'SELECT resources_version FROM accounts WHERE id = $1', [accountId]);
-    return rows[0] ? Number(rows[0].resources_version) : 0;
   }
 }

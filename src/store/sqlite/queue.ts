@@ -97,7 +97,6 @@ function targetHealth(db: Sql, r: AttemptResult, now: number): void {
   }
   db.run('UPDATE resources SET failing_since = ? WHERE id = ? AND failing_since IS NULL', now, t.id);
   if (t.disable_reason !== undefined) {
-    const n = db.run('UPDATE resources SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1', t.disable_reason, now, t.id);
-    if (n > 0) db.run('UPDATE accounts SET resources_version = resources_version + 1 WHERE id = (SELECT account_id FROM resources WHERE id = ?)', t.id);
+    db.run('UPDATE resources SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1', t.disable_reason, now, t.id);
   }
 }

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
   Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
-  IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim,
+  IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim, WriteOutcome,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
 import { claimDue, settleAttempts, type Param, type Sql } from './queue.ts';
@@ -168,17 +168,17 @@ export class SqliteStore implements Store {
 
   // calls
 
-  async writeCall(w: CallWrite): Promise<boolean> {
+  async writeCall(w: CallWrite): Promise<WriteOutcome> {
     const c = w.call;
     try {
       return this.#tx(() => this.#writeCall(w, c));
     } catch (err) {
-      if (err instanceof Rollback) return false;
+      if (err instanceof Rollback) return err.outcome;
       throw err;
     }
   }
 
-  #writeCall(w: CallWrite, c: Call): boolean {
+  #writeCall(w: CallWrite, c: Call): WriteOutcome {
     {
       if (w.idempotency) {
         const i = w.idempotency;
@@ -186,28 +186,30 @@ export class SqliteStore implements Store {
           'INSERT INTO idempotency_keys (account_id, route, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
           c.account_id, i.route, i.key, i.request_hash, i.status, i.body, c.created_at,
         );
-        if (n === 0) throw new Rollback();
+        if (n === 0) throw new Rollback('key_taken');
       }
-      if (w.ingest_event_id !== undefined) {
+      for (const eventId of w.ingest_event_ids ?? []) {
         const n = this.#run(
           'INSERT INTO ingested_events (account_id, event_id, call_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          c.account_id, w.ingest_event_id, c.id, w.events[0]?.occurred_at ?? c.created_at,
+          c.account_id, eventId, c.id, w.events[0]?.occurred_at ?? c.created_at,
         );
-        if (n === 0) throw new Rollback();
+        if (n === 0) throw new Rollback('key_taken');
       }
       const doc = JSON.stringify(c);
       if (w.expected_version === null) {
-        this.#run(
+        // The only unique key a new call can clash on is the account's external id (ids are new).
+        const n = this.#run(
           `INSERT INTO calls (id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
           c.id, c.account_id, c.kind, c.direction, c.from, c.to, c.status, c.outcome, c.channel_id, c.external_id, c.created_at, c.version, doc,
         );
+        if (n === 0) throw new Rollback('call_exists');
       } else {
         const n = this.#run(
           'UPDATE calls SET status = ?, outcome = ?, version = ?, doc = ? WHERE id = ? AND version = ?',
           c.status, c.outcome, c.version, doc, c.id, w.expected_version,
         );
-        if (n === 0) throw new Rollback();
+        if (n === 0) throw new Rollback('stale');
       }
       for (const e of w.events) {
         this.#run(
@@ -237,7 +239,7 @@ export class SqliteStore implements Store {
           JSON.stringify(d.request), d.order_key, d.call_id, d.next_attempt_at, d.created_at, d.created_at,
         );
       }
-      return true;
+      return 'written';
     }
   }
 
@@ -392,7 +394,6 @@ export class SqliteStore implements Store {
            updated_at = excluded.updated_at, failing_since = excluded.failing_since`,
         r.id, r.account_id, r.kind, JSON.stringify(r.doc), r.enabled ? 1 : 0, r.disabled_reason, r.created_at, r.updated_at, r.last_success_at, r.failing_since,
       );
-      this.#run('UPDATE accounts SET resources_version = resources_version + 1 WHERE id = ?', r.account_id);
     });
   }
 
@@ -408,19 +409,20 @@ export class SqliteStore implements Store {
   async deleteResource(accountId: string, kind: string, id: string): Promise<boolean> {
     return this.#tx(() => {
       const n = this.#run('DELETE FROM resources WHERE account_id = ? AND kind = ? AND id = ?', accountId, kind, id);
-      if (n > 0) this.#run('UPDATE accounts SET resources_version = resources_version + 1 WHERE id = ?', accountId);
       return n > 0;
     });
   }
 
-  async resourcesVersion(accountId: string): Promise<number> {
-    const row = this.#get('SELECT resources_version FROM accounts WHERE id = ?', accountId);
-    return row ? Number(row.resources_version) : 0;
-  }
 }
 
-/** Thrown inside a transaction to roll it back and answer `false`. */
-class Rollback extends Error {}
+/** Thrown inside a transaction to roll it back and answer the outcome. */
+class Rollback extends Error {
+  readonly outcome: Exclude<WriteOutcome, 'written'>;
+  constructor(outcome: Exclude<WriteOutcome, 'written'>) {
+    super(outcome);
+    this.outcome = outcome;
+  }
+}
 
 function pair(v: string | undefined): [Param, Param] {
   return [v ?? null, v ?? null];
