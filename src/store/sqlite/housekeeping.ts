@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { RetentionCutoffs, StoreStats } from '../contract.ts';
-import type { Sql } from './queue.ts';
+import type { Sql } from './db.ts';
 
 /**
  * Retention and statistics on SQLite. Each purge deletes at most `batch` rows of each kind in
@@ -11,6 +11,7 @@ export function purge(db: Sql, c: RetentionCutoffs): number {
   for (const [status, before] of [['succeeded', c.before], ['dead', c.deadBefore]] as const) {
     const ids = JSON.stringify(db.all('SELECT id FROM deliveries WHERE status = ? AND updated_at < ? ORDER BY updated_at LIMIT ?', status, before, c.batch).map((r) => String(r.id)));
     n += db.run('DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))', ids);
+    n += db.run('DELETE FROM delivery_requests WHERE delivery_id IN (SELECT value FROM json_each(?))', ids);
     n += db.run('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))', ids);
   }
   // An ended call goes once none of its deliveries is left (a dead one keeps its call in the log).

@@ -1,18 +1,12 @@
 import type { AttemptResult, Delivery, Slots } from '../contract.ts';
-import { deliveryFromRow, type Row } from '../rows.ts';
+import { deliveryFromRow } from '../rows.ts';
+import type { Sql } from './db.ts';
 
 /**
  * The SQLite delivery queue's statements: claiming due deliveries and settling finished attempts
  * (with the promotion of the next queued event and the target's health). The store runs them
  * inside its transactions.
  */
-export type Param = string | number | null;
-
-export interface Sql {
-  run(sql: string, ...params: Param[]): number;
-  all(sql: string, ...params: Param[]): Row[];
-}
-
 // The targets (order keys) with pending deliveries, one index probe each on deliveries_ready
 // (a loose index scan): the claim then costs one probe per target with work waiting, however
 // many rows a full or failing target has piled up.
@@ -55,6 +49,10 @@ export function claimDue(db: Sql, owner: string, now: number, leaseUntil: number
      RETURNING *`,
     owner, leaseUntil, JSON.stringify(ids),
   );
+  // The requests, written once at enqueue and never rewritten (slim rows).
+  const requests = new Map(db.all('SELECT delivery_id, request FROM delivery_requests WHERE delivery_id IN (SELECT value FROM json_each(?))', JSON.stringify(ids))
+    .map((r) => [String(r.delivery_id), r.request]));
+  for (const r of rows) r.request = requests.get(String(r.id));
   return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
 }
 

@@ -1,0 +1,119 @@
+import type { Call, CallEvent } from '../../calls/model.ts';
+import type { CallFilter, CallWrite, IdempotentAnswer, WriteOutcome } from '../contract.ts';
+import { callFromRow, eventFromRow } from '../rows.ts';
+import { Undo, type Param, type Sql } from './db.ts';
+
+/**
+ * A call's new state, its new events and what they cause (timer, deliveries, keys), written
+ * together. Run inside a group-commit SAVEPOINT: a refused write throws `Undo` with its outcome,
+ * and everything it wrote so far is undone with it.
+ */
+export function writeCall(db: Sql, w: CallWrite): WriteOutcome {
+  const c = w.call;
+  const refuse = (outcome: Exclude<WriteOutcome, 'written'>): never => {
+    throw new Undo<WriteOutcome>(outcome);
+  };
+  if (w.idempotency) {
+    const i = w.idempotency;
+    const n = db.run(
+      'INSERT INTO idempotency_keys (account_id, route, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      c.account_id, i.route, i.key, i.request_hash, i.status, i.body, c.created_at,
+    );
+    if (n === 0) refuse('key_taken');
+  }
+  for (const eventId of w.ingest_event_ids ?? []) {
+    const n = db.run(
+      'INSERT INTO ingested_events (account_id, event_id, call_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      c.account_id, eventId, c.id, w.events[0]?.occurred_at ?? c.created_at,
+    );
+    if (n === 0) refuse('key_taken');
+  }
+  const doc = JSON.stringify(c);
+  if (w.expected_version === null) {
+    // The only unique key a new call can clash on is the account's external id (ids are new).
+    const n = db.run(
+      `INSERT INTO calls (id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      c.id, c.account_id, c.kind, c.direction, c.from, c.to, c.status, c.outcome, c.channel_id, c.external_id, c.created_at, c.version, doc,
+    );
+    if (n === 0) refuse('call_exists');
+  } else {
+    const n = db.run('UPDATE calls SET status = ?, outcome = ?, version = ?, doc = ? WHERE id = ? AND version = ?',
+      c.status, c.outcome, c.version, doc, c.id, w.expected_version);
+    if (n === 0) refuse('stale');
+  }
+  for (const e of w.events) {
+    db.run('INSERT INTO call_events (call_id, seq, account_id, type, leg, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      e.call_id, e.seq, e.account_id, e.type, e.leg, e.occurred_at, JSON.stringify(e.data));
+  }
+  if (w.timer_due_at === null) {
+    if (w.expected_version !== null) db.run('DELETE FROM call_timers WHERE call_id = ?', c.id);
+  } else {
+    db.run(
+      `INSERT INTO call_timers (call_id, due_at, locked_by, locked_until) VALUES (?, ?, NULL, NULL)
+       ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = NULL, locked_until = NULL`,
+      c.id, w.timer_due_at,
+    );
+  }
+  for (const d of w.deliveries) {
+    db.run(
+      // Behind an unsettled delivery of the same call to the same target, it waits its turn.
+      `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
+                               status, attempts, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
+               CASE WHEN EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = ? AND p.call_id = ? AND p.status IN ('queued', 'pending', 'delivering'))
+                    THEN 'queued' ELSE 'pending' END,
+               0, ?, ?, ?)`,
+      d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
+      d.order_key, d.call_id, d.next_attempt_at, d.created_at, d.created_at,
+    );
+    db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(d.request));
+  }
+  return 'written';
+}
+
+export function getCall(db: Sql, accountId: string | null, id: string): Call | undefined {
+  const row = accountId === null
+    ? db.get('SELECT doc FROM calls WHERE id = ?', id)
+    : db.get('SELECT doc FROM calls WHERE id = ? AND account_id = ?', id, accountId);
+  return row ? callFromRow(row) : undefined;
+}
+
+export function getCallByExternalId(db: Sql, accountId: string, externalId: string): Call | undefined {
+  const row = db.get('SELECT doc FROM calls WHERE account_id = ? AND external_id = ?', accountId, externalId);
+  return row ? callFromRow(row) : undefined;
+}
+
+export function listCalls(db: Sql, accountId: string, f: CallFilter, limit: number, after: string | null): Call[] {
+  // Fixed SQL with "? IS NULL OR" guards: one prepared statement serves every filter combination.
+  return db.all(
+    `SELECT doc FROM calls
+     WHERE account_id = ? AND (? IS NULL OR id < ?)
+       AND (? IS NULL OR kind = ?) AND (? IS NULL OR direction = ?) AND (? IS NULL OR status = ?)
+       AND (? IS NULL OR outcome = ?) AND (? IS NULL OR from_number = ?) AND (? IS NULL OR to_number = ?)
+       AND (? IS NULL OR channel_id = ?) AND (? IS NULL OR external_id = ?)
+     ORDER BY id DESC LIMIT ?`,
+    accountId, after, after,
+    ...pair(f.kind), ...pair(f.direction), ...pair(f.status), ...pair(f.outcome), ...pair(f.from), ...pair(f.to),
+    ...pair(f.channel_id), ...pair(f.external_id), limit,
+  ).map(callFromRow);
+}
+
+export function listEvents(db: Sql, callIds: string[]): CallEvent[] {
+  if (callIds.length === 0) return [];
+  return db.all('SELECT * FROM call_events WHERE call_id IN (SELECT value FROM json_each(?)) ORDER BY call_id, seq', JSON.stringify(callIds)).map(eventFromRow);
+}
+
+export function getIdempotent(db: Sql, accountId: string, route: string, key: string): IdempotentAnswer | undefined {
+  const row = db.get('SELECT request_hash, status, body FROM idempotency_keys WHERE account_id = ? AND route = ? AND key = ?', accountId, route, key);
+  return row ? { request_hash: String(row.request_hash), status: Number(row.status), body: String(row.body) } : undefined;
+}
+
+export function getIngested(db: Sql, accountId: string, eventId: string): string | undefined {
+  const row = db.get('SELECT call_id FROM ingested_events WHERE account_id = ? AND event_id = ?', accountId, eventId);
+  return row ? String(row.call_id) : undefined;
+}
+
+export function pair(v: string | undefined): [Param, Param] {
+  return [v ?? null, v ?? null];
+}
