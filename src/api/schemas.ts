@@ -104,6 +104,13 @@ export const IngestBody = Obj({
 });
 export type IngestBody = Static<typeof IngestBody>;
 
+/** What a switch adapter sends: up to 1,000 events, each checked as a single event would be. */
+export const MAX_INGEST_BATCH = 1000;
+export const IngestBatch = Obj({
+  events: Type.Array(Type.Object({}, { additionalProperties: true, description: 'an event as POST /v1/call-events takes it alone' }),
+    { minItems: 1, maxItems: MAX_INGEST_BATCH }),
+});
+
 export const IdParams = Obj({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export const ListQuery = <T extends Parameters<typeof Type.Object>[0]>(props: T) =>

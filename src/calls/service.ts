@@ -47,6 +47,15 @@ export interface IngestInput {
   tracking?: Tracking;
 }
 
+/** One event's result in a batch: the call it changed, or the problem the event alone would have had. */
+export interface IngestResult {
+  status: number;
+  call?: Call;
+  error?: HooklineError;
+  /** what made an `internal` error, for the log */
+  cause?: unknown;
+}
+
 export interface Idempotency {
   route: string;
   key: string;
@@ -250,6 +259,50 @@ export class CallService {
       if (ok) return { status: existing ? 200 : 201, call };
     }
     throw new Error(`ingest ${ev.event_id}: too many concurrent writers`);
+  }
+
+  /**
+   * A switch adapter's batch: each event as `ingest` takes it alone, in order per call. The
+   * calls go side by side, so their writes share the store's group commits (one transaction per
+   * round instead of one per event); a bad event (an error in `items`, an impossible transition)
+   * is answered on its own and does not stop the others.
+   */
+  async ingestBatch(accountId: string, items: (IngestInput | HooklineError)[]): Promise<IngestResult[]> {
+    const results: IngestResult[] = new Array(items.length);
+    const byCall = new Map<string, number[]>();
+    items.forEach((item, i) => {
+      if (item instanceof HooklineError) {
+        results[i] = { status: item.status, error: item };
+        return;
+      }
+      const line = byCall.get(item.call_id);
+      if (line) line.push(i);
+      else byCall.set(item.call_id, [i]);
+    });
+    await Promise.all([...byCall.values()].map(async (line) => {
+      let failed = false;
+      for (const i of line) {
+        if (failed) {
+          // The call's order holds: after an event that must be sent again, so must the rest.
+          results[i] = { status: 500, error: new HooklineError('internal', 'an earlier event of this call could not be stored; send both again') };
+          continue;
+        }
+        try {
+          const a = await this.ingest(accountId, items[i] as IngestInput);
+          results[i] = { status: a.status, call: a.call };
+        } catch (err) {
+          if (err instanceof HooklineError) {
+            results[i] = { status: err.status, error: err };
+          } else {
+            // An unexpected failure (storage away): this event's 500, to be sent again; the
+            // cause goes to the caller's log.
+            results[i] = { status: 500, error: new HooklineError('internal', 'the event could not be stored; send it again'), cause: err };
+            failed = true;
+          }
+        }
+      }
+    }));
+    return results;
   }
 
   async #writeNew(w: CallWrite): Promise<boolean> {
