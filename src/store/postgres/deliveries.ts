@@ -1,0 +1,48 @@
+import type { Attempt, Delivery, DeliveryFilter } from '../contract.ts';
+import { attemptFromRow, deliveryFromRow } from '../rows.ts';
+import { countOf, rowsOf, type Client } from './sql.ts';
+
+/**
+ * The delivery log on PostgreSQL and the queue's smaller operations: when the next delivery
+ * falls due, handing leases back, manual retry. Claims and settles are in queue.ts.
+ */
+export async function nextDeliveryDue(c: Client, now: number): Promise<number | null> {
+  const rows = await rowsOf(c, 'deliveries_next_after',
+    `SELECT LEAST((SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > $1),
+                  (SELECT MIN(locked_until) FROM deliveries WHERE status = 'delivering' AND locked_until > $1)) AS t`, [now]);
+  return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
+}
+
+export async function releaseDeliveries(c: Client, owner: string, now: number, ids?: string[]): Promise<void> {
+  await countOf(c, 'deliveries_release_some',
+    `UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1
+     WHERE locked_by = $2 AND status = 'delivering' AND ($3::text[] IS NULL OR id = ANY($3::text[]))`, [now, owner, ids ?? null]);
+}
+
+export async function getDelivery(c: Client, accountId: string, id: string): Promise<Delivery | undefined> {
+  const rows = await rowsOf(c, 'delivery_get', 'SELECT * FROM deliveries WHERE id = $1 AND account_id = $2', [id, accountId]);
+  return rows[0] ? deliveryFromRow(rows[0]) : undefined;
+}
+
+export async function listDeliveries(c: Client, accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
+  const rows = await rowsOf(c, 'deliveries_list',
+    `SELECT * FROM deliveries
+     WHERE account_id = $1 AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR call_id = $3) AND ($4::text IS NULL OR target_id = $4)
+       AND ($5::text IS NULL OR status = $5 OR ($5 = 'pending' AND status = 'queued'))
+     ORDER BY id DESC LIMIT $6`, [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
+  return rows.map(deliveryFromRow);
+}
+
+export async function listAttempts(c: Client, deliveryIds: string[]): Promise<Attempt[]> {
+  if (deliveryIds.length === 0) return [];
+  const rows = await rowsOf(c, 'attempts_list', 'SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id, attempt', [deliveryIds]);
+  return rows.map(attemptFromRow);
+}
+
+/** Puts a settled delivery back in the queue; false if it is being attempted now. */
+export async function retryDelivery(c: Client, accountId: string, id: string, now: number): Promise<boolean> {
+  const n = await countOf(c, 'delivery_retry',
+    "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND account_id = $3 AND status IN ('succeeded', 'dead', 'pending')",
+    [now, id, accountId]);
+  return n > 0;
+}
