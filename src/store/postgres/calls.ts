@@ -72,18 +72,21 @@ export async function writeCall(c: pg.PoolClient, w: CallWrite, channel: string)
       return f;
     });
     await countOf(c, 'deliveries_insert',
-      `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request,
+      `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
                                status, attempts, next_attempt_at, created_at, updated_at)
-       SELECT id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request,
+       SELECT id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
               CASE WHEN follows OR EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = t.order_key AND p.call_id = t.call_id
                                                                        AND p.status IN ('queued', 'pending', 'delivering'))
                    THEN 'queued' ELSE 'pending' END,
               0, next_attempt_at, created_at, created_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bool[])
-         AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, request, next_attempt_at, created_at, follows)`,
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bool[])
+         AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, next_attempt_at, created_at, follows)`,
       [d.map((x) => x.id), d.map((x) => x.account_id), d.map((x) => x.call_id), d.map((x) => x.event_seq), d.map((x) => x.event_type),
         d.map((x) => x.event_name), d.map((x) => x.target_format), d.map((x) => x.target_id), d.map((x) => x.order_key),
-        d.map((x) => JSON.stringify(x.request)), d.map((x) => x.next_attempt_at), d.map((x) => x.created_at), follows]);
+        d.map((x) => x.next_attempt_at), d.map((x) => x.created_at), follows]);
+    // The rendered request, written once (slim queue rows, migration 0005).
+    await countOf(c, 'requests_insert', 'INSERT INTO delivery_requests (delivery_id, request) SELECT * FROM unnest($1::text[], $2::text[])',
+      [d.map((x) => x.id), d.map((x) => JSON.stringify(x.request))]);
   }
   if (w.deliveries.length > 0 || w.timer_due_at !== null) {
     // Delivered at commit, to every listening process: "there is work", nothing more.

@@ -20,16 +20,16 @@ export async function releaseDeliveries(c: Client, owner: string, now: number, i
 }
 
 export async function getDelivery(c: Client, accountId: string, id: string): Promise<Delivery | undefined> {
-  const rows = await rowsOf(c, 'delivery_get', 'SELECT * FROM deliveries WHERE id = $1 AND account_id = $2', [id, accountId]);
+  const rows = await rowsOf(c, 'delivery_get', 'SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id WHERE d.id = $1 AND d.account_id = $2', [id, accountId]);
   return rows[0] ? deliveryFromRow(rows[0]) : undefined;
 }
 
 export async function listDeliveries(c: Client, accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
   const rows = await rowsOf(c, 'deliveries_list',
-    `SELECT * FROM deliveries
-     WHERE account_id = $1 AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR call_id = $3) AND ($4::text IS NULL OR target_id = $4)
-       AND ($5::text IS NULL OR status = $5 OR ($5 = 'pending' AND status = 'queued'))
-     ORDER BY id DESC LIMIT $6`, [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
+    `SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id
+     WHERE d.account_id = $1 AND ($2::text IS NULL OR d.id < $2) AND ($3::text IS NULL OR d.call_id = $3) AND ($4::text IS NULL OR d.target_id = $4)
+       AND ($5::text IS NULL OR d.status = $5 OR ($5 = 'pending' AND d.status = 'queued'))
+     ORDER BY d.id DESC LIMIT $6`, [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
   return rows.map(deliveryFromRow);
 }
 

@@ -14,6 +14,7 @@ export async function purge(c: pg.PoolClient, k: RetentionCutoffs): Promise<numb
       [status, before, k.batch])).map((r) => String(r.id));
     if (ids.length === 0) continue;
     n += await countOf(c, 'purge_attempts', 'DELETE FROM delivery_attempts WHERE delivery_id = ANY($1::text[])', [ids]);
+    n += await countOf(c, 'purge_requests', 'DELETE FROM delivery_requests WHERE delivery_id = ANY($1::text[])', [ids]);
     n += await countOf(c, 'purge_deliveries', 'DELETE FROM deliveries WHERE id = ANY($1::text[])', [ids]);
   }
   // An ended call goes once none of its deliveries is left (a dead one keeps its call in the log).

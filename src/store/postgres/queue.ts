@@ -39,11 +39,14 @@ export async function claimDue(c: Client, owner: string, now: number, leaseUntil
          WHERE order_key = caps.key AND status = 'pending' AND next_attempt_at <= $3
          ORDER BY next_attempt_at, id LIMIT caps.cap
          FOR UPDATE SKIP LOCKED) p
-       WHERE caps.cap > 0)
-     UPDATE deliveries d SET status = 'delivering', locked_by = $1, locked_until = $2
-     FROM (SELECT id FROM picked ORDER BY rank, next_attempt_at, id LIMIT $4) s
-     WHERE d.id = s.id
-     RETURNING d.*`, [owner, leaseUntil, now, limit, limit, slots.fallback, keys, keys.map((k) => slots.free.get(k)!)]);
+       WHERE caps.cap > 0),
+     claimed AS (
+       UPDATE deliveries d SET status = 'delivering', locked_by = $1, locked_until = $2
+       FROM (SELECT id FROM picked ORDER BY rank, next_attempt_at, id LIMIT $4) s
+       WHERE d.id = s.id
+       RETURNING d.*)
+     -- the request comes from its own table (written once at enqueue, never rewritten)
+     SELECT c.*, r.request FROM claimed c JOIN delivery_requests r ON r.delivery_id = c.id`, [owner, leaseUntil, now, limit, limit, slots.fallback, keys, keys.map((k) => slots.free.get(k)!)]);
   return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
 }
 
