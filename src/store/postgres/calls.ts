@@ -1,98 +1,120 @@
-import type pg from 'pg';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type { CallFilter, CallWrite, IdempotentAnswer, WriteOutcome } from '../contract.ts';
 import { callFromRow, eventFromRow } from '../rows.ts';
-import { countOf, rowsOf, type Client } from './sql.ts';
+import { isDuplicateIn, rowsOf, type Client } from './sql.ts';
 
-/** Thrown inside a transaction to roll it back and answer the outcome. */
-export class Rollback extends Error {
-  readonly outcome: Exclude<WriteOutcome, 'written'>;
-  constructor(outcome: Exclude<WriteOutcome, 'written'>) {
-    super(outcome);
-    this.outcome = outcome;
-  }
-}
-
-/** A call's new state, its events and what they cause, in the caller's transaction. */
-export async function writeCall(c: pg.PoolClient, w: CallWrite, channel: string): Promise<WriteOutcome> {
+/**
+ * A call's new state, its events and what they cause, as ONE statement: a chain of
+ * data-modifying CTEs, atomic by itself (no BEGIN/COMMIT: one round trip instead of the 8–10 of
+ * a transaction of separate statements). What the chain must get right:
+ *
+ * - Everything hangs off `ok`, the call row written: inserted (`ON CONFLICT DO NOTHING`: a taken
+ *   id or external id leaves `ok` empty, 'call_exists') or updated under the version guard
+ *   (nothing updated, 'stale'). Every other part writes only `FROM ok`, so a refused write
+ *   writes nothing.
+ * - The version guard holds although every CTE reads one snapshot, taken when the statement
+ *   began: an UPDATE that meets a row changed by a transaction that committed after that
+ *   snapshot waits for it and re-checks its WHERE on the newest version (READ COMMITTED), so a
+ *   concurrent writer of the call makes this one 'stale'. Every writer of a call passes this
+ *   guard, so once `ok` has a row no other write of this call's events or deliveries can have
+ *   happened since the snapshot: the new seqs are free.
+ * - Idempotency keys and ingested event ids are plain INSERTs, written after the call: a taken
+ *   key fails the statement with a duplicate key in that table, which rolls back the call row
+ *   and everything else ('key_taken').
+ * - Queued or pending: a new delivery waits ('queued') behind an unsettled delivery of the same
+ *   call and target. Read from the snapshot alone that is wrong when a settle of that earlier
+ *   delivery commits after the snapshot: we would queue behind a row already settled, whose
+ *   settle has already looked for queued rows to promote and missed ours — it would wait for
+ *   ever. So `busy` locks the line's unsettled rows FOR KEY SHARE, in id order: a row a settle
+ *   has locked (it takes FOR UPDATE, queue.ts) makes us wait for that settle to commit, and a
+ *   locked row is re-read at its newest version (settled rows drop out). A settle that comes
+ *   after our lock waits for our commit, and its promotion (a later statement of its
+ *   transaction, with a later snapshot) sees our queued row. FOR KEY SHARE does not conflict
+ *   with the claim's, promotion's or reap's updates, so those never wait on a call write.
+ *   Deliveries of one write in the same line follow each other (`follows`): rows of one
+ *   statement cannot see each other.
+ *
+ * Answers the outcome and how many of the new deliveries are due now ('pending').
+ */
+export async function writeCall(c: Client, w: CallWrite): Promise<{ outcome: WriteOutcome; due: number }> {
   const call = w.call;
-  if (w.idempotency) {
-    const i = w.idempotency;
-    const n = await countOf(c, 'idem_put',
-      'INSERT INTO idempotency_keys (account_id, route, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
-      [call.account_id, i.route, i.key, i.request_hash, i.status, i.body, call.created_at]);
-    if (n === 0) throw new Rollback('key_taken');
-  }
-  const ingested = w.ingest_event_ids ?? [];
-  if (ingested.length > 0) {
-    const n = await countOf(c, 'ingest_put',
-      `INSERT INTO ingested_events (account_id, event_id, call_id, created_at)
-       SELECT $1, e, $3, $4 FROM unnest($2::text[]) AS e ON CONFLICT DO NOTHING`,
-      [call.account_id, ingested, call.id, w.events[0]?.occurred_at ?? call.created_at]);
-    if (n !== ingested.length) throw new Rollback('key_taken');
-  }
-  const doc = JSON.stringify(call);
-  if (w.expected_version === null) {
-    // The only unique key a new call can clash on is the account's external id (ids are new).
-    const n = await countOf(c, 'call_insert',
-      `INSERT INTO calls (id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
-      [call.id, call.account_id, call.kind, call.direction, call.from, call.to, call.status, call.outcome, call.channel_id, call.external_id, call.created_at, call.version, doc]);
-    if (n === 0) throw new Rollback('call_exists');
-  } else {
-    const n = await countOf(c, 'call_update', 'UPDATE calls SET status = $1, outcome = $2, version = $3, doc = $4 WHERE id = $5 AND version = $6',
-      [call.status, call.outcome, call.version, doc, call.id, w.expected_version]);
-    if (n === 0) throw new Rollback('stale');
-  }
-  if (w.events.length > 0) {
-    const e = w.events;
-    await countOf(c, 'events_insert',
-      `INSERT INTO call_events (call_id, seq, account_id, type, leg, occurred_at, data)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])`,
-      [e.map((x) => x.call_id), e.map((x) => x.seq), e.map((x) => x.account_id), e.map((x) => x.type), e.map((x) => x.leg),
-        e.map((x) => x.occurred_at), e.map((x) => JSON.stringify(x.data))]);
-  }
-  if (w.timer_due_at === null) {
-    await countOf(c, 'timer_delete', 'DELETE FROM call_timers WHERE call_id = $1', [call.id]);
-  } else {
-    await countOf(c, 'timer_put',
-      `INSERT INTO call_timers (call_id, due_at, locked_by, locked_until) VALUES ($1, $2, NULL, NULL)
-       ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = NULL, locked_until = NULL`, [call.id, w.timer_due_at]);
-  }
-  if (w.deliveries.length > 0) {
-    const d = w.deliveries;
-    // One statement inserts them all, so a row cannot see the rows beside it: a delivery that
-    // follows another of the same call and target in this batch is queued outright; the first
-    // is queued only behind an unsettled one already stored.
-    const seen = new Set<string>();
-    const follows = d.map((x) => {
-      const line = `${x.order_key}\u0000${x.call_id}`;
-      const f = seen.has(line);
-      seen.add(line);
-      return f;
-    });
-    await countOf(c, 'deliveries_insert',
-      `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
-                               status, attempts, next_attempt_at, created_at, updated_at)
-       SELECT id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
-              CASE WHEN follows OR EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = t.order_key AND p.call_id = t.call_id
-                                                                       AND p.status IN ('queued', 'pending', 'delivering'))
-                   THEN 'queued' ELSE 'pending' END,
-              0, next_attempt_at, created_at, created_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bool[])
-         AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, next_attempt_at, created_at, follows)`,
-      [d.map((x) => x.id), d.map((x) => x.account_id), d.map((x) => x.call_id), d.map((x) => x.event_seq), d.map((x) => x.event_type),
+  const i = w.idempotency;
+  const e = w.events;
+  const d = w.deliveries;
+  const seen = new Set<string>();
+  const follows = d.map((x) => {
+    const line = `${x.order_key}\u0000${x.call_id}`;
+    const f = seen.has(line);
+    seen.add(line);
+    return f;
+  });
+  let rows;
+  try {
+    rows = await rowsOf(c, 'call_write',
+      `WITH ins AS (
+         INSERT INTO calls (id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc)
+         SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::bigint, $12::int, $13::text
+         WHERE $14::int IS NULL
+         ON CONFLICT DO NOTHING
+         RETURNING id),
+       upd AS (
+         UPDATE calls SET status = $7::text, outcome = $8::text, version = $12::int, doc = $13::text
+         WHERE id = $1::text AND version = $14::int
+         RETURNING id),
+       ok AS (SELECT id FROM ins UNION ALL SELECT id FROM upd),
+       idem AS (
+         INSERT INTO idempotency_keys (account_id, route, key, request_hash, status, body, created_at)
+         SELECT $2::text, $15::text, $16::text, $17::text, $18::int, $19::text, $11::bigint FROM ok WHERE $16::text IS NOT NULL),
+       ingest AS (
+         INSERT INTO ingested_events (account_id, event_id, call_id, created_at)
+         SELECT $2::text, x.id, $1::text, $21::bigint FROM ok, unnest($20::text[]) AS x(id)),
+       events AS (
+         INSERT INTO call_events (call_id, seq, account_id, type, leg, occurred_at, data)
+         SELECT x.* FROM ok, unnest($22::text[], $23::int[], $24::text[], $25::text[], $26::text[], $27::bigint[], $28::text[]) AS x),
+       timer_set AS (
+         INSERT INTO call_timers (call_id, due_at, locked_by, locked_until)
+         SELECT $1::text, $29::bigint, NULL, NULL FROM ok WHERE $29::bigint IS NOT NULL
+         ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = NULL, locked_until = NULL),
+       timer_clear AS (
+         DELETE FROM call_timers WHERE call_id = $1::text AND $29::bigint IS NULL AND EXISTS (SELECT 1 FROM ok)),
+       t AS (
+         SELECT * FROM unnest($30::text[], $31::text[], $32::text[], $33::int[], $34::text[], $35::text[], $36::text[], $37::text[], $38::text[],
+                              $39::bigint[], $40::bigint[], $41::bool[], $42::text[])
+           AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, next_attempt_at, created_at, follows, request)),
+       busy AS (
+         SELECT p.order_key, p.call_id FROM deliveries p
+         WHERE (p.order_key, p.call_id) IN (SELECT order_key, call_id FROM t) AND p.status IN ('queued', 'pending', 'delivering')
+           AND EXISTS (SELECT 1 FROM ok)
+         ORDER BY p.id
+         FOR KEY SHARE OF p),
+       dels AS (
+         INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
+                                 status, attempts, next_attempt_at, created_at, updated_at)
+         SELECT t.id, t.account_id, t.call_id, t.event_seq, t.event_type, t.event_name, t.target_format, t.target_id, t.order_key,
+                CASE WHEN t.follows OR EXISTS (SELECT 1 FROM busy b WHERE b.order_key = t.order_key AND b.call_id = t.call_id)
+                     THEN 'queued' ELSE 'pending' END,
+                0, t.next_attempt_at, t.created_at, t.created_at
+         FROM ok, t
+         RETURNING status),
+       requests AS (
+         INSERT INTO delivery_requests (delivery_id, request) SELECT t.id, t.request FROM ok, t)
+       SELECT (SELECT count(*) FROM ok) AS written, (SELECT count(*) FROM dels WHERE status = 'pending') AS due`,
+      [call.id, call.account_id, call.kind, call.direction, call.from, call.to, call.status, call.outcome, call.channel_id, call.external_id,
+        call.created_at, call.version, JSON.stringify(call), w.expected_version,
+        i?.route ?? null, i?.key ?? null, i?.request_hash ?? null, i?.status ?? null, i?.body ?? null,
+        w.ingest_event_ids ?? [], w.events[0]?.occurred_at ?? call.created_at,
+        e.map((x) => x.call_id), e.map((x) => x.seq), e.map((x) => x.account_id), e.map((x) => x.type), e.map((x) => x.leg),
+        e.map((x) => x.occurred_at), e.map((x) => JSON.stringify(x.data)),
+        w.timer_due_at,
+        d.map((x) => x.id), d.map((x) => x.account_id), d.map((x) => x.call_id), d.map((x) => x.event_seq), d.map((x) => x.event_type),
         d.map((x) => x.event_name), d.map((x) => x.target_format), d.map((x) => x.target_id), d.map((x) => x.order_key),
-        d.map((x) => x.next_attempt_at), d.map((x) => x.created_at), follows]);
-    // The rendered request, written once (slim queue rows, migration 0005).
-    await countOf(c, 'requests_insert', 'INSERT INTO delivery_requests (delivery_id, request) SELECT * FROM unnest($1::text[], $2::text[])',
-      [d.map((x) => x.id), d.map((x) => JSON.stringify(x.request))]);
+        d.map((x) => x.next_attempt_at), d.map((x) => x.created_at), follows, d.map((x) => JSON.stringify(x.request))]);
+  } catch (err) {
+    if (isDuplicateIn(err, ['idempotency_keys', 'ingested_events'])) return { outcome: 'key_taken', due: 0 };
+    throw err;
   }
-  if (w.deliveries.length > 0 || w.timer_due_at !== null) {
-    // Delivered at commit, to every listening process: "there is work", nothing more.
-    await countOf(c, 'notify', 'SELECT pg_notify($1, \'\')', [channel]);
-  }
-  return 'written';
+  if (Number(rows[0]?.written) === 0) return { outcome: w.expected_version === null ? 'call_exists' : 'stale', due: 0 };
+  return { outcome: 'written', due: Number(rows[0]?.due) };
 }
 
 export async function getCall(c: Client, accountId: string | null, id: string): Promise<Call | undefined> {

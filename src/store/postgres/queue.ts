@@ -4,7 +4,7 @@ import { deliveryFromRow } from '../rows.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
 
 /**
- * The PostgreSQL delivery queue's statements: claiming due deliveries (FOR UPDATE SKIP LOCKED,
+ * The PostgreSQL delivery queue's statements: claiming due deliveries (FOR NO KEY UPDATE SKIP LOCKED,
  * leased to the claiming process) and settling finished attempts in batches, with the promotion
  * of each line's next queued event and the targets' health.
  */
@@ -18,7 +18,8 @@ export async function claimDue(c: Client, owner: string, now: number, leaseUntil
   }
   // Target by target (issue 9): the targets with pending rows come from a loose scan of
   // deliveries_ready (one probe each), each target with free slots gives its earliest due rows
-  // (skipping rows another process holds), and they are taken round-robin — every target's
+  // (skipping rows another claim or settle holds; FOR NO KEY UPDATE, so not the pending heads a
+  // call write holds FOR KEY SHARE while it decides), and they are taken round-robin — every target's
   // first before anyone's second — up to LIMIT. A full or failing target's backlog is never
   // walked. Only the head of each call's line for a target is 'pending' (later ones 'queued').
   const keys = [...slots.free.keys()];
@@ -38,7 +39,7 @@ export async function claimDue(c: Client, owner: string, now: number, leaseUntil
          SELECT id, next_attempt_at FROM deliveries
          WHERE order_key = caps.key AND status = 'pending' AND next_attempt_at <= $3
          ORDER BY next_attempt_at, id LIMIT caps.cap
-         FOR UPDATE SKIP LOCKED) p
+         FOR NO KEY UPDATE SKIP LOCKED) p
        WHERE caps.cap > 0),
      claimed AS (
        UPDATE deliveries d SET status = 'delivering', locked_by = $1, locked_until = $2
@@ -59,11 +60,13 @@ export async function settleAttempts(c: pg.PoolClient, results: AttemptResult[],
     [a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
       a.map((x) => x.error), a.map((x) => JSON.stringify(x.request)), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
       a.map((x) => x.response_excerpt)]);
-  // A call's writes and this promotion must not interleave: a delivery inserted 'queued' by a
-  // call write that commits after we looked would wait for ever. FOR SHARE on the calls rows
-  // waits for such a write (its UPDATE takes the row) and lets settling batches share.
-  const callIds = [...new Set(results.filter((r) => r.status !== 'pending').map((r) => r.call_id))].sort();
-  if (callIds.length > 0) await countOf(c, 'calls_share', 'SELECT 1 FROM calls WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE', [callIds]);
+  // The settled rows are locked first, FOR UPDATE and in id order. A call write holds FOR KEY
+  // SHARE on the unsettled rows of the lines it adds to (calls.ts) and decides 'queued' from
+  // them: this lock waits for such a write to commit, and the promotion below — a later
+  // statement, with a later snapshot — then sees its queued rows; a write that comes after
+  // waits for our commit and sees the rows settled. Both sides lock in id order: no deadlock.
+  await countOf(c, 'deliveries_lock', 'SELECT id FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+    [results.map((r) => r.attempt.delivery_id)]);
   const settled = await rowsOf(c, 'deliveries_settle',
     `UPDATE deliveries d SET status = t.status, attempts = t.attempt, next_attempt_at = t.next_at, locked_by = NULL, locked_until = NULL,
             updated_at = $7, last_status_code = t.code, last_error = t.error

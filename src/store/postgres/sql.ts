@@ -14,3 +14,41 @@ export async function countOf(c: Client, name: string, text: string, values: unk
   const r = await c.query({ name, text, values });
   return r.rowCount ?? 0;
 }
+
+/** A duplicate key in `table`: the server's error names the table in a field of its own (no message text is read). */
+export function isDuplicateIn(err: unknown, tables: readonly string[]): boolean {
+  const e = err as { code?: unknown; table?: unknown } | null;
+  return e !== null && typeof e === 'object' && e.code === '23505' && typeof e.table === 'string' && tables.includes(e.table);
+}
+
+/** A statement of a pipelined batch: sent without waiting for the answer to the one before. */
+export interface Step {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * Runs the steps as one transaction in one round trip: BEGIN, the steps and COMMIT go out
+ * together on a pipelining connection (`pipeline: true`), each with its own Sync, and the server
+ * runs them in order. If a step fails, the ones after it fail too ("current transaction is
+ * aborted") and the COMMIT rolls back; the first error is thrown. Each step still gets its own
+ * snapshot (READ COMMITTED): a later step sees what the earlier ones wrote and what other
+ * transactions committed meanwhile. Answers each step's rows.
+ */
+export async function pipelinedTx(pool: pg.Pool, steps: Step[]): Promise<Row[][]> {
+  const c = await pool.connect();
+  const sent = [
+    c.query('BEGIN'),
+    ...steps.map((s) => c.query({ name: s.name, text: s.text, values: s.values })),
+    c.query('COMMIT'),
+  ];
+  const out = await Promise.allSettled(sent);
+  // The COMMIT answered (ROLLBACK after a failed step): the connection is idle and reusable.
+  // Otherwise the connection itself failed and the pool must drop it.
+  const usable = out[out.length - 1]!.status === 'fulfilled';
+  c.release(!usable);
+  const failed = out.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  return out.slice(1, -1).map((o) => (o as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[]);
+}

@@ -151,12 +151,12 @@ export class PostgresStore implements Store {
   // calls
 
   async writeCall(w: CallWrite): Promise<WriteOutcome> {
-    try {
-      return await this.#tx((c) => calls.writeCall(c, w, this.#channel()));
-    } catch (err) {
-      if (err instanceof calls.Rollback) return err.outcome;
-      throw err;
+    const { outcome, due } = await calls.writeCall(this.#pool, w);
+    if (due > 0 || (outcome === 'written' && w.timer_due_at !== null)) {
+      // After the commit, to every listening process: "there is work", nothing more.
+      await countOf(this.#pool, 'notify', 'SELECT pg_notify($1, \'\')', [this.#channel()]);
     }
+    return outcome;
   }
 
   getCall(accountId: string | null, id: string): Promise<Call | undefined> {
