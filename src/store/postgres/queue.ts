@@ -1,30 +1,131 @@
-import type pg from 'pg';
 import type { AttemptResult, Delivery, Slots } from '../contract.ts';
-import { deliveryFromRow } from '../rows.ts';
-import { countOf, rowsOf, type Client } from './sql.ts';
+import { deliveryFromRow, type Row } from '../rows.ts';
+import type { Step } from './sql.ts';
 
 /**
- * The PostgreSQL delivery queue's statements: claiming due deliveries (FOR NO KEY UPDATE SKIP LOCKED,
- * leased to the claiming process) and settling finished attempts in batches, with the promotion
- * of each line's next queued event and the targets' health.
+ * The PostgreSQL delivery queue's statements: claiming due deliveries (FOR NO KEY UPDATE SKIP
+ * LOCKED, leased to the claiming process) and settling finished attempts in batches, with the
+ * promotion of each line's next queued event and the targets' health. Each is a Step: the store
+ * sends a dispatcher round's steps (settle, promote, reap, claim) pipelined, in one transaction
+ * and one round trip (sql.ts pipelinedTx), where it took 9–11 before.
  */
-export async function claimDue(c: Client, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean): Promise<Delivery[]> {
-  if (limit <= 0) return [];
-  if (reap) {
-    // A lease that ran out (its process died) puts the delivery back in line.
-    await countOf(c, 'deliveries_reap',
-      "UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1 WHERE status = 'delivering' AND locked_until <= $1",
-      [now]);
+
+/**
+ * Records finished attempts, in one statement: the attempts, the deliveries' new state (only
+ * where `owner` still holds the lease) and the targets' health.
+ *
+ * The settled rows are locked first, FOR UPDATE and in id order. A call write holds FOR KEY
+ * SHARE on the unsettled rows of the lines it adds to (calls.ts) and decides 'queued' from them:
+ * this lock waits for such a write to commit, and the promotion — the next statement, with a
+ * later snapshot — then sees its queued rows; a write that comes after waits for our commit and
+ * sees the rows settled. Both sides lock in id order, so they cannot deadlock. The promotion
+ * must stay a statement of its own: this one's snapshot predates whatever the lock waited for.
+ */
+export function settleStep(results: AttemptResult[], now: number): Step {
+  const a = results.map((r) => r.attempt);
+  // Target health as one row per target (one UPDATE may change a row only once): any success
+  // refreshes last_success_at (at most once a minute) and clears failing_since; failing_since
+  // then follows the target's last result in the batch, as one write per result in order would;
+  // the first disable reason disables it.
+  const health = new Map<string, { ok: boolean; failed: boolean; reason: string | null }>();
+  for (const r of results) {
+    const h = health.get(r.target.id) ?? { ok: false, failed: false, reason: null };
+    h.ok ||= r.target.success;
+    h.failed = !r.target.success;
+    h.reason ??= r.target.disable_reason ?? null;
+    health.set(r.target.id, h);
   }
-  // Target by target (issue 9): the targets with pending rows come from a loose scan of
-  // deliveries_ready (one probe each), each target with free slots gives its earliest due rows
-  // (skipping rows another claim or settle holds; FOR NO KEY UPDATE, so not the pending heads a
-  // call write holds FOR KEY SHARE while it decides), and they are taken round-robin — every target's
-  // first before anyone's second — up to LIMIT. A full or failing target's backlog is never
-  // walked. Only the head of each call's line for a target is 'pending' (later ones 'queued').
+  const targets = [...health.keys()].sort();
+  return {
+    name: 'deliveries_settle',
+    text: `WITH attempts AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
+         ON CONFLICT DO NOTHING),
+       r AS (
+         SELECT * FROM unnest($1::text[], $10::text[], $2::int[], $11::bigint[], $5::int[], $6::text[], $12::text[])
+           AS r(id, status, attempt, next_at, code, error, owner)),
+       mine AS (
+         SELECT d.id FROM deliveries d JOIN r ON d.id = r.id AND d.locked_by = r.owner
+         ORDER BY d.id
+         FOR UPDATE OF d),
+       settled AS (
+         UPDATE deliveries d SET status = r.status, attempts = r.attempt, next_attempt_at = r.next_at, locked_by = NULL, locked_until = NULL,
+                updated_at = $13::bigint, last_status_code = r.code, last_error = r.error
+         FROM mine JOIN r ON r.id = mine.id
+         WHERE d.id = mine.id AND d.locked_by = r.owner)
+       UPDATE resources t SET
+         last_success_at = CASE WHEN h.ok AND (t.failing_since IS NOT NULL OR t.last_success_at IS NULL OR t.last_success_at < $13::bigint - 60000)
+                                THEN $13::bigint ELSE t.last_success_at END,
+         failing_since = CASE WHEN h.failed THEN COALESCE(CASE WHEN h.ok THEN NULL ELSE t.failing_since END, $13::bigint)
+                              WHEN h.ok THEN NULL ELSE t.failing_since END,
+         enabled = t.enabled AND h.reason IS NULL,
+         disabled_reason = CASE WHEN h.reason IS NOT NULL AND t.enabled THEN h.reason ELSE t.disabled_reason END,
+         updated_at = CASE WHEN h.reason IS NOT NULL AND t.enabled THEN $13::bigint ELSE t.updated_at END
+       FROM unnest($14::text[], $15::bool[], $16::bool[], $17::text[]) AS h(id, ok, failed, reason)
+       WHERE t.id = h.id
+         AND ((h.ok AND (t.failing_since IS NOT NULL OR t.last_success_at IS NULL OR t.last_success_at < $13::bigint - 60000))
+              OR (h.failed AND (h.ok OR t.failing_since IS NULL))
+              OR (h.reason IS NOT NULL AND t.enabled))`,
+    values: [
+      a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
+      a.map((x) => x.error), a.map((x) => JSON.stringify(x.request)), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
+      a.map((x) => x.response_excerpt),
+      results.map((r) => r.status), results.map((r) => r.next_attempt_at), results.map((r) => r.owner), now,
+      targets, targets.map((t) => health.get(t)!.ok), targets.map((t) => health.get(t)!.failed), targets.map((t) => health.get(t)!.reason),
+    ],
+  };
+}
+
+/**
+ * After settleStep, in the same transaction: the next queued event of each line whose delivery
+ * settled for good (succeeded or dead) becomes due, unless the line has a pending or delivering
+ * row. `ids` are the deliveries the results settled for good; a row whose lease this process had
+ * lost is not settled by us, and its line is then promoted only if that is right anyway.
+ */
+export function promoteStep(ids: string[], now: number): Step {
+  return {
+    name: 'deliveries_promote',
+    text: `UPDATE deliveries d SET status = 'pending', next_attempt_at = $2, updated_at = $2
+       FROM (SELECT DISTINCT ON (q.order_key, q.call_id) q.id
+             FROM deliveries q
+             JOIN (SELECT DISTINCT order_key, call_id FROM deliveries WHERE id = ANY($1::text[]) AND status IN ('succeeded', 'dead')) s
+               ON q.order_key = s.order_key AND q.call_id = s.call_id
+             WHERE q.status = 'queued'
+             ORDER BY q.order_key, q.call_id, q.event_seq) n
+       WHERE d.id = n.id
+         AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.status IN ('pending', 'delivering'))`,
+    values: [ids, now],
+  };
+}
+
+/**
+ * A lease that ran out (its process died) puts the delivery back in line. Rows another
+ * transaction holds are left for the next reap (a second later) rather than waited for.
+ */
+export function reapStep(now: number): Step {
+  return {
+    name: 'deliveries_reap',
+    text: `UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1
+       WHERE id IN (SELECT id FROM deliveries WHERE status = 'delivering' AND locked_until <= $1 FOR NO KEY UPDATE SKIP LOCKED)`,
+    values: [now],
+  };
+}
+
+/**
+ * Target by target (issue 9): the targets with pending rows come from a loose scan of
+ * deliveries_ready (one probe each), each target with free slots gives its earliest due rows
+ * (skipping rows another claim or settle holds; FOR NO KEY UPDATE, so not the pending heads a
+ * call write holds FOR KEY SHARE while it decides), and they are taken round-robin — every
+ * target's first before anyone's second — up to LIMIT. A full or failing target's backlog is
+ * never walked. Only the head of each call's line for a target is 'pending' (later ones
+ * 'queued'). Read its rows with claimedFrom.
+ */
+export function claimStep(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots): Step {
   const keys = [...slots.free.keys()];
-  const rows = await rowsOf(c, 'deliveries_claim',
-    `WITH RECURSIVE k(key) AS (
+  return {
+    name: 'deliveries_claim',
+    text: `WITH RECURSIVE k(key) AS (
        (SELECT order_key FROM deliveries WHERE status = 'pending' ORDER BY order_key LIMIT 1)
        UNION ALL
        SELECT (SELECT d.order_key FROM deliveries d WHERE d.status = 'pending' AND d.order_key > k.key ORDER BY d.order_key LIMIT 1)
@@ -47,59 +148,16 @@ export async function claimDue(c: Client, owner: string, now: number, leaseUntil
        WHERE d.id = s.id
        RETURNING d.*)
      -- the request comes from its own table (written once at enqueue, never rewritten)
-     SELECT c.*, r.request FROM claimed c JOIN delivery_requests r ON r.delivery_id = c.id`, [owner, leaseUntil, now, limit, limit, slots.fallback, keys, keys.map((k) => slots.free.get(k)!)]);
+     SELECT c.*, r.request FROM claimed c JOIN delivery_requests r ON r.delivery_id = c.id`,
+    values: [owner, leaseUntil, now, limit, limit, slots.fallback, keys, keys.map((k) => slots.free.get(k)!)],
+  };
+}
+
+export function claimedFrom(rows: Row[]): Delivery[] {
   return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
 }
 
-export async function settleAttempts(c: pg.PoolClient, results: AttemptResult[], now: number): Promise<void> {
-  const a = results.map((r) => r.attempt);
-  await countOf(c, 'attempts_insert',
-    `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
-     ON CONFLICT DO NOTHING`,
-    [a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
-      a.map((x) => x.error), a.map((x) => JSON.stringify(x.request)), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
-      a.map((x) => x.response_excerpt)]);
-  // The settled rows are locked first, FOR UPDATE and in id order. A call write holds FOR KEY
-  // SHARE on the unsettled rows of the lines it adds to (calls.ts) and decides 'queued' from
-  // them: this lock waits for such a write to commit, and the promotion below — a later
-  // statement, with a later snapshot — then sees its queued rows; a write that comes after
-  // waits for our commit and sees the rows settled. Both sides lock in id order: no deadlock.
-  await countOf(c, 'deliveries_lock', 'SELECT id FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-    [results.map((r) => r.attempt.delivery_id)]);
-  const settled = await rowsOf(c, 'deliveries_settle',
-    `UPDATE deliveries d SET status = t.status, attempts = t.attempt, next_attempt_at = t.next_at, locked_by = NULL, locked_until = NULL,
-            updated_at = $7, last_status_code = t.code, last_error = t.error
-     FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $8::text[]) AS t(id, status, attempt, next_at, code, error, owner)
-     WHERE d.id = t.id AND d.locked_by = t.owner
-     RETURNING d.order_key, d.call_id, d.status`,
-    [results.map((r) => r.attempt.delivery_id), results.map((r) => r.status), a.map((x) => x.attempt), results.map((r) => r.next_attempt_at),
-      a.map((x) => x.status_code), a.map((x) => x.error), now, results.map((r) => r.owner)]);
-  const done = settled.filter((r) => r.status !== 'pending');
-  if (done.length > 0) {
-    // The next queued event of each settled line becomes due.
-    await countOf(c, 'deliveries_promote',
-      `UPDATE deliveries d SET status = 'pending', next_attempt_at = $3, updated_at = $3
-       FROM (SELECT DISTINCT ON (q.order_key, q.call_id) q.id
-             FROM deliveries q JOIN unnest($1::text[], $2::text[]) AS s(order_key, call_id) ON q.order_key = s.order_key AND q.call_id = s.call_id
-             WHERE q.status = 'queued'
-             ORDER BY q.order_key, q.call_id, q.event_seq) n
-       WHERE d.id = n.id
-         AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.status IN ('pending', 'delivering'))`,
-      [done.map((r) => String(r.order_key)), done.map((r) => String(r.call_id)), now]);
-  }
-  const ok = [...new Set(results.filter((r) => r.target.success).map((r) => r.target.id))];
-  // A target's failing_since follows its last result in the batch (as one write per result would).
-  const last = new Map(results.map((r) => [r.target.id, r.target.success]));
-  const failed = [...last].filter(([, success]) => !success).map(([id]) => id);
-  if (ok.length > 0) {
-    await countOf(c, 'targets_ok', 'UPDATE resources SET last_success_at = $1::bigint, failing_since = NULL WHERE id = ANY($2::text[]) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < $1::bigint - 60000)', [now, ok]);
-  }
-  if (failed.length > 0) {
-    await countOf(c, 'targets_failing', 'UPDATE resources SET failing_since = $1 WHERE id = ANY($2::text[]) AND failing_since IS NULL', [now, failed]);
-  }
-  for (const r of results) {
-    if (r.target.disable_reason === undefined) continue;
-    await countOf(c, 'target_disable', 'UPDATE resources SET enabled = FALSE, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled', [r.target.disable_reason, now, r.target.id]);
-  }
+/** The deliveries the results settle for good: their lines' next queued events become due. */
+export function settledForGood(results: AttemptResult[]): string[] {
+  return results.filter((r) => r.status !== 'pending').map((r) => r.attempt.delivery_id);
 }

@@ -11,9 +11,9 @@ import * as calls from './calls.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
 import { Listener } from './listener.ts';
-import { claimDue, settleAttempts } from './queue.ts';
+import { claimedFrom, claimStep, promoteStep, reapStep, settledForGood, settleStep } from './queue.ts';
 import * as resources from './resources.ts';
-import { countOf, type Client } from './sql.ts';
+import { countOf, pipelinedTx, rowsOf, type Step } from './sql.ts';
 import * as timers from './timers.ts';
 
 // Two processes starting at once must not both migrate: the first takes this advisory lock,
@@ -52,6 +52,8 @@ export class PostgresStore implements Store {
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`bad schema name ${schema}`);
     this.#pool = new pg.Pool({
       connectionString: opts.connectionString,
+      // A transaction's statements go out together (pipelinedTx): one round trip, not one each.
+      pipeline: true,
       // 10 connections: on 2 cores PostgreSQL itself is the limit well before that.
       max: opts.max ?? 10,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
@@ -200,26 +202,33 @@ export class PostgresStore implements Store {
   // deliveries
 
   async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = []): Promise<Delivery[]> {
-    if (settle.length > 0) {
-      // Settling and claiming share one transaction: one commit instead of two per round.
-      return this.#tx(async (c) => {
-        await settleAttempts(c, settle, now);
-        return this.#claim(c, owner, now, leaseUntil, limit, slots);
-      });
+    const steps = this.#settleSteps(settle, now);
+    // Reaping at most once a second: a lease runs for seconds, so looking more often finds nothing new.
+    if (limit > 0 && (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap)) {
+      this.#lastReap = now;
+      steps.push(reapStep(now));
     }
-    return this.#claim(this.#pool, owner, now, leaseUntil, limit, slots);
+    if (limit <= 0) {
+      if (steps.length > 0) await pipelinedTx(this.#pool, steps);
+      return [];
+    }
+    const claim = claimStep(owner, now, leaseUntil, limit, slots);
+    if (steps.length === 0) return claimedFrom(await rowsOf(this.#pool, claim.name, claim.text, claim.values));
+    // Settle, promote, reap and claim: one transaction (one commit), sent in one round trip.
+    const out = await pipelinedTx(this.#pool, [...steps, claim]);
+    return claimedFrom(out[out.length - 1]!);
   }
 
-  #claim(c: Client, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots): Promise<Delivery[]> {
-    // At most once a second: a lease runs for seconds, so looking more often finds nothing new.
-    const reap = limit > 0 && (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap);
-    if (reap) this.#lastReap = now;
-    return claimDue(c, owner, now, leaseUntil, limit, slots, reap);
+  /** Recording finished attempts: the settle, then the promotion of each settled line's next event (a statement of its own, see queue.ts). */
+  #settleSteps(results: AttemptResult[], now: number): Step[] {
+    if (results.length === 0) return [];
+    const done = settledForGood(results);
+    return done.length > 0 ? [settleStep(results, now), promoteStep(done, now)] : [settleStep(results, now)];
   }
 
   async recordAttempts(results: AttemptResult[], now: number): Promise<void> {
     if (results.length === 0) return;
-    await this.#tx((c) => settleAttempts(c, results, now));
+    await pipelinedTx(this.#pool, this.#settleSteps(results, now));
   }
 
   nextDeliveryDue(now: number): Promise<number | null> {
