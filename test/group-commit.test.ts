@@ -48,11 +48,11 @@ test('kill -9 right after the first group-committed answers: every answered call
 
     second = await spawnHookline(['--data-dir', data.dir, '--api-key', API_KEY]);
     for (const id of answeredCalls) {
-      const r = await request(second.url, 'GET', `/v1/calls/${id}`);
+      const r: { status: number } = await request(second.url, 'GET', `/v1/calls/${id}`);
       assert.equal(r.status, 200, `answered call ${id} is lost`);
     }
     for (const e of answeredEvents) {
-      const r = await request(second.url, 'GET', `/v1/calls/${e.call_id}`);
+      const r: { status: number } = await request(second.url, 'GET', `/v1/calls/${e.call_id}`);
       assert.equal(r.status, 200, `answered event ${e.event_id} (call ${e.call_id}) is lost`);
     }
     process.stderr.write(`# group commit: ${answeredCalls.length} calls and ${answeredEvents.length} events answered before the kill, all found after the restart\n`);

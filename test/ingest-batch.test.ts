@@ -49,7 +49,7 @@ test('a batch: one result per event in order, each as the event alone; calls in 
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const res = r.body.data as { event_id: string; status: number; call_id?: string; external_id?: string; error?: { code: string; status: number } }[];
   assert.equal(res.length, events.length);
-  assert.deepEqual(res.map((x) => x.event_id), events.map((e) => e.event_id));
+  assert.deepEqual(res.map((x) => x.event_id), events.map((e) => e!.event_id));
   assert.deepEqual(res.map((x) => x.status), [201, 201, 200, 200, 200, 400, 200, 200, 400, 200, 200, 409]);
   assert.equal(res[5]!.error!.code, 'invalid_field');
   assert.equal(res[8]!.error!.code, 'missing_field');

@@ -2,13 +2,14 @@ import type { Call, CallEvent } from '../../calls/model.ts';
 import type { CallFilter, CallWrite, IdempotentAnswer, WriteOutcome } from '../contract.ts';
 import { callFromRow, eventFromRow } from '../rows.ts';
 import { Undo, type Param, type Sql } from './db.ts';
+import type { Scheduler } from './scheduler.ts';
 
 /**
  * A call's new state, its new events and what they cause (timer, deliveries, keys), written
  * together. Run inside a group-commit SAVEPOINT: a refused write throws `Undo` with its outcome,
  * and everything it wrote so far is undone with it.
  */
-export function writeCall(db: Sql, w: CallWrite): WriteOutcome {
+export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): WriteOutcome {
   const c = w.call;
   const refuse = (outcome: Exclude<WriteOutcome, 'written'>): never => {
     throw new Undo<WriteOutcome>(outcome);
@@ -56,19 +57,19 @@ export function writeCall(db: Sql, w: CallWrite): WriteOutcome {
     );
   }
   for (const d of w.deliveries) {
+    // 'pending' until it succeeds or dies: whether it waits behind an earlier event of its call
+    // is the scheduler's to track (scheduler.ts).
     db.run(
-      // Behind an unsettled delivery of the same call to the same target, it waits its turn.
       `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
                                status, attempts, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
-               CASE WHEN EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = ? AND p.call_id = ? AND p.status IN ('queued', 'pending', 'delivering'))
-                    THEN 'queued' ELSE 'pending' END,
-               0, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
       d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
-      d.order_key, d.call_id, d.next_attempt_at, d.created_at, d.created_at,
+      d.next_attempt_at, d.created_at, d.created_at,
     );
     db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(d.request));
   }
+  // Last, once every statement has run: a refused write leaves the queue as it was.
+  if (sched) for (const d of w.deliveries) sched.add(d);
   return 'written';
 }
 

@@ -57,6 +57,8 @@ export class Db implements Sql {
   readonly #checkpointer: Worker | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
+  /** told when a COMMIT fails: what was kept in memory about that transaction is void */
+  onCommitFailed: () => void = () => undefined;
 
   constructor(dataDir: string) {
     let file: string | null = null;
@@ -163,6 +165,7 @@ export class Db implements Sql {
       this.#db.exec('COMMIT');
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      this.onCommitFailed();
       for (const p of batch) p.reject(err);
       return;
     }

@@ -2,46 +2,45 @@ import type { Attempt, Delivery, DeliveryFilter } from '../contract.ts';
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
 import { pair } from './calls.ts';
 import type { Sql } from './db.ts';
+import { withState } from './queue.ts';
+import type { Scheduler } from './scheduler.ts';
 
-/** The delivery log's reads and the queue's bookkeeping outside claims and settles (queue.ts). */
+/**
+ * The delivery log's reads and manual retries. What is under way, due or waiting its turn is
+ * the scheduler's to say (scheduler.ts); the rows say the rest.
+ */
 
-// A delivery's row and its request, written once into delivery_requests (issue 10, slim rows).
+// A delivery's row and its request, written once into delivery_requests (slim rows).
 const WITH_REQUEST = 'SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id';
 
-export function nextDeliveryDue(db: Sql, now: number): number | null {
-  const a = db.get("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending' AND next_attempt_at > ?", now);
-  const b = db.get("SELECT MIN(locked_until) AS t FROM deliveries WHERE status = 'delivering' AND locked_until > ?", now);
-  const ts = [a?.t, b?.t].filter((t) => t !== null && t !== undefined).map(Number);
-  return ts.length ? Math.min(...ts) : null;
-}
-
-export function releaseDeliveries(db: Sql, owner: string, now: number, ids?: string[]): void {
-  db.run(
-    `UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = ?
-     WHERE locked_by = ? AND status = 'delivering' AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))`,
-    now, owner, ids === undefined ? null : 1, JSON.stringify(ids ?? []),
-  );
-}
-
-/** SQLite serves one process per data directory: every lease of an earlier run is void. */
-export function recoverLeases(db: Sql, now: number): void {
+/** Timers' leases of an earlier run are void (one process per data directory). */
+export function recoverLeases(db: Sql): void {
   db.run('UPDATE call_timers SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL');
-  db.run("UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = ? WHERE status = 'delivering'", now);
 }
 
-export function getDelivery(db: Sql, accountId: string, id: string): Delivery | undefined {
+export function getDelivery(db: Sql, sched: Scheduler, accountId: string, id: string): Delivery | undefined {
   const row = db.get(`${WITH_REQUEST} WHERE d.id = ? AND d.account_id = ?`, id, accountId);
-  return row ? deliveryFromRow(row) : undefined;
+  return row ? withState(deliveryFromRow(row), sched.get(id)) : undefined;
 }
 
-export function listDeliveries(db: Sql, accountId: string, f: DeliveryFilter, limit: number, after: string | null): Delivery[] {
+export function listDeliveries(db: Sql, sched: Scheduler, accountId: string, f: DeliveryFilter, limit: number, after: string | null): Delivery[] {
+  // Stored rows are 'pending' until they succeed or die; which of them are under way now is the
+  // scheduler's (at most a few hundred ids).
+  const under = JSON.stringify(sched.deliveringIds());
+  const status = f.status === 'queued' || f.status === 'delivering' ? f.status : f.status ?? null;
   return db.all(
     `${WITH_REQUEST}
      WHERE d.account_id = ? AND (? IS NULL OR d.id < ?) AND (? IS NULL OR d.call_id = ?) AND (? IS NULL OR d.target_id = ?)
-       AND (? IS NULL OR d.status = ? OR (? = 'pending' AND d.status = 'queued'))
+       AND (? IS NULL
+            OR (? = 'delivering' AND d.id IN (SELECT value FROM json_each(?)))
+            OR (? IN ('pending', 'queued') AND d.status IN ('pending', 'queued', 'delivering') AND d.id NOT IN (SELECT value FROM json_each(?)))
+            OR (? IN ('succeeded', 'dead') AND d.status = ?))
      ORDER BY d.id DESC LIMIT ?`,
-    accountId, after, after, ...pair(f.call_id), ...pair(f.target_id), ...pair(f.status), f.status ?? null, limit,
-  ).map(deliveryFromRow);
+    accountId, after, after, ...pair(f.call_id), ...pair(f.target_id), status, status, under, status, under, status, status, limit,
+  ).map((r) => {
+    const d = deliveryFromRow(r);
+    return withState(d, sched.get(d.id));
+  });
 }
 
 export function listAttempts(db: Sql, deliveryIds: string[]): Attempt[] {
@@ -52,9 +51,20 @@ export function listAttempts(db: Sql, deliveryIds: string[]): Attempt[] {
   ).map(attemptFromRow);
 }
 
-export function retryDelivery(db: Sql, accountId: string, id: string, now: number): boolean {
-  return db.run(
-    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ? AND account_id = ? AND status IN ('succeeded', 'dead', 'pending')",
-    now, now, id, accountId,
-  ) > 0;
+/**
+ * Puts a delivery back in line, due now: a succeeded or dead one (it waits behind its call's
+ * events that are still unsettled), or a pending one (its retry brought forward). Answers false
+ * for one under way or waiting its turn, or unknown.
+ */
+export function retryDelivery(db: Sql, sched: Scheduler, accountId: string, id: string, now: number): boolean {
+  const row = db.get('SELECT order_key, call_id, event_seq, status FROM deliveries WHERE id = ? AND account_id = ?', id, accountId);
+  if (!row) return false;
+  if (sched.get(id)) {
+    if (!sched.retry(id, now)) return false;
+    db.run('UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ?', now, now, id);
+    return true;
+  }
+  db.run("UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ?", now, now, id);
+  sched.add({ id, order_key: String(row.order_key), call_id: String(row.call_id), event_seq: Number(row.event_seq), next_attempt_at: now });
+  return true;
 }

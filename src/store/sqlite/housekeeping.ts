@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { RetentionCutoffs, StoreStats } from '../contract.ts';
 import type { Sql } from './db.ts';
+import type { Scheduler } from './scheduler.ts';
 
 /**
  * Retention and statistics on SQLite. Each purge deletes at most `batch` rows of each kind in
@@ -37,17 +38,13 @@ const fileSize = (file: string | null): number | null => {
   }
 };
 
-export function stats(db: Sql, file: string | null, now: number): StoreStats {
-  const deliveries: Record<string, number> = {};
-  // One count per status: each is answered from that status's partial index.
-  for (const status of ['queued', 'pending', 'delivering', 'dead'] as const) {
-    deliveries[status] = Number(db.all(`SELECT count(*) AS n FROM deliveries WHERE status = '${status}'`)[0]?.n ?? 0);
-  }
-  const oldest = db.all("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?", now)[0]?.t;
+export function stats(db: Sql, sched: Scheduler, file: string | null, now: number): StoreStats {
+  const q = sched.counts(now);
+  const dead = Number(db.get("SELECT count(*) AS n FROM deliveries WHERE status = 'dead'")?.n ?? 0);
   return {
     database_bytes: fileSize(file),
     wal_bytes: file === null ? null : fileSize(`${file}-wal`),
-    deliveries,
-    oldest_due_at: oldest === null || oldest === undefined ? null : Number(oldest),
+    deliveries: { queued: q.queued, pending: q.pending, delivering: q.delivering, dead },
+    oldest_due_at: q.oldest_due_at,
   };
 }

@@ -10,7 +10,8 @@ import * as calls from './calls.ts';
 import { Db } from './db.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
-import { claimDue, settleAttempts } from './queue.ts';
+import { claimDue, loadQueue, settleAttempts } from './queue.ts';
+import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
 import * as timers from './timers.ts';
 
@@ -27,9 +28,22 @@ export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   readonly #db: Db;
   readonly #reap = new ReapPolicy();
+  /** the delivery queue (scheduler.ts), rebuilt from the rows on first use */
+  #sched: Scheduler | null = null;
 
   constructor(dataDir: string) {
     this.#db = new Db(dataDir);
+    // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
+    this.#db.onCommitFailed = () => (this.#sched = null);
+  }
+
+  #queue(): Scheduler {
+    if (!this.#sched) {
+      const s = new Scheduler();
+      loadQueue(this.#db, s);
+      this.#sched = s;
+    }
+    return this.#sched;
   }
 
   async migrate(): Promise<void> {
@@ -49,8 +63,10 @@ export class SqliteStore implements Store {
     return this.#db.close();
   }
 
-  async recoverLeases(now: number): Promise<void> {
-    this.#db.now(() => deliveries.recoverLeases(this.#db, now));
+  /** One process per data directory: an earlier run's leases are void; its queue is rebuilt. */
+  async recoverLeases(): Promise<void> {
+    this.#db.now(() => deliveries.recoverLeases(this.#db));
+    this.#queue();
   }
 
   async ping(): Promise<void> {
@@ -78,7 +94,7 @@ export class SqliteStore implements Store {
   // calls
 
   writeCall(w: CallWrite): Promise<WriteOutcome> {
-    return this.#db.write(() => calls.writeCall(this.#db, w));
+    return this.#db.write(() => calls.writeCall(this.#db, this.#sched, w));
   }
 
   async getCall(accountId: string | null, id: string): Promise<Call | undefined> {
@@ -123,31 +139,34 @@ export class SqliteStore implements Store {
 
   claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = []): Promise<Delivery[]> {
     return this.#db.write(() => {
-      settleAttempts(this.#db, settle, now);
-      if (limit <= 0) return [];
-      return claimDue(this.#db, owner, now, leaseUntil, limit, slots, this.#reap.due(now));
+      const sched = this.#queue();
+      for (const s of settleAttempts(this.#db, sched, settle, now)) sched.settle(s, now);
+      return claimDue(this.#db, sched, owner, now, leaseUntil, limit, slots, this.#reap.due(now));
     });
   }
 
   recordAttempts(results: AttemptResult[], now: number): Promise<void> {
     if (results.length === 0) return Promise.resolve();
-    return this.#db.write(() => settleAttempts(this.#db, results, now));
+    return this.#db.write(() => {
+      const sched = this.#queue();
+      for (const s of settleAttempts(this.#db, sched, results, now)) sched.settle(s, now);
+    });
   }
 
   async nextDeliveryDue(now: number): Promise<number | null> {
-    return deliveries.nextDeliveryDue(this.#db, now);
+    return this.#queue().nextDue(now);
   }
 
-  releaseDeliveries(owner: string, now: number, ids?: string[]): Promise<void> {
-    return this.#db.write(() => deliveries.releaseDeliveries(this.#db, owner, now, ids));
+  async releaseDeliveries(owner: string, _now: number, ids?: string[]): Promise<void> {
+    this.#queue().release(owner, ids);
   }
 
   async getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {
-    return deliveries.getDelivery(this.#db, accountId, id);
+    return deliveries.getDelivery(this.#db, this.#queue(), accountId, id);
   }
 
   async listDeliveries(accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
-    return deliveries.listDeliveries(this.#db, accountId, f, limit, after);
+    return deliveries.listDeliveries(this.#db, this.#queue(), accountId, f, limit, after);
   }
 
   async listAttempts(deliveryIds: string[]): Promise<Attempt[]> {
@@ -155,7 +174,7 @@ export class SqliteStore implements Store {
   }
 
   retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {
-    return this.#db.write(() => deliveries.retryDelivery(this.#db, accountId, id, now));
+    return this.#db.write(() => deliveries.retryDelivery(this.#db, this.#queue(), accountId, id, now));
   }
 
   // housekeeping
@@ -165,7 +184,7 @@ export class SqliteStore implements Store {
   }
 
   async stats(now: number): Promise<StoreStats> {
-    return stats(this.#db, this.#db.file, now);
+    return stats(this.#db, this.#queue(), this.#db.file, now);
   }
 
   // resources
