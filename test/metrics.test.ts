@@ -31,6 +31,7 @@ test('/metrics: database and WAL bytes, deliveries by status, oldest due deliver
     assert.ok(gauge(text, 'hookline_wal_bytes')! >= 0);
     assert.equal(gauge(text, 'hookline_deliveries{status="dead"}'), 0);
     assert.equal(gauge(text, 'hookline_oldest_due_delivery_seconds'), 0, 'the pending one is not due for a minute');
+    assert.equal(gauge(text, 'hookline_delivery_attempts_total{format="standard",result="retry"}'), 1, 'attempts are counted per format');
   } finally {
     await app?.stop();
     await rx.close();

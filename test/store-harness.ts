@@ -128,7 +128,7 @@ export function result(owner: string, d: Delivery, status: AttemptResult['status
   const target: AttemptResult['target'] = { id: d.target_id, account_id: d.account_id, success: ok };
   if (o.disable !== undefined) target.disable_reason = o.disable;
   return {
-    owner, call_id: d.call_id, order_key: d.order_key, status, next_attempt_at: o.next ?? now, target,
+    owner, call_id: d.call_id, format: d.target_format, order_key: d.order_key, status, next_attempt_at: o.next ?? now, target,
     attempt: {
       delivery_id: d.id, attempt: d.attempts + 1, started_at: now - 15, duration_ms: 15, status_code: code, error: ok ? null : code === null ? 'connect ECONNREFUSED' : `HTTP ${code}`,
       request: { method: 'POST', url: d.request.url, headers: { 'webhook-id': d.id, 'webhook-signature': '[redacted]' } },

@@ -281,6 +281,6 @@ export class Dispatcher {
   ): AttemptResult {
     const target: AttemptResult['target'] = { id: settings?.resource_id ?? d.target_id, account_id: d.account_id, success };
     if (disable !== undefined) target.disable_reason = disable;
-    return { owner: this.#d.owner, call_id: d.call_id, order_key: d.order_key, attempt, status, next_attempt_at: next, target };
+    return { owner: this.#d.owner, call_id: d.call_id, format: d.target_format, order_key: d.order_key, attempt, status, next_attempt_at: next, target };
   }
 }

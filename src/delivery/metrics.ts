@@ -22,7 +22,8 @@ export class DeliveryMetrics {
     });
   }
 
-  attempt(r: AttemptResult, format = 'all'): void {
+  attempt(r: AttemptResult): void {
+    const format = r.format;
     this.#attempts.inc({ format, result: r.status === 'pending' ? 'retry' : r.status });
     this.#duration.observe({ format }, r.attempt.duration_ms / 1000);
   }

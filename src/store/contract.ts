@@ -95,6 +95,8 @@ export interface AttemptResult {
   owner: string;
   /** the delivery's line: when it settles, the next queued event of the call for this target is due */
   call_id: string;
+  /** the target's wire format, for the metrics */
+  format: string;
   order_key: string;
   attempt: Attempt;
   status: 'succeeded' | 'pending' | 'dead';
