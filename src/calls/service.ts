@@ -185,7 +185,12 @@ export class CallService {
     if (call.status === 'ended') return null;
     // An external switch may never send the end: Hookline ends the call itself after this long
     // without news, so every call still gets its one call.ended (principle 4).
-    if (call.driver === 'external') return now + this.#d.ingestIdleMs;
+    // Rounded up to a step of at most a minute (1/240 of the idle time: 60 s of the default 4 h),
+    // so the events of a live call rarely move it (each move is a write).
+    if (call.driver === 'external') {
+      const step = Math.min(60_000, Math.max(1, Math.floor(this.#d.ingestIdleMs / 240)));
+      return Math.ceil((now + this.#d.ingestIdleMs) / step) * step;
+    }
     return nextDueAt(call);
   }
 

@@ -50,9 +50,12 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
   if (w.timer_due_at === null) {
     if (w.expected_version !== null) db.run('DELETE FROM call_timers WHERE call_id = ?', c.id);
   } else {
+    // An unchanged, unclaimed timer is left as it is: no page written (a switch call's idle
+    // timer moves by the minute, not with every event).
     db.run(
       `INSERT INTO call_timers (call_id, due_at, locked_by, locked_until) VALUES (?, ?, NULL, NULL)
-       ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = NULL, locked_until = NULL`,
+       ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = NULL, locked_until = NULL
+       WHERE call_timers.due_at <> excluded.due_at OR call_timers.locked_by IS NOT NULL`,
       c.id, w.timer_due_at,
     );
   }
