@@ -59,7 +59,8 @@ export class Dispatcher {
    */
   readonly #reduced = new Map<string, number>();
   readonly #pending = new Set<Promise<void>>();
-  readonly #abort = new AbortController();
+  /** set when stop() cuts what is still under way: those attempts are handed back, not failed */
+  #cut = false;
   #results: AttemptResult[] = [];
   #total = 0;
   #lastShortClaim = 0;
@@ -83,7 +84,8 @@ export class Dispatcher {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
     clearTimeout(timer);
-    this.#abort.abort();
+    this.#cut = true;
+    this.#d.sender.abortAll();
     await Promise.allSettled([...this.#pending]);
     await this.#flush();
     await this.#d.store.releaseDeliveries(this.#d.owner, this.#d.clock.now());
@@ -227,8 +229,8 @@ export class Dispatcher {
     // An attempt must end well inside its lease, or another process could take the delivery
     // over while this one is still sending it.
     const timeout = Math.min(settings.timeout_ms, Math.floor(this.#d.leaseMs * 0.8));
-    const r = await sender.send({ ...d.request, headers }, timeout, Math.min(settings.connect_timeout_ms, timeout), this.#abort.signal);
-    if (this.#abort.signal.aborted && r.status_code === null) return null; // shutting down: handed back, not failed
+    const r = await sender.send({ ...d.request, headers }, timeout, Math.min(settings.connect_timeout_ms, timeout));
+    if (this.#cut && r.status_code === null) return null; // shutting down: handed back, not failed
     if (!r.refused) this.#adapt(d.order_key, settings.concurrency, r.status_code !== null);
     const now = clock.now();
     const record = {
