@@ -14,12 +14,13 @@ import type { Step } from './sql.ts';
  * Records finished attempts, in one statement: the attempts, the deliveries' new state (only
  * where `owner` still holds the lease) and the targets' health.
  *
- * The settled rows are locked first, FOR UPDATE and in id order. A call write holds FOR KEY
- * SHARE on the unsettled rows of the lines it adds to (calls.ts) and decides 'queued' from them:
- * this lock waits for such a write to commit, and the promotion — the next statement, with a
- * later snapshot — then sees its queued rows; a write that comes after waits for our commit and
- * sees the rows settled. Both sides lock in id order, so they cannot deadlock. The promotion
- * must stay a statement of its own: this one's snapshot predates whatever the lock waited for.
+ * The settled rows are locked first, FOR UPDATE, in line order (order key, call, event seq). A
+ * call write holds FOR KEY SHARE on the first unsettled row of each line it adds to (calls.ts)
+ * and decides 'queued' from it: this lock waits for such a write to commit, and the promotion —
+ * the next statement, with a later snapshot — then sees its queued rows; a write that comes
+ * after waits for our commit and sees the rows settled. Both sides lock in line order, so they
+ * cannot deadlock. The promotion must stay a statement of its own: this one's snapshot
+ * predates whatever the lock waited for.
  */
 export function settleStep(results: AttemptResult[], now: number): Step {
   const a = results.map((r) => r.attempt);
@@ -47,7 +48,7 @@ export function settleStep(results: AttemptResult[], now: number): Step {
            AS r(id, status, attempt, next_at, code, error, owner)),
        mine AS (
          SELECT d.id FROM deliveries d JOIN r ON d.id = r.id AND d.locked_by = r.owner
-         ORDER BY d.id
+         ORDER BY d.order_key, d.call_id, d.event_seq
          FOR UPDATE OF d),
        settled AS (
          UPDATE deliveries d SET status = r.status, attempts = r.attempt, next_attempt_at = r.next_at, locked_by = NULL, locked_until = NULL,
@@ -78,24 +79,25 @@ export function settleStep(results: AttemptResult[], now: number): Step {
 }
 
 /**
- * After settleStep, in the same transaction: the next queued event of each line whose delivery
- * settled for good (succeeded or dead) becomes due, unless the line has a pending or delivering
- * row. `ids` are the deliveries the results settled for good; a row whose lease this process had
- * lost is not settled by us, and its line is then promoted only if that is right anyway.
+ * After settleStep, in the same transaction: in each line whose delivery settled for good
+ * (succeeded or dead), the first unsettled row becomes due if it is queued — if it is pending or
+ * delivering the line already has its head. Lines of results whose lease this process had lost
+ * are looked at too: promoting a line whose first unsettled row is queued is right whoever
+ * settled the row before it. One index probe per line (`ORDER BY event_seq LIMIT 1`), a plan
+ * that stays a probe however young the database's statistics are.
  */
-export function promoteStep(ids: string[], now: number): Step {
+export function promoteStep(results: AttemptResult[], now: number): Step {
+  const lines = [...new Map(results.filter((r) => r.status !== 'pending').map((r) => [`${r.order_key}\u0000${r.call_id}`, r])).values()];
   return {
     name: 'deliveries_promote',
-    text: `UPDATE deliveries d SET status = 'pending', next_attempt_at = $2, updated_at = $2
-       FROM (SELECT DISTINCT ON (q.order_key, q.call_id) q.id
-             FROM deliveries q
-             JOIN (SELECT DISTINCT order_key, call_id FROM deliveries WHERE id = ANY($1::text[]) AND status IN ('succeeded', 'dead')) s
-               ON q.order_key = s.order_key AND q.call_id = s.call_id
-             WHERE q.status = 'queued'
-             ORDER BY q.order_key, q.call_id, q.event_seq) n
-       WHERE d.id = n.id
-         AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key AND p.call_id = d.call_id AND p.status IN ('pending', 'delivering'))`,
-    values: [ids, now],
+    text: `UPDATE deliveries d SET status = 'pending', next_attempt_at = $3, updated_at = $3
+       FROM unnest($1::text[], $2::text[]) AS l(order_key, call_id)
+       CROSS JOIN LATERAL (
+         SELECT q.id, q.status FROM deliveries q
+         WHERE q.order_key = l.order_key AND q.call_id = l.call_id AND q.status IN ('queued', 'pending', 'delivering')
+         ORDER BY q.event_seq LIMIT 1) h
+       WHERE h.status = 'queued' AND d.id = h.id`,
+    values: [lines.map((r) => r.order_key), lines.map((r) => r.call_id), now],
   };
 }
 
@@ -157,7 +159,7 @@ export function claimedFrom(rows: Row[]): Delivery[] {
   return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));
 }
 
-/** The deliveries the results settle for good: their lines' next queued events become due. */
-export function settledForGood(results: AttemptResult[]): string[] {
-  return results.filter((r) => r.status !== 'pending').map((r) => r.attempt.delivery_id);
+/** Whether any result settles its delivery for good: then its line's next queued event becomes due. */
+export function settlesForGood(results: AttemptResult[]): boolean {
+  return results.some((r) => r.status !== 'pending');
 }

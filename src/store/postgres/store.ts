@@ -11,7 +11,7 @@ import * as calls from './calls.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
 import { Listener } from './listener.ts';
-import { claimedFrom, claimStep, promoteStep, reapStep, settledForGood, settleStep } from './queue.ts';
+import { claimedFrom, claimStep, promoteStep, reapStep, settlesForGood, settleStep } from './queue.ts';
 import * as resources from './resources.ts';
 import { countOf, pipelinedTx, rowsOf, type Step } from './sql.ts';
 import * as timers from './timers.ts';
@@ -222,8 +222,7 @@ export class PostgresStore implements Store {
   /** Recording finished attempts: the settle, then the promotion of each settled line's next event (a statement of its own, see queue.ts). */
   #settleSteps(results: AttemptResult[], now: number): Step[] {
     if (results.length === 0) return [];
-    const done = settledForGood(results);
-    return done.length > 0 ? [settleStep(results, now), promoteStep(done, now)] : [settleStep(results, now)];
+    return settlesForGood(results) ? [settleStep(results, now), promoteStep(results, now)] : [settleStep(results, now)];
   }
 
   async recordAttempts(results: AttemptResult[], now: number): Promise<void> {
