@@ -11,9 +11,10 @@ import * as calls from './calls.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
 import { Listener } from './listener.ts';
+import { Notifier } from './notifier.ts';
 import { claimedFrom, claimStep, promoteStep, reapStep, settlesForGood, settleStep } from './queue.ts';
 import * as resources from './resources.ts';
-import { countOf, pipelinedTx, rowsOf, type Step } from './sql.ts';
+import { pipelinedTx, rowsOf, type Step } from './sql.ts';
 import * as timers from './timers.ts';
 
 // Two processes starting at once must not both migrate: the first takes this advisory lock,
@@ -44,6 +45,7 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #opts: PostgresOptions;
   #listener: Listener | undefined;
+  readonly #notifier: Notifier;
   #lastReap = 0;
 
   constructor(opts: PostgresOptions) {
@@ -60,6 +62,8 @@ export class PostgresStore implements Store {
     });
     // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
     this.#pool.on('error', () => undefined);
+    // Delivered to every listening process: "there is work", nothing more.
+    this.#notifier = new Notifier(() => this.#pool.query({ name: 'notify', text: 'SELECT pg_notify($1, \'\')', values: [this.#channel()] }));
   }
 
   async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -108,6 +112,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#notifier.close();
     await this.#listener?.close();
     await this.#pool.end();
   }
@@ -154,10 +159,7 @@ export class PostgresStore implements Store {
 
   async writeCall(w: CallWrite): Promise<WriteOutcome> {
     const { outcome, due } = await calls.writeCall(this.#pool, w);
-    if (due > 0 || (outcome === 'written' && w.timer_due_at !== null)) {
-      // After the commit, to every listening process: "there is work", nothing more.
-      await countOf(this.#pool, 'notify', 'SELECT pg_notify($1, \'\')', [this.#channel()]);
-    }
+    if (due > 0 || (outcome === 'written' && w.timer_due_at !== null)) this.#notifier.hint();
     return outcome;
   }
 
@@ -252,7 +254,7 @@ export class PostgresStore implements Store {
 
   async retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {
     const done = await deliveries.retryDelivery(this.#pool, accountId, id, now);
-    if (done) await countOf(this.#pool, 'notify', 'SELECT pg_notify($1, \'\')', [this.#channel()]);
+    if (done) this.#notifier.hint();
     return done;
   }
 
