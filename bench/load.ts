@@ -107,9 +107,14 @@ export class CallApi {
       body = JSON.stringify({ from: '+15550100001', to: '+15550100002', simulate: { ring_ms: 0, talk_ms: 0 }, metadata: { bench_phase: phase } });
       this.#bodies.set(phase, body);
     }
+    return this.post('/v1/calls', body);
+  }
+
+  /** POSTs a JSON body; resolves to null on 201, else a description of the failure */
+  async post(path: string, body: string): Promise<string | null> {
     try {
       const res = await this.#pool.request({
-        path: '/v1/calls', method: 'POST',
+        path, method: 'POST',
         headers: { authorization: `Bearer ${this.#key}`, 'content-type': 'application/json' },
         body,
       });

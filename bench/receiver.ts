@@ -4,6 +4,11 @@
  * Hookline deliveries carry the phase in the call's metadata (data.call.metadata.bench_phase),
  * the raw undici requests in a `bench-phase` header. Latency is event-to-receipt: Date.now()
  * here minus the event's occurred_at (same machine, same clock).
+ *
+ * Two more paths play bad targets for the isolation runs (`--bad-targets`, `--backlog`):
+ * `/fail` answers 500 at once, `/hang` takes the request and never answers (the socket stays
+ * open until the sender gives up). Their requests are counted in buckets of their own
+ * (`fail:<phase>`, `hang:<phase>`), so they never mix with the healthy target's receipts.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +26,8 @@ interface Bucket {
   latencies: number[];
   /** hookline-seq of each latency sample: later events of a call wait for the earlier ones */
   seqs: number[];
+  /** receipt time of each latency sample: the isolation runs look at latency over time */
+  ats: number[];
   lastSeq: Map<string, number>;
   unparsable: number;
   sample: string | undefined;
@@ -31,13 +38,13 @@ const buckets = new Map<string, Bucket>();
 function bucket(phase: string): Bucket {
   let b = buckets.get(phase);
   if (!b) {
-    b = { count: 0, ids: new Set(), duplicates: 0, out_of_order: 0, first_at: 0, last_at: 0, bytes: 0, latencies: [], seqs: [], lastSeq: new Map(), unparsable: 0, sample: undefined };
+    b = { count: 0, ids: new Set(), duplicates: 0, out_of_order: 0, first_at: 0, last_at: 0, bytes: 0, latencies: [], seqs: [], ats: [], lastSeq: new Map(), unparsable: 0, sample: undefined };
     buckets.set(phase, b);
   }
   return b;
 }
 
-function record(headers: Record<string, string | string[] | undefined>, body: string, at: number): void {
+function record(headers: Record<string, string | string[] | undefined>, body: string, at: number, kind: string | null): void {
   let parsed: any;
   try {
     parsed = JSON.parse(body);
@@ -46,7 +53,7 @@ function record(headers: Record<string, string | string[] | undefined>, body: st
     return;
   }
   const phase = (headers['bench-phase'] as string | undefined) ?? parsed?.data?.call?.metadata?.bench_phase ?? 'unknown';
-  const b = bucket(phase);
+  const b = bucket(kind === null ? phase : `${kind}:${phase}`);
   b.count += 1;
   b.bytes += Buffer.byteLength(body);
   if (b.first_at === 0) b.first_at = at;
@@ -62,6 +69,7 @@ function record(headers: Record<string, string | string[] | undefined>, body: st
   if (Number.isFinite(occurred)) {
     b.latencies.push(at - occurred);
     b.seqs.push(Number.isFinite(seq) ? seq : 0);
+    b.ats.push(at);
   }
   const callId = parsed?.data?.event?.call_id as string | undefined;
   if (callId !== undefined && Number.isFinite(seq)) {
@@ -71,14 +79,26 @@ function record(headers: Record<string, string | string[] | undefined>, body: st
   }
 }
 
+/** requests on /hang not answered yet: they end when the sender gives up and closes the socket */
+let hanging = 0;
+
 const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   const chunks: Buffer[] = [];
+  const path = req.url ?? '/';
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const at = Date.now();
+    const body = Buffer.concat(chunks).toString('utf8');
+    if (path.startsWith('/hang')) {
+      hanging += 1;
+      res.once('close', () => (hanging -= 1));
+      record(req.headers, body, at, 'hang');
+      return; // never answered
+    }
+    const fail = path.startsWith('/fail');
     // Answer before the bookkeeping: the sender's latency should not include our parsing.
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok');
-    record(req.headers, Buffer.concat(chunks).toString('utf8'), at);
+    res.writeHead(fail ? 500 : 200, { 'content-type': 'text/plain', 'content-length': '2' }).end(fail ? 'no' : 'ok');
+    record(req.headers, body, at, fail ? 'fail' : null);
   });
 });
 // A keep-alive socket may sit idle between phases; never let the server cut it under a sender.
@@ -101,9 +121,12 @@ server.listen(0, '127.0.0.1', () => {
         avg_bytes: b.count > 0 ? Math.round(b.bytes / b.count) : 0,
         latencies: samples ? b.latencies : undefined,
         seqs: samples ? b.seqs : undefined,
+        ats: samples ? b.ats : undefined,
         sample: samples ? b.sample : undefined,
       };
     },
+    /** requests on /hang that are still open */
+    hanging: () => hanging,
     usage,
     stop() {
       server.closeAllConnections();

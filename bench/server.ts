@@ -12,6 +12,13 @@ const h = await createHookline(loadConfig(process.argv.slice(2), {}));
 await h.start();
 serveParent({ url: h.url, backend: h.store.backend }, {
   usage,
+  /** resident set size in bytes, where /proc cannot be read from the parent (bench/rss.ts) */
+  rss: () => process.memoryUsage.rss(),
+  /** V8 heap in use right after a full GC (needs --expose-gc): what the process holds on to, without an RSS's GC slack */
+  heapAfterGc() {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed;
+  },
   async stop() {
     await h.stop();
     return true;

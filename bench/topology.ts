@@ -7,7 +7,9 @@
  *                     --role worker processes (engine + delivery), on a fresh     `worker_1` …
  *                     database that is dropped at the end
  *
- * stop() stops whatever was started, also after a failed start; kill() is the Ctrl-C path.
+ * stop() stops whatever was started, also after a failed start; kill() is the Ctrl-C path;
+ * restart() starts the processes afresh on the same data (`--backlog` builds its backlog with
+ * an API-only process in between).
  */
 import { startChild, type Child } from './ipc.ts';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from './pg.ts';
@@ -23,6 +25,8 @@ export interface TopologyOptions {
   /** unique per run: names the PostgreSQL database */
   stamp: string;
   log: (msg: string) => void;
+  /** more Hookline flags, e.g. --retry-schedule for the isolation runs */
+  extraArgs?: string[];
 }
 
 export type ServerInfo = { url: string; backend: string };
@@ -57,36 +61,58 @@ export class Topology {
 
   async start(): Promise<void> {
     const o = this.#o;
-    const common = ['--port', '0', '--api-key', o.apiKey, '--allow-private-targets', '--log-level', 'warn'];
-    const execArgv = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : [];
+    if (o.postgres) {
+      const adminUrl = process.env.HOOKLINE_BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
+      this.#creating = createBenchDatabase(adminUrl, `hookline_bench_${o.stamp.toLowerCase().replace(/[^a-z0-9]/g, '')}`);
+      this.database = await this.#creating;
+      o.log(`created database ${this.database.name}`);
+    }
+    await this.#startProcesses(false);
+  }
+
+  /**
+   * Stops the Hookline processes (the data stays) and starts them again on the same data.
+   * `apiOnly`: only the API process (SQLite: --role api; PostgreSQL: no workers), which writes
+   * calls and their deliveries but claims none. `children` then lists the new processes.
+   */
+  async restart(apiOnly: boolean): Promise<void> {
+    await this.#stopProcesses();
+    this.children.length = 0;
+    await this.#startProcesses(apiOnly);
+  }
+
+  async #startProcesses(apiOnly: boolean): Promise<void> {
+    const o = this.#o;
+    const common = ['--port', '0', '--api-key', o.apiKey, '--allow-private-targets', '--log-level', 'warn', ...(o.extraArgs ?? [])];
+    // --expose-gc only lets the bench ask for a full GC before it reads the heap (bench/rss.ts); it changes nothing else.
+    const execArgv = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : []), '--expose-gc'];
     const start = (name: string, args: string[]) => startChild<ServerInfo>(name, new URL('./server.ts', import.meta.url).pathname, [...common, ...args], { execArgv });
     if (!o.postgres) {
-      this.children.push(await start('server', ['--data-dir', o.dataDir]));
-      o.log(`hookline ${this.api.info.url} (${this.backend}, data in ${o.dataDir})`);
+      this.children.push(await start('server', ['--data-dir', o.dataDir, ...(apiOnly ? ['--role', 'api'] : [])]));
+      o.log(`hookline ${this.api.info.url} (${this.backend}, data in ${o.dataDir}${apiOnly ? ', --role api' : ''})`);
       return;
     }
-    const adminUrl = process.env.HOOKLINE_BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
-    this.#creating = createBenchDatabase(adminUrl, `hookline_bench_${o.stamp.toLowerCase().replace(/[^a-z0-9]/g, '')}`);
-    const db = await this.#creating;
-    this.database = db;
-    o.log(`created database ${db.name}`);
-    const pgArgs = ['--database-url', db.url];
+    const pgArgs = ['--database-url', this.database!.url];
     // The API process first: it migrates and sets the bootstrap key; the workers then find both.
     this.children.push(await start('api', [...pgArgs, '--role', 'api']));
     const workers = await Promise.allSettled(
-      Array.from({ length: o.workers }, (_, i) => start(`worker_${i + 1}`, [...pgArgs, '--role', 'worker'])));
+      Array.from({ length: apiOnly ? 0 : o.workers }, (_, i) => start(`worker_${i + 1}`, [...pgArgs, '--role', 'worker'])));
     for (const w of workers) if (w.status === 'fulfilled') this.children.push(w.value);
     const failed = workers.find((w) => w.status === 'rejected');
     if (failed) throw failed.reason;
-    o.log(`hookline api ${this.api.info.url}; workers ${this.children.slice(1).map((c) => c.info.url).join(', ')} (${this.backend})`);
+    o.log(`hookline api ${this.api.info.url}; workers ${this.children.slice(1).map((c) => c.info.url).join(', ') || 'none'} (${this.backend})`);
+  }
+
+  async #stopProcesses(): Promise<void> {
+    // Workers first: the API process then has nothing left to hand work to.
+    await Promise.all(this.children.slice(1).map((c) => c.stop()));
+    await this.children[0]?.stop();
   }
 
   /** stops every Hookline process cleanly (a CPU profile is written then), then drops the database */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
-      // Workers first: the API process then has nothing left to hand work to.
-      await Promise.all(this.children.slice(1).map((c) => c.stop()));
-      await this.children[0]?.stop();
+      await this.#stopProcesses();
       await this.#dropDatabase();
     })();
     return this.#stopped;

@@ -1,0 +1,106 @@
+/** `npm run bench` options: usage text and parsing. */
+import { parseArgs } from 'node:util';
+import { ConfigError, parseRetrySchedule } from '../src/config.ts';
+import { DEFAULT_ADMIN_URL } from './pg.ts';
+
+// Retries within seconds: the 500-answering target's retries pile up during one phase, as they
+// would over hours with the default schedule.
+const BAD_TARGETS_SCHEDULE = '0.1,0.2,0.5,1,1,1,1,1';
+
+export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--concurrency N] [--quick] [--cpu-prof]
+                      [--postgres [--workers N]] [--bad-targets | --backlog N] [--retry-schedule S]
+
+  --duration S     seconds of load in the fixed-rate and the full-speed phases (default 10;
+                   with --bad-targets 20 per phase)
+  --rate N         events/s of the fixed-rate phase; each call makes 5 events (default 500)
+  --concurrency N  in-flight API requests in the full-speed phase (default 48)
+  --quick          short phases (2 s, ceiling 1 s): a smoke check, not a measurement
+  --cpu-prof       profile the Hookline processes (node --cpu-prof) and print their top functions
+  --postgres       PostgreSQL instead of SQLite: a fresh database on the server of
+                   HOOKLINE_BENCH_DATABASE_URL (default ${DEFAULT_ADMIN_URL}),
+                   dropped at the end; one --role api process takes the calls
+  --workers N      with --postgres: --role worker processes that run the engine and deliver (default 1)
+
+Isolation (two phases compared in one run on one database; no ceiling, no other phases):
+  --bad-targets    event→receipt latency of a healthy endpoint at --rate, first alone, then with
+                   two more endpoints of the account taking every event: one that never answers,
+                   one that answers 500 (retried on --retry-schedule, default ${BAD_TARGETS_SCHEDULE})
+  --backlog N      full-speed deliveries/s of a healthy endpoint and Hookline's RSS, first without,
+                   then with N due deliveries waiting for an endpoint that never answers
+                   (e.g. --backlog 100000)
+  --retry-schedule S  Hookline's --retry-schedule (seconds, comma separated)
+
+PostgreSQL next to SQLite, one run each:
+  npm run bench && npm run bench -- --postgres --workers 1 && npm run bench -- --postgres --workers 3
+  node bench/compare.ts     # the latest result of each as a markdown table`;
+
+export type Mode = 'standard' | 'bad-targets' | 'backlog';
+
+export interface Opts {
+  mode: Mode;
+  durationS: number;
+  ceilingS: number;
+  rate: number;
+  concurrency: number;
+  quick: boolean;
+  cpuProf: boolean;
+  postgres: boolean;
+  workers: number;
+  /** --backlog: due deliveries to build for the hanging endpoint */
+  backlog: number | null;
+  /** passed to Hookline as --retry-schedule; null: Hookline's default */
+  retrySchedule: string | null;
+}
+
+export class UsageError extends Error {}
+
+export function parse(argv: string[]): Opts {
+  const { values } = parseArgs({
+    args: argv, strict: true, allowPositionals: false,
+    options: {
+      duration: { type: 'string' }, rate: { type: 'string' }, concurrency: { type: 'string' }, quick: { type: 'boolean' },
+      'cpu-prof': { type: 'boolean' }, postgres: { type: 'boolean' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'bad-targets': { type: 'boolean' }, backlog: { type: 'string' }, 'retry-schedule': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (values.workers !== undefined && !values.postgres) {
+    throw new UsageError('--workers needs --postgres: on SQLite Hookline is one process (--role all), its database a file only it writes.');
+  }
+  if (values['bad-targets'] && values.backlog !== undefined) throw new UsageError('--bad-targets and --backlog are separate runs: give one of them');
+  const num = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${v}"`);
+    return n;
+  };
+  const mode: Mode = values['bad-targets'] ? 'bad-targets' : values.backlog !== undefined ? 'backlog' : 'standard';
+  const quick = values.quick ?? false;
+  if (values.workers !== undefined && !/^\d+$/.test(values.workers)) throw new UsageError(`--workers: expected a whole number, got "${values.workers}"`);
+  if (values.backlog !== undefined && !/^\d+$/.test(values.backlog)) throw new UsageError(`--backlog: expected a whole number of deliveries, got "${values.backlog}"`);
+  // A bad target's backlog must have time to grow: the isolation phases run longer.
+  const durationS = num('duration', values.duration, mode === 'bad-targets' ? (quick ? 3 : 20) : quick ? 2 : 10, 0.5, 120);
+  let retrySchedule = values['retry-schedule'] ?? (mode === 'bad-targets' ? BAD_TARGETS_SCHEDULE : null);
+  if (retrySchedule !== null) {
+    try {
+      parseRetrySchedule(retrySchedule);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(`--retry-schedule: ${err.message}`);
+      throw err;
+    }
+    retrySchedule = retrySchedule.replace(/\s+/g, '');
+  }
+  return {
+    mode, durationS, quick, cpuProf: values['cpu-prof'] ?? false,
+    ceilingS: quick ? 1 : Math.min(5, durationS),
+    rate: num('rate', values.rate, 500, 5, 50_000),
+    concurrency: Math.round(num('concurrency', values.concurrency, 48, 1, 512)),
+    postgres: values.postgres ?? false,
+    workers: num('workers', values.workers, 1, 1, 16),
+    backlog: values.backlog === undefined ? null : num('backlog', values.backlog, 0, 1, 1_000_000),
+    retrySchedule,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Resident memory of the Hookline processes, sampled from outside while a phase runs: the peak
+ * is what an operator would have to provision for. Read from /proc/<pid>/status (VmRSS) so a
+ * busy event loop in the child cannot delay or skip a sample; elsewhere the child is asked.
+ * The peak also holds garbage not yet collected, which grows with throughput; the V8 heap after
+ * a full GC (heapAfterGc) is what the process really keeps, e.g. for a backlog.
+ */
+import { readFileSync } from 'node:fs';
+import type { Child } from './ipc.ts';
+
+const MB = 1024 * 1024;
+const EVERY_MS = 250;
+
+async function rssBytes(c: Child<unknown>): Promise<number> {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${c.proc.pid}/status`, 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux: ask the process itself
+  }
+  return c.ask<number>('rss');
+}
+
+/** MB per process name, and their sum as `total` */
+export type Rss = Record<string, number>;
+
+export async function rssNow(children: Child<unknown>[]): Promise<Rss> {
+  const each = await Promise.all(children.map(rssBytes));
+  const out: Rss = {};
+  children.forEach((c, i) => (out[c.name] = Math.round(each[i]! / MB)));
+  out.total = Math.round(each.reduce((a, b) => a + b, 0) / MB);
+  return out;
+}
+
+/** Samples until stop(); stop() answers the peak per process (and of the total) over the samples. */
+export function sampleRss(children: Child<unknown>[]): { stop(): Promise<Rss> } {
+  const peak: Rss = {};
+  const take = async () => {
+    for (const [k, v] of Object.entries(await rssNow(children))) peak[k] = Math.max(peak[k] ?? 0, v);
+  };
+  let running: Promise<void> = take();
+  const timer = setInterval(() => {
+    running = running.then(take, take);
+  }, EVERY_MS);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running.catch(() => undefined);
+      await take().catch(() => undefined);
+      return peak;
+    },
+  };
+}
+
+/** MB of V8 heap in use after a full GC, per process and `total`: retained memory, not GC slack */
+export async function heapAfterGc(children: Child<unknown>[]): Promise<Rss> {
+  const each = await Promise.all(children.map((c) => c.ask<number>('heapAfterGc')));
+  const out: Rss = {};
+  children.forEach((c, i) => (out[c.name] = Math.round(each[i]! / MB)));
+  out.total = Math.round(each.reduce((a, b) => a + b, 0) / MB);
+  return out;
+}
