@@ -66,3 +66,32 @@ test('a hanging and a 500-answering endpoint do not hold up a healthy one; the h
     for (const r of receivers) await r.close();
   }
 });
+
+test('a target that fails every request is paused between attempts (circuit breaker); a success closes it', async () => {
+  let app: TestServer | undefined;
+  const receivers: Receiver[] = [];
+  try {
+    const healthy = await startReceiver();
+    const failing = await startReceiver();
+    receivers.push(healthy, failing);
+    let fail = true;
+    failing.respond((_r, res) => void res.writeHead(fail ? 500 : 200).end(fail ? 'no' : 'ok'));
+    // Ten quick retries: without the breaker, 20 calls make ~220 requests to it in a few hundred ms.
+    app = await startHookline({ retryScheduleMs: Array.from({ length: 10 }, () => 20) });
+    await createEndpoint(app.url, { url: `${failing.url}/fail`, concurrency: 16 });
+    await createEndpoint(app.url, { url: `${healthy.url}/ok` });
+    const calls = await Promise.all(Array.from({ length: 20 }, () => placeCall(app!.url, { ring_ms: 5, talk_ms: 5 })));
+    const t0 = Date.now();
+    await waitFor(() => new Set(healthy.requests.map(hook).map((h) => h.id)).size >= calls.length * 4, 10_000, 'the healthy endpoint to get every event');
+    await new Promise((r) => setTimeout(r, Math.max(0, 600 - (Date.now() - t0))));
+    const inFirst = failing.requests.filter((r) => r.at - t0 <= 600).length;
+    // Paused 20 ms (the first retry delay) between single attempts once 3 failed in a row.
+    assert.ok(inFirst < 80, `${inFirst} requests to the failing endpoint in 600 ms`);
+    // It recovers: once it answers 200 again, the rest of its deliveries go through.
+    fail = false;
+    await waitFor(() => failing.requests.length > inFirst + 20, 10_000, 'the recovered endpoint to be served again');
+  } finally {
+    await app?.stop();
+    for (const r of receivers) await r.close();
+  }
+});

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import { SUCCESS } from '../formats/format.ts';
-import type { AttemptResult, Delivery, Slots, Store } from '../store/contract.ts';
+import type { AttemptResult, Delivery, Store } from '../store/contract.ts';
 import { DEFAULT_CONCURRENCY, type FormatName, type SendSettings } from '../targets/model.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
 import { Loop } from '../loop.ts';
+import { Throttle } from './throttle.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import { redactHeaders, redactUrl } from './redact.ts';
 import { nextAttemptAt, parseRetryAfter } from './retry-policy.ts';
@@ -34,9 +35,6 @@ const BATCH = 128;
 const CLAIM_GAP_MS = 1;
 // Nothing due: look again within 1 s anyway (another process may have enqueued; a nudge is only a hint).
 const IDLE_MS = 1000;
-// Limits are remembered per target while it has requests in flight; past this many targets the
-// idle ones are forgotten (learnt again from their settings on their next delivery).
-const MAX_REMEMBERED_TARGETS = 10_000;
 // On shutdown, requests under way get this long to finish before they are cut and handed back.
 const DRAIN_MS = 5000;
 export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
@@ -50,14 +48,8 @@ export class Dispatcher {
   readonly #d: DispatcherDeps;
   readonly #loop: Loop;
   readonly #inFlight = new Map<string, number>();
-  /** each target's configured concurrency, learnt from its settings */
-  readonly #limits = new Map<string, number>();
-  /**
-   * Targets whose requests time out or fail to connect get fewer slots: halved on each such
-   * failure down to 1, one more per answer up to the configured limit (additive increase,
-   * multiplicative decrease). A dead host then holds one request of the pool, not sixteen.
-   */
-  readonly #reduced = new Map<string, number>();
+  /** each target's slots, adapting to how it answers (throttle.ts) */
+  readonly #throttle: Throttle;
   readonly #pending = new Set<Promise<void>>();
   /** set when stop() cuts what is still under way: those attempts are handed back, not failed */
   #cut = false;
@@ -68,6 +60,7 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.#d = deps;
     this.#loop = new Loop('dispatcher', deps.log, () => this.#round());
+    this.#throttle = new Throttle(deps.retryScheduleMs[0] ?? 5000);
   }
 
   start(): void {
@@ -91,35 +84,6 @@ export class Dispatcher {
     await this.#d.store.releaseDeliveries(this.#d.owner, this.#d.clock.now());
   }
 
-  /** how many more requests each target may have now: what the claim may take of it */
-  #slots(): Slots {
-    const free = new Map<string, number>();
-    for (const [key, n] of this.#limits) free.set(key, this.#allowed(key, n));
-    for (const [key, n] of this.#inFlight) free.set(key, Math.max(0, this.#allowed(key, this.#limits.get(key) ?? DEFAULT_CONCURRENCY) - n));
-    return { free, fallback: DEFAULT_CONCURRENCY };
-  }
-
-  #allowed(key: string, limit: number): number {
-    return Math.min(limit, this.#reduced.get(key) ?? limit);
-  }
-
-  /** After an attempt: a timeout or connection failure halves the target's slots, an answer gives one back. */
-  #adapt(key: string, limit: number, answered: boolean): void {
-    const now = this.#reduced.get(key) ?? limit;
-    const next = answered ? now + 1 : Math.max(1, Math.floor(now / 2));
-    if (next >= limit) this.#reduced.delete(key);
-    else this.#reduced.set(key, next);
-  }
-
-  #forgetIdleTargets(): void {
-    if (this.#limits.size <= MAX_REMEMBERED_TARGETS) return;
-    for (const key of this.#limits.keys()) {
-      if (this.#inFlight.has(key)) continue;
-      this.#limits.delete(key);
-      this.#reduced.delete(key);
-    }
-  }
-
   /**
    * One round: record the attempts that finished since the last one and claim what there is
    * room for, in one transaction, then launch the claimed deliveries. Answers how long to sleep.
@@ -136,7 +100,7 @@ export class Dispatcher {
     const want = Math.max(0, Math.min(BATCH, free));
     let claimed: Delivery[];
     try {
-      claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#slots(), settle);
+      claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#throttle.slots(this.#inFlight), settle);
     } catch (err) {
       this.#results.unshift(...settle); // recorded by the next round
       throw err;
@@ -146,25 +110,27 @@ export class Dispatcher {
     // queue (the next claims skip the target while it is full).
     const excess: string[] = [];
     for (const d of claimed) {
-      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#allowed(d.order_key, await this.#limit(d))) this.#launch(d);
+      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, await this.#limit(d))) this.#launch(d);
       else excess.push(d.id);
     }
     if (excess.length > 0) await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
     if (claimed.length < want) this.#lastShortClaim = performance.now();
-    this.#forgetIdleTargets();
+    this.#throttle.forgetIdle(this.#inFlight);
     if (claimed.length > 0 || this.#results.length > 0) return 0;
     // Due rows that were not claimed wait on an earlier event or a full target: a finished
     // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
+    // A paused target (throttle.ts) is tried again when its pause ends.
     const next = await store.nextDeliveryDue(now);
-    return next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now()));
+    const wait = next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now()));
+    return Math.min(wait, this.#throttle.nextResume() ?? IDLE_MS);
   }
 
   /** The target's concurrency limit, learnt from its settings the first time it is seen. */
   async #limit(d: Delivery): Promise<number> {
-    let n = this.#limits.get(d.order_key);
+    let n = this.#throttle.limit(d.order_key);
     if (n === undefined) {
       n = (await this.#d.registry.sendSettings(d.account_id, d.target_id))?.concurrency ?? DEFAULT_CONCURRENCY;
-      this.#limits.set(d.order_key, n);
+      this.#throttle.learn(d.order_key, n);
     }
     return n;
   }
@@ -224,14 +190,13 @@ export class Dispatcher {
       const error = settings ? `target disabled: ${settings.disabled_reason ?? 'by the user'}` : 'target deleted';
       return this.#result(d, { ...base, duration_ms: 0, status_code: null, error, request: logged }, 'dead', started, false);
     }
-    this.#limits.set(d.order_key, settings.concurrency);
+    this.#throttle.learn(d.order_key, settings.concurrency);
     const headers = this.#headers(d, settings, attempt, Math.floor(started / 1000));
     // An attempt must end well inside its lease, or another process could take the delivery
     // over while this one is still sending it.
     const timeout = Math.min(settings.timeout_ms, Math.floor(this.#d.leaseMs * 0.8));
     const r = await sender.send({ ...d.request, headers }, timeout, Math.min(settings.connect_timeout_ms, timeout));
     if (this.#cut && r.status_code === null) return null; // shutting down: handed back, not failed
-    if (!r.refused) this.#adapt(d.order_key, settings.concurrency, r.status_code !== null);
     const now = clock.now();
     const record = {
       ...base,
@@ -242,9 +207,10 @@ export class Dispatcher {
       response_headers: r.headers,
       response_excerpt: r.excerpt,
     };
-    if (r.status_code !== null && SUCCESS[d.target_format as FormatName](r.status_code)) {
-      return this.#result(d, record, 'succeeded', now, true, settings);
-    }
+    const success = r.status_code !== null && SUCCESS[d.target_format as FormatName](r.status_code);
+    // A refusal by the address guard is our own doing, not the target's health.
+    if (!r.refused) this.#throttle.after(d.order_key, settings.concurrency, success ? 'ok' : r.status_code === null ? 'unreachable' : 'failed');
+    if (success) return this.#result(d, record, 'succeeded', now, true, settings);
     if (r.status_code === 410) {
       return this.#result(d, { ...record, error: record.error ?? 'the target answered 410 Gone' }, 'dead', now, false, settings, 'the target answered 410 Gone');
     }
