@@ -1,7 +1,7 @@
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type { CallFilter, CallWrite, IdempotentAnswer, WriteOutcome } from '../contract.ts';
 import { callFromRow, eventFromRow } from '../rows.ts';
-import { isDuplicateIn, rowsOf, type Client } from './sql.ts';
+import { byLine, isDuplicateIn, rowsOf, type Client } from './sql.ts';
 
 /**
  * A call's new state, its events and what they cause, as ONE statement: a chain of
@@ -53,9 +53,8 @@ export async function writeCall(c: Client, w: CallWrite): Promise<{ outcome: Wri
     seen.add(line);
     return f;
   });
-  // The lines in the order both sides lock them.
-  const lines = [...new Map(d.map((x) => [`${x.order_key}\u0000${x.call_id}`, x])).values()]
-    .sort((a, b) => (a.order_key < b.order_key ? -1 : a.order_key > b.order_key ? 1 : a.call_id < b.call_id ? -1 : a.call_id > b.call_id ? 1 : 0));
+  // The lines in the order both sides lock them (sql.ts byLine).
+  const lines = [...new Map(d.map((x) => [`${x.order_key}\u0000${x.call_id}`, x])).values()].sort(byLine);
   let rows;
   try {
     rows = await rowsOf(c, 'call_write',
@@ -89,7 +88,7 @@ export async function writeCall(c: Client, w: CallWrite): Promise<{ outcome: Wri
          SELECT * FROM unnest($30::text[], $31::text[], $32::text[], $33::int[], $34::text[], $35::text[], $36::text[], $37::text[], $38::text[],
                               $39::bigint[], $40::bigint[], $41::bool[], $42::text[])
            AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, next_attempt_at, created_at, follows, request)),
-       busy AS (
+       busy AS MATERIALIZED (
          SELECT l.order_key, l.call_id
          FROM unnest($43::text[], $44::text[]) AS l(order_key, call_id)
          CROSS JOIN LATERAL (

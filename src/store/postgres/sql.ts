@@ -15,6 +15,15 @@ export async function countOf(c: Client, name: string, text: string, values: unk
   return r.rowCount ?? 0;
 }
 
+/**
+ * The order in which call writes and settles lock the rows of delivery lines: by order key, then
+ * call, in UTF-8 byte order (the order COLLATE "C" gives, whatever the database's collation).
+ * Both sides locking in one order is what keeps them from deadlocking.
+ */
+export function byLine(a: { order_key: string; call_id: string }, b: { order_key: string; call_id: string }): number {
+  return Buffer.compare(Buffer.from(a.order_key), Buffer.from(b.order_key)) || Buffer.compare(Buffer.from(a.call_id), Buffer.from(b.call_id));
+}
+
 /** A duplicate key in `table`: the server's error names the table in a field of its own (no message text is read). */
 export function isDuplicateIn(err: unknown, tables: readonly string[]): boolean {
   const e = err as { code?: unknown; table?: unknown } | null;

@@ -56,6 +56,13 @@ export class PostgresStore implements Store {
       connectionString: opts.connectionString,
       // A transaction's statements go out together (pipelinedTx): one round trip, not one each.
       pipeline: true,
+      // Statements are prepared per connection and PostgreSQL reuses a generic plan, made from the
+      // table sizes of the moment; autovacuum refreshes statistics at most once a minute
+      // (autovacuum_naptime). On a young database the tables grow from nothing to ~100,000 rows
+      // in that minute, and a plan made for 400 rows scanned them all (20 ms per settle). A new
+      // connection every 30 s plans again from the sizes of then; it costs one connect per
+      // connection per 30 s.
+      maxLifetimeSeconds: 30,
       // 10 connections: on 2 cores PostgreSQL itself is the limit well before that.
       max: opts.max ?? 10,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
