@@ -29,8 +29,9 @@ interface Health {
  *   slot and paused between attempts: 25 ms, doubling per further failure, at most the first
  *   retry delay. A target answering 500 at once then costs a few requests a second instead of
  *   thousands (bench --bad-targets: its retries took the healthy target's p99 ×5); a success
- *   closes the breaker. Deliveries keep their own retry schedule; a paused target's due
- *   deliveries wait at most one pause longer.
+ *   closes the breaker. Meanwhile its due deliveries wait their turn, one attempt per pause:
+ *   a target that stays down builds a backlog (isolated: claims never walk it) instead of
+ *   burning through its deliveries' retries, until the failure window disables it.
  */
 export class Throttle {
   readonly #limits = new Map<string, number>();
