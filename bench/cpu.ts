@@ -15,6 +15,8 @@ export interface CpuSample {
   ours: Record<string, number>;
   /** PostgreSQL's processes serving this run, CPU ms by pid (null: SQLite, or not on this machine) */
   postgres: Map<number, number> | null;
+  /** what `postgres` is reported as */
+  storeName: string;
   machine: { busy: number; iowait: number } | null;
 }
 
@@ -32,11 +34,16 @@ function machineCpu(): CpuSample['machine'] {
 export class CpuMeter {
   readonly #children: Child<unknown>[];
   readonly #postgres: (() => Promise<Map<number, number> | null>) | undefined;
+  readonly #storeName: string;
 
-  /** `children` by the name their CPU is reported under; `postgres` samples PostgreSQL's CPU */
-  constructor(children: Child<unknown>[], postgres?: () => Promise<Map<number, number> | null>) {
+  /**
+   * `children` by the name their CPU is reported under; `postgres` samples the CPU of the
+   * database processes, reported as `storeName` (a peer's Redis is measured the same way)
+   */
+  constructor(children: Child<unknown>[], postgres?: () => Promise<Map<number, number> | null>, storeName = 'postgres') {
     this.#children = children;
     this.#postgres = postgres;
+    this.#storeName = storeName;
   }
 
   async sample(): Promise<CpuSample> {
@@ -47,7 +54,7 @@ export class CpuMeter {
     ]);
     const ours: Record<string, number> = { parent: usage() };
     this.#children.forEach((c, i) => (ours[c.name] = child[i]!));
-    return { wall, ours, postgres, machine: machineCpu() };
+    return { wall, ours, postgres, storeName: this.#storeName, machine: machineCpu() };
   }
 
   /**
@@ -68,7 +75,7 @@ export class CpuMeter {
     if (workers.length > 0) out.workers = pct(workers.reduce((s, k) => s + b.ours[k]! - (a.ours[k] ?? 0), 0));
     const pg = cpuDelta(a.postgres, b.postgres);
     if (pg !== null) {
-      out.postgres = pct(pg);
+      out[b.storeName] = pct(pg);
       known += pg;
     }
     if (a.machine && b.machine) {
@@ -76,5 +83,12 @@ export class CpuMeter {
       out.iowait = pct(b.machine.iowait - a.machine.iowait);
     }
     return out;
+  }
+
+  /** CPU ms between two samples of the processes of ours whose name passes `ours`, plus the store's when `store` */
+  static ms(a: CpuSample, b: CpuSample, ours: (name: string) => boolean, store: boolean): number {
+    let ms = 0;
+    for (const [name, v] of Object.entries(b.ours)) if (ours(name)) ms += v - (a.ours[name] ?? 0);
+    return ms + (store ? (cpuDelta(a.postgres, b.postgres) ?? 0) : 0);
   }
 }

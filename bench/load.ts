@@ -75,6 +75,8 @@ export interface LoadResult {
   /** Date.now() when the first call was sent / the last answer came */
   started_at: number;
   ended_at: number;
+  /** Date.now() when the last call was sent: the load's end, for "did the receipts keep pace" */
+  last_sent_at: number;
   calls_per_s: number;
   api_ms: Summary;
 }
@@ -139,8 +141,10 @@ class Tally {
   firstError: string | null = null;
   readonly apiMs: number[] = [];
   readonly startedAt = Date.now();
+  lastSentAt = 0;
 
   async place(api: CallApi, phase: string): Promise<void> {
+    this.lastSentAt = Date.now();
     const t = performance.now();
     const err = await api.placeCall(phase);
     this.apiMs.push(performance.now() - t);
@@ -155,7 +159,7 @@ class Tally {
     const endedAt = Date.now();
     return {
       mode, planned, skipped, calls_ok: this.ok, calls_failed: this.failed, first_error: this.firstError,
-      started_at: this.startedAt, ended_at: endedAt,
+      started_at: this.startedAt, ended_at: endedAt, last_sent_at: this.lastSentAt,
       calls_per_s: round((this.ok * 1000) / Math.max(1, endedAt - this.startedAt)),
       api_ms: summarize(this.apiMs),
     };

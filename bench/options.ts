@@ -7,14 +7,25 @@ import { DEFAULT_ADMIN_URL } from './pg.ts';
 // would over hours with the default schedule.
 const BAD_TARGETS_SCHEDULE = '0.1,0.2,0.5,1,1,1,1,1';
 
-export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--concurrency N] [--quick] [--cpu-prof]
-                      [--postgres [--workers N]] [--bad-targets | --backlog N] [--retry-schedule S]
+export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--events N] [--full-speed S] [--concurrency N]
+                      [--no-peers] [--quick] [--cpu-prof] [--postgres [--workers N]]
+                      [--bad-targets | --backlog N] [--retry-schedule S]
 
-  --duration S     seconds of load in the fixed-rate and the full-speed phases (default 10;
-                   with --bad-targets 20 per phase)
-  --rate N         events/s of the fixed-rate phase; each call makes 5 events (default 500)
-  --concurrency N  in-flight API requests in the full-speed phase (default 48)
-  --quick          short phases (2 s, ceiling 1 s): a smoke check, not a measurement
+  One run, one receiver: the raw undici ceiling; a BullMQ peer (Redis on 127.0.0.1:6379, skipped
+  if none answers); Hookline on (b) switch events in batched POST /v1/call-events and (a) simulated
+  calls through POST /v1/calls at full speed; then a fixed rate. With --postgres also a
+  graphile-worker peer on the same PostgreSQL server. Hookline's endpoint and the peers' workers
+  all have 64 deliveries in flight.
+
+  --duration S     seconds of the fixed-rate phase (default 30; with --bad-targets 20 per phase,
+                   with --backlog the full-speed phases, default 10)
+  --rate N         events/s of the fixed-rate phase; each call makes 5 events (default 1000 on
+                   SQLite, 500 with --postgres; 500 in the isolation runs)
+  --events N       events of workload (b) and jobs of each peer (default 50000)
+  --full-speed S   seconds of workload (a) at full speed (default 10)
+  --concurrency N  in-flight API requests of workload (a) at full speed (default 48)
+  --no-peers       leave out BullMQ and graphile-worker (e.g. with --cpu-prof)
+  --quick          short phases (2 s, 5,000 events, ceiling 1 s): a smoke check, not a measurement
   --cpu-prof       profile the Hookline processes (node --cpu-prof) and print their top functions
   --postgres       PostgreSQL instead of SQLite: a fresh database on the server of
                    HOOKLINE_BENCH_DATABASE_URL (default ${DEFAULT_ADMIN_URL}),
@@ -30,15 +41,22 @@ Isolation (two phases compared in one run on one database; no ceiling, no other 
                    (e.g. --backlog 100000)
   --retry-schedule S  Hookline's --retry-schedule (seconds, comma separated)
 
-PostgreSQL next to SQLite, one run each:
-  npm run bench && npm run bench -- --postgres --workers 1 && npm run bench -- --postgres --workers 3
-  node bench/compare.ts     # the latest result of each as a markdown table`;
+One run per backend, then the README's table:
+  npm run bench && npm run bench -- --postgres
+  node bench/compare.ts     # the latest result of each setup as a markdown table`;
 
 export type Mode = 'standard' | 'bad-targets' | 'backlog';
 
 export interface Opts {
   mode: Mode;
+  /** the fixed-rate phase (standard run); the phases of the isolation runs */
   durationS: number;
+  /** workload (a) at full speed, standard run */
+  fullSpeedS: number;
+  /** workload (b) events, and jobs per peer */
+  events: number;
+  /** run the BullMQ (and with --postgres the graphile-worker) peer */
+  peers: boolean;
   ceilingS: number;
   rate: number;
   concurrency: number;
@@ -61,6 +79,7 @@ export function parse(argv: string[]): Opts {
       duration: { type: 'string' }, rate: { type: 'string' }, concurrency: { type: 'string' }, quick: { type: 'boolean' },
       'cpu-prof': { type: 'boolean' }, postgres: { type: 'boolean' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'bad-targets': { type: 'boolean' }, backlog: { type: 'string' }, 'retry-schedule': { type: 'string' },
+      events: { type: 'string' }, 'full-speed': { type: 'string' }, 'no-peers': { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -82,7 +101,7 @@ export function parse(argv: string[]): Opts {
   if (values.workers !== undefined && !/^\d+$/.test(values.workers)) throw new UsageError(`--workers: expected a whole number, got "${values.workers}"`);
   if (values.backlog !== undefined && !/^\d+$/.test(values.backlog)) throw new UsageError(`--backlog: expected a whole number of deliveries, got "${values.backlog}"`);
   // A bad target's backlog must have time to grow: the isolation phases run longer.
-  const durationS = num('duration', values.duration, mode === 'bad-targets' ? (quick ? 3 : 20) : quick ? 2 : 10, 0.5, 120);
+  const durationS = num('duration', values.duration, mode === 'bad-targets' ? (quick ? 3 : 20) : mode === 'standard' ? (quick ? 3 : 30) : quick ? 2 : 10, 0.5, 300);
   let retrySchedule = values['retry-schedule'] ?? (mode === 'bad-targets' ? BAD_TARGETS_SCHEDULE : null);
   if (retrySchedule !== null) {
     try {
@@ -96,7 +115,11 @@ export function parse(argv: string[]): Opts {
   return {
     mode, durationS, quick, cpuProf: values['cpu-prof'] ?? false,
     ceilingS: quick ? 1 : Math.min(5, durationS),
-    rate: num('rate', values.rate, 500, 5, 50_000),
+    fullSpeedS: num('full-speed', values['full-speed'], quick ? 2 : 10, 0.5, 120),
+    events: Math.round(num('events', values.events, quick ? 5_000 : 50_000, 1_000, 1_000_000)),
+    peers: !(values['no-peers'] ?? false),
+    // SQLite's target is at 1,000 events/s, PostgreSQL's at 500 (issue 10); the isolation runs keep 500.
+    rate: num('rate', values.rate, mode === 'standard' && !values.postgres ? 1000 : 500, 5, 50_000),
     concurrency: Math.round(num('concurrency', values.concurrency, 48, 1, 512)),
     postgres: values.postgres ?? false,
     workers: num('workers', values.workers, 1, 1, 16),

@@ -53,6 +53,8 @@ export interface PhaseResult {
   deliveries_per_s_during_load?: number;
   /** full speed: CPU ms of the Hookline processes (PostgreSQL's not included) per 1,000 deliveries, load and drain */
   hookline_cpu_ms_per_1000?: number | null;
+  /** the same with PostgreSQL's CPU (equal on SQLite) */
+  cpu_ms_per_1000?: number | null;
   latency_ms: Summary;
   /** the same by the event's seq in its call (1 = call.accepted … 5 = call.ended) */
   latency_ms_by_seq: Record<string, Summary>;
@@ -142,7 +144,9 @@ export async function fullSpeedPhase(c: BenchContext, phase: string): Promise<Ph
   // CPU the Hookline processes spent per delivery: a process that other work on the machine
   // starves of CPU delivers fewer per second but spends about the same per delivery, so this
   // compares across phases on a noisy machine far better than deliveries/s.
-  const hooklineMs = Object.keys(c1.ours).filter((k) => k !== 'parent' && k !== 'receiver').reduce((ms, k) => ms + c1.ours[k]! - (c0.ours[k] ?? 0), 0);
-  r.hookline_cpu_ms_per_1000 = fs.distinct > 0 ? round((hooklineMs * 1000) / fs.distinct) : null;
+  const isHookline = (k: string) => k !== 'parent' && k !== 'receiver';
+  r.hookline_cpu_ms_per_1000 = fs.distinct > 0 ? round((CpuMeter.ms(c0, c1, isHookline, false) * 1000) / fs.distinct) : null;
+  // with PostgreSQL's CPU too: what the peers' worker + store figure compares with
+  r.cpu_ms_per_1000 = fs.distinct > 0 ? round((CpuMeter.ms(c0, c1, isHookline, true) * 1000) / fs.distinct) : null;
   return r;
 }

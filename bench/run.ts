@@ -1,16 +1,16 @@
 /**
  * `npm run bench`: how fast Hookline turns calls into webhooks, next to how fast undici alone can
- * POST to the same receiver on the same machine in the same run.
+ * POST to the same receiver, and how fast job queues do the same work, in the same run.
  *
- *   receiver (child) ← raw undici POSTs from this process          → the ceiling, req/s
- *   receiver (child) ← Hookline (child) ← POST /v1/calls from here → deliveries/s, latency
+ *   receiver (child) ← raw undici POSTs from this process                  → the ceiling, req/s
+ *   receiver (child) ← BullMQ / graphile-worker worker (child) ← jobs       → the peers
+ *   receiver (child) ← Hookline (child) ← POST /v1/call-events, /v1/calls  → deliveries/s, latency
  *
  * With --postgres, "Hookline" is one --role api process (the calls go there) and N --role worker
- * processes on a fresh PostgreSQL database (bench/topology.ts). Phases: warm-up (also yields a
- * real delivery body for the ceiling), raw undici ceiling, a fixed rate (default 500 events/s) for
- * latency, full speed for throughput. Results are printed as a table and written to
- * .bench/results-<timestamp>.json. Only 127.0.0.1 is contacted (and, with --postgres, the server
- * of HOOKLINE_BENCH_DATABASE_URL, by default PostgreSQL on 127.0.0.1:5432).
+ * processes on a fresh PostgreSQL database (bench/topology.ts). The phases are bench/throughput.ts's.
+ * Results are printed as a table and written to .bench/results-<timestamp>.json. Only 127.0.0.1
+ * is contacted (Redis on 6379 for the BullMQ peer and, with --postgres, the server of
+ * HOOKLINE_BENCH_DATABASE_URL, by default PostgreSQL on 127.0.0.1:5432).
  *
  * --bad-targets and --backlog N are isolation runs instead (bench/isolation.ts), written to
  * .bench/bad-targets-<timestamp>.json and .bench/backlog-<timestamp>.json.
@@ -22,39 +22,19 @@ import { fileURLToPath } from 'node:url';
 import { CpuMeter } from './cpu.ts';
 import { startChild, type Child } from './ipc.ts';
 import { backlog, badTargets, ISOLATION_TARGETS, type IsolationContext } from './isolation.ts';
-import { CallApi, rawCeiling, round, type CeilingResult } from './load.ts';
-import { parse, UsageError, USAGE, type Opts } from './options.ts';
-import { API_KEY, EVENTS_PER_CALL, fixedRatePhase, fullSpeedPhase, log, warmUp, type BenchContext } from './phase.ts';
+import { CallApi, round } from './load.ts';
+import { parse, UsageError, USAGE } from './options.ts';
+import { API_KEY, log } from './phase.ts';
 import { printTop, summarizeProfile } from './profile-summary.ts';
-import { print, printBacklog, printBadTargets, TARGETS } from './report.ts';
+import { printBacklog, printBadTargets } from './report.ts';
+import { printThroughput } from './summary.ts';
+import { throughput } from './throughput.ts';
 import { Topology } from './topology.ts';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
 /** the run's Hookline processes, for the Ctrl-C handler */
 let topology: Topology | undefined;
-
-/** ceiling, fixed rate, full speed: the figures of the README's main table */
-async function standard(c: BenchContext, o: Opts) {
-  const ep = await c.api.json('POST', '/v1/endpoints', { url: `${c.rx.info.url}/hook`, concurrency: 128, description: 'bench receiver' });
-  if (ep.status !== 201) throw new Error(`creating the endpoint answered ${ep.status}: ${JSON.stringify(ep.body)}`);
-  const ws = await warmUp(c);
-  log(`raw undici ceiling (${o.ceilingS} s)`);
-  const c0 = await c.meter.sample();
-  const ceiling: CeilingResult = await rawCeiling(c.rx.info.url, ws.sample!, o.ceilingS * 1000);
-  const ceilingCpu = CpuMeter.pct(c0, await c.meter.sample());
-  const { stats: _, ...rate } = await fixedRatePhase(c, 'rate');
-  const full = await fullSpeedPhase(c, 'full');
-  return {
-    endpoint: { format: 'standard', concurrency: 128 },
-    delivery_body_bytes: ws.avg_bytes,
-    ceiling: { ...ceiling, cpu_pct: ceilingCpu },
-    fixed_rate: { events_per_s: o.rate, calls_per_s: o.rate / EVENTS_PER_CALL, ...rate },
-    full_speed: { concurrency: o.concurrency, ...full, ratio_to_ceiling: round(full.deliveries_per_s / ceiling.rps, 3) },
-    targets: TARGETS,
-    unparsable: (await c.rx.ask<{ unparsable: number }>('stats', { phase: 'full' })).unparsable,
-  };
-}
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
@@ -101,8 +81,8 @@ async function main(): Promise<void> {
       results = { ...common, backlog: await backlog(c, o.backlog!), targets: ISOLATION_TARGETS };
       printBacklog(results);
     } else {
-      results = { ...common, ...(await standard(c, o)) };
-      print(results);
+      results = { ...common, ...(await throughput(c, o, stamp.toLowerCase().replace(/[^a-z0-9]/g, ''))) };
+      printThroughput(results);
     }
     mkdirSync(outDir, { recursive: true });
     const file = path.join(outDir, `${o.mode === 'standard' ? 'results' : o.mode}-${stamp}.json`);

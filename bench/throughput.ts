@@ -1,0 +1,130 @@
+/**
+ * The standard run (issue 10, "Throughput"), in one run on one receiver:
+ *
+ *   ceiling     raw undici POSTs of a real delivery body, 128 in flight
+ *   peers       BullMQ on Redis; with --postgres also graphile-worker (bench/peers.ts)
+ *   (b)         switch events through batched POST /v1/call-events (bench/switch.ts)
+ *   (a)         simulated calls through POST /v1/calls at full speed (5 events each)
+ *   fixed rate  simulated calls at --rate events/s for --duration s: event→receipt percentiles
+ *               and how long after the load's end the last event arrived
+ *
+ * Hookline's one native endpoint has the concurrency the peers' workers have (64). The phases
+ * alternate between peers and Hookline (ceiling, BullMQ, (b), graphile-worker, (a), fixed rate)
+ * so that a slow drift of the machine's other load does not favour one side.
+ */
+import { CpuMeter } from './cpu.ts';
+import { rawCeiling, round } from './load.ts';
+import type { Opts } from './options.ts';
+import { bullmqPeer, Bodies, graphilePeer, PEER_CONCURRENCY, type PeerOutcome } from './peers.ts';
+import {
+  API_KEY, EVENTS_PER_CALL, fixedRatePhase, fullSpeedPhase, log, prefix, waitForDeliveries, warmUp, type Stats,
+} from './phase.ts';
+import type { IsolationContext } from './isolation.ts';
+import { sampleRss } from './rss.ts';
+import { summarize } from './stats.ts';
+import { BATCH_EVENTS, BATCHES_IN_FLIGHT, switchBatches, SWITCH_EVENTS_PER_CALL } from './switch.ts';
+
+export const THROUGHPUT_TARGETS = {
+  /** (b) on SQLite: ≥ the BullMQ peer and ≥ 50 % of the ceiling */
+  switch_ratio_to_ceiling: 0.5,
+  switch_ratio_to_bullmq: 1,
+  /** (a) on SQLite: ≥ 35 % of the ceiling */
+  calls_ratio_to_ceiling: 0.35,
+  /** fixed rate: the last event within 1 s of the load's end; p99 below 25 ms (SQLite, 1,000 events/s) or 50 ms (PostgreSQL, 500 events/s) */
+  last_after_end_ms: 1000,
+  p99_ms: { sqlite: 25, postgres: 50 },
+  /** PostgreSQL: (b) ≥ 50 % of graphile-worker */
+  switch_ratio_to_graphile: 0.5,
+};
+
+/** Hookline's processes only (not this load generator, the receiver or a peer's worker) */
+const isHookline = (name: string) => name !== 'parent' && name !== 'receiver';
+
+/** Workload (b): `events` switch events in batches, then until they all arrived. */
+async function switchPhase(c: IsolationContext, phase: string, events: number, waitMs: number) {
+  log(`${phase}: ${events} switch events in batches of ${BATCH_EVENTS} (${BATCH_EVENTS / SWITCH_EVENTS_PER_CALL} calls × ${SWITCH_EVENTS_PER_CALL}), ${BATCHES_IN_FLIGHT} requests in flight`);
+  const rss = sampleRss(c.hl.children);
+  const c0 = await c.meter.sample();
+  const load = await switchBatches(c.hl.api.info.url, API_KEY, phase, events);
+  if (load.events_ok === 0) throw new Error(`${phase}: no event was accepted: ${load.first_error}`);
+  const during = await c.rx.ask<Stats>('stats', { phase });
+  const cLoad = await c.meter.sample();
+  const st = await waitForDeliveries(c.rx, phase, load.events_ok, waitMs);
+  const c1 = await c.meter.sample();
+  const bySeq = new Map<number, number[]>();
+  (st.latencies ?? []).forEach((ms, i) => {
+    const seq = st.seqs?.[i] ?? 0;
+    const g = bySeq.get(seq);
+    if (g) g.push(ms);
+    else bySeq.set(seq, [ms]);
+  });
+  return {
+    load, expected: load.events_ok, received: st.distinct, duplicates: st.duplicates, out_of_order: st.out_of_order,
+    deliveries_per_s: round(st.distinct / (Math.max(1, st.last_at - load.started_at) / 1000)),
+    deliveries_per_s_during_load: round(during.distinct / (Math.max(1, load.ended_at - load.started_at) / 1000)),
+    latency_ms: summarize(st.latencies ?? []),
+    latency_ms_by_seq: Object.fromEntries([...bySeq].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), summarize(v)])),
+    waited_ms: st.waited_ms,
+    cpu_pct: { ...CpuMeter.pct(c0, cLoad), ...prefix('drain_', CpuMeter.pct(cLoad, c1)) },
+    /** Hookline's processes and its PostgreSQL per 1,000 deliveries, as the peers' worker + store: a figure other load skews less */
+    cpu_ms_per_1000: st.distinct > 0 ? round((CpuMeter.ms(c0, c1, isHookline, true) * 1000) / st.distinct) : null,
+    rss_mb_peak: await rss.stop(),
+  };
+}
+
+export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
+  const ep = await c.api.json('POST', '/v1/endpoints', { url: `${c.rx.info.url}/hook`, concurrency: PEER_CONCURRENCY, description: 'bench receiver' });
+  if (ep.status !== 201) throw new Error(`creating the endpoint answered ${ep.status}: ${JSON.stringify(ep.body)}`);
+  await warmUp(c);
+  // A (b) warm-up too: its first batches JIT the ingestion path, and its body is the one the
+  // ceiling and the peers send (a switch call's delivery, ≈ 1 KB).
+  const wb = await switchPhase(c, 'warmup_b', o.quick ? 1000 : 5000, 20_000);
+  const sample = (await c.rx.ask<Stats>('stats', { phase: 'warmup_b', samples: true })).sample;
+  if (!sample || wb.received === 0) throw new Error('no switch event reached the receiver during the warm-up');
+  const bodies = new Bodies(sample);
+  const drainMs = o.quick ? 30_000 : 120_000;
+
+  log(`raw undici ceiling (${o.ceilingS} s)`);
+  const m0 = await c.meter.sample();
+  const ceiling = await rawCeiling(c.rx.info.url, sample, o.ceilingS * 1000);
+  const ceilingCpu = CpuMeter.pct(m0, await c.meter.sample());
+
+  const peers: PeerOutcome[] = [];
+  if (o.peers) peers.push(await bullmqPeer(c.rx, bodies, o.events, stamp, drainMs));
+  const sw = await switchPhase(c, 'switch', o.events, drainMs);
+  if (o.peers && o.postgres) peers.push(await graphilePeer(c.rx, bodies, o.events, stamp, drainMs));
+
+  const rssFull = sampleRss(c.hl.children);
+  const full = await fullSpeedPhase({ ...c, durationS: o.fullSpeedS }, 'full');
+  const fullRss = await rssFull.stop();
+
+  const rssRate = sampleRss(c.hl.children);
+  const { stats, ...rate } = await fixedRatePhase(c, 'rate', o.durationS * 1000, o.quick ? 15_000 : 60_000);
+  const rateRss = await rssRate.stop();
+  // Kept pace: every event arrived, the last within a second of the last call sent.
+  const lastAfterEnd = stats.last_at > 0 ? stats.last_at - rate.load.last_sent_at : null;
+
+  return {
+    bench_version: 2,
+    endpoint: { format: 'standard', concurrency: PEER_CONCURRENCY },
+    delivery_body_bytes: Buffer.byteLength(sample),
+    ceiling: { ...ceiling, cpu_pct: ceilingCpu },
+    peers,
+    switch_batches: {
+      events: o.events, batch_events: BATCH_EVENTS, in_flight: BATCHES_IN_FLIGHT, ...sw,
+      ratio_to_ceiling: round(sw.deliveries_per_s / ceiling.rps, 3),
+    },
+    full_speed: {
+      concurrency: o.concurrency, duration_s: o.fullSpeedS, ...full, rss_mb_peak: fullRss,
+      ratio_to_ceiling: round(full.deliveries_per_s / ceiling.rps, 3),
+    },
+    fixed_rate: {
+      events_per_s: o.rate, calls_per_s: o.rate / EVENTS_PER_CALL, duration_s: o.durationS, ...rate, rss_mb_peak: rateRss,
+      last_receipt_after_load_end_ms: lastAfterEnd,
+    },
+    targets: THROUGHPUT_TARGETS,
+    unparsable: (await c.rx.ask<{ unparsable: number }>('stats', { phase: 'full' })).unparsable,
+  };
+}
+
+export type ThroughputResults = Awaited<ReturnType<typeof throughput>>;
