@@ -24,7 +24,9 @@ import { BATCH_EVENTS, BATCHES_IN_FLIGHT, SWITCH_EVENTS_PER_CALL } from './switc
 
 /** in-flight deliveries: the BullMQ worker's and graphile-worker's concurrency, and Hookline's endpoint's */
 export const PEER_CONCURRENCY = 64;
-export const REDIS = { host: '127.0.0.1', port: 6379 };
+/** HOOKLINE_BENCH_REDIS=host:port picks another Redis (e.g. a closed port, to see the peer skipped) */
+const [redisHost = '127.0.0.1', redisPort = '6379'] = (process.env.HOOKLINE_BENCH_REDIS || '127.0.0.1:6379').split(':');
+export const REDIS = { host: redisHost, port: Number(redisPort) };
 const ATTEMPTS = 10;
 const version = (pkg: string) => (JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
 

@@ -17,7 +17,8 @@ const pct = (x: number) => `${round(x * 100)} %`;
 const times = (x: number) => `${round(x, 2)} ×`;
 const isPeer = (p: PeerOutcome | undefined): p is PeerResult => p !== undefined && !('skipped' in p);
 
-export interface Check { label: string; value: string; target: string; pass: boolean | null }
+/** pass null: no verdict (`why` says why: another backend's target, another rate, no peer measured) */
+export interface Check { label: string; value: string; target: string; pass: boolean | null; why?: string }
 
 /** the peer of that name when it ran, else null */
 export function peer(r: any, name: PeerResult['name']): PeerResult | null {
@@ -39,13 +40,13 @@ export function checks(r: any): Check[] {
   const q = r.fixed_rate;
   const t = r.targets;
   const out: Check[] = [];
-  const add = (label: string, value: string, target: string, pass: boolean | null) => out.push({ label, value, target, pass });
+  const add = (label: string, value: string, target: string, pass: boolean | null, why = 'not this backend/rate') => out.push({ label, value, target, pass, why });
   add('(b) deliveries/s ÷ ceiling', pct(sw.ratio_to_ceiling), `≥ ${pct(t.switch_ratio_to_ceiling)} (SQLite)`, sqlite ? sw.ratio_to_ceiling >= t.switch_ratio_to_ceiling : null);
   add('(b) deliveries/s ÷ BullMQ peer', bull ? times(sw.deliveries_per_s / bull.deliveries_per_s) : 'no peer', `≥ ${times(t.switch_ratio_to_bullmq)} (SQLite)`,
-    sqlite ? (bull ? sw.deliveries_per_s >= bull.deliveries_per_s * t.switch_ratio_to_bullmq : false) : null);
+    sqlite && bull ? sw.deliveries_per_s >= bull.deliveries_per_s * t.switch_ratio_to_bullmq : null, bull ? undefined : 'peer not measured');
   if (!sqlite) {
     add('(b) deliveries/s ÷ graphile-worker peer', gw ? times(sw.deliveries_per_s / gw.deliveries_per_s) : 'no peer', `≥ ${times(t.switch_ratio_to_graphile)}`,
-      gw ? sw.deliveries_per_s >= gw.deliveries_per_s * t.switch_ratio_to_graphile : false);
+      gw ? sw.deliveries_per_s >= gw.deliveries_per_s * t.switch_ratio_to_graphile : null, 'peer not measured');
   }
   add('(a) deliveries/s ÷ ceiling', pct(r.full_speed.ratio_to_ceiling), `≥ ${pct(t.calls_ratio_to_ceiling)} (SQLite)`, sqlite ? r.full_speed.ratio_to_ceiling >= t.calls_ratio_to_ceiling : null);
   // The latency targets are set at a rate: a run at a lower rate says nothing about them.
@@ -151,6 +152,6 @@ export function printThroughput(r: any): void {
   if (bull) row('(a) deliveries/s ÷ BullMQ peer', times(f.deliveries_per_s / bull.deliveries_per_s));
   if (gw) row('(a) deliveries/s ÷ graphile-worker peer', times(f.deliveries_per_s / gw.deliveries_per_s));
   row('Hookline RSS peak over the phases', `${n(Math.max(sw.rss_mb_peak.total ?? 0, f.rss_mb_peak.total ?? 0, q.rss_mb_peak.total ?? 0))} MB`);
-  for (const c of checks(r)) row(c.label, c.value, `target ${c.target}  ${c.pass === null ? '(not this backend/rate)' : verdict(c.pass)}`);
+  for (const c of checks(r)) row(c.label, c.value, `target ${c.target}  ${c.pass === null ? `(${c.why})` : verdict(c.pass)}`);
   console.log('');
 }
