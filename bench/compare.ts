@@ -74,7 +74,8 @@ const rows: [string, (r: any) => string][] = [
   ['fixed rate: p99 target (SQLite < 25 ms at 1,000/s; PostgreSQL < 50 ms at 500/s)', (r) => check(r, 'fixed rate') ],
   ['fixed rate: last event after the load\'s end (target ≤ 1 s)', (r) => check(r, 'fixed rate: last event')],
   ['CPU ms per 1,000 deliveries: Hookline (+ PostgreSQL), (b) / (a)', (r) => `${n(r.switch_batches.cpu_ms_per_1000)} / ${n(r.full_speed.cpu_ms_per_1000 ?? r.full_speed.hookline_cpu_ms_per_1000)}`],
-  ['CPU ms per 1,000 deliveries: BullMQ worker + Redis; graphile-worker + PostgreSQL', (r) => `${n(bull(r)?.cpu_ms_per_1000)}; ${n(gw(r)?.cpu_ms_per_1000)}`],
+  ['CPU ms per 1,000 deliveries, worker + store (+ producer): BullMQ; graphile-worker', (r) =>
+    `${n(bull(r)?.cpu_ms_per_1000)} (${n(bull(r)?.cpu_ms_per_1000_with_producer)}); ${n(gw(r)?.cpu_ms_per_1000)} (${n(gw(r)?.cpu_ms_per_1000_with_producer)})`],
   ['RSS peak, MB: Hookline (all processes); BullMQ worker; graphile-worker', (r) =>
     `${n(Math.max(...hooklinePhases(r).map(([, p]) => p.rss_mb_peak?.total ?? 0)))}; ${n(bull(r)?.rss_mb_peak.total)}; ${n(gw(r)?.rss_mb_peak.total)}`],
   ['Hookline lost / duplicated / out of order (all phases)', (r) => `${n(sum(r, 'lost'))} / ${n(sum(r, 'duplicates'))} / ${n(sum(r, 'out_of_order'))}`],

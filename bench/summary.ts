@@ -89,7 +89,7 @@ export function printThroughput(r: any): void {
     row('  jobs enqueued/s by the producer', `${r0(p.produce.jobs_per_s)} /s`);
     row('  event→receipt p50 / p95 / p99', lat(p.latency_ms));
     row('  expected / received / duplicates / out of order', counts(p), '(no order per call promised)');
-    row('  CPU ms per 1,000 deliveries: worker + its store', n(p.cpu_ms_per_1000));
+    row('  CPU ms per 1,000 deliveries: worker + its store; + producer', `${n(p.cpu_ms_per_1000)}; ${n(p.cpu_ms_per_1000_with_producer)}`);
     row('  worker RSS peak', `${n(p.rss_mb_peak.total)} MB`);
   }
 
