@@ -23,6 +23,8 @@ export interface Config {
   readonly retentionMs: number;
   /** Dead deliveries are kept this long after they died, for a retry from the log (ms). */
   readonly deadRetentionMs: number;
+  /** SQLite, --role all: 2 runs the engine and the dispatcher on a thread of their own (split.ts). */
+  readonly threads: number;
 }
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -48,6 +50,7 @@ const OPTIONS = {
   'lease-ms': { type: 'string' },
   'retention-days': { type: 'string' },
   'dead-retention-days': { type: 'string' },
+  threads: { type: 'string' },
 } as const;
 
 export function parseRetrySchedule(text: string): number[] {
@@ -76,6 +79,14 @@ export function parseDays(name: string, text: string): number {
   const n = Number(text);
   if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0)) throw new ConfigError(`${name}: "${text}" is not a number of days above 0`);
   return Math.round(n * DAY_MS);
+}
+
+/** Split mode (split.ts) unless told otherwise: the measurements in the README decided. */
+export const DEFAULT_THREADS = 1;
+
+export function parseThreads(text: string): number {
+  if (text !== '1' && text !== '2') throw new ConfigError(`HOOKLINE_THREADS: expected 1 or 2, got "${text}"`);
+  return Number(text);
 }
 
 function parseBool(name: string, v: string | undefined): boolean | undefined {
@@ -113,6 +124,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     ingestIdleMs: 4 * 3600_000,
     retentionMs: parseDays('HOOKLINE_RETENTION_DAYS', values['retention-days'] ?? env.HOOKLINE_RETENTION_DAYS ?? '30'),
     deadRetentionMs: parseDays('HOOKLINE_DEAD_RETENTION_DAYS', values['dead-retention-days'] ?? env.HOOKLINE_DEAD_RETENTION_DAYS ?? '90'),
+    threads: parseThreads(values.threads ?? env.HOOKLINE_THREADS ?? String(DEFAULT_THREADS)),
   };
   return Object.freeze(config);
 }
@@ -134,6 +146,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     ingestIdleMs: 4 * 3600_000,
     retentionMs: 30 * DAY_MS,
     deadRetentionMs: 90 * DAY_MS,
+    threads: DEFAULT_THREADS,
     ...overrides,
   });
 }

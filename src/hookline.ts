@@ -26,7 +26,8 @@ import { TargetFanOut } from './targets/fanout.ts';
 import { TargetRegistry } from './targets/registry.ts';
 import type { CallWrite, Store } from './store/contract.ts';
 import { PostgresStore } from './store/postgres/store.ts';
-import { SqliteStore } from './store/sqlite/store.ts';
+import { SqliteStore, type QueueRemote } from './store/sqlite/store.ts';
+import { SplitWorker } from './split.ts';
 import { registerStoreMetrics } from './store/metrics.ts';
 import { Retention } from './retention.ts';
 
@@ -34,6 +35,8 @@ export interface Overrides {
   clock?: Clock;
   log?: Logger;
   store?: Store;
+  /** the delivery thread of split mode (split-worker.ts): runs the loops, listens nowhere */
+  embedded?: boolean;
 }
 
 export interface Parts {
@@ -53,6 +56,7 @@ export interface Hookline {
   readonly parts: Parts;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly metrics: Registry;
   /** the bootstrap key, when this start generated it (printed once) */
   readonly generatedApiKey: string | undefined;
   /** the base URL once listening */
@@ -61,9 +65,30 @@ export interface Hookline {
   stop(): Promise<void>;
 }
 
-export async function openStore(config: Config): Promise<Store> {
+export async function openStore(config: Config, remote?: QueueRemote): Promise<Store> {
   if (config.databaseUrl) return new PostgresStore({ connectionString: config.databaseUrl });
-  return new SqliteStore(config.dataDir);
+  return new SqliteStore(config.dataDir, { remote });
+}
+
+/** Split mode (split.ts): SQLite in a file, one process doing everything, two threads asked for. */
+function splits(config: Config, o: Overrides): boolean {
+  return config.threads > 1 && !o.store && !o.embedded && !config.databaseUrl && config.dataDir !== ':memory:' && config.role === 'all';
+}
+
+/** Answers a QueueRemote now whose worker is attached later (it may start only once the schema exists). */
+function lateRemote(): QueueRemote & { attach(w: SplitWorker): void } {
+  let w: SplitWorker | undefined;
+  const get = (): SplitWorker => {
+    if (!w) throw new Error('the delivery thread is not started yet');
+    return w;
+  };
+  return {
+    attach: (x) => (w = x),
+    getDelivery: (...a) => get().getDelivery(...a),
+    listDeliveries: (...a) => get().listDeliveries(...a),
+    retryDelivery: (...a) => get().retryDelivery(...a),
+    stats: (...a) => get().stats(...a),
+  };
 }
 
 /**
@@ -73,7 +98,9 @@ export async function openStore(config: Config): Promise<Store> {
 export async function createHookline(config: Config, o: Overrides = {}): Promise<Hookline> {
   const clock = o.clock ?? systemClock;
   const log = o.log ?? pino({ level: config.logLevel, base: { service: 'hookline' } });
-  const store = o.store ?? (await openStore(config));
+  const split = splits(config, o);
+  const remote = split ? lateRemote() : undefined;
+  const store = o.store ?? (await openStore(config, remote));
   await store.migrate();
 
   let generatedApiKey: string | undefined;
@@ -87,11 +114,23 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   }
 
   await store.recoverLeases(clock.now());
+  // The delivery thread opens the database once the schema and the bootstrap key are there.
+  const worker = remote ? await SplitWorker.start(config, log) : undefined;
+  if (worker) {
+    remote!.attach(worker);
+    log.info('split mode: the engine and the dispatcher run on a thread of their own');
+  }
+  // This process runs the loops unless it is only the API, or another thread runs them.
+  const loops = config.role !== 'api' && !worker;
 
   const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
   const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
-  registerStoreMetrics(metrics, store, clock);
+  // The embedded thread's registry holds only its own (the dispatcher's) metrics: the main
+  // thread's /metrics appends them to its own, so each name appears once.
+  if (!o.embedded) {
+    collectDefaultMetrics({ register: metrics });
+    registerStoreMetrics(metrics, store, clock);
+  }
 
   const registry = new TargetRegistry(store, clock);
   const sender = new Sender({
@@ -99,7 +138,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     isRefused: isAddressRefused,
   });
   const dispatcher = new Dispatcher({
-    store, clock, log, registry, sender, metrics: new DeliveryMetrics(metrics), owner,
+    store, clock, log, registry, sender, metrics: new DeliveryMetrics(worker ? new Registry() : metrics), owner,
     leaseMs: config.leaseMs, retryScheduleMs: config.retryScheduleMs, failureWindowMs: config.failureWindowMs,
   });
   const endpoints = new Endpoints({ store, clock, registry, allowPrivate: config.allowPrivateTargets });
@@ -111,6 +150,10 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const trackingWebhooks = new Resources(trackingWebhookSpec(config.allowPrivateTargets, store), resourceDeps);
 
   const onCommit = (w: CallWrite): void => {
+    if (worker) {
+      if (w.timer_due_at !== null || w.deliveries.length > 0) worker.nudge();
+      return;
+    }
     if (w.timer_due_at !== null) engine.nudge();
     if (w.deliveries.length > 0) dispatcher.nudge();
   };
@@ -123,17 +166,18 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   let ready = false;
   const deps: ApiDeps = {
     store, clock, calls, log, metrics, isReady: () => ready, serveApi: config.role !== 'worker',
-    plugins: [endpointRoutes(endpoints), deliveryRoutes(() => dispatcher.nudge()), perCallFormatRoutes(profiles, webhooks),
+    moreMetrics: worker ? () => worker.metrics() : undefined,
+    plugins: [endpointRoutes(endpoints), deliveryRoutes(() => (worker ? worker.nudge() : dispatcher.nudge())), perCallFormatRoutes(profiles, webhooks),
       accountFormatRoutes({ subscriptions, properties, trackingWebhooks, registry, sender, allowPrivate: config.allowPrivateTargets }),
     ],
   };
   const app = await buildApi(deps);
 
   const h: Hookline = {
-    config, app, store, calls, engine, clock, log, generatedApiKey, url: '',
+    config, app, store, calls, engine, clock, log, metrics, generatedApiKey, url: '',
     parts: { registry, dispatcher, sender, endpoints, retention },
     async start() {
-      if (config.role !== 'api') {
+      if (loops) {
         engine.start();
         dispatcher.start();
         retention.start();
@@ -142,6 +186,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
           dispatcher.nudge();
         });
       }
+      if (o.embedded) return;
       const address = await app.listen({ host: config.host, port: config.port });
       h.url = address.replace('[::1]', '127.0.0.1');
       ready = true;
@@ -150,6 +195,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
       ready = false;
       // Stop taking requests first, then let the loops finish what they hold and hand back leases.
       await app.close();
+      await worker?.stop();
       await engine.stop();
       await dispatcher.stop();
       await retention.stop();

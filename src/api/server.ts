@@ -27,6 +27,8 @@ export interface ApiDeps {
   plugins?: ((app: Api, deps: ApiDeps) => void)[];
   /** false for --role worker */
   serveApi?: boolean;
+  /** metrics kept elsewhere (split mode's delivery thread), appended to /metrics */
+  moreMetrics?: (() => Promise<string>) | undefined;
 }
 
 export type Api = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;

@@ -217,7 +217,10 @@ export interface Store {
   /**
    * Leases up to `limit` due deliveries to `owner`, round-robin over the targets with due work
    * and at most their free slots each, so a full or failing target's backlog is never walked.
-   * `settle` records finished attempts first, in the same transaction (one commit per round).
+   * `settle` records finished attempts: PostgreSQL before the claim in the same round trip;
+   * SQLite, whose claims write nothing, in its next group commit without holding the claim up
+   * (a result whose commit failed is recorded with the next claim). Either way a delivery's
+   * next event becomes claimable once its result is recorded.
    */
   claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle?: AttemptResult[]): Promise<Delivery[]>;
   recordAttempts(results: AttemptResult[], now: number): Promise<void>;

@@ -14,7 +14,8 @@ export function opsRoutes(app: Api, deps: ApiDeps): void {
   });
   app.get('/metrics', { schema: { ...hide } }, async (_req, reply) => {
     reply.type(deps.metrics.contentType);
-    return deps.metrics.metrics();
+    const own = await deps.metrics.metrics();
+    return deps.moreMetrics ? `${own}\n${await deps.moreMetrics()}` : own;
   });
   app.get('/openapi.json', { schema: { ...hide } }, async () => app.swagger());
 }

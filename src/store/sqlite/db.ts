@@ -22,6 +22,14 @@ export interface Sql {
 export const WAL_RESTART_BYTES = 16 * 1024 * 1024;
 export const WAL_BOUND_BYTES = 64 * 1024 * 1024;
 
+// Another writer holds the lock: look again this soon (a group commit holds it ~1–5 ms).
+const BUSY_RETRY_MS = 1;
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+// SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, …).
+const isBusy = (err: unknown): boolean => ((err as { errcode?: number })?.errcode ?? 0) % 256 === 5;
+// Statements other than a group commit's BEGIN wait this long for a lock (rare in WAL mode).
+const READ_BUSY_MS = 1000;
+
 /** Thrown inside a write to undo that write alone and answer `value`. */
 export class Undo<T> extends Error {
   readonly value: T;
@@ -71,7 +79,8 @@ export class Db implements Sql {
     // WAL lets readers run beside the writer. synchronous=NORMAL: a commit survives a process
     // crash (kill -9), which is what SPEC principle 1 names; only an OS crash or power loss can
     // lose the last transactions. FULL costs an fsync per commit (~2 ms here) on the hot path.
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+    // A group commit's BEGIN does not wait for the lock (see #begin); other statements may, briefly.
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${READ_BUSY_MS}; PRAGMA foreign_keys = ON;`);
     if (file !== null) {
       // What a killed run left in the WAL is copied back now, before anything runs, and the file
       // truncated: a start never inherits a large log. Checkpoints then run in a worker thread
@@ -106,13 +115,39 @@ export class Db implements Sql {
     return Number(this.#q(sql).run(...params).changes);
   }
 
+  get inTransaction(): boolean {
+    return this.#db.isTransaction;
+  }
+
   exec(sql: string): void {
     this.#db.exec(sql);
   }
 
-  /** A transaction of its own, run now (migrations, start-up). */
+  /**
+   * BEGIN IMMEDIATE without waiting: a write that finds the lock taken (the checkpointer's
+   * RESTART, or the other connection in split mode) is tried again on a later turn, instead of
+   * sleeping in SQLite's busy handler, which would stop this thread's event loop.
+   */
+  #begin(): void {
+    this.#db.exec('PRAGMA busy_timeout = 0');
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+    } finally {
+      this.#db.exec(`PRAGMA busy_timeout = ${READ_BUSY_MS}`);
+    }
+  }
+
+  /** A transaction of its own, run now (migrations, start-up): waits up to 5 s for the lock. */
   now<T>(fn: () => T): T {
-    this.#db.exec('BEGIN IMMEDIATE');
+    for (let waited = 0; ; waited += 2) {
+      try {
+        this.#begin();
+        break;
+      } catch (err) {
+        if (!isBusy(err) || waited >= 5000) throw err;
+        Atomics.wait(PAUSE, 0, 0, 2);
+      }
+    }
     try {
       const out = fn();
       this.#db.exec('COMMIT');
@@ -144,8 +179,17 @@ export class Db implements Sql {
     if (batch.length === 0) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      this.#db.exec('BEGIN IMMEDIATE');
+      this.#begin();
     } catch (err) {
+      if (isBusy(err)) {
+        // Someone else writes: this batch (and what joins it meanwhile) goes at the next try.
+        this.#queue = batch.concat(this.#queue);
+        if (!this.#scheduled) {
+          this.#scheduled = true;
+          setTimeout(() => this.#flush(), BUSY_RETRY_MS);
+        }
+        return;
+      }
       for (const p of batch) p.reject(err);
       return;
     }

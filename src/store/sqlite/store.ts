@@ -10,12 +10,30 @@ import * as calls from './calls.ts';
 import { Db } from './db.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
-import { claimDue, loadQueue, settleAttempts } from './queue.ts';
+import { claimDue, loadQueue, settleAttempts, tailQueue } from './queue.ts';
 import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
 import * as timers from './timers.ts';
 
 export { WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './db.ts';
+
+/** The queue's reads and retries, answered by the thread that owns the queue (split mode). */
+export interface QueueRemote {
+  getDelivery(accountId: string, id: string): Promise<Delivery | undefined>;
+  listDeliveries(accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]>;
+  retryDelivery(accountId: string, id: string, now: number): Promise<boolean>;
+  stats(now: number): Promise<StoreStats>;
+}
+
+export interface SqliteOptions {
+  /**
+   * Who owns the delivery queue. `own` (default): this store, fed by its own writes. `tail`:
+   * this store, fed by reading new rows in commit order (another connection writes them too).
+   * A `remote` store owns none: the queue's reads and retries go to the thread that does.
+   */
+  queue?: 'own' | 'tail';
+  remote?: QueueRemote;
+}
 
 /**
  * The embedded store: one `node:sqlite` connection in WAL mode (db.ts), its statements split by
@@ -28,11 +46,20 @@ export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   readonly #db: Db;
   readonly #reap = new ReapPolicy();
+  readonly #tail: boolean;
+  readonly #remote: QueueRemote | undefined;
   /** the delivery queue (scheduler.ts), rebuilt from the rows on first use */
   #sched: Scheduler | null = null;
+  /** tail mode: the highest rowid of deliveries read so far */
+  #seen = 0;
+  /** results whose commit failed, recorded with the next claim */
+  #unsettled: AttemptResult[] = [];
+  #onWork: (() => void) | undefined;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: SqliteOptions = {}) {
     this.#db = new Db(dataDir);
+    this.#tail = opts.queue === 'tail';
+    this.#remote = opts.remote;
     // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
     this.#db.onCommitFailed = () => (this.#sched = null);
   }
@@ -40,10 +67,18 @@ export class SqliteStore implements Store {
   #queue(): Scheduler {
     if (!this.#sched) {
       const s = new Scheduler();
-      loadQueue(this.#db, s);
+      // The rows and the high-water mark from one snapshot, or a row could be missed between.
+      this.#seen = this.#db.inTransaction ? loadQueue(this.#db, s) : this.#db.now(() => loadQueue(this.#db, s));
       this.#sched = s;
+    } else if (this.#tail) {
+      this.#seen = tailQueue(this.#db, this.#sched, this.#seen);
     }
     return this.#sched;
+  }
+
+  /** Writes feed the queue themselves only when this store owns it and nothing else writes. */
+  #feed(): Scheduler | null {
+    return this.#tail || this.#remote ? null : this.#sched;
   }
 
   async migrate(): Promise<void> {
@@ -59,14 +94,20 @@ export class SqliteStore implements Store {
     }
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.#unsettled.length > 0) await this.recordAttempts([], Date.now()).catch(() => undefined);
     return this.#db.close();
+  }
+
+  /** Told when recorded results made work due (the next events of their calls). */
+  async listen(onWork: () => void): Promise<void> {
+    this.#onWork = onWork;
   }
 
   /** One process per data directory: an earlier run's leases are void; its queue is rebuilt. */
   async recoverLeases(): Promise<void> {
     this.#db.now(() => deliveries.recoverLeases(this.#db));
-    this.#queue();
+    if (!this.#remote) this.#queue();
   }
 
   async ping(): Promise<void> {
@@ -94,7 +135,7 @@ export class SqliteStore implements Store {
   // calls
 
   writeCall(w: CallWrite): Promise<WriteOutcome> {
-    return this.#db.write(() => calls.writeCall(this.#db, this.#sched, w));
+    return this.#db.write(() => calls.writeCall(this.#db, this.#feed(), w));
   }
 
   async getCall(accountId: string | null, id: string): Promise<Call | undefined> {
@@ -138,14 +179,31 @@ export class SqliteStore implements Store {
   // deliveries
 
   claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = []): Promise<Delivery[]> {
-    return this.#db.write(() => {
+    // A claim writes nothing (the queue is in memory): it is answered at once, and the results
+    // go into the next group commit without holding the claim up (under another writer's lock,
+    // the dispatcher keeps sending meanwhile). What a failed commit did not record is recorded
+    // with the next claim; the next events of the settled calls become due once it commits.
+    // A result that disables its target is committed before the claim answers: the caller
+    // reloads the target's settings next, and must find it disabled.
+    const results = this.#unsettled.concat(settle);
+    this.#unsettled = [];
+    const claim = (): Delivery[] => claimDue(this.#db, this.#queue(), owner, now, leaseUntil, limit, slots, this.#reap.due(now));
+    if (results.length === 0) return Promise.resolve(claim());
+    const recorded = this.#db.write(() => {
       const sched = this.#queue();
-      for (const s of settleAttempts(this.#db, sched, settle, now)) sched.settle(s, now);
-      return claimDue(this.#db, sched, owner, now, leaseUntil, limit, slots, this.#reap.due(now));
+      for (const s of settleAttempts(this.#db, sched, results, now)) sched.settle(s, now);
     });
+    if (results.some((r) => r.target.disable_reason !== undefined)) return recorded.then(claim);
+    recorded.then(() => this.#onWork?.(), () => {
+      this.#unsettled.push(...results);
+      this.#onWork?.();
+    });
+    return Promise.resolve(claim());
   }
 
-  recordAttempts(results: AttemptResult[], now: number): Promise<void> {
+  recordAttempts(settle: AttemptResult[], now: number): Promise<void> {
+    const results = this.#unsettled.concat(settle);
+    this.#unsettled = [];
     if (results.length === 0) return Promise.resolve();
     return this.#db.write(() => {
       const sched = this.#queue();
@@ -162,10 +220,12 @@ export class SqliteStore implements Store {
   }
 
   async getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {
+    if (this.#remote) return this.#remote.getDelivery(accountId, id);
     return deliveries.getDelivery(this.#db, this.#queue(), accountId, id);
   }
 
   async listDeliveries(accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
+    if (this.#remote) return this.#remote.listDeliveries(accountId, f, limit, after);
     return deliveries.listDeliveries(this.#db, this.#queue(), accountId, f, limit, after);
   }
 
@@ -174,16 +234,18 @@ export class SqliteStore implements Store {
   }
 
   retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {
+    if (this.#remote) return this.#remote.retryDelivery(accountId, id, now);
     return this.#db.write(() => deliveries.retryDelivery(this.#db, this.#queue(), accountId, id, now));
   }
 
   // housekeeping
 
   purge(cutoffs: RetentionCutoffs): Promise<number> {
-    return this.#db.write(() => purge(this.#db, cutoffs));
+    return this.#db.write(() => purge(this.#db, cutoffs, this.#tail));
   }
 
   async stats(now: number): Promise<StoreStats> {
+    if (this.#remote) return this.#remote.stats(now);
     return stats(this.#db, this.#queue(), this.#db.file, now);
   }
 

@@ -1,0 +1,42 @@
+/**
+ * The worker thread of split mode (split.ts): the call engine, the dispatcher and retention, on
+ * a connection of their own to the same SQLite database, owning the delivery queue.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from './config.ts';
+import { createHookline } from './hookline.ts';
+import { SqliteStore } from './store/sqlite/store.ts';
+
+const port = parentPort!;
+const { config } = workerData as { config: Config };
+const store = new SqliteStore(config.dataDir, { queue: 'tail' });
+const h = await createHookline({ ...config, role: 'worker' }, { store, embedded: true });
+await h.start();
+
+const methods: Record<string, (...args: never[]) => Promise<unknown>> = {
+  getDelivery: (a: string, id: string) => store.getDelivery(a, id),
+  listDeliveries: (a: string, f: Parameters<SqliteStore['listDeliveries']>[1], limit: number, after: string | null) => store.listDeliveries(a, f, limit, after),
+  retryDelivery: async (a: string, id: string, now: number) => {
+    const ok = await store.retryDelivery(a, id, now);
+    if (ok) h.parts.dispatcher.nudge();
+    return ok;
+  },
+  stats: (now: number) => store.stats(now),
+  metrics: () => h.metrics.metrics(),
+  stop: () => h.stop(),
+};
+
+port.on('message', (m: { type?: string; id?: number; method?: string; args?: unknown[] }) => {
+  if (m.type === 'nudge') {
+    h.engine.nudge();
+    h.parts.dispatcher.nudge();
+    return;
+  }
+  const fn = m.method === undefined ? undefined : methods[m.method];
+  if (m.id === undefined || !fn) return;
+  (fn as (...a: unknown[]) => Promise<unknown>)(...(m.args ?? [])).then(
+    (value) => port.postMessage({ id: m.id, ok: true, value }),
+    (err: unknown) => port.postMessage({ id: m.id, ok: false, error: String(err) }),
+  );
+});
+port.postMessage({ type: 'ready' });

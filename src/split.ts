@@ -1,0 +1,111 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Delivery, DeliveryFilter, StoreStats } from './store/contract.ts';
+import type { QueueRemote } from './store/sqlite/store.ts';
+
+/**
+ * Split mode (SQLite, `--role all`, `HOOKLINE_THREADS=2`): the API runs on the main thread and the
+ * call engine, the dispatcher and retention on a worker thread (split-worker.ts), each with its
+ * own connection to the one WAL database, so the two halves of the hot path use both cores.
+ *
+ * The worker owns the delivery queue (it learns new deliveries by reading the rows committed
+ * since its last look, in commit order); the main thread tells it "there is work" after each
+ * commit that made some, and asks it for what only the queue knows (a delivery under way, a
+ * retry, the queue's counts, the delivery metrics).
+ */
+
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+export class SplitWorker implements QueueRemote {
+  readonly #worker: Worker;
+  readonly #log: Logger;
+  readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #next = 1;
+  #stopping = false;
+  #nudged = false;
+
+  private constructor(worker: Worker, log: Logger) {
+    this.#worker = worker;
+    this.#log = log;
+    worker.on('message', (m: Reply | { type: 'ready' }) => {
+      if ('type' in m) return;
+      const c = this.#calls.get(m.id);
+      if (!c) return;
+      this.#calls.delete(m.id);
+      if (m.ok) c.resolve(m.value);
+      else c.reject(new Error(m.error));
+    });
+    worker.on('exit', (code) => {
+      for (const c of this.#calls.values()) c.reject(new Error(`the delivery thread exited (${code})`));
+      this.#calls.clear();
+      if (this.#stopping) return;
+      // Without its engine and dispatcher the process would take calls and never deliver them:
+      // it stops, so that a supervisor starts it again (nothing is lost: the rows are durable).
+      this.#log.fatal({ code }, 'the delivery thread died; stopping');
+      process.exit(70);
+    });
+  }
+
+  static async start(config: Config, log: Logger): Promise<SplitWorker> {
+    const worker = new Worker(new URL('./split-worker.ts', import.meta.url), { workerData: { config } });
+    const w = new SplitWorker(worker, log);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (m: { type?: string }): void => {
+        if (m.type !== 'ready') return;
+        worker.off('message', onMessage);
+        worker.off('error', reject);
+        resolve();
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    worker.on('error', (err) => log.error({ err }, 'delivery thread error'));
+    return w;
+  }
+
+  #call<T>(method: string, ...args: unknown[]): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#worker.postMessage({ id, method, args });
+    });
+  }
+
+  /** "There is work": at most one message per event-loop turn, however many commits made some. */
+  nudge(): void {
+    if (this.#nudged) return;
+    this.#nudged = true;
+    setImmediate(() => {
+      this.#nudged = false;
+      this.#worker.postMessage({ type: 'nudge' });
+    });
+  }
+
+  getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {
+    return this.#call('getDelivery', accountId, id);
+  }
+
+  listDeliveries(accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
+    return this.#call('listDeliveries', accountId, f, limit, after);
+  }
+
+  async retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {
+    return this.#call('retryDelivery', accountId, id, now);
+  }
+
+  stats(now: number): Promise<StoreStats> {
+    return this.#call('stats', now);
+  }
+
+  /** the delivery thread's own metrics (the dispatcher's), in Prometheus text */
+  metrics(): Promise<string> {
+    return this.#call('metrics');
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#call('stop').catch(() => undefined);
+    await this.#worker.terminate();
+  }
+}
