@@ -7,6 +7,7 @@ import type {
 import { loadMigrations } from '../migrations.ts';
 import type { Row } from '../rows.ts';
 import * as accounts from './accounts.ts';
+import { Batcher } from './batch.ts';
 import * as calls from './calls.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
@@ -46,6 +47,12 @@ export class PostgresStore implements Store {
   readonly #opts: PostgresOptions;
   #listener: Listener | undefined;
   readonly #notifier: Notifier;
+  // 256 writes per statement at most: ~50 array parameters, each a few hundred elements.
+  readonly #writes = new Batcher<CallWrite, WriteOutcome>((ws) => this.#writeBatch(ws), 256, (w) => w.call.id);
+  // What a call write starts from, read in batches too (500 probes per statement at most).
+  readonly #callReads = new Batcher((keys: { accountId: string | null; id: string }[]) => calls.getCalls(this.#pool, keys), 500);
+  readonly #externalReads = new Batcher((keys: { accountId: string; externalId: string }[]) => calls.getCallsByExternalId(this.#pool, keys), 500);
+  readonly #ingestReads = new Batcher((keys: { accountId: string; eventId: string }[]) => calls.getIngested(this.#pool, keys), 500);
   #lastReap = 0;
 
   constructor(opts: PostgresOptions) {
@@ -164,18 +171,31 @@ export class PostgresStore implements Store {
 
   // calls
 
-  async writeCall(w: CallWrite): Promise<WriteOutcome> {
-    const { outcome, due } = await calls.writeCall(this.#pool, w);
-    if (due > 0 || (outcome === 'written' && w.timer_due_at !== null)) this.#notifier.hint();
-    return outcome;
+  writeCall(w: CallWrite): Promise<WriteOutcome> {
+    return this.#writes.add(w);
+  }
+
+  /** A batch of call writes in one statement (calls.ts, batch.ts). */
+  async #writeBatch(ws: CallWrite[]): Promise<WriteOutcome[]> {
+    let r: calls.Written;
+    try {
+      r = await calls.writeCalls(this.#pool, ws);
+    } catch (err) {
+      if (ws.length === 1) throw err;
+      // The batch wrote nothing. A taken key or a bad row is one write's: each alone finds whose,
+      // and the others go in.
+      return Promise.all(ws.map(async (w) => (await this.#writeBatch([w]))[0]!));
+    }
+    if (r.due > 0 || r.timers > 0) this.#notifier.hint();
+    return r.outcomes;
   }
 
   getCall(accountId: string | null, id: string): Promise<Call | undefined> {
-    return calls.getCall(this.#pool, accountId, id);
+    return this.#callReads.add({ accountId, id });
   }
 
   getCallByExternalId(accountId: string, externalId: string): Promise<Call | undefined> {
-    return calls.getCallByExternalId(this.#pool, accountId, externalId);
+    return this.#externalReads.add({ accountId, externalId });
   }
 
   listCalls(accountId: string, f: CallFilter, limit: number, after: string | null): Promise<Call[]> {
@@ -191,7 +211,7 @@ export class PostgresStore implements Store {
   }
 
   getIngested(accountId: string, eventId: string): Promise<string | undefined> {
-    return calls.getIngested(this.#pool, accountId, eventId);
+    return this.#ingestReads.add({ accountId, eventId });
   }
 
   // timers
