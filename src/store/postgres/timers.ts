@@ -1,19 +1,27 @@
+import type pg from 'pg';
 import type { TimerClaim } from '../contract.ts';
-import { countOf, rowsOf, type Client } from './sql.ts';
+import { countOf, pipelinedTx, rowsOf, type Client } from './sql.ts';
 
 /**
  * The call engine's durable timers on PostgreSQL: one row per call, claimed with FOR UPDATE
  * SKIP LOCKED under a lease (a crashed process's timers are taken over once the lease runs out).
  * Call writes set and clear them (calls.ts).
  */
-export async function claimTimers(c: Client, owner: string, now: number, leaseUntil: number, limit: number): Promise<TimerClaim[]> {
-  const rows = await rowsOf(c, 'timers_claim',
-    `UPDATE call_timers SET locked_by = $1, locked_until = $2
+/**
+ * Committed without waiting for the WAL flush, like the dispatcher's rounds: a claim lost in a
+ * server crash is claimed again, and a step played twice is refused by the call's version guard.
+ */
+export async function claimTimers(pool: pg.Pool, owner: string, now: number, leaseUntil: number, limit: number): Promise<TimerClaim[]> {
+  const [rows] = await pipelinedTx(pool, [{
+    name: 'timers_claim',
+    text: `UPDATE call_timers SET locked_by = $1, locked_until = $2
      WHERE call_id IN (
        SELECT call_id FROM call_timers WHERE due_at <= $3 AND (locked_until IS NULL OR locked_until <= $3)
        ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-     RETURNING call_id, due_at`, [owner, leaseUntil, now, limit]);
-  return rows.map((r) => ({ call_id: String(r.call_id), due_at: Number(r.due_at) })).sort((a, b) => a.due_at - b.due_at);
+     RETURNING call_id, due_at`,
+    values: [owner, leaseUntil, now, limit],
+  }], false);
+  return rows!.map((r) => ({ call_id: String(r.call_id), due_at: Number(r.due_at) })).sort((a, b) => a.due_at - b.due_at);
 }
 
 export async function nextTimerDue(c: Client): Promise<number | null> {
