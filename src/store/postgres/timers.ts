@@ -25,7 +25,11 @@ export async function claimTimers(pool: pg.Pool, owner: string, now: number, lea
 }
 
 export async function nextTimerDue(c: Client): Promise<number | null> {
-  const rows = await rowsOf(c, 'timers_next', 'SELECT MIN(COALESCE(locked_until, due_at)) AS t FROM call_timers');
+  // The earliest unleased due time, or the earliest lease to run out: two index probes
+  // (call_timers_by_due, call_timers_leased) rather than a read of every timer.
+  const rows = await rowsOf(c, 'timers_next',
+    `SELECT LEAST((SELECT due_at FROM call_timers WHERE locked_until IS NULL ORDER BY due_at LIMIT 1),
+                  (SELECT locked_until FROM call_timers WHERE locked_until IS NOT NULL ORDER BY locked_until LIMIT 1)) AS t`);
   return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
 }
 
