@@ -16,7 +16,7 @@ import { endpointRoutes } from './api/routes/endpoints.ts';
 import { newId, randomToken } from './ids.ts';
 import { perCallFormatRoutes } from './api/routes/per-call-formats.ts';
 import { accountFormatRoutes } from './api/routes/account-formats.ts';
-import { propertySpec, subscriptionSpec, trackingWebhookSpec } from './targets/account-formats.ts';
+import { customIntegrationSpec, propertySpec, subscriptionSpec, trackingWebhookSpec } from './targets/account-formats.ts';
 import { callInputChecker } from './targets/call-input.ts';
 import { callbackProfileSpec } from './targets/callback-profiles.ts';
 import { Endpoints } from './targets/endpoints.ts';
@@ -148,6 +148,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const subscriptions = new Resources(subscriptionSpec(config.allowPrivateTargets), resourceDeps);
   const properties = new Resources(propertySpec, resourceDeps);
   const trackingWebhooks = new Resources(trackingWebhookSpec(config.allowPrivateTargets, store), resourceDeps);
+  const customIntegration = new Resources(customIntegrationSpec(config.allowPrivateTargets), resourceDeps);
 
   const onCommit = (w: CallWrite): void => {
     if (worker) {
@@ -168,7 +169,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     store, clock, calls, log, metrics, isReady: () => ready, serveApi: config.role !== 'worker',
     moreMetrics: worker ? () => worker.metrics() : undefined,
     plugins: [endpointRoutes(endpoints), deliveryRoutes(() => (worker ? worker.nudge() : dispatcher.nudge())), perCallFormatRoutes(profiles, webhooks),
-      accountFormatRoutes({ subscriptions, properties, trackingWebhooks, registry, sender, allowPrivate: config.allowPrivateTargets }),
+      accountFormatRoutes({ subscriptions, properties, trackingWebhooks, customIntegration, sender, allowPrivate: config.allowPrivateTargets }),
     ],
   };
   const app = await buildApi(deps);

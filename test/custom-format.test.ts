@@ -145,11 +145,16 @@ test('settings, and all six events shaped as the seed’s examples, with custom 
   }
 });
 
+// Issue 11: a disabled target still gets its delivery rows, dead with the reason, so what it
+// missed can be replayed from the log once it is re-enabled; nothing is sent.
+const deadForDisabled = (ds: { target: { format: string }; status: string; last_error: string | null }[]) =>
+  ds.filter((d) => d.target.format === 'custom').every((d) => d.status === 'dead' && d.last_error === 'target disabled: disabled by the user');
+
 test('a disabled integration sends nothing; events: ["call_ended"] gets only call_ended', async () => {
   const t = await newTenant(s);
   await configure(t, { enabled: false, url: '/custom/off' });
   const off = await settle(t, await place(t, '/v1/calls', FAST));
-  assert.equal(off.deliveries.filter((d) => d.target.format === 'custom').length, 0);
+  assert.ok(deadForDisabled(off.deliveries as never), JSON.stringify(off.deliveries));
   assert.equal(received(rx, '/custom/off').length, 0);
 
   const only = await configure(t, { enabled: true, url: '/custom/ended-only', events: ['call_ended'] });
@@ -162,7 +167,8 @@ test('a disabled integration sends nothing; events: ["call_ended"] gets only cal
   // Switched off again: the next call sends nothing.
   await configure(t, { enabled: false, url: '/custom/ended-only' });
   const again = await settle(t, await place(t, '/v1/calls', FAST));
-  assert.equal(again.deliveries.filter((d) => d.target.format === 'custom').length, 0);
+  assert.ok(again.deliveries.some((d) => d.target.format === 'custom'));
+  assert.ok(deadForDisabled(again.deliveries as never), JSON.stringify(again.deliveries));
   assert.equal(received(rx, '/custom/ended-only').length, 1);
 });
 

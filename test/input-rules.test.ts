@@ -104,7 +104,7 @@ for (const backend of API_BACKENDS) {
         ['PATCH', `/v1/endpoints/${ids.endpoint}`, (b) => ({ filters: { channel_id: [`c${b}`] } }), 'filters.channel_id[0]'],
         ['PATCH', `/v1/webhooks/${ids.webhook}`, (b) => ({ body: `{"id": "{{id}}${b}"}` }), 'body'],
         ['PATCH', `/v1/callback-profiles/${ids.profile}`, (b) => ({ name: b }), 'name'],
-        ['PATCH', `/v1/subscriptions/${ids.subscription}`, (b) => ({ template: b }), 'template'],
+        ['PATCH', `/v1/subscriptions/${ids.subscription}`, (b) => ({ signingKey: `k${b}` }), 'signingKey'],
         ['PATCH', `/v1/properties/${ids.property}`, (b) => ({ name: b }), 'name'],
         ['PATCH', `/v1/call-tracking/webhooks/${ids.trackingWebhook}`, (b) => ({ property_sid: b }), 'property_sid'],
         ['PUT', '/v1/integrations/custom-webhook', (b) => ({ enabled: true, url: `${rx.url}/${b}` }), 'url'],

@@ -16,7 +16,6 @@ export interface SubscriptionDoc {
   url: string;
   signing_key: string | null;
   eventFilters: { key: 'status' | 'channelId'; value: string }[];
-  template: string | null;
 }
 
 /**

@@ -8,7 +8,6 @@ export const CUSTOM_EVENTS = ['call_initiated', 'call_ringing', 'call_answered',
 export type CustomEvent = (typeof CUSTOM_EVENTS)[number];
 
 export interface CustomIntegrationDoc {
-  enabled: boolean;
   url: string | null;
   headers: Record<string, string>;
   events: CustomEvent[];

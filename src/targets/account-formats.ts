@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { checkTargetUrl } from '../delivery/address-guard.ts';
-import { redactHeaders, restoreRedacted } from '../delivery/redact.ts';
+import { redactHeaders } from '../delivery/redact.ts';
 import { isValidSecret } from '../delivery/signing.ts';
 import { HooklineError, fieldError, type FieldError } from '../errors.ts';
 import { newId, newIdShape } from '../ids.ts';
-import type { Resource, Store } from '../store/contract.ts';
+import type { Store } from '../store/contract.ts';
 import { CHANNEL_EVENTS, CHANNEL_STATUSES, type ChannelEvent, type SubscriptionDoc } from '../formats/channels.ts';
 import { TRACKING_EVENTS, type PropertyDoc, type TrackingEvent, type TrackingWebhookDoc } from '../formats/call-tracking.ts';
 import { CUSTOM_EVENTS, type CustomEvent, type CustomIntegrationDoc } from '../formats/custom.ts';
@@ -38,14 +38,13 @@ export interface SubscriptionInput {
   url: string;
   signingKey?: string | null;
   eventFilters?: { key: string; value: string }[];
-  template?: string | null;
   secret?: string | null;
   enabled?: boolean;
   /** internal: carried over on update */
   secrets?: SecretEntry[];
 }
 
-export function subscriptionSpec(allowPrivate: boolean): ResourceSpec<SubscriptionDoc & Signed & { enabled: boolean }, SubscriptionInput> {
+export function subscriptionSpec(allowPrivate: boolean): ResourceSpec<SubscriptionDoc & Signed, SubscriptionInput> {
   return {
     kind: RESOURCE_KINDS.subscription,
     noun: 'subscription',
@@ -72,17 +71,17 @@ export function subscriptionSpec(allowPrivate: boolean): ResourceSpec<Subscripti
       return {
         service: 'channels', event, url: input.url, signing_key: input.signingKey ?? null,
         eventFilters: filters.map((f) => ({ key: f.key as 'status' | 'channelId', value: f.value })),
-        template: input.template ?? null, secrets: secretsOf(input.secret, input.secrets), enabled: input.enabled ?? true,
+        secrets: secretsOf(input.secret, input.secrets),
       };
     },
     toInput: (d) => ({
       service: d.service, event: d.event, url: d.url, signingKey: d.signing_key, eventFilters: d.eventFilters,
-      template: d.template, secrets: d.secrets ?? [], enabled: d.enabled,
+      secrets: d.secrets ?? [],
     }),
-    enabled: (d) => d.enabled,
     view: (r, d) => ({
-      id: r.id, service: d.service, event: d.event, url: d.url, eventFilters: d.eventFilters, template: d.template,
-      signingKey: d.signing_key === null ? null : '[redacted]', enabled: r.enabled, disabledReason: r.disabled_reason,
+      id: r.id, service: d.service, event: d.event, url: d.url, eventFilters: d.eventFilters,
+      // the seed's camelCase beside the disabled_reason every kind shows
+      signingKey: d.signing_key === null ? null : '[redacted]', enabled: r.enabled, disabled_reason: r.disabled_reason, disabledReason: r.disabled_reason,
       createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
     }),
   };
@@ -117,7 +116,7 @@ export interface TrackingWebhookInput {
   secrets?: SecretEntry[];
 }
 
-export function trackingWebhookSpec(allowPrivate: boolean, store: Store): ResourceSpec<TrackingWebhookDoc & Signed & { enabled: boolean }, TrackingWebhookInput> {
+export function trackingWebhookSpec(allowPrivate: boolean, store: Store): ResourceSpec<TrackingWebhookDoc & Signed, TrackingWebhookInput> {
   return {
     kind: RESOURCE_KINDS.trackingWebhook,
     noun: 'call-tracking webhook',
@@ -131,11 +130,10 @@ export function trackingWebhookSpec(allowPrivate: boolean, store: Store): Resour
       }
       return {
         url: input.url, method: input.method ?? 'POST', property_sid, events: [...new Set(input.events ?? TRACKING_EVENTS)],
-        secrets: secretsOf(input.secret, input.secrets), enabled: input.enabled ?? true,
+        secrets: secretsOf(input.secret, input.secrets),
       };
     },
-    toInput: (d) => ({ url: d.url, method: d.method, property_sid: d.property_sid, events: d.events, secrets: d.secrets ?? [], enabled: d.enabled }),
-    enabled: (d) => d.enabled,
+    toInput: (d) => ({ url: d.url, method: d.method, property_sid: d.property_sid, events: d.events, secrets: d.secrets ?? [] }),
     view: (r, d) => ({
       id: r.id, object: 'call_tracking_webhook', url: d.url, method: d.method, property_sid: d.property_sid, events: d.events,
       enabled: r.enabled, disabled_reason: r.disabled_reason, created_at: iso(r.created_at), updated_at: iso(r.updated_at),
@@ -147,30 +145,42 @@ export function trackingWebhookSpec(allowPrivate: boolean, store: Store): Resour
 // Seed 004: the custom webhook integration (one per account)
 
 export interface CustomIntegrationInput {
-  enabled: boolean;
+  enabled?: boolean;
   url?: string | null;
   headers?: Record<string, string>;
   events?: CustomEvent[];
   secret?: string | null;
+  /** internal: carried over on update */
+  secrets?: SecretEntry[];
 }
 
 export const customIntegrationId = (accountId: string) => `cwh_${accountId}`;
 
-export function buildCustomIntegration(input: CustomIntegrationInput, prior: (CustomIntegrationDoc & Signed) | undefined, allowPrivate: boolean): CustomIntegrationDoc & Signed {
-  const url = input.url ?? null;
-  if (url !== null) checkTargetUrl(url, allowPrivate);
-  else if (input.enabled) throw fieldError('missing_field', 'url', 'url is required to enable the integration');
-  const headers = restoreRedacted(input.headers ?? {}, prior?.headers);
-  checkHeaders(headers);
-  // Absent events means every event; an empty list means none.
-  return { enabled: input.enabled, url, headers, events: [...new Set(input.events ?? CUSTOM_EVENTS)], secrets: secretsOf(input.secret, prior?.secrets) };
-}
-
-export function customIntegrationView(r: Resource | undefined): Record<string, unknown> {
-  if (!r) return { object: 'custom_webhook_integration', enabled: false, url: null, headers: {}, events: [...CUSTOM_EVENTS], updated_at: null };
-  const d = r.doc as unknown as CustomIntegrationDoc;
+/** Seed 004: one integration per account at a fixed id; PUT replaces it, PATCH changes some fields. */
+export function customIntegrationSpec(allowPrivate: boolean): ResourceSpec<CustomIntegrationDoc & Signed, CustomIntegrationInput> {
   return {
-    object: 'custom_webhook_integration', enabled: r.enabled, url: d.url, headers: redactHeaders(d.headers), events: d.events,
-    disabled_reason: r.disabled_reason, updated_at: iso(r.updated_at),
+    kind: RESOURCE_KINDS.customIntegration,
+    noun: 'custom webhook integration',
+    newId: () => 'cwh_',
+    idShape: /^cwh_/,
+    build(input) {
+      const url = input.url ?? null;
+      if (url !== null) checkTargetUrl(url, allowPrivate);
+      const headers = input.headers ?? {};
+      checkHeaders(headers);
+      // Absent events means every event; an empty list means none.
+      return { url, headers, events: [...new Set(input.events ?? CUSTOM_EVENTS)], secrets: secretsOf(input.secret, input.secrets) };
+    },
+    // A PUT replaces url, headers and events; the secret stays unless given (it is never shown back).
+    toInput: (d, replacing) => (replacing ? { secrets: d.secrets ?? [] } : { url: d.url, headers: d.headers, events: d.events, secrets: d.secrets ?? [] }),
+    view: (r, d) => ({
+      object: 'custom_webhook_integration', enabled: r.enabled, url: d.url, headers: redactHeaders(d.headers), events: d.events,
+      disabled_reason: r.disabled_reason, updated_at: iso(r.updated_at),
+    }),
   };
 }
+
+/** The integration's view before it was ever saved. */
+export const UNSAVED_CUSTOM_INTEGRATION = {
+  object: 'custom_webhook_integration', enabled: false, url: null, headers: {}, events: [...CUSTOM_EVENTS], disabled_reason: null, updated_at: null,
+} as const;

@@ -50,6 +50,8 @@ export function callbackProfileSpec(allowPrivate: boolean): ResourceSpec<Callbac
       method: doc.method,
       headers: redactHeaders(doc.headers),
       body: doc.body,
+      enabled: r.enabled,
+      disabled_reason: r.disabled_reason,
       created_at: new Date(r.created_at).toISOString(),
       updated_at: new Date(r.updated_at).toISOString(),
     }),

@@ -10,6 +10,7 @@ import {
   DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, RESOURCE_KINDS, activeSecrets, type EndpointDoc,
 } from './model.ts';
 import type { TargetRegistry } from './registry.ts';
+import { DISABLED_BY_USER } from './resources.ts';
 
 /** During a rotation the old secret keeps signing beside the new one this long (24 h). */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
@@ -124,7 +125,7 @@ export class Endpoints {
     };
     const r: Resource = {
       id: newId('ep', now), account_id: accountId, kind: RESOURCE_KINDS.endpoint, doc: doc as unknown as Record<string, unknown>,
-      enabled: input.enabled ?? true, disabled_reason: null, created_at: now, updated_at: now, last_success_at: null, failing_since: null,
+      enabled: input.enabled ?? true, disabled_reason: input.enabled === false ? DISABLED_BY_USER : null, created_at: now, updated_at: now, last_success_at: null, failing_since: null,
     };
     await this.#save(r);
     return r;
@@ -156,7 +157,7 @@ export class Endpoints {
         r.disabled_reason = null;
         r.failing_since = null;
       }
-      if (!input.enabled && r.enabled) r.disabled_reason = 'disabled by the user';
+      if (!input.enabled && r.enabled) r.disabled_reason = DISABLED_BY_USER;
       r.enabled = input.enabled;
     }
     r.updated_at = now;

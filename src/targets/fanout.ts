@@ -43,7 +43,8 @@ function planCallbacks(call: Call, event: CallEvent, targets: AccountTargets, ad
 function planReport(call: Call, event: CallEvent, targets: AccountTargets, add: Add): void {
   if (event.type !== 'call.ended' || call.webhook_id === null) return;
   const r = targets.byId.get(call.webhook_id);
-  if (r?.kind !== RESOURCE_KINDS.webhook || !r.enabled) return;
+  // A disabled webhook still gets its row (dead, with the reason): nothing is dropped unseen.
+  if (r?.kind !== RESOURCE_KINDS.webhook) return;
   add(event, 'push-report', r.id, renderReport(r.doc as unknown as WebhookDoc, call));
 }
 

@@ -15,11 +15,11 @@ export interface AccountTargets {
   endpointsByEvent: Map<EventType, EndpointTarget[]>;
   byId: Map<string, Resource>;
   byKind: Map<string, Resource[]>;
-  /** enabled seed-002 subscriptions by their event */
+  /** seed-002 subscriptions by their event */
   subscriptionsByEvent: Map<string, Resource[]>;
-  /** enabled seed-003 webhooks */
+  /** seed-003 webhooks */
   trackingWebhooks: Resource[];
-  /** the seed-004 integration, when enabled */
+  /** the seed-004 integration, when saved */
   custom: Resource | undefined;
 }
 
@@ -69,19 +69,19 @@ export class TargetRegistry {
       for (const r of all[i]!) t.byId.set(r.id, r);
     }
     for (const type of EVENT_TYPES) t.endpointsByEvent.set(type, []);
+    // Disabled targets are indexed too: what they match gets its delivery row, which the
+    // dispatcher marks dead with the reason, so it can be replayed from the log once re-enabled.
     for (const r of t.byKind.get(RESOURCE_KINDS.endpoint)!) {
-      if (!r.enabled) continue;
       const doc = r.doc as unknown as EndpointDoc;
       const types = doc.events.length === 0 ? EVENT_TYPES : doc.events;
       for (const type of types) t.endpointsByEvent.get(type)?.push({ resource: r, doc });
     }
     for (const r of t.byKind.get(RESOURCE_KINDS.subscription)!) {
-      if (!r.enabled) continue;
       const event = String(r.doc.event);
       t.subscriptionsByEvent.set(event, [...(t.subscriptionsByEvent.get(event) ?? []), r]);
     }
-    t.trackingWebhooks = t.byKind.get(RESOURCE_KINDS.trackingWebhook)!.filter((r) => r.enabled);
-    t.custom = t.byKind.get(RESOURCE_KINDS.customIntegration)!.find((r) => r.enabled);
+    t.trackingWebhooks = t.byKind.get(RESOURCE_KINDS.trackingWebhook)!;
+    t.custom = t.byKind.get(RESOURCE_KINDS.customIntegration)![0];
     this.#cache.set(accountId, t);
     return t;
   }

@@ -14,11 +14,23 @@ export interface ResourceSpec<Doc, In> {
   idShape: RegExp;
   /** validates input (merged over the stored doc on update) into the stored document */
   build(input: In, accountId: string): Promise<Doc> | Doc;
-  /** the stored doc as input, so an update can merge a patch over it */
-  toInput(doc: Doc): In;
+  /**
+   * the stored doc as input, so an update can merge a patch over it; for a PUT (`replacing`),
+   * only what a replacement keeps unless given (secrets and the like)
+   */
+  toInput(doc: Doc, replacing?: boolean): In;
   view(r: Resource, doc: Doc): Record<string, unknown>;
-  /** is the resource on (for kinds whose enabled flag lives in the document) */
-  enabled?(doc: Doc): boolean;
+}
+
+/** Why a target is off when its owner turned it off (Hookline's own reasons: a 410, the failure window). */
+export const DISABLED_BY_USER = 'disabled by the user';
+
+/** The one lifecycle field every kind takes beside its own: `enabled`, kept on the row, not in the document. */
+type Lifecycle = { enabled?: boolean };
+
+function withoutLifecycle<T>(input: T): T {
+  const { enabled: _enabled, ...rest } = input as T & Lifecycle;
+  return rest as T;
 }
 
 /** CRUD of one kind of resource, shared by every format's configuration. */
@@ -50,31 +62,46 @@ export class Resources<Doc, In> {
   }
 
   async create(accountId: string, input: In, id?: string): Promise<Resource> {
-    const doc = await this.spec.build(input, accountId);
+    const doc = await this.spec.build(withoutLifecycle(input), accountId);
     const now = this.#clock.now();
+    const enabled = (input as Lifecycle).enabled ?? true;
     const r: Resource = {
       id: id ?? this.spec.newId(now), account_id: accountId, kind: this.spec.kind, doc: doc as Record<string, unknown>,
-      enabled: this.spec.enabled?.(doc) ?? true, disabled_reason: null, created_at: now, updated_at: now, last_success_at: null, failing_since: null,
+      enabled, disabled_reason: enabled ? null : DISABLED_BY_USER, created_at: now, updated_at: now, last_success_at: null, failing_since: null,
     };
     await this.#save(r);
     return r;
   }
 
-  async update(accountId: string, id: string, patch: Partial<In>): Promise<Resource> {
+  /** PUT: the whole configuration at a known id (seed 004's one integration per account), made or replaced. */
+  async put(accountId: string, id: string, input: In): Promise<Resource> {
+    const prior = await this.#store.getResource(accountId, this.spec.kind, id);
+    if (!prior) return this.create(accountId, input, id);
+    return this.update(accountId, id, input as Partial<In>, true);
+  }
+
+  /**
+   * PATCH (or, with `replace`, PUT): the given fields over the stored ones. `{"enabled": true}`
+   * re-enables any kind, whoever turned it off; `{"enabled": false}` says the user did.
+   */
+  async update(accountId: string, id: string, patch: Partial<In>, replace = false): Promise<Resource> {
     const r = await this.get(accountId, id);
     // A view shows secrets as [redacted]; a client that sends that view back keeps the stored value.
-    const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== REDACTED)) as Partial<In> & { headers?: Record<string, string> };
+    const given = Object.fromEntries(Object.entries(withoutLifecycle(patch)).filter(([, v]) => v !== REDACTED)) as Partial<In> & { headers?: Record<string, string> };
     const stored = r.doc as { headers?: Record<string, string> };
     if (given.headers) given.headers = restoreRedacted(given.headers, stored.headers);
-    const doc = await this.spec.build({ ...this.spec.toInput(r.doc as Doc), ...given }, accountId);
+    const base = replace ? this.spec.toInput(r.doc as Doc, true) : this.spec.toInput(r.doc as Doc);
+    const doc = await this.spec.build({ ...base, ...given }, accountId);
     r.doc = doc as Record<string, unknown>;
     // Only an explicit `enabled` changes the state: a target Hookline disabled (410, failing) stays off.
-    const enabled = 'enabled' in patch && this.spec.enabled ? this.spec.enabled(doc) : r.enabled;
-    if (enabled && !r.enabled) {
+    const enabled = (patch as Lifecycle).enabled;
+    if (enabled === true && !r.enabled) {
       r.disabled_reason = null;
+      // Re-enabling starts the failure window afresh.
       r.failing_since = null;
     }
-    r.enabled = enabled;
+    if (enabled === false && r.enabled) r.disabled_reason = DISABLED_BY_USER;
+    if (enabled !== undefined) r.enabled = enabled;
     r.updated_at = this.#clock.now();
     await this.#save(r);
     return r;

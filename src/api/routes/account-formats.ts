@@ -2,18 +2,17 @@ import { Type } from 'typebox';
 import { TRACKING_EVENTS, type PropertyDoc, type TrackingWebhookDoc } from '../../formats/call-tracking.ts';
 import { CHANNEL_EVENTS, type SubscriptionDoc } from '../../formats/channels.ts';
 import { CUSTOM_EVENTS, CUSTOM_SAMPLES, customBody, type CustomIntegrationDoc } from '../../formats/custom.ts';
-import { HooklineError } from '../../errors.ts';
+import { HooklineError, fieldError } from '../../errors.ts';
 import type { Sender } from '../../delivery/sender.ts';
 import { standardHeaders } from '../../delivery/signing.ts';
 import { USER_AGENT } from '../../delivery/dispatcher.ts';
 import { newId } from '../../ids.ts';
 import type { Resource } from '../../store/contract.ts';
 import {
-  buildCustomIntegration, customIntegrationId, customIntegrationView, type CustomIntegrationInput, type PropertyInput,
+  UNSAVED_CUSTOM_INTEGRATION, customIntegrationId, type CustomIntegrationInput, type PropertyInput,
   type SubscriptionInput, type TrackingWebhookInput,
 } from '../../targets/account-formats.ts';
 import { RESOURCE_KINDS, activeSecrets, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, type SecretEntry } from '../../targets/model.ts';
-import type { TargetRegistry } from '../../targets/registry.ts';
 import type { Resources } from '../../targets/resources.ts';
 import { Enum, Obj } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
@@ -27,7 +26,6 @@ const Filter = Obj({ key: Type.String({ maxLength: 64 }), value: Type.String({ m
 const subFields = {
   signingKey: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 512 }), Type.Null()])),
   eventFilters: Type.Optional(Type.Array(Filter, { maxItems: 50 })),
-  template: Type.Optional(Type.Union([Type.String({ maxLength: 65536 }), Type.Null()])),
   secret: Secret,
   enabled: Type.Optional(Type.Boolean()),
 };
@@ -47,20 +45,21 @@ const twFields = {
 const TrackingWebhookCreate = Obj({ url: Url, ...twFields });
 const TrackingWebhookPatch = Obj({ url: Type.Optional(Url), ...twFields });
 
-const CustomPut = Obj({
-  enabled: Type.Boolean(),
+const customFields = {
   url: Type.Optional(Type.Union([Url, Type.Null()])),
   headers: Type.Optional(Headers),
   events: Type.Optional(Type.Array(Enum(CUSTOM_EVENTS), { maxItems: CUSTOM_EVENTS.length, description: 'absent = all six' })),
   secret: Secret,
-});
+};
+const CustomPut = Obj({ enabled: Type.Boolean(), ...customFields });
+const CustomPatch = Obj({ enabled: Type.Optional(Type.Boolean({ description: 'true re-enables it, whoever turned it off' })), ...customFields });
 const CustomTest = Type.Optional(Obj({ event_type: Type.Optional(Enum(CUSTOM_EVENTS)) }));
 
 export interface AccountFormatParts {
   subscriptions: Resources<SubscriptionDoc, SubscriptionInput>;
   properties: Resources<PropertyDoc, PropertyInput>;
   trackingWebhooks: Resources<TrackingWebhookDoc, TrackingWebhookInput>;
-  registry: TargetRegistry;
+  customIntegration: Resources<CustomIntegrationDoc, CustomIntegrationInput>;
   sender: Sender;
   allowPrivate: boolean;
 }
@@ -84,23 +83,29 @@ export function accountFormatRoutes(p: AccountFormatParts) {
     props(app);
     tws(app);
     const tags = ['custom'];
+    const custom = p.customIntegration;
     const load = (accountId: string) => deps.store.getResource(accountId, RESOURCE_KINDS.customIntegration, customIntegrationId(accountId));
+    const view = (r: Resource | undefined) => (r ? custom.view(r) : UNSAVED_CUSTOM_INTEGRATION);
+    // An integration cannot be on without somewhere to send to.
+    const needsUrl = (enabled: boolean | undefined, url: string | null | undefined) => {
+      if (enabled && !url) throw fieldError('missing_field', 'url', 'url is required to enable the integration');
+    };
 
     app.get('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: the custom webhook integration' } }, async (req) =>
-      customIntegrationView(await load(req.auth.account_id)));
+      view(await load(req.auth.account_id)));
 
     app.put('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: save the integration', body: CustomPut } }, async (req) => {
+      needsUrl(req.body.enabled, req.body.url);
       const accountId = req.auth.account_id;
-      const prior = await load(accountId);
-      const doc = buildCustomIntegration(req.body as CustomIntegrationInput, prior?.doc as never, p.allowPrivate);
-      const now = deps.clock.now();
-      const r: Resource = {
-        id: customIntegrationId(accountId), account_id: accountId, kind: RESOURCE_KINDS.customIntegration, doc: doc as unknown as Record<string, unknown>,
-        enabled: doc.enabled, disabled_reason: null, created_at: prior?.created_at ?? now, updated_at: now, last_success_at: prior?.last_success_at ?? null, failing_since: null,
-      };
-      await deps.store.putResource(r);
-      p.registry.invalidate(accountId);
-      return customIntegrationView(r);
+      return view(await custom.put(accountId, customIntegrationId(accountId), req.body as CustomIntegrationInput));
+    });
+
+    app.patch('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: change some fields; {"enabled": true} re-enables it', body: CustomPatch } }, async (req) => {
+      const accountId = req.auth.account_id;
+      const prior = await custom.get(accountId, customIntegrationId(accountId));
+      const url = req.body.url === undefined ? (prior.doc as unknown as CustomIntegrationDoc).url : req.body.url;
+      needsUrl(req.body.enabled ?? prior.enabled, url);
+      return view(await custom.update(accountId, customIntegrationId(accountId), req.body as CustomIntegrationInput));
     });
 
     app.post('/v1/integrations/custom-webhook/test', {

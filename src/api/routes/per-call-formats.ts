@@ -16,6 +16,7 @@ const profileFields = {
   method: Type.Optional(Enum(['GET', 'POST'] as const)),
   headers: Type.Optional(Headers),
   body: Type.Optional(Body),
+  enabled: Type.Optional(Type.Boolean({ description: 'true re-enables a profile, whoever turned it off' })),
 };
 const ProfileCreate = Obj({ name: Type.String({ minLength: 1, maxLength: 200 }), url: Url, ...profileFields });
 const ProfilePatch = Obj({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), url: Type.Optional(Url), ...profileFields });
@@ -25,6 +26,7 @@ const webhookFields = {
   headers: Type.Optional(Headers),
   body: Type.Optional(Body),
   body_format: Type.Optional(Enum(['json', 'form'] as const)),
+  enabled: Type.Optional(Type.Boolean({ description: 'true re-enables a webhook, whoever turned it off (a 410, the failure window)' })),
 };
 const WebhookCreate = Obj({ url: Url, ...webhookFields });
 const WebhookPatch = Obj({ url: Type.Optional(Url), ...webhookFields });
