@@ -115,7 +115,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   await store.recoverLeases(clock.now());
   // The delivery thread opens the database once the schema and the bootstrap key are there.
-  const worker = remote ? await SplitWorker.start(config, log) : undefined;
+  const worker = remote ? await SplitWorker.start(config, log, (r, held, now) => (store as SqliteStore).writeResultsFor(r, held, now)) : undefined;
   if (worker) {
     remote!.attach(worker);
     log.info('split mode: the engine and the dispatcher run on a thread of their own');

@@ -4,12 +4,22 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from './config.ts';
+import type { AttemptResult } from './store/contract.ts';
 import { createHookline } from './hookline.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
 
 const port = parentPort!;
 const { config } = workerData as { config: Config };
-const store = new SqliteStore(config.dataDir, { queue: 'tail' });
+
+// Results are written by the API thread's connection (see SqliteOptions.writeResults).
+const asks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+let nextAsk = 1;
+const writeResults = (results: AttemptResult[], held: string[], now: number): Promise<void> => new Promise((resolve, reject) => {
+  const wid = nextAsk++;
+  asks.set(wid, { resolve, reject });
+  port.postMessage({ wid, method: 'writeResults', args: [results, held, now] });
+});
+const store = new SqliteStore(config.dataDir, { queue: 'tail', writeResults });
 const h = await createHookline({ ...config, role: 'worker' }, { store, embedded: true });
 await h.start();
 
@@ -26,7 +36,14 @@ const methods: Record<string, (...args: never[]) => Promise<unknown>> = {
   stop: () => h.stop(),
 };
 
-port.on('message', (m: { type?: string; id?: number; method?: string; args?: unknown[] }) => {
+port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean; error?: string; method?: string; args?: unknown[] }) => {
+  if (m.wid !== undefined) {
+    const a = asks.get(m.wid);
+    asks.delete(m.wid);
+    if (m.ok) a?.resolve();
+    else a?.reject(new Error(m.error));
+    return;
+  }
   if (m.type === 'nudge') {
     h.engine.nudge();
     h.parts.dispatcher.nudge();

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
-import type { Delivery, DeliveryFilter, StoreStats } from './store/contract.ts';
-import type { QueueRemote } from './store/sqlite/store.ts';
+import type { AttemptResult, Delivery, DeliveryFilter, StoreStats } from './store/contract.ts';
+import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
 
 /**
  * Split mode (SQLite, `--role all`, `HOOKLINE_THREADS=2`): the API runs on the main thread and the
@@ -16,6 +16,8 @@ import type { QueueRemote } from './store/sqlite/store.ts';
  */
 
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+/** A request of the delivery thread to this one (the writes it leaves to this connection). */
+type Ask = { wid: number; method: 'writeResults'; args: [AttemptResult[], string[], number] };
 
 export class SplitWorker implements QueueRemote {
   readonly #worker: Worker;
@@ -25,11 +27,18 @@ export class SplitWorker implements QueueRemote {
   #stopping = false;
   #nudged = false;
 
-  private constructor(worker: Worker, log: Logger) {
+  private constructor(worker: Worker, log: Logger, writeResults: ResultWriter) {
     this.#worker = worker;
     this.#log = log;
-    worker.on('message', (m: Reply | { type: 'ready' }) => {
+    worker.on('message', (m: Reply | Ask | { type: 'ready' }) => {
       if ('type' in m) return;
+      if ('wid' in m) {
+        writeResults(...m.args).then(
+          () => worker.postMessage({ wid: m.wid, ok: true }),
+          (err: unknown) => worker.postMessage({ wid: m.wid, ok: false, error: String(err) }),
+        );
+        return;
+      }
       const c = this.#calls.get(m.id);
       if (!c) return;
       this.#calls.delete(m.id);
@@ -47,9 +56,10 @@ export class SplitWorker implements QueueRemote {
     });
   }
 
-  static async start(config: Config, log: Logger): Promise<SplitWorker> {
+  /** `writeResults` writes the delivery thread's results on this thread's connection. */
+  static async start(config: Config, log: Logger, writeResults: ResultWriter): Promise<SplitWorker> {
     const worker = new Worker(new URL('./split-worker.ts', import.meta.url), { workerData: { config } });
-    const w = new SplitWorker(worker, log);
+    const w = new SplitWorker(worker, log, writeResults);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: { type?: string }): void => {
         if (m.type !== 'ready') return;

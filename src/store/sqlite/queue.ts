@@ -33,11 +33,24 @@ export function withState(d: Delivery, e: Entry | undefined): Delivery {
 }
 
 /**
- * Records a batch of finished attempts. Answers the scheduler's part, to be applied once the
- * statements have run (so an attempt undone with its savepoint leaves the queue as it was).
+ * The owner guard, in memory: which results come from the holder of the lease (a holder whose
+ * lease ran out cannot overwrite its successor's work), and what each does to the queue.
  */
-export function settleAttempts(db: Sql, sched: Scheduler, results: AttemptResult[], now: number): Settlement[] {
+export function guard(sched: Scheduler, results: AttemptResult[]): Settlement[] {
   const settled: Settlement[] = [];
+  for (const r of results) {
+    const id = r.attempt.delivery_id;
+    if (sched.holds(id, r.owner)) settled.push({ id, owner: r.owner, status: r.status, next_at: r.next_attempt_at });
+  }
+  return settled;
+}
+
+/**
+ * Records a batch of finished attempts: every attempt, the new status of the deliveries in
+ * `held` (those that passed the guard), and the targets' health. Needs no scheduler, so the
+ * thread that writes (split mode: the API thread) can run it for the one that holds the queue.
+ */
+export function writeResults(db: Sql, results: AttemptResult[], held: ReadonlySet<string>, now: number): void {
   for (const r of results) {
     const a = r.attempt;
     db.run(
@@ -46,17 +59,14 @@ export function settleAttempts(db: Sql, sched: Scheduler, results: AttemptResult
       a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
       a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
     );
-    // The owner guard: a holder whose lease ran out cannot overwrite its successor's work.
-    if (!sched.holds(a.delivery_id, r.owner)) continue;
+    if (!held.has(a.delivery_id)) continue;
     db.run(
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, last_status_code = ?, last_error = ?
        WHERE id = ?`,
       r.status, a.attempt, r.next_attempt_at, now, a.status_code, a.error, a.delivery_id,
     );
-    settled.push({ id: a.delivery_id, owner: r.owner, status: r.status, next_at: r.next_attempt_at });
   }
   targetHealth(db, results, now);
-  return settled;
 }
 
 /**

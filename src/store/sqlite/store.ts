@@ -10,7 +10,7 @@ import * as calls from './calls.ts';
 import { Db } from './db.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
-import { claimDue, loadQueue, settleAttempts, tailQueue } from './queue.ts';
+import { claimDue, guard, loadQueue, tailQueue, writeResults } from './queue.ts';
 import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
 import * as timers from './timers.ts';
@@ -25,6 +25,9 @@ export interface QueueRemote {
   stats(now: number): Promise<StoreStats>;
 }
 
+/** Records results on another connection (split mode: the API thread, the only writer of them). */
+export type ResultWriter = (results: AttemptResult[], held: string[], now: number) => Promise<void>;
+
 export interface SqliteOptions {
   /**
    * Who owns the delivery queue. `own` (default): this store, fed by its own writes. `tail`:
@@ -33,6 +36,12 @@ export interface SqliteOptions {
    */
   queue?: 'own' | 'tail';
   remote?: QueueRemote;
+  /**
+   * Split mode: results are written by the API thread's connection, so that one connection
+   * does nearly all the writing (each commit of another connection makes SQLite drop this one's
+   * page cache: with both writing, a call write cost twice as much).
+   */
+  writeResults?: ResultWriter;
 }
 
 /**
@@ -48,6 +57,7 @@ export class SqliteStore implements Store {
   readonly #reap = new ReapPolicy();
   readonly #tail: boolean;
   readonly #remote: QueueRemote | undefined;
+  readonly #writeResults: ResultWriter;
   /** the delivery queue (scheduler.ts), rebuilt from the rows on first use */
   #sched: Scheduler | null = null;
   /** tail mode: the highest rowid of deliveries read so far */
@@ -60,6 +70,7 @@ export class SqliteStore implements Store {
     this.#db = new Db(dataDir);
     this.#tail = opts.queue === 'tail';
     this.#remote = opts.remote;
+    this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now)));
     // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
     this.#db.onCommitFailed = () => (this.#sched = null);
   }
@@ -146,6 +157,10 @@ export class SqliteStore implements Store {
     return calls.getCallByExternalId(this.#db, accountId, externalId);
   }
 
+  async nextCallNumber(accountId: string): Promise<number> {
+    return this.#db.write(() => accounts.nextCallNumber(this.#db, accountId));
+  }
+
   async listCalls(accountId: string, f: CallFilter, limit: number, after: string | null): Promise<Call[]> {
     return calls.listCalls(this.#db, accountId, f, limit, after);
   }
@@ -189,10 +204,7 @@ export class SqliteStore implements Store {
     this.#unsettled = [];
     const claim = (): Delivery[] => claimDue(this.#db, this.#queue(), owner, now, leaseUntil, limit, slots, this.#reap.due(now));
     if (results.length === 0) return Promise.resolve(claim());
-    const recorded = this.#db.write(() => {
-      const sched = this.#queue();
-      for (const s of settleAttempts(this.#db, sched, results, now)) sched.settle(s, now);
-    });
+    const recorded = this.#record(results, now);
     if (results.some((r) => r.target.disable_reason !== undefined)) return recorded.then(claim);
     recorded.then(() => this.#onWork?.(), () => {
       this.#unsettled.push(...results);
@@ -205,10 +217,23 @@ export class SqliteStore implements Store {
     const results = this.#unsettled.concat(settle);
     this.#unsettled = [];
     if (results.length === 0) return Promise.resolve();
-    return this.#db.write(() => {
-      const sched = this.#queue();
-      for (const s of settleAttempts(this.#db, sched, results, now)) sched.settle(s, now);
-    });
+    return this.#record(results, now);
+  }
+
+  /**
+   * The guard now (in memory), the rows in a group commit, and the queue's part — the next
+   * event of each settled call becomes due — once that commit holds them.
+   */
+  async #record(results: AttemptResult[], now: number): Promise<void> {
+    const sched = this.#queue();
+    const settled = guard(sched, results);
+    await this.#writeResults(results, settled.map((x) => x.id), now);
+    for (const x of settled) sched.settle(x, now);
+  }
+
+  /** Split mode, on the API thread: results held by the delivery thread, written here. */
+  writeResultsFor(results: AttemptResult[], held: string[], now: number): Promise<void> {
+    return this.#db.write(() => writeResults(this.#db, results, new Set(held), now));
   }
 
   async nextDeliveryDue(now: number): Promise<number | null> {
