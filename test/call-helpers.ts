@@ -26,6 +26,8 @@ export interface LegView {
 
 export interface CallView {
   id: string;
+  /** per account: 1, 2, 3 … (issue 11) */
+  number: number;
   kind: string;
   direction: string;
   from: string;

@@ -161,7 +161,7 @@ test('properties and webhooks; Call.Initiate and Call.Complete with every parame
   assert.equal(received(rx, '/ct/other').length, 0);
 });
 
-test('unknown data: the seed’s blanks are present and empty, optional parameters are left out', async () => {
+test('unknown data: the seed’s blanks are present and empty, optional parameters and the groups the call has no data for are left out', async () => {
   const t = await newTenant(s);
   const site = await property(t, 'blank.example');
   await webhook(t, { url: '/blank/get', method: 'GET' });
@@ -173,8 +173,6 @@ test('unknown data: the seed’s blanks are present and empty, optional paramete
     'Call.Sid': call.id, 'Call.StartDate': seedDate(call.started_at), 'Call.From': FROM,
     'Call.From.Country': '', 'Call.From.Region': '', 'Call.From.City': '',
     'Call.To': TO, 'Call.To.Name': '',
-    'Attribution.Source': '', 'Attribution.Medium': '', 'Attribution.Campaign': '', 'Attribution.Content': '',
-    'Session.Traffic.Type': '', 'Session.ConversionUri': '', 'Session.LandingUri': '',
   };
   const initiate = { ...common, 'Event': 'Call.Initiate' };
   const complete = { ...common, 'Event': 'Call.Complete', 'Call.To.Type': 'Static', 'Call.Duration': '0', 'Call.Disposition': 'NO ANSWER' };
@@ -184,6 +182,28 @@ test('unknown data: the seed’s blanks are present and empty, optional paramete
     assert.deepEqual(paramsOf(reqs[0]!), initiate, path);
     assert.deepEqual(paramsOf(reqs[1]!), complete, path);
   }
+});
+
+test('issue 11: Attribution.* only when the call has attribution data, Session.* only with session data, Google.* when known', async () => {
+  const t = await newTenant(s);
+  const site = await property(t, 'groups.example');
+  await webhook(t, { url: '/groups', method: 'POST', property_sid: site });
+  const keys = async (tracking: Record<string, unknown>) => {
+    const { call } = await settle(t, await inbound(t, { tracking: { property_sid: site, ...tracking }, simulate: FAST }));
+    const reqs = received(rx, '/groups', forCall(call)).map((r) => paramsOf(r));
+    assert.equal(reqs.length, 2);
+    return reqs.map((p) => Object.keys(p).filter((k) => /^(Attribution|Session|AnalyticsSession|Google)\./.test(k)));
+  };
+  const ATTRIBUTION = ['Attribution.Source', 'Attribution.Medium', 'Attribution.Campaign', 'Attribution.Content'];
+  const SESSION = ['Session.Traffic.Type', 'Session.ConversionUri', 'Session.LandingUri'];
+  // attribution only: its four parameters (the unknown ones blank), no session group
+  for (const k of await keys({ attribution: { source: 'bing' } })) assert.deepEqual(k, ATTRIBUTION);
+  // session only: the session group (blanks where unknown), no attribution
+  for (const k of await keys({ session: { landing_uri: 'https://groups.example/' } })) assert.deepEqual(k, SESSION);
+  // a Google click id alone: that parameter, no group
+  for (const k of await keys({ google: { adwords_click_id: 'gclid-1' } })) assert.deepEqual(k, ['Google.AdWords.ClickId']);
+  // none: nothing of the three groups
+  for (const k of await keys({})) assert.deepEqual(k, []);
 });
 
 test('every disposition: ANSWERED, NO ANSWER, BUSY, FAILED, and IVR for a caller who hangs up in the IVR', async () => {

@@ -53,15 +53,15 @@ async function place(t: Tenant, path: '/v1/calls' | '/v1/inbound-calls', simulat
 }
 
 const unix = (iso: unknown) => Math.floor(Date.parse(String(iso)) / 1000);
-const ofCall = (call: { id: string }) => (r: Received) => {
+const ofCall = (call: { number: number }) => (r: Received) => {
   const p = JSON.parse(r.body).payload;
-  return (p.call_id ?? p.call?.id) === call.id;
+  return (p.call_id ?? p.call?.id) === call.number;
 };
 
 /** Every request of one call at `path`, checked field by field against the seed's shapes; answers the event types. */
 function checkCustom(call: CallView, path: string, headers: Record<string, string> = {}): string[] {
-  const flat = { call_id: call.id, from: call.from, to: call.to, direction: call.direction, source: call.source };
-  const nested = { id: call.id, from: call.from, to: call.to, source: call.source, direction: call.direction };
+  const flat = { call_id: call.number, from: call.from, to: call.to, direction: call.direction, source: call.source };
+  const nested = { id: call.number, from: call.from, to: call.to, source: call.source, direction: call.direction };
   return received(rx, path, ofCall(call)).map((r) => {
     assert.equal(r.method, 'POST');
     assert.equal(r.headers['content-type'], 'application/json');

@@ -91,7 +91,7 @@ test('seed 001: without a template, the report is the seed’s JSON, field by fi
   assert.equal(d.attempts[0]!.status_code, 200);
 });
 
-test('seed 001 types: numeric only when all digits; unknowns null or empty; C2C is the source of click-to-call', async (t) => {
+test('seed 001 types: numbers when digits after an optional + (dropped), else strings; unknowns null or empty; C2C is the source of click-to-call', async (t) => {
   const rx = await receiver(t);
   const wh = await webhook({ url: `${rx.url}/r/{{id}}` });
   const [plus, c2c] = await Promise.all([
@@ -101,11 +101,11 @@ test('seed 001 types: numeric only when all digits; unknowns null or empty; C2C 
   await waitFor(() => rx.requests.length === 2);
   const of = (c: Ended) => jsonBody(rx.requests.find((r) => r.url === `/r/${c.id}`)!);
   assert.deepEqual(of(plus.call), {
-    bridge: null, from: '+919812345678', to: '0044207', source: 'OBD', mid: plus.call.id, flow_id: '0042',
+    bridge: null, from: 919812345678, to: '0044207', source: 'OBD', mid: plus.call.id, flow_id: '0042',
     start_at: sqlTime(plus.call.started_at), end_at: sqlTime(plus.call.ended_at), duration: '0', status: 'BUSY', recording_url: '',
   });
   assert.deepEqual(of(c2c.call), {
-    bridge: '+918068280001', from: 918919520001, to: 'sip:agent@example.com', source: 'C2C', mid: c2c.call.id, flow_id: 456,
+    bridge: 918068280001, from: 918919520001, to: 'sip:agent@example.com', source: 'C2C', mid: c2c.call.id, flow_id: 456,
     start_at: sqlTime(c2c.call.started_at), end_at: sqlTime(c2c.call.ended_at), duration: String(c2c.call.duration), status: 'ANSWER', recording_url: '',
   });
 });
@@ -135,7 +135,7 @@ test('every outcome has its seed status: ANSWER, NOANSWER, BUSY, FAILED, CANCEL 
     const body = jsonBody(got[0]!);
     assert.equal(body.status, status);
     assert.equal(body.source, source);
-    assert.equal(body.from, '+919812345678');
+    assert.equal(body.from, 919812345678);
     assert.equal(body.duration, String(r.call.duration));
     if (status !== 'ANSWER') assert.equal(body.duration, '0');
     assert.equal(body.start_at, sqlTime(r.call.started_at));

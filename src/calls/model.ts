@@ -96,6 +96,8 @@ export interface SimState {
 
 export interface Call {
   id: string;
+  /** per account: 1, 2, 3 … (seed 004's integer call id); null on calls stored before it existed */
+  number: number | null;
   account_id: string;
   kind: CallKind;
   direction: Direction;

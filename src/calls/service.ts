@@ -19,6 +19,8 @@ export interface CreateCallInput {
   bridge?: string;
   flow_id?: string | number;
   channel_id?: string;
+  /** default by kind: OBD, C2C, inbound */
+  source?: string;
   webhook_id?: string;
   callback?: Record<string, object>;
   metadata?: Record<string, unknown>;
@@ -39,6 +41,7 @@ export interface IngestInput {
   kind?: CallKind;
   channel_id?: string;
   bridge?: string;
+  source?: string;
   outcome?: Outcome;
   recording_url?: string;
   message?: string;
@@ -103,6 +106,7 @@ export class CallService {
     if (this.#d.prepare) input = await this.#d.prepare(accountId, input);
     const now = this.#d.clock.now();
     const call = newCall(accountId, input, now);
+    call.number = await this.#d.store.nextCallNumber(accountId);
     const first: NewEvent[] = input.kind === 'inbound' ? [] : [{ type: 'call.accepted', leg: null, data: {} }];
     const events = applyEvents(call, first, now);
     call.status = 'accepted';
@@ -233,7 +237,9 @@ export class CallService {
       const occurred = ev.occurred_at === undefined ? this.#d.clock.now() : Date.parse(ev.occurred_at);
       const existing = await this.#d.store.getCallByExternalId(accountId, ev.call_id);
       const call = existing ?? newExternalCall(accountId, ev, this.#d.clock.now());
+      if (!existing) call.number = await this.#d.store.nextCallNumber(accountId);
       if (ev.bridge !== undefined) call.bridge = ev.bridge;
+      if (ev.source !== undefined) call.source = ev.source;
       if (ev.channel_id !== undefined) call.channel_id = ev.channel_id;
       if (ev.recording_url !== undefined) call.recording_url = ev.recording_url;
       const data: NewEvent['data'] = {};
@@ -321,7 +327,7 @@ export class CallService {
 
 function blankCall(accountId: string, kind: CallKind, direction: Direction, from: string, to: string, now: number): Call {
   return {
-    id: newId('call', now), account_id: accountId, kind, direction, from, to,
+    id: newId('call', now), number: null, account_id: accountId, kind, direction, from, to,
     bridge: null, channel_id: null, flow_id: null, source: SOURCE[kind], status: 'accepted', outcome: null,
     created_at: now, started_at: null, answered_at: null, ended_at: null, duration: 0, recording_url: null,
     transcript: [], tracking: null, metadata: null, legs: [], error_message: null, driver: 'sim',
@@ -334,6 +340,7 @@ function newCall(accountId: string, input: CreateCallInput, now: number): Call {
   const call = blankCall(accountId, input.kind, direction, input.from, input.to, now);
   call.bridge = input.bridge ?? null;
   call.flow_id = input.flow_id ?? null;
+  if (input.source !== undefined) call.source = input.source;
   call.channel_id = input.channel_id ?? null;
   call.webhook_id = input.webhook_id ?? null;
   call.callback = (input.callback ?? null) as Call['callback'];

@@ -6,6 +6,7 @@ export function callView(call: Call, events: CallEvent[]): Record<string, unknow
   return {
     id: call.id,
     object: 'call',
+    number: call.number ?? null,
     kind: call.kind,
     direction: call.direction,
     from: call.from,

@@ -84,18 +84,31 @@ export function trackingParams(accountId: string, propertySid: string, property:
     opt('Call.Prompts.Postcode', t.prompts?.postcode);
     opt('Call.Prompts.Keys', t.prompts?.keys);
   }
-  put('Attribution.Source', t.attribution?.source);
-  put('Attribution.Medium', t.attribution?.medium);
-  put('Attribution.Campaign', t.attribution?.campaign);
-  put('Attribution.Content', t.attribution?.content);
-  put('Session.Traffic.Type', t.session?.traffic_type);
-  opt('Session.Keywords', t.session?.keywords);
-  put('Session.ConversionUri', t.session?.conversion_uri);
-  put('Session.LandingUri', t.session?.landing_uri);
-  opt('AnalyticsSession.CustomDimension1', t.session?.custom_dimension1);
+  // "present in every request where attribution information is expected": a call that brought
+  // attribution data; without any, the group is left out rather than sent blank.
+  if (known(t.attribution)) {
+    put('Attribution.Source', t.attribution?.source);
+    put('Attribution.Medium', t.attribution?.medium);
+    put('Attribution.Campaign', t.attribution?.campaign);
+    put('Attribution.Content', t.attribution?.content);
+  }
+  // "present in every web-session related request": a call that brought session data.
+  if (known(t.session)) {
+    put('Session.Traffic.Type', t.session?.traffic_type);
+    opt('Session.Keywords', t.session?.keywords);
+    put('Session.ConversionUri', t.session?.conversion_uri);
+    put('Session.LandingUri', t.session?.landing_uri);
+    opt('AnalyticsSession.CustomDimension1', t.session?.custom_dimension1);
+  }
+  // Integration parameters are each optional: sent when the call carries them.
   opt('Google.Analytics.ClientId', t.google?.analytics_client_id);
   opt('Google.AdWords.ClickId', t.google?.adwords_click_id);
   return p;
+}
+
+/** Does a tracking group hold any value? */
+function known(group: Record<string, unknown> | undefined): boolean {
+  return group !== undefined && Object.values(group).some((v) => v !== undefined && v !== null && v !== '');
 }
 
 /** GET puts the parameters in the query string; POST sends them as a form body. */

@@ -35,15 +35,16 @@ export function customEventOf(call: Call, event: CallEvent): CustomEvent | null 
 }
 
 interface CallFacts {
-  id: string;
+  /** the call's per-account integer `number`: the seed's integer call id */
+  id: number | null;
   from: string;
   to: string;
   source: string | null;
   direction: string;
 }
 
-function facts(call: CallFacts): CallFacts {
-  return { id: call.id, from: call.from, to: call.to, source: call.source, direction: call.direction };
+function facts(call: Call): CallFacts {
+  return { id: call.number ?? null, from: call.from, to: call.to, source: call.source, direction: call.direction };
 }
 
 /** Each event's payload, shaped as the seed's example: `transcript` and `error` nest the call. */

@@ -28,10 +28,18 @@ export interface WebhookDoc {
   body_format: 'json' | 'form';
 }
 
-/** Seed 001 shows numbers unquoted (`"from": 91891952XXXX`): all-digit values go out as JSON numbers. */
-function numeric(v: string | number | null): string | number | null {
-  if (typeof v === 'string' && /^[1-9]\d{0,14}$/.test(v)) return Number(v);
-  return v;
+/**
+ * Seed 001 shows numbers unquoted and without a `+` (`"from": 91891952XXXX`): digits after an
+ * optional leading `+` go out as a JSON number, the `+` dropped. A leading zero or more digits
+ * than a double holds exactly would change the number, so those stay strings, as does anything
+ * else (a SIP address, `anonymous`).
+ */
+export function numeric(v: string | number | null): string | number | null {
+  if (typeof v !== 'string') return v;
+  const m = /^\+?([1-9]\d*)$/.exec(v);
+  if (m === null) return v;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) ? n : v;
 }
 
 export function reportVars(call: Call): Vars {

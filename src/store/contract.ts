@@ -203,6 +203,8 @@ export interface Store {
   writeCall(w: CallWrite): Promise<WriteOutcome>;
   getCall(accountId: string | null, id: string): Promise<Call | undefined>;
   getCallByExternalId(accountId: string, externalId: string): Promise<Call | undefined>;
+  /** the account's next call `number` (1, 2, 3 …), taken before the new call's write (issue 11) */
+  nextCallNumber(accountId: string): Promise<number>;
   listCalls(accountId: string, filter: CallFilter, limit: number, after: string | null): Promise<Call[]>;
   listEvents(callIds: string[]): Promise<CallEvent[]>;
   getIdempotent(accountId: string, route: string, key: string): Promise<IdempotentAnswer | undefined>;

@@ -25,3 +25,10 @@ export async function findApiKey(c: Client, keyHash: string): Promise<ApiKeyInfo
   const rows = await rowsOf(c, 'key_find', 'SELECT account_id, bootstrap FROM api_keys WHERE key_hash = $1', [keyHash]);
   return rows[0] ? { account_id: String(rows[0].account_id), bootstrap: rows[0].bootstrap === true } : undefined;
 }
+
+/** The account's next call number (1, 2, 3 …): one upsert, atomic by itself (the row lock orders racing callers). */
+export async function nextCallNumber(c: Client, accountId: string): Promise<number> {
+  const rows = await rowsOf(c, 'call_number',
+    'INSERT INTO call_numbers (account_id, last) VALUES ($1, 1) ON CONFLICT (account_id) DO UPDATE SET last = call_numbers.last + 1 RETURNING last', [accountId]);
+  return Number(rows[0]!.last);
+}

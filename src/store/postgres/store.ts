@@ -198,6 +198,10 @@ export class PostgresStore implements Store {
     return this.#externalReads.add({ accountId, externalId });
   }
 
+  nextCallNumber(accountId: string): Promise<number> {
+    return accounts.nextCallNumber(this.#pool, accountId);
+  }
+
   listCalls(accountId: string, f: CallFilter, limit: number, after: string | null): Promise<Call[]> {
     return calls.listCalls(this.#pool, accountId, f, limit, after);
   }

@@ -23,3 +23,9 @@ export function findApiKey(db: Sql, keyHash: string): ApiKeyInfo | undefined {
   const row = db.get('SELECT account_id, bootstrap FROM api_keys WHERE key_hash = ?', keyHash);
   return row ? { account_id: String(row.account_id), bootstrap: row.bootstrap === 1 } : undefined;
 }
+
+/** The account's next call number (1, 2, 3 …): one upsert, in the caller's write. */
+export function nextCallNumber(db: Sql, accountId: string): number {
+  const row = db.get('INSERT INTO call_numbers (account_id, last) VALUES (?, 1) ON CONFLICT (account_id) DO UPDATE SET last = last + 1 RETURNING last', accountId);
+  return Number(row!.last);
+}
