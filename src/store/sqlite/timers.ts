@@ -12,6 +12,10 @@ export function claimTimers(db: Sql, owner: string, now: number, leaseUntil: num
   ).map((r) => ({ call_id: String(r.call_id), due_at: Number(r.due_at) })).sort((a, b) => a.due_at - b.due_at);
 }
 
+export function anyDue(db: Sql, now: number): boolean {
+  return db.get('SELECT 1 AS x FROM call_timers WHERE due_at <= ? AND (locked_until IS NULL OR locked_until <= ?) LIMIT 1', now, now) !== undefined;
+}
+
 export function nextTimerDue(db: Sql): number | null {
   const row = db.get('SELECT MIN(COALESCE(locked_until, due_at)) AS t FROM call_timers');
   return row && row.t !== null ? Number(row.t) : null;
