@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { n } from './report.ts';
-import { checks, hooklinePhases, peer } from './summary.ts';
+import { checks, hooklinePhases, othersMax, peer } from './summary.ts';
 
 const dir = fileURLToPath(new URL('../.bench/', import.meta.url));
 
@@ -54,8 +54,6 @@ const check = (r: any, label: string) => {
   return c ? `${c.value}${c.pass === null ? '' : c.pass ? ' ✓' : ' ✗'}` : '–';
 };
 const sum = (r: any, k: string) => hooklinePhases(r).reduce((s, [, p]) => s + (k === 'lost' ? Math.max(0, p.expected - p.received) : p[k]), 0);
-const othersMax = (r: any) => Math.max(r.ceiling.cpu_pct.others ?? 0, ...hooklinePhases(r).map(([, p]) => p.cpu_pct.others ?? 0),
-  ...r.peers.filter((p: any) => !p.skipped).map((p: any) => p.cpu_pct.others ?? 0));
 
 const rows: [string, (r: any) => string][] = [
   ['raw undici ceiling, req/s (128 in flight)', (r) => i0(r.ceiling.rps)],
@@ -65,6 +63,14 @@ const rows: [string, (r: any) => string][] = [
   ['(b) ÷ ceiling (SQLite target ≥ 50 %)', (r) => check(r, '(b) deliveries/s ÷ ceiling')],
   ['(b) ÷ BullMQ peer (SQLite target ≥ 1 ×)', (r) => (r.backend === 'sqlite' ? check(r, '(b) deliveries/s ÷ BullMQ') : times(r.switch_batches.deliveries_per_s, bull(r)?.deliveries_per_s))],
   ['(b) ÷ graphile-worker peer (PostgreSQL target ≥ 0.5 ×)', (r) => (r.backend === 'sqlite' ? '–' : check(r, '(b) deliveries/s ÷ graphile'))],
+  ['(b) per round: ÷ ceiling; ÷ BullMQ; ÷ graphile-worker (the rows above: best of the rounds)', (r) => {
+    const rounds: any[] = r.rounds ?? [r];
+    const to = (name: 'bullmq' | 'graphile-worker') => rounds.map((x) => {
+      const p = peer(x, name);
+      return p ? times(x.switch_batches.deliveries_per_s, p.deliveries_per_s) : '–';
+    }).join(', ');
+    return `${rounds.map((x) => pct(x.switch_batches.ratio_to_ceiling)).join(', ')}; ${to('bullmq')}; ${to('graphile-worker')}`;
+  }],
   ['(b) events accepted/s by the API; batch answer p99, ms', (r) => `${i0(r.switch_batches.load.events_per_s)}; ${n(r.switch_batches.load.request_ms.p99)}`],
   ['**(a) simulated calls at full speed: deliveries/s**', (r) => `**${i0(r.full_speed.deliveries_per_s)}**`],
   ['(a) ÷ ceiling (SQLite target ≥ 35 %)', (r) => check(r, '(a) deliveries/s ÷ ceiling')],

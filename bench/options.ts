@@ -8,7 +8,7 @@ import { DEFAULT_ADMIN_URL } from './pg.ts';
 const BAD_TARGETS_SCHEDULE = '0.1,0.2,0.5,1,1,1,1,1';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--events N] [--full-speed S] [--concurrency N]
-                      [--no-peers] [--quick] [--cpu-prof] [--postgres [--workers N]]
+                      [--repeat N] [--no-peers] [--quick] [--cpu-prof] [--postgres [--workers N]]
                       [--bad-targets | --backlog N] [--retry-schedule S]
 
   One run, one receiver: the raw undici ceiling; a BullMQ peer (Redis on 127.0.0.1:6379, skipped
@@ -24,6 +24,8 @@ export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--event
   --events N       events of workload (b) and jobs of each peer (default 50000)
   --full-speed S   seconds of workload (a) at full speed (default 10)
   --concurrency N  in-flight API requests of workload (a) at full speed (default 48)
+  --repeat N       rounds of ceiling, peers and (b), alternating; each one's best counts (default 2:
+                   a shared machine's other load comes and goes; --quick: 1)
   --no-peers       leave out BullMQ and graphile-worker (e.g. with --cpu-prof)
   --quick          short phases (2 s, 5,000 events, ceiling 1 s): a smoke check, not a measurement
   --cpu-prof       profile the Hookline processes (node --cpu-prof) and print their top functions
@@ -57,6 +59,8 @@ export interface Opts {
   events: number;
   /** run the BullMQ (and with --postgres the graphile-worker) peer */
   peers: boolean;
+  /** rounds of ceiling, peers and (b); the best of each is reported */
+  repeat: number;
   ceilingS: number;
   rate: number;
   concurrency: number;
@@ -79,7 +83,7 @@ export function parse(argv: string[]): Opts {
       duration: { type: 'string' }, rate: { type: 'string' }, concurrency: { type: 'string' }, quick: { type: 'boolean' },
       'cpu-prof': { type: 'boolean' }, postgres: { type: 'boolean' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'bad-targets': { type: 'boolean' }, backlog: { type: 'string' }, 'retry-schedule': { type: 'string' },
-      events: { type: 'string' }, 'full-speed': { type: 'string' }, 'no-peers': { type: 'boolean' },
+      events: { type: 'string' }, 'full-speed': { type: 'string' }, 'no-peers': { type: 'boolean' }, repeat: { type: 'string' },
     },
   });
   if (values.help) {
@@ -118,6 +122,7 @@ export function parse(argv: string[]): Opts {
     fullSpeedS: num('full-speed', values['full-speed'], quick ? 2 : 10, 0.5, 120),
     events: Math.round(num('events', values.events, quick ? 5_000 : 50_000, 1_000, 1_000_000)),
     peers: !(values['no-peers'] ?? false),
+    repeat: Math.round(num('repeat', values.repeat, quick ? 1 : 2, 1, 10)),
     // SQLite's target is at 1,000 events/s, PostgreSQL's at 500 (issue 10); the isolation runs keep 500.
     rate: num('rate', values.rate, mode === 'standard' && !values.postgres ? 1000 : 500, 5, 50_000),
     concurrency: Math.round(num('concurrency', values.concurrency, 48, 1, 512)),

@@ -144,8 +144,11 @@ async function measure(rx: Child<{ url: string }>, s: PeerSetup, phase: string, 
 
 const workerScript = new URL('./peer-worker.ts', import.meta.url).pathname;
 
+/** What a peer's phase needs; `tag` tells rounds apart (receiver phase, queue and database names). */
+export interface PeerRun { bodies: Bodies; events: number; stamp: string; tag: string; waitMs: number }
+
 /** BullMQ on Redis 127.0.0.1:6379, or why it was skipped. */
-export async function bullmqPeer(rx: Child<{ url: string }>, bodies: Bodies, events: number, stamp: string, waitMs: number): Promise<PeerOutcome> {
+export async function bullmqPeer(rx: Child<{ url: string }>, { bodies, events, stamp, tag, waitMs }: PeerRun): Promise<PeerOutcome> {
   const { Queue } = await import('bullmq');
   const { Redis } = await import('ioredis');
   const probe = new Redis({ ...REDIS, lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -161,7 +164,7 @@ export async function bullmqPeer(rx: Child<{ url: string }>, bodies: Bodies, eve
     return { name: 'bullmq', skipped: why };
   }
   probe.disconnect();
-  const name = `hookline-bench-${stamp}`;
+  const name = `hookline-bench-${stamp}${tag}`;
   const queue = new Queue<PeerJob>(name, { connection: REDIS });
   // Retries as a delivery's would be; completed jobs removed (BullMQ's advice for a busy queue:
   // Redis memory), failed ones kept for inspection.
@@ -178,7 +181,7 @@ export async function bullmqPeer(rx: Child<{ url: string }>, bodies: Bodies, eve
         return ms === null ? null : new Map([[redisPid!, ms]]);
       },
       enqueue: (jobs) => queue.addBulk(jobs.map((data) => ({ name: 'deliver', data, opts }))),
-    }, 'peer_bullmq', bodies, events, waitMs);
+    }, `peer_bullmq${tag}`, bodies, events, waitMs);
   } finally {
     await worker?.stop();
     await queue.obliterate({ force: true }).catch((err: unknown) => log(`could not obliterate BullMQ queue ${name}: ${(err as Error).message}`));
@@ -187,12 +190,12 @@ export async function bullmqPeer(rx: Child<{ url: string }>, bodies: Bodies, eve
 }
 
 /** graphile-worker on a fresh database of the bench's PostgreSQL server, dropped afterwards. */
-export async function graphilePeer(rx: Child<{ url: string }>, bodies: Bodies, events: number, stamp: string, waitMs: number): Promise<PeerOutcome> {
+export async function graphilePeer(rx: Child<{ url: string }>, { bodies, events, stamp, tag, waitMs }: PeerRun): Promise<PeerOutcome> {
   const { makeWorkerUtils } = await import('graphile-worker');
   const adminUrl = process.env.HOOKLINE_BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
   let db;
   try {
-    db = await createBenchDatabase(adminUrl, `hookline_bench_gw_${stamp.toLowerCase().replace(/[^a-z0-9]/g, '')}`);
+    db = await createBenchDatabase(adminUrl, `hookline_bench_gw_${`${stamp}${tag}`.toLowerCase().replace(/[^a-z0-9]/g, '')}`);
   } catch (err) {
     const why = `graphile-worker peer skipped: ${(err as Error).message}`;
     log(why);
@@ -209,7 +212,7 @@ export async function graphilePeer(rx: Child<{ url: string }>, bodies: Bodies, e
       config: { database: db.name, max_attempts: ATTEMPTS, backoff: 'built in: exp(min(attempts, 10)) s', ...config },
       storeCpu: () => db.cpu(),
       enqueue: (jobs) => utils.addJobs(jobs.map((payload) => ({ identifier: 'deliver', payload, maxAttempts: ATTEMPTS }))),
-    }, 'peer_graphile', bodies, events, waitMs);
+    }, `peer_graphile${tag}`, bodies, events, waitMs);
   } finally {
     await worker?.stop();
     await utils.release();

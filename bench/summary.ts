@@ -28,7 +28,15 @@ export function peer(r: any, name: PeerResult['name']): PeerResult | null {
 
 /** Hookline's phases with their lost / duplicate / out-of-order counts */
 export function hooklinePhases(r: any): [string, any][] {
-  return [['(b) switch events', r.switch_batches], ['(a) calls at full speed', r.full_speed], ['fixed rate', r.fixed_rate]];
+  const sw: [string, any][] = r.rounds ? r.rounds.map((x: any, i: number) => [`(b) switch events, round ${i + 1}`, x.switch_batches]) : [['(b) switch events', r.switch_batches]];
+  return [...sw, ['(a) calls at full speed', r.full_speed], ['fixed rate', r.fixed_rate]];
+}
+
+/** most CPU the rest of the machine used during any phase, % of a core */
+export function othersMax(r: any): number {
+  const rounds: any[] = r.rounds ?? [r];
+  return Math.max(...rounds.map((x) => x.ceiling.cpu_pct.others ?? 0), ...hooklinePhases(r).map(([, p]) => p.cpu_pct.others ?? 0),
+    ...rounds.flatMap((x) => x.peers.filter(isPeer).map((p: PeerResult) => p.cpu_pct.others ?? 0)));
 }
 
 /** every issue-10 figure of one run against its target (null: no target for this backend or rate) */
@@ -78,6 +86,18 @@ export function printThroughput(r: any): void {
   if (pg) console.log(`PostgreSQL ${pg.server_version}: synchronous_commit ${pg.synchronous_commit}, fsync ${pg.fsync} (${pg.wal_sync_method}), shared_buffers ${pg.shared_buffers}`);
   console.log('');
   row(`raw undici ceiling (${r.ceiling.in_flight} in flight, ${r.ceiling.duration_s} s)`, `${r0(r.ceiling.rps)} req/s`);
+  if ((r.rounds?.length ?? 1) > 1) {
+    console.log(`\n  ${r.rounds.length} rounds, alternating; below, the best of each (the ceiling's too). Per round:`);
+    console.log('    ceiling / BullMQ / (b) / graphile-worker, /s; (b) ÷ ceiling; (b) ÷ peer(s); most CPU of other processes');
+    r.rounds.forEach((x: any, i: number) => {
+      const ps = (x.peers as PeerOutcome[]).filter(isPeer);
+      const p = (name: string) => ps.find((y) => y.name === name);
+      const b = x.switch_batches.deliveries_per_s;
+      const others = Math.max(x.ceiling.cpu_pct.others ?? 0, x.switch_batches.cpu_pct.others ?? 0, ...ps.map((y) => y.cpu_pct.others ?? 0));
+      console.log(`    round ${i + 1}: ${r0(x.ceiling.rps)} / ${r0(p('bullmq')?.deliveries_per_s)} / ${r0(b)} / ${r0(p('graphile-worker')?.deliveries_per_s)}; `
+        + `${pct(x.switch_batches.ratio_to_ceiling)}; ${ps.map((y) => `${times(b / y.deliveries_per_s)} ${y.name}`).join(', ') || '–'}; ${others} %`);
+    });
+  }
 
   for (const p of r.peers as PeerOutcome[]) {
     if (!isPeer(p)) {
@@ -139,11 +159,10 @@ export function printThroughput(r: any): void {
     const store = p.name === 'bullmq' ? 'redis' : 'postgres';
     row(`  ${p.name}: this process / worker / receiver / ${store} | others`, `${p.cpu_pct.parent} / ${p.cpu_pct[p.name === 'bullmq' ? 'bullmq_worker' : 'graphile_worker']} / ${p.cpu_pct.receiver} / ${p.cpu_pct[store] ?? '–'} | ${p.cpu_pct.others ?? '–'}`);
   }
-  const busiest = Math.max(r.ceiling.cpu_pct.others ?? 0, q.cpu_pct.others ?? 0, f.cpu_pct.others ?? 0, sw.cpu_pct.others ?? 0,
-    ...(r.peers as PeerOutcome[]).filter(isPeer).map((p) => p.cpu_pct.others ?? 0));
+  const busiest = othersMax(r);
   if (busiest > 15) console.log(`\n  warning: other processes used up to ${busiest} % of a core during a phase: these numbers are skewed, compare within the run`);
 
-  console.log(`\n  summary (${r.backend}; ratios from this run)`);
+  console.log(`\n  summary (${r.backend}; ratios from this run${(r.rounds?.length ?? 1) > 1 ? `, best of ${r.rounds.length} rounds for the ceiling, the peers and (b)` : ''})`);
   const bull = peer(r, 'bullmq');
   const gw = peer(r, 'graphile-worker');
   row('raw ceiling', `${r0(r.ceiling.rps)} req/s`);
