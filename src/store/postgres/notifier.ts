@@ -7,10 +7,10 @@
  * and a timer round (about five writes per simulated call: ~500 NOTIFYs a second at 100 calls/s,
  * thousands at full speed).
  * Now the first hint after a quiet spell goes out at once and hints within the next EVERY_MS
- * share one NOTIFY at its end; a write whose deliveries all wait behind earlier events ('queued')
- * and which sets no timer sends none (the process that settles the earlier event promotes them
- * and claims them in the same round).
- * The hint is not the guarantee: workers poll every second regardless.
+ * share one NOTIFY at its end; a batch of writes whose deliveries all wait behind earlier events
+ * ('queued') and which sets or moves no timer sends none (the process that settles the earlier
+ * event promotes them and claims them in the same round). The hint is not the guarantee:
+ * workers poll every second regardless.
  */
 // 5 ms: at most 200 NOTIFYs a second per process, and at most 5 ms more before another process
 // hears of work (the p99 target for event→receipt at 500 events/s is 50 ms).

@@ -35,11 +35,16 @@ export interface PostgresOptions {
 
 /**
  * The PostgreSQL store: several Hookline processes share one database. Claims take rows with
- * FOR UPDATE SKIP LOCKED under a lease owned by the claiming process; every later write about a
- * claimed row carries `locked_by = owner`, so a process whose lease expired cannot overwrite
- * its successor's work. This class holds the pool, transactions, migrations and LISTEN; the
+ * FOR NO KEY UPDATE SKIP LOCKED under a lease owned by the claiming process; every later write
+ * about a claimed row carries `locked_by = owner`, so a process whose lease expired cannot
+ * overwrite its successor's work. This class holds the pool, transactions, migrations, LISTEN,
+ * the NOTIFY hint and the batching of call writes and their reads (group commit); the
  * statements live by concern in accounts, calls, timers, queue, deliveries, resources and
  * housekeeping.
+ *
+ * Round trips: a call write is one statement, shared with the other writes of its batch (it was
+ * a transaction of 8–10 statements); a dispatcher round — settle, promote, reap, claim — is one
+ * pipelined transaction in one socket write (it was 9–11 statements one after another).
  */
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
