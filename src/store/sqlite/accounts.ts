@@ -24,8 +24,12 @@ export function findApiKey(db: Sql, keyHash: string): ApiKeyInfo | undefined {
   return row ? { account_id: String(row.account_id), bootstrap: row.bootstrap === 1 } : undefined;
 }
 
-/** The account's next call number (1, 2, 3 …): one upsert, in the caller's write. */
-export function nextCallNumber(db: Sql, accountId: string): number {
-  const row = db.get('INSERT INTO call_numbers (account_id, last) VALUES (?, 1) ON CONFLICT (account_id) DO UPDATE SET last = last + 1 RETURNING last', accountId);
-  return Number(row!.last);
+/** The last call number the account gave (0 before its first call). */
+export function lastCallNumber(db: Sql, accountId: string): number {
+  return Number(db.get('SELECT last FROM call_numbers WHERE account_id = ?', accountId)?.last ?? 0);
+}
+
+/** Saves the last number given; never moves it back. */
+export function saveCallNumber(db: Sql, accountId: string, last: number): void {
+  db.run('INSERT INTO call_numbers (account_id, last) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET last = MAX(last, excluded.last)', accountId, last);
 }
