@@ -13,18 +13,22 @@ import { DeliveryMetrics } from './delivery/metrics.ts';
 import { Sender } from './delivery/sender.ts';
 import { deliveryRoutes } from './api/routes/deliveries.ts';
 import { endpointRoutes } from './api/routes/endpoints.ts';
+import { testDeliveryRoute, type TestableKinds } from './api/routes/resources.ts';
 import { newId, randomToken } from './ids.ts';
 import { perCallFormatRoutes } from './api/routes/per-call-formats.ts';
 import { accountFormatRoutes } from './api/routes/account-formats.ts';
 import { customIntegrationSpec, propertySpec, subscriptionSpec, trackingWebhookSpec } from './targets/account-formats.ts';
 import { callInputChecker } from './targets/call-input.ts';
 import { callbackProfileSpec } from './targets/callback-profiles.ts';
-import { Endpoints } from './targets/endpoints.ts';
+import { endpointSpec } from './targets/endpoints.ts';
+import { TestDeliveries } from './targets/test-delivery.ts';
 import { Resources } from './targets/resources.ts';
 import { webhookSpec } from './targets/webhooks.ts';
 import { TargetFanOut } from './targets/fanout.ts';
 import { TargetRegistry } from './targets/registry.ts';
 import type { CallWrite, Store } from './store/contract.ts';
+import type { EndpointInput } from './targets/endpoints.ts';
+import type { EndpointDoc, SecretEntry } from './targets/model.ts';
 import { PostgresStore } from './store/postgres/store.ts';
 import { SqliteStore, type QueueRemote } from './store/sqlite/store.ts';
 import { SplitWorker } from './split.ts';
@@ -43,7 +47,7 @@ export interface Parts {
   registry: TargetRegistry;
   dispatcher: Dispatcher;
   sender: Sender;
-  endpoints: Endpoints;
+  endpoints: Resources<EndpointDoc, EndpointInput & { secrets?: SecretEntry[] }>;
   retention: Retention;
 }
 
@@ -141,14 +145,17 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     store, clock, log, registry, sender, metrics: new DeliveryMetrics(worker ? new Registry() : metrics), owner,
     leaseMs: config.leaseMs, retryScheduleMs: config.retryScheduleMs, failureWindowMs: config.failureWindowMs,
   });
-  const endpoints = new Endpoints({ store, clock, registry, allowPrivate: config.allowPrivateTargets });
   const resourceDeps = { store, clock, registry };
+  const endpoints = new Resources(endpointSpec(config.allowPrivateTargets, clock), resourceDeps);
   const profiles = new Resources(callbackProfileSpec(config.allowPrivateTargets), resourceDeps);
   const webhooks = new Resources(webhookSpec(config.allowPrivateTargets), resourceDeps);
   const subscriptions = new Resources(subscriptionSpec(config.allowPrivateTargets), resourceDeps);
   const properties = new Resources(propertySpec, resourceDeps);
   const trackingWebhooks = new Resources(trackingWebhookSpec(config.allowPrivateTargets, store), resourceDeps);
   const customIntegration = new Resources(customIntegrationSpec(config.allowPrivateTargets), resourceDeps);
+
+  // Test deliveries (every kind's `…/test` and POST /v1/test-deliveries) and the kinds they can build.
+  const tests = { sender: new TestDeliveries({ store, clock, registry, sender }), kinds: new Map() as TestableKinds };
 
   const onCommit = (w: CallWrite): void => {
     if (worker) {
@@ -168,8 +175,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const deps: ApiDeps = {
     store, clock, calls, log, metrics, isReady: () => ready, serveApi: config.role !== 'worker',
     moreMetrics: worker ? () => worker.metrics() : undefined,
-    plugins: [endpointRoutes(endpoints), deliveryRoutes(() => (worker ? worker.nudge() : dispatcher.nudge())), perCallFormatRoutes(profiles, webhooks),
-      accountFormatRoutes({ subscriptions, properties, trackingWebhooks, customIntegration, sender, allowPrivate: config.allowPrivateTargets }),
+    plugins: [endpointRoutes(endpoints, tests), deliveryRoutes(() => (worker ? worker.nudge() : dispatcher.nudge())), perCallFormatRoutes(profiles, webhooks, tests),
+      accountFormatRoutes({ subscriptions, properties, trackingWebhooks, customIntegration, tests }), testDeliveryRoute(tests),
     ],
   };
   const app = await buildApi(deps);

@@ -200,26 +200,20 @@ test('only 200 is success: a delivery answered 201 is retried until a 200', asyn
   assert.equal(new Set(reqs.map((r) => r.body)).size, 1, 'the same body on every attempt');
 });
 
-// The seed's own examples, as the test button must send them.
-const CALL = { id: 1, from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound' };
-const FLAT = { call_id: 1, from: '+905555555555', to: '+905555555554', direction: 'outbound', source: 'salprebox:SALPRE_AABBCCDD' };
-const SAMPLES: Record<string, unknown> = {
-  call_initiated: FLAT,
-  call_ringing: FLAT,
-  call_answered: FLAT,
-  transcript: { call: CALL, type: 'customer', transcript: 'Hello, how are you?', timestamp_utc: '111111' },
-  call_ended: {
-    ...FLAT,
-    transcript: [
-      { type: 'ai', message: 'Greeting message' },
-      { type: 'customer', message: 'customer message 1', utc_timestamp: '111111' },
-      { type: 'ai', message: 'Ai response 1', utc_timestamp: '111111' },
-    ],
-  },
-  error: { call: CALL, error_message: 'Error message' },
+// The seed's examples' shapes, with the sample call's values: call_id 1 (an integer, as live
+// events carry the call's number), the source the call has (OBD), the seed's numbers.
+const CALL = { id: 1, from: '+905555555555', to: '+905555555554', source: 'OBD', direction: 'outbound' };
+const FLAT = { call_id: 1, from: '+905555555555', to: '+905555555554', direction: 'outbound', source: 'OBD' };
+const SAMPLES: Record<string, (p: any) => unknown> = {
+  call_initiated: () => FLAT,
+  call_ringing: () => FLAT,
+  call_answered: () => FLAT,
+  transcript: (p) => ({ call: CALL, type: 'customer', transcript: 'Hello, how are you?', timestamp_utc: p.timestamp_utc }),
+  call_ended: (p) => ({ ...FLAT, transcript: [{ type: 'customer', message: 'Hello, how are you?', utc_timestamp: p.transcript[0].utc_timestamp }] }),
+  error: () => ({ call: CALL, error_message: 'Error message' }),
 };
 
-test('the test button sends the seed’s sample with is_test: true and answers the outcome', async () => {
+test('the test button sends a sample shaped as the seed’s, as live traffic is, with is_test: true, answers the outcome and logs it', async () => {
   const t = await newTenant(s);
   const none = await t.api('POST', '/v1/integrations/custom-webhook/test');
   assert.equal(none.status, 400, 'no url yet');
@@ -239,18 +233,27 @@ test('the test button sends the seed’s sample with is_test: true and answers t
   const sent = new Webhook(secret).verify(got[0]!.body, headerRecord(got[0]!)) as any;
   assert.equal(got[0]!.method, 'POST');
   assert.equal(got[0]!.headers.authorization, 'Bearer xyz');
-  assert.ok(Number.isInteger(sent.timestamp_utc) && sent.timestamp_utc >= before && sent.timestamp_utc <= before + 60);
-  assert.deepEqual(sent, { event_type: 'call_initiated', timestamp_utc: sent.timestamp_utc, payload: SAMPLES.call_initiated, is_test: true });
+  // the sample call played its events over the last seconds
+  assert.ok(Number.isInteger(sent.timestamp_utc) && sent.timestamp_utc >= before - 60 && sent.timestamp_utc <= before + 60);
+  assert.deepEqual(sent, { event_type: 'call_initiated', timestamp_utc: sent.timestamp_utc, payload: SAMPLES.call_initiated!(sent.payload), is_test: true });
 
   for (const eventType of ALL) {
     const each = await t.api('POST', '/v1/integrations/custom-webhook/test', { event_type: eventType });
     assert.equal(each.status, 200, JSON.stringify(each.body));
     assert.equal(each.body.success, true);
     const body = JSON.parse(received(rx, '/custom/button').at(-1)!.body);
-    assert.deepEqual(body, { event_type: eventType, timestamp_utc: body.timestamp_utc, payload: SAMPLES[eventType], is_test: true }, eventType);
+    assert.equal(typeof body.timestamp_utc, 'number');
+    assert.deepEqual(body, { event_type: eventType, timestamp_utc: body.timestamp_utc, payload: SAMPLES[eventType]!(body.payload), is_test: true }, eventType);
   }
-  // The test button is not a call event: nothing in the delivery log.
-  assert.equal((await t.api('GET', '/v1/deliveries')).body.data.length, 0);
+  // Each test is in the delivery log, marked as a test, belonging to no call.
+  const log = (await t.api('GET', '/v1/deliveries?call_id=test')).body.data;
+  assert.equal(log.length, 1 + ALL.length);
+  for (const d of log) {
+    assert.equal(d.test, true);
+    assert.equal(d.call_id, null);
+    assert.equal(d.status, 'succeeded');
+    assert.equal(d.target.format, 'custom');
+  }
 
   for (const [path, code, excerpt] of [['/custom/500', 500, 'nope'], ['/custom/201', 201, 'created']] as const) {
     await configure(t, { enabled: true, url: path });

@@ -182,7 +182,7 @@ test('without Retry-After a 503 is retried on the schedule (control for the test
   }
 });
 
-test('410 Gone disables the endpoint; later calls make no deliveries for it; PATCH enabled:true re-enables it', async () => {
+test('410 Gone disables the endpoint; later calls get dead rows for it, nothing sent; PATCH enabled:true re-enables it', async () => {
   const rx = await startReceiver();
   try {
     rx.respond((_r, res) => answer(res, 410));
@@ -214,7 +214,13 @@ test('410 Gone disables the endpoint; later calls make no deliveries for it; PAT
     const seen = rx.requests.length;
     const call2 = await placeCall(s);
     await waitEnded(s, call2);
-    assert.deepEqual(await deliveries(s, { call_id: call2, target_id: ep.id }), [], 'no deliveries for a disabled endpoint');
+    // Issue 11: a disabled endpoint still gets its rows, dead with the reason, nothing sent.
+    const dead = await waitFor(async () => {
+      const ds = await deliveries(s, { call_id: call2, target_id: ep.id });
+      return ds.length > 0 && ds.every((x) => x.status === 'dead') ? ds : null;
+    }, 10_000, 'the second call’s rows to be dead');
+    for (const x of dead) assert.equal(x.last_error, 'target disabled: the target answered 410 Gone');
+    assert.equal(rx.requests.length, seen, 'nothing sent to a disabled endpoint');
 
     rx.respond((_r, res) => answer(res, 200));
     const patched = await s.api('PATCH', `/v1/endpoints/${ep.id}`, { enabled: true });

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
-import { SUCCESS } from '../formats/format.ts';
+import { formatOf } from '../formats/registry.ts';
 import type { AttemptResult, Delivery, Store } from '../store/contract.ts';
-import { DEFAULT_CONCURRENCY, type FormatName, type SendSettings } from '../targets/model.ts';
+import { DEFAULT_CONCURRENCY, type SendSettings } from '../targets/model.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
 import { Loop } from '../loop.ts';
 import { Throttle } from './throttle.ts';
@@ -10,7 +10,7 @@ import type { DeliveryMetrics } from './metrics.ts';
 import { redactHeaders, redactUrl } from './redact.ts';
 import { nextAttemptAt, parseRetryAfter } from './retry-policy.ts';
 import type { Sender } from './sender.ts';
-import { channelsSignature, standardHeaders } from './signing.ts';
+import { standardHeaders } from './signing.ts';
 
 export interface DispatcherDeps {
   store: Store;
@@ -38,6 +38,34 @@ const IDLE_MS = 1000;
 // On shutdown, requests under way get this long to finish before they are cut and handed back.
 const DRAIN_MS = 5000;
 export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
+
+/** What the headers of one request depend on: the delivery (or a test's stand-in) and its attempt. */
+export interface HeaderInput {
+  id: string;
+  event_seq: number;
+  target_format: string;
+  request: Delivery['request'];
+}
+
+/**
+ * The headers one attempt sends: the target's own, `webhook-id` (stable across retries), the
+ * event's seq, the attempt, Standard Webhooks signatures when the target has a secret (any
+ * format), and the format's own signature. Live deliveries and tests both come here.
+ */
+export function deliveryHeaders(d: HeaderInput, s: SendSettings, attempt: number, tsSec: number): Record<string, string> {
+  const h: Record<string, string> = {
+    'user-agent': USER_AGENT,
+    ...d.request.headers,
+    'webhook-id': d.id,
+    'hookline-seq': String(d.event_seq),
+    'hookline-attempt': String(attempt),
+  };
+  const body = d.request.body ?? '';
+  if (s.secrets.length > 0) Object.assign(h, standardHeaders(s.secrets, d.id, tsSec, body));
+  const sign = formatOf(d.target_format).sign;
+  if (sign) Object.assign(h, sign(d.request, s, d.id, tsSec));
+  return h;
+}
 
 /**
  * The delivery loop: claims due deliveries in batches under a lease, sends each without waiting
@@ -191,7 +219,7 @@ export class Dispatcher {
       return this.#result(d, { ...base, duration_ms: 0, status_code: null, error, request: logged }, 'dead', started, false);
     }
     this.#throttle.learn(d.order_key, settings.concurrency);
-    const headers = this.#headers(d, settings, attempt, Math.floor(started / 1000));
+    const headers = deliveryHeaders(d, settings, attempt, Math.floor(started / 1000));
     // An attempt must end well inside its lease, or another process could take the delivery
     // over while this one is still sending it.
     const timeout = Math.min(settings.timeout_ms, Math.floor(this.#d.leaseMs * 0.8));
@@ -207,7 +235,7 @@ export class Dispatcher {
       response_headers: r.headers,
       response_excerpt: r.excerpt,
     };
-    const success = r.status_code !== null && SUCCESS[d.target_format as FormatName](r.status_code);
+    const success = r.status_code !== null && formatOf(d.target_format).success(r.status_code);
     // A refusal by the address guard is our own doing, not the target's health.
     if (!r.refused) this.#throttle.after(d.order_key, settings.concurrency, success ? 'ok' : r.status_code === null ? 'unreachable' : 'failed');
     if (success) return this.#result(d, record, 'succeeded', now, true, settings);
@@ -223,24 +251,6 @@ export class Dispatcher {
       disable = `no successful delivery since ${new Date(settings.failing_since).toISOString()}`;
     }
     return this.#result(d, record, next === null ? 'dead' : 'pending', next ?? now, false, settings, disable);
-  }
-
-  #headers(d: Delivery, s: SendSettings, attempt: number, tsSec: number): Record<string, string> {
-    const h: Record<string, string> = {
-      'user-agent': USER_AGENT,
-      ...d.request.headers,
-      'webhook-id': d.id,
-      'hookline-seq': String(d.event_seq),
-      'hookline-attempt': String(attempt),
-    };
-    const body = d.request.body ?? '';
-    if (s.secrets.length > 0) Object.assign(h, standardHeaders(s.secrets, d.id, tsSec, body));
-    if (s.signing_key !== null && d.target_format === 'channels') {
-      h['messagebird-request-timestamp'] = String(tsSec);
-      h['messagebird-signature'] = channelsSignature(s.signing_key, tsSec, d.request.url, body);
-      h['messagebird-request-id'] = d.id;
-    }
-    return h;
   }
 
   #result(

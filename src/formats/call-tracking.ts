@@ -1,6 +1,8 @@
 import type { Call, CallEvent } from '../calls/model.ts';
 import { firstLeg } from '../calls/model.ts';
-import type { Rendered } from './format.ts';
+import type { Resource } from '../store/contract.ts';
+import { RESOURCE_KINDS } from '../targets/model.ts';
+import { ANY_2XX, type Format, type Rendered } from './format.ts';
 import { sqlTime } from './time.ts';
 
 export const TRACKING_EVENTS = ['Call.Initiate', 'Call.Complete'] as const;
@@ -121,3 +123,45 @@ export function renderTracking(doc: TrackingWebhookDoc, params: [string, string]
   }
   return { event_name: name, request: { method: 'POST', url: doc.url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: encoded } };
 }
+
+/** A property for samples sent to a webhook of every property (its tests): the seed's Site. */
+const SAMPLE_PROPERTY: PropertyDoc = { name: 'example.com', type: 'Site' };
+const SAMPLE_PROPERTY_SID = `PR${'0'.repeat(32)}`;
+
+/** Seed 003: calls that carry tracking data for one of the account's properties. */
+export const callTrackingFormat: Format<Resource[]> = {
+  name: 'call-tracking',
+  kind: RESOURCE_KINDS.trackingWebhook,
+  events: TRACKING_EVENTS,
+  testEvent: 'Call.Complete',
+  index: (targets) => [...targets],
+  plan(call, event, targets, add) {
+    if (!call.tracking || targets.index.length === 0) return;
+    const name = trackingEventOf(call, event);
+    const property = targets.byId.get(call.tracking.property_sid);
+    if (name === null || property?.kind !== RESOURCE_KINDS.property) return;
+    const params = trackingParams(call.account_id, property.id, property.doc as unknown as PropertyDoc, call, name);
+    for (const r of targets.index) {
+      const doc = r.doc as unknown as TrackingWebhookDoc;
+      if (!doc.events.includes(name) || (doc.property_sid !== null && doc.property_sid !== property.id)) continue;
+      add(r.id, renderTracking(doc, params, name));
+    }
+  },
+  success: ANY_2XX,
+  sample(target) {
+    const sid = (target.doc as unknown as TrackingWebhookDoc).property_sid;
+    const now = target.updated_at;
+    // The webhook's own property when it names one (the route adds it); else a sample Site.
+    const resources: Resource[] = sid !== null ? [] : [{
+      id: SAMPLE_PROPERTY_SID, account_id: target.account_id, kind: RESOURCE_KINDS.property, doc: { ...SAMPLE_PROPERTY },
+      enabled: true, disabled_reason: null, created_at: now, updated_at: now, last_success_at: null, failing_since: null,
+    }];
+    return {
+      kind: 'inbound',
+      resources,
+      prepare: (call) => {
+        call.tracking = { property_sid: sid ?? SAMPLE_PROPERTY_SID };
+      },
+    };
+  },
+};

@@ -1,5 +1,6 @@
 import type { Call, CallEvent } from '../calls/model.ts';
-import { JSON_HEADERS, type Rendered } from './format.ts';
+import { RESOURCE_KINDS } from '../targets/model.ts';
+import { ANY_2XX, JSON_HEADERS, type Format, type Rendered } from './format.ts';
 import { parseTemplate, render, type Vars } from './template.ts';
 import { sqlTime } from './time.ts';
 
@@ -70,3 +71,38 @@ export function renderCallbackUrl(urlTemplate: string, vars: Vars, name: string)
   const url = render(parseTemplate(urlTemplate, 'url'), vars);
   return { event_name: name, request: { method: 'POST', url, headers: { ...JSON_HEADERS }, body: JSON.stringify(vars) } };
 }
+
+/**
+ * Seed 000: the call's own `callback` parameter names profiles and URLs per event. A profile
+ * deleted after the call was placed has nothing left to call; a disabled one still gets its
+ * row (dead, with the reason).
+ */
+export const callbackFormat: Format<null> = {
+  name: 'callback',
+  kind: RESOURCE_KINDS.callbackProfile,
+  // a sample call is an OBD call: its three events
+  events: OBD_EVENTS,
+  testEvent: 'call_end',
+  index: () => null,
+  plan(call, event, targets, add) {
+    if (!call.callback) return;
+    const name = callbackEventName(call, event);
+    const entry = name === null ? undefined : call.callback[name];
+    if (!entry || name === null) return;
+    const vars = callbackVars(call, event, name);
+    for (const id of entry.callback_profile) {
+      const r = targets.byId.get(id);
+      if (r?.kind !== RESOURCE_KINDS.callbackProfile) continue;
+      add(id, renderProfile(r.doc as unknown as CallbackProfileDoc, vars, name));
+    }
+    for (const url of entry.url) add(`url:${url}`, renderCallbackUrl(url, vars, name));
+  },
+  success: ANY_2XX,
+  sample: (target) => ({
+    kind: 'outbound',
+    prepare: (call) => {
+      const entry = { callback_profile: [target.id], url: [] };
+      call.callback = Object.fromEntries(OBD_EVENTS.map((e) => [e, entry]));
+    },
+  }),
+};

@@ -1,6 +1,9 @@
 import type { Call, CallEvent } from '../calls/model.ts';
-import { firstAnsweredLeg, firstLeg, iso } from '../calls/model.ts';
-import { JSON_HEADERS, type Rendered } from './format.ts';
+import { OUTCOMES, firstAnsweredLeg, firstLeg, iso } from '../calls/model.ts';
+import { channelsSignature } from '../delivery/signing.ts';
+import type { Resource } from '../store/contract.ts';
+import { RESOURCE_KINDS } from '../targets/model.ts';
+import { ANY_2XX, JSON_HEADERS, type Format, type Rendered } from './format.ts';
 
 /** Seed 002: the statuses each subscription event knows. */
 export const CHANNEL_STATUSES = {
@@ -75,3 +78,45 @@ export function renderChannels(doc: SubscriptionDoc, call: Call, event: CallEven
   const body = JSON.stringify({ service: 'channels', event: doc.event, payload });
   return { event_name: status, request: { method: 'POST', url: doc.url, headers: { ...JSON_HEADERS }, body } };
 }
+
+/** Seed 002: account-wide subscriptions, by direction (the subscription's event), status and channel. */
+export const channelsFormat: Format<Map<string, Resource[]>> = {
+  name: 'channels',
+  kind: RESOURCE_KINDS.subscription,
+  events: CHANNEL_STATUSES['voice.outbound'],
+  testEvent: 'completed',
+  index: (targets) => Map.groupBy(targets, (r) => String(r.doc.event)),
+  plan(call, event, targets, add) {
+    const subs = targets.index.get(channelEventOf(call));
+    if (!subs) return;
+    const status = channelStatus(call, event);
+    if (status === null) return;
+    for (const r of subs) {
+      const doc = r.doc as unknown as SubscriptionDoc;
+      if (subscriptionMatches(doc, call, status)) add(r.id, renderChannels(doc, call, event, status));
+    }
+  },
+  success: ANY_2XX,
+  sign(request, settings, deliveryId, timestampSec): Record<string, string> {
+    if (settings.signing_key === null) return {};
+    return {
+      'messagebird-request-timestamp': String(timestampSec),
+      'messagebird-signature': channelsSignature(settings.signing_key, timestampSec, request.url, request.body ?? ''),
+      'messagebird-request-id': deliveryId,
+    };
+  },
+  sample(target) {
+    const doc = target.doc as unknown as SubscriptionDoc;
+    const channel = doc.eventFilters.find((f) => f.key === 'channelId');
+    // A subscription to some end statuses only: the sample call ends with one of them.
+    const statuses = doc.eventFilters.filter((f) => f.key === 'status').map((f) => f.value);
+    const ends = OUTCOMES.filter((o) => statuses.includes(o));
+    return {
+      kind: doc.event === 'voice.inbound' ? 'inbound' : 'outbound',
+      ...(statuses.length > 0 && !statuses.includes('completed') && ends.length > 0 ? { outcome: ends[0]! } : {}),
+      prepare: (call) => {
+        if (channel) call.channel_id = channel.value;
+      },
+    };
+  },
+};

@@ -1,6 +1,8 @@
 import type { Call, CallEvent } from '../calls/model.ts';
 import { firstAnsweredLeg, firstLeg } from '../calls/model.ts';
-import { JSON_HEADERS, type Rendered } from './format.ts';
+import type { Resource } from '../store/contract.ts';
+import { RESOURCE_KINDS } from '../targets/model.ts';
+import { JSON_HEADERS, type Format, type Rendered } from './format.ts';
 import { unixSeconds } from './time.ts';
 
 /** Seed 004's six events. */
@@ -77,25 +79,24 @@ export function renderCustom(doc: CustomIntegrationDoc, call: Call, event: CallE
   return { event_name: name, request: { method: 'POST', url: doc.url!, headers: { ...doc.headers, ...JSON_HEADERS }, body } };
 }
 
-/** The test button's samples: the seed's own examples, `is_test: true`. */
-export const CUSTOM_SAMPLES: Record<CustomEvent, Record<string, unknown>> = {
-  call_initiated: { call_id: 1, from: '+905555555555', to: '+905555555554', direction: 'outbound', source: 'salprebox:SALPRE_AABBCCDD' },
-  call_ringing: { from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound', call_id: 1 },
-  call_answered: { from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound', call_id: 1 },
-  transcript: {
-    call: { id: 1, from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound' },
-    type: 'customer', transcript: 'Hello, how are you?', timestamp_utc: '111111',
+/** Seed 004: the account's one integration, for the events it subscribed to. */
+export const customFormat: Format<Resource | undefined> = {
+  name: 'custom',
+  kind: RESOURCE_KINDS.customIntegration,
+  events: CUSTOM_EVENTS,
+  testEvent: 'call_initiated',
+  index: (targets) => targets[0],
+  plan(call, event, targets, add) {
+    const r = targets.index;
+    if (!r) return;
+    const doc = r.doc as unknown as CustomIntegrationDoc;
+    const name = customEventOf(call, event);
+    if (name === null || doc.url === null || !doc.events.includes(name)) return;
+    add(r.id, renderCustom(doc, call, event, name));
   },
-  call_ended: {
-    from: '+905555555555', to: '+905555555554', direction: 'outbound', source: 'salprebox:SALPRE_AABBCCDD', call_id: 1,
-    transcript: [
-      { type: 'ai', message: 'Greeting message' },
-      { type: 'customer', message: 'customer message 1', utc_timestamp: '111111' },
-      { type: 'ai', message: 'Ai response 1', utc_timestamp: '111111' },
-    ],
-  },
-  error: {
-    call: { id: 1, from: '+905555555555', to: '+905555555554', source: 'salprebox:SALPRE_AABBCCDD', direction: 'outbound' },
-    error_message: 'Error message',
-  },
+  // Seed 004: "If we do not receive a 200 OK response, we will consider the delivery a failure."
+  success: (s) => s === 200,
+  sample: () => ({ kind: 'outbound' }),
+  // Seed 004: "is_test ... will be true if the event was triggered by the Test Webhook Integration button".
+  asTest: (request) => ({ ...request, body: JSON.stringify({ ...JSON.parse(request.body ?? '{}'), is_test: true }) }),
 };

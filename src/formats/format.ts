@@ -1,5 +1,6 @@
-import type { OutgoingRequest } from '../store/contract.ts';
-import type { FormatName } from '../targets/model.ts';
+import type { Call, CallEvent, CallKind, Outcome } from '../calls/model.ts';
+import type { OutgoingRequest, Resource } from '../store/contract.ts';
+import type { FormatName, SendSettings } from '../targets/model.ts';
 
 /** One delivery as a format renders it: the format's own event name and the bytes to send. */
 export interface Rendered {
@@ -7,14 +8,55 @@ export interface Rendered {
   request: OutgoingRequest;
 }
 
-/** SPEC §5 success rules: most formats take any 2xx; seed 001 only 200 and 202; seed 004 only 200. */
-export const SUCCESS: Record<FormatName, (status: number) => boolean> = {
-  standard: (s) => s >= 200 && s < 300,
-  callback: (s) => s >= 200 && s < 300,
-  'push-report': (s) => s === 200 || s === 202,
-  channels: (s) => s >= 200 && s < 300,
-  'call-tracking': (s) => s >= 200 && s < 300,
-  custom: (s) => s === 200,
-};
+/** What a format sees of an account's targets when it plans: its own index and every resource by id. */
+export interface PlanTargets<Index> {
+  index: Index;
+  byId: ReadonlyMap<string, Resource>;
+}
+
+/** Called once per delivery a format plans: the target's id (a resource id, or `url:…`) and the request. */
+export type Add = (targetId: string, r: Rendered) => void;
+
+/** How a sample call reaches one target (the test route): the call's kind, and what it must name or carry. */
+export interface SampleSetup {
+  kind: CallKind;
+  /** how the sample call ends (default completed) */
+  outcome?: Outcome;
+  /** sets on the sample call what the target matches on (its callback, webhook_id, tracking…) */
+  prepare?(call: Call): void;
+  /** resources the planning must find besides the target (seed 003: the call's property) */
+  resources?: Resource[];
+}
+
+/**
+ * One wire format (SPEC §5), everything about it behind one object: which canonical events it
+ * takes and how a target matches, how a request is rendered, which statuses are success, how it
+ * is signed, and how a sample call reaches a target. Fan-out, the dispatcher and the test route
+ * loop over the registry (formats/registry.ts); a new format is one module and its route schema.
+ */
+export interface Format<Index = unknown> {
+  readonly name: FormatName;
+  /** the resource kind its targets are stored as */
+  readonly kind: string;
+  /** the format's own event names, in a call's order: what a test may ask for */
+  readonly events: readonly string[];
+  /** the event a test sends when none is asked for */
+  readonly testEvent: string;
+  /** its lookup over the account's targets of its kind, built once per cache load */
+  index(targets: readonly Resource[]): Index;
+  /** the deliveries one committed event makes: each matching target, rendered */
+  plan(call: Call, event: CallEvent, targets: PlanTargets<Index>, add: Add): void;
+  /** which response statuses count as success */
+  success(status: number): boolean;
+  /** headers that sign a request in the format's own way (Standard Webhooks signing is every format's, in signing.ts) */
+  sign?(request: OutgoingRequest, settings: SendSettings, deliveryId: string, timestampSec: number): Record<string, string>;
+  /** how a sample call reaches `target` */
+  sample(target: Resource): SampleSetup;
+  /** the test mark a format's body carries (seed 004: `is_test: true`) on a rendered sample */
+  asTest?(request: OutgoingRequest): OutgoingRequest;
+}
 
 export const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/** SPEC §6: success is any 2xx unless the format says otherwise. */
+export const ANY_2XX = (s: number): boolean => s >= 200 && s < 300;

@@ -1,5 +1,6 @@
 import type { Call, Outcome } from '../calls/model.ts';
-import type { Rendered } from './format.ts';
+import { RESOURCE_KINDS } from '../targets/model.ts';
+import type { Format, Rendered } from './format.ts';
 import { formEncode, parseTemplate, render, type Vars } from './template.ts';
 import { sqlTime } from './time.ts';
 
@@ -93,3 +94,27 @@ export function renderReport(doc: WebhookDoc, call: Call): Rendered {
   headers['content-type'] = doc.body_format === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
   return { event_name: REPORT_EVENT, request: { method: doc.method, url, headers, body } };
 }
+
+/** Seed 001: one report per call, when it ends, to the webhook the call named. */
+export const pushReportFormat: Format<null> = {
+  name: 'push-report',
+  kind: RESOURCE_KINDS.webhook,
+  events: [REPORT_EVENT],
+  testEvent: REPORT_EVENT,
+  index: () => null,
+  plan(call, event, targets, add) {
+    if (event.type !== 'call.ended' || call.webhook_id === null) return;
+    const r = targets.byId.get(call.webhook_id);
+    // A disabled webhook still gets its row (dead, with the reason): nothing is dropped unseen.
+    if (r?.kind !== RESOURCE_KINDS.webhook) return;
+    add(r.id, renderReport(r.doc as unknown as WebhookDoc, call));
+  },
+  // Seed 001: "response codes other than 200 or 202 ... are considered as failed".
+  success: (s) => s === 200 || s === 202,
+  sample: (target) => ({
+    kind: 'outbound',
+    prepare: (call) => {
+      call.webhook_id = target.id;
+    },
+  }),
+};

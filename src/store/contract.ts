@@ -236,6 +236,11 @@ export interface Store {
   getDelivery(accountId: string, id: string): Promise<Delivery | undefined>;
   listDeliveries(accountId: string, filter: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]>;
   listAttempts(deliveryIds: string[]): Promise<Attempt[]>;
+  /**
+   * Logs a test delivery (issue 11: a target's test button, or an unsaved configuration's) that
+   * was sent already: its row, settled (`succeeded` or `dead`), with its one attempt. Never queued.
+   */
+  recordTestDelivery(d: NewDelivery, status: 'succeeded' | 'dead', attempt: Attempt, now: number): Promise<void>;
   /** puts a succeeded or dead delivery back in the queue; false if it is being attempted now */
   retryDelivery(accountId: string, id: string, now: number): Promise<boolean>;
 
@@ -248,5 +253,7 @@ export interface Store {
   putResource(r: Resource): Promise<void>;
   getResource(accountId: string, kind: string, id: string): Promise<Resource | undefined>;
   listResources(accountId: string, kind: string): Promise<Resource[]>;
+  /** one page of a kind's resources, newest id first, those with ids below `before` (a list's cursor) */
+  pageResources(accountId: string, kind: string, limit: number, before: string | null): Promise<Resource[]>;
   deleteResource(accountId: string, kind: string, id: string): Promise<boolean>;
 }

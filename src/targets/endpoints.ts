@@ -1,16 +1,15 @@
 import type { Clock } from '../clock.ts';
 import { checkTargetUrl } from '../delivery/address-guard.ts';
-import { redactHeaders, restoreRedacted } from '../delivery/redact.ts';
+import { redactHeaders } from '../delivery/redact.ts';
 import { generateSecret } from '../delivery/signing.ts';
-import { HooklineError, fieldError } from '../errors.ts';
-import { newId } from '../ids.ts';
-import type { Resource, Store } from '../store/contract.ts';
+import { fieldError } from '../errors.ts';
+import { newId, newIdShape } from '../ids.ts';
+import type { Resource } from '../store/contract.ts';
 import type { EventType } from '../calls/model.ts';
 import {
-  DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, RESOURCE_KINDS, activeSecrets, type EndpointDoc,
+  DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, RESOURCE_KINDS, activeSecrets, type EndpointDoc, type SecretEntry,
 } from './model.ts';
-import type { TargetRegistry } from './registry.ts';
-import { DISABLED_BY_USER } from './resources.ts';
+import type { ResourceSpec } from './resources.ts';
 
 /** During a rotation the old secret keeps signing beside the new one this long (24 h). */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
@@ -84,112 +83,51 @@ export function endpointView(r: Resource, withSecret = false, now = Date.now()):
   return view;
 }
 
-/** Native Standard Webhooks endpoints: CRUD, secret reveal and rotation. */
-export class Endpoints {
-  readonly #store: Store;
-  readonly #clock: Clock;
-  readonly #registry: TargetRegistry;
-  readonly #allowPrivate: boolean;
+/** The secrets after a rotation to `secret`: the live ones keep signing for 24 h beside it. */
+function rotated(prior: readonly SecretEntry[], secret: string, now: number): SecretEntry[] {
+  return [
+    ...prior
+      .filter((s) => s.expires_at === null || s.expires_at > now)
+      .map((s) => ({ ...s, expires_at: s.expires_at ?? now + ROTATION_OVERLAP_MS })),
+    { secret, created_at: now, expires_at: null },
+  ];
+}
 
-  constructor(deps: { store: Store; clock: Clock; registry: TargetRegistry; allowPrivate: boolean }) {
-    this.#store = deps.store;
-    this.#clock = deps.clock;
-    this.#registry = deps.registry;
-    this.#allowPrivate = deps.allowPrivate;
-  }
-
-  async get(accountId: string, id: string): Promise<Resource> {
-    const r = await this.#store.getResource(accountId, RESOURCE_KINDS.endpoint, id);
-    if (!r) throw new HooklineError('not_found', `no endpoint ${id}`);
-    return r;
-  }
-
-  list(accountId: string): Promise<Resource[]> {
-    return this.#store.listResources(accountId, RESOURCE_KINDS.endpoint);
-  }
-
-  async create(accountId: string, input: EndpointInput & { url: string }): Promise<Resource> {
-    checkTargetUrl(input.url, this.#allowPrivate);
-    if (input.headers) checkHeaders(input.headers);
-    const now = this.#clock.now();
-    const doc: EndpointDoc = {
-      url: input.url,
-      description: input.description ?? null,
-      events: [...new Set(input.events ?? [])],
-      filters: input.filters ?? {},
-      headers: input.headers ?? {},
-      secrets: [{ secret: input.secret ?? generateSecret(), created_at: now, expires_at: null }],
-      timeout_ms: input.timeout_ms ?? DEFAULT_TIMEOUT_MS,
-      connect_timeout_ms: input.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
-    };
-    const r: Resource = {
-      id: newId('ep', now), account_id: accountId, kind: RESOURCE_KINDS.endpoint, doc: doc as unknown as Record<string, unknown>,
-      enabled: input.enabled ?? true, disabled_reason: input.enabled === false ? DISABLED_BY_USER : null, created_at: now, updated_at: now, last_success_at: null, failing_since: null,
-    };
-    await this.#save(r);
-    return r;
-  }
-
-  async update(accountId: string, id: string, input: EndpointInput): Promise<Resource> {
-    const r = await this.get(accountId, id);
-    const doc = r.doc as unknown as EndpointDoc;
-    const now = this.#clock.now();
-    if (input.url !== undefined) {
-      checkTargetUrl(input.url, this.#allowPrivate);
-      doc.url = input.url;
-    }
-    if (input.headers !== undefined) {
-      const headers = restoreRedacted(input.headers, doc.headers);
-      checkHeaders(headers);
-      doc.headers = headers;
-    }
-    if (input.description !== undefined) doc.description = input.description;
-    if (input.events !== undefined) doc.events = [...new Set(input.events)];
-    if (input.filters !== undefined) doc.filters = input.filters;
-    if (input.timeout_ms !== undefined) doc.timeout_ms = input.timeout_ms;
-    if (input.connect_timeout_ms !== undefined) doc.connect_timeout_ms = input.connect_timeout_ms;
-    if (input.concurrency !== undefined) doc.concurrency = input.concurrency;
-    if (input.secret !== undefined) this.#rotate(doc, input.secret, now);
-    if (input.enabled !== undefined) {
-      // Re-enabling starts the failure window afresh.
-      if (input.enabled && !r.enabled) {
-        r.disabled_reason = null;
-        r.failing_since = null;
-      }
-      if (!input.enabled && r.enabled) r.disabled_reason = DISABLED_BY_USER;
-      r.enabled = input.enabled;
-    }
-    r.updated_at = now;
-    await this.#save(r);
-    return r;
-  }
-
-  async rotateSecret(accountId: string, id: string, secret?: string): Promise<Resource> {
-    const r = await this.get(accountId, id);
-    const now = this.#clock.now();
-    this.#rotate(r.doc as unknown as EndpointDoc, secret ?? generateSecret(), now);
-    r.updated_at = now;
-    await this.#save(r);
-    return r;
-  }
-
-  #rotate(doc: EndpointDoc, secret: string, now: number): void {
-    doc.secrets = [
-      ...doc.secrets
-        .filter((s) => s.expires_at === null || s.expires_at > now)
-        .map((s) => ({ ...s, expires_at: s.expires_at ?? now + ROTATION_OVERLAP_MS })),
-      { secret, created_at: now, expires_at: null },
-    ];
-  }
-
-  async delete(accountId: string, id: string): Promise<void> {
-    if (!(await this.#store.deleteResource(accountId, RESOURCE_KINDS.endpoint, id))) throw new HooklineError('not_found', `no endpoint ${id}`);
-    this.#registry.invalidate(accountId);
-  }
-
-  async #save(r: Resource): Promise<void> {
-    await this.#store.putResource(r);
-    this.#registry.invalidate(r.account_id);
-  }
+/**
+ * Native Standard Webhooks endpoints, a kind like every other (resources.ts). A given `secret`
+ * rotates (the first one, on create, is generated when none is given); the stored secrets ride
+ * along on updates as `secrets`.
+ */
+export function endpointSpec(allowPrivate: boolean, clock: Clock): ResourceSpec<EndpointDoc, EndpointInput & { secrets?: SecretEntry[] }> {
+  return {
+    kind: RESOURCE_KINDS.endpoint,
+    noun: 'endpoint',
+    newId: (now) => newId('ep', now),
+    idShape: newIdShape('ep'),
+    build(input) {
+      if (input.url === undefined) throw fieldError('missing_field', 'url', 'url is required');
+      checkTargetUrl(input.url, allowPrivate);
+      if (input.headers) checkHeaders(input.headers);
+      const now = clock.now();
+      const secrets = input.secret !== undefined
+        ? rotated(input.secrets ?? [], input.secret, now)
+        : input.secrets ?? [{ secret: generateSecret(), created_at: now, expires_at: null }];
+      return {
+        url: input.url,
+        description: input.description ?? null,
+        events: [...new Set(input.events ?? [])],
+        filters: input.filters ?? {},
+        headers: input.headers ?? {},
+        secrets,
+        timeout_ms: input.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+        connect_timeout_ms: input.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
+      };
+    },
+    toInput: (d) => ({
+      url: d.url, description: d.description, events: d.events, filters: d.filters, headers: d.headers, secrets: d.secrets,
+      timeout_ms: d.timeout_ms, connect_timeout_ms: d.connect_timeout_ms, concurrency: d.concurrency,
+    }),
+    view: (r) => endpointView(r, false, clock.now()),
+  };
 }

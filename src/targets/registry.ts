@@ -1,26 +1,31 @@
-import type { EventType } from '../calls/model.ts';
-import { EVENT_TYPES } from '../calls/model.ts';
 import type { Clock } from '../clock.ts';
+import { FORMAT_LIST } from '../formats/registry.ts';
 import type { Resource, Store } from '../store/contract.ts';
 import { RESOURCE_KINDS, activeSecrets, type EndpointDoc, type SendSettings, DEFAULT_SEND } from './model.ts';
 
-export interface EndpointTarget {
-  resource: Resource;
-  doc: EndpointDoc;
-}
-
-/** One account's targets, indexed so fan-out never scans targets an event cannot match. */
+/** One account's targets: every resource by id and kind, and each format's own index of its targets. */
 export interface AccountTargets {
   loaded_at: number;
-  endpointsByEvent: Map<EventType, EndpointTarget[]>;
   byId: Map<string, Resource>;
   byKind: Map<string, Resource[]>;
-  /** seed-002 subscriptions by their event */
-  subscriptionsByEvent: Map<string, Resource[]>;
-  /** seed-003 webhooks */
-  trackingWebhooks: Resource[];
-  /** the seed-004 integration, when saved */
-  custom: Resource | undefined;
+  indexes: Map<string, unknown>;
+}
+
+/**
+ * Indexes targets for fan-out. Disabled targets are indexed too: what they match gets its
+ * delivery row, which the dispatcher marks dead with the reason, so it can be replayed from the
+ * log once re-enabled.
+ */
+export function indexTargets(resources: readonly Resource[], loadedAt: number): AccountTargets {
+  const t: AccountTargets = { loaded_at: loadedAt, byId: new Map(), byKind: new Map(), indexes: new Map() };
+  for (const r of resources) {
+    t.byId.set(r.id, r);
+    const list = t.byKind.get(r.kind);
+    if (list) list.push(r);
+    else t.byKind.set(r.kind, [r]);
+  }
+  for (const f of FORMAT_LIST) t.indexes.set(f.name, f.index(t.byKind.get(f.kind) ?? []));
+  return t;
 }
 
 // A cached index is trusted this long. Writes in this process invalidate it at once; another
@@ -58,30 +63,8 @@ export class TargetRegistry {
   }
 
   async #load(accountId: string): Promise<AccountTargets> {
-    const kinds = Object.values(RESOURCE_KINDS);
-    const all = await Promise.all(kinds.map((k) => this.#store.listResources(accountId, k)));
-    const t: AccountTargets = {
-      loaded_at: Date.now(), endpointsByEvent: new Map(), byId: new Map(), byKind: new Map(),
-      subscriptionsByEvent: new Map(), trackingWebhooks: [], custom: undefined,
-    };
-    for (const [i, kind] of kinds.entries()) {
-      t.byKind.set(kind, all[i]!);
-      for (const r of all[i]!) t.byId.set(r.id, r);
-    }
-    for (const type of EVENT_TYPES) t.endpointsByEvent.set(type, []);
-    // Disabled targets are indexed too: what they match gets its delivery row, which the
-    // dispatcher marks dead with the reason, so it can be replayed from the log once re-enabled.
-    for (const r of t.byKind.get(RESOURCE_KINDS.endpoint)!) {
-      const doc = r.doc as unknown as EndpointDoc;
-      const types = doc.events.length === 0 ? EVENT_TYPES : doc.events;
-      for (const type of types) t.endpointsByEvent.get(type)?.push({ resource: r, doc });
-    }
-    for (const r of t.byKind.get(RESOURCE_KINDS.subscription)!) {
-      const event = String(r.doc.event);
-      t.subscriptionsByEvent.set(event, [...(t.subscriptionsByEvent.get(event) ?? []), r]);
-    }
-    t.trackingWebhooks = t.byKind.get(RESOURCE_KINDS.trackingWebhook)!;
-    t.custom = t.byKind.get(RESOURCE_KINDS.customIntegration)![0];
+    const all = await Promise.all(Object.values(RESOURCE_KINDS).map((k) => this.#store.listResources(accountId, k)));
+    const t = indexTargets(all.flat(), Date.now());
     this.#cache.set(accountId, t);
     return t;
   }

@@ -53,8 +53,19 @@ export class Resources<Doc, In> {
     return r;
   }
 
-  list(accountId: string): Promise<Resource[]> {
-    return this.#store.listResources(accountId, this.spec.kind);
+  /** one page, newest first, paged in the store */
+  page(accountId: string, limit: number, before: string | null): Promise<Resource[]> {
+    return this.#store.pageResources(accountId, this.spec.kind, limit, before);
+  }
+
+  /** An unsaved configuration as the resource it would be (checked as a create checks it): what a test sends to. */
+  async preview(accountId: string, input: In): Promise<Resource> {
+    const doc = await this.spec.build(withoutLifecycle(input), accountId);
+    const now = this.#clock.now();
+    return {
+      id: 'unsaved', account_id: accountId, kind: this.spec.kind, doc: doc as Record<string, unknown>,
+      enabled: true, disabled_reason: null, created_at: now, updated_at: now, last_success_at: null, failing_since: null,
+    };
   }
 
   view(r: Resource): Record<string, unknown> {

@@ -1,22 +1,20 @@
 import { Type } from 'typebox';
 import { TRACKING_EVENTS, type PropertyDoc, type TrackingWebhookDoc } from '../../formats/call-tracking.ts';
 import { CHANNEL_EVENTS, type SubscriptionDoc } from '../../formats/channels.ts';
-import { CUSTOM_EVENTS, CUSTOM_SAMPLES, customBody, type CustomIntegrationDoc } from '../../formats/custom.ts';
+import { CUSTOM_EVENTS, customFormat, type CustomIntegrationDoc } from '../../formats/custom.ts';
 import { HooklineError, fieldError } from '../../errors.ts';
-import type { Sender } from '../../delivery/sender.ts';
-import { standardHeaders } from '../../delivery/signing.ts';
-import { USER_AGENT } from '../../delivery/dispatcher.ts';
-import { newId } from '../../ids.ts';
 import type { Resource } from '../../store/contract.ts';
 import {
   UNSAVED_CUSTOM_INTEGRATION, customIntegrationId, type CustomIntegrationInput, type PropertyInput,
   type SubscriptionInput, type TrackingWebhookInput,
 } from '../../targets/account-formats.ts';
-import { RESOURCE_KINDS, activeSecrets, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, type SecretEntry } from '../../targets/model.ts';
+import { RESOURCE_KINDS } from '../../targets/model.ts';
+import type { TestDeliveries } from '../../targets/test-delivery.ts';
 import type { Resources } from '../../targets/resources.ts';
 import { Enum, Obj } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
-import { resourceRoutes } from './resources.ts';
+import { bodyChecker } from '../validation.ts';
+import { optionalBody, resourceRoutes, type TestableKinds } from './resources.ts';
 
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 const Secret = Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'optional Standard Webhooks secret (whsec_…): adds webhook-* signature headers' }));
@@ -53,15 +51,16 @@ const customFields = {
 };
 const CustomPut = Obj({ enabled: Type.Boolean(), ...customFields });
 const CustomPatch = Obj({ enabled: Type.Optional(Type.Boolean({ description: 'true re-enables it, whoever turned it off' })), ...customFields });
-const CustomTest = Type.Optional(Obj({ event_type: Type.Optional(Enum(CUSTOM_EVENTS)) }));
+const CustomTest = Type.Optional(Obj({ event_type: Type.Optional(Enum(CUSTOM_EVENTS)), event: Type.Optional(Enum(CUSTOM_EVENTS)) }));
+/** An unsaved integration to test: the PUT body, with the url it must have. */
+const CustomTestConfig = Obj({ ...customFields, url: Url, enabled: Type.Optional(Type.Boolean()) });
 
 export interface AccountFormatParts {
   subscriptions: Resources<SubscriptionDoc, SubscriptionInput>;
   properties: Resources<PropertyDoc, PropertyInput>;
   trackingWebhooks: Resources<TrackingWebhookDoc, TrackingWebhookInput>;
   customIntegration: Resources<CustomIntegrationDoc, CustomIntegrationInput>;
-  sender: Sender;
-  allowPrivate: boolean;
+  tests: { sender: TestDeliveries; kinds: TestableKinds };
 }
 
 /** Routes of the account-wide formats: seed 002 subscriptions, seed 003 properties and webhooks, seed 004 integration. */
@@ -69,7 +68,7 @@ export function accountFormatRoutes(p: AccountFormatParts) {
   const subs = resourceRoutes(p.subscriptions, {
     path: '/v1/subscriptions', tags: ['channels'], create: SubscriptionCreate, patch: SubscriptionPatch,
     summary: 'Seed 002 body: {service: "channels", event, url, signingKey, eventFilters}.',
-  });
+  }, p.tests);
   const props = resourceRoutes(p.properties, {
     path: '/v1/properties', tags: ['call-tracking'], create: PropertyCreate, patch: PropertyPatch,
     summary: 'Seed 003: a tracked property; inbound calls name it in tracking.property_sid. Answers its `sid`.',
@@ -77,7 +76,7 @@ export function accountFormatRoutes(p: AccountFormatParts) {
   const tws = resourceRoutes(p.trackingWebhooks, {
     path: '/v1/call-tracking/webhooks', tags: ['call-tracking'], create: TrackingWebhookCreate, patch: TrackingWebhookPatch,
     summary: 'Seed 003: Call.Initiate and Call.Complete by GET (query) or POST (form).',
-  });
+  }, p.tests);
   return (app: Api, deps: ApiDeps): void => {
     subs(app);
     props(app);
@@ -109,32 +108,17 @@ export function accountFormatRoutes(p: AccountFormatParts) {
     });
 
     app.post('/v1/integrations/custom-webhook/test', {
-      schema: { tags, summary: 'Seed 004 test button: send a sample with is_test: true now; answers the outcome', body: CustomTest },
-      // The body is optional (a button press sends none): a POST without one is validated as {}.
-      preValidation: async (req) => {
-        req.body ??= {};
-      },
+      schema: { tags, summary: 'Seed 004 test button: a sample event with is_test: true, rendered as live traffic, sent now; answers the outcome', body: CustomTest },
+      preValidation: optionalBody,
     }, async (req) => {
-      const r = await load(req.auth.account_id);
-      const doc = r?.doc as (CustomIntegrationDoc & { secrets?: SecretEntry[] }) | undefined;
-      if (!doc?.url) throw new HooklineError('invalid_field', 'set the integration’s url first (PUT /v1/integrations/custom-webhook)', { field: 'url' });
-      const eventType = req.body?.event_type ?? 'call_initiated';
-      const now = deps.clock.now();
-      const body = customBody(eventType, now, CUSTOM_SAMPLES[eventType], true);
-      const id = newId('msg', now);
-      const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...doc.headers, 'content-type': 'application/json', 'webhook-id': id };
-      const secrets = activeSecrets(doc.secrets ?? [], now);
-      if (secrets.length > 0) Object.assign(headers, standardHeaders(secrets, id, Math.floor(now / 1000), body));
-      // Through the same Sender as every delivery, so the address guard applies at connect time.
-      const res = await p.sender.send({ method: 'POST', url: doc.url, headers, body }, DEFAULT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS);
-      return {
-        event_type: eventType,
-        success: res.status_code === 200,
-        status_code: res.status_code,
-        latency_ms: res.duration_ms,
-        response_excerpt: res.excerpt,
-        error: res.error,
-      };
+      const accountId = req.auth.account_id;
+      const r = await load(accountId);
+      if (!(r?.doc as CustomIntegrationDoc | undefined)?.url) {
+        throw new HooklineError('invalid_field', 'set the integration’s url first (PUT /v1/integrations/custom-webhook)', { field: 'url' });
+      }
+      const event = req.body?.event_type ?? req.body?.event;
+      return { event_type: event ?? customFormat.testEvent, ...(await p.tests.sender.send(accountId, r!, event)) };
     });
+    p.tests.kinds.set(customFormat.name, { check: bodyChecker(CustomTestConfig), service: custom as unknown as Resources<unknown, unknown> });
   };
 }

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { DELIVERY_STATUSES, type Attempt, type Delivery } from '../../store/contract.ts';
 import { HooklineError } from '../../errors.ts';
+import { TEST_CALL_ID } from '../../targets/test-delivery.ts';
 import { newIdShape } from '../../ids.ts';
 import { cursorOf, page } from '../paging.ts';
 import { Enum, IdParams, ListQuery } from '../schemas.ts';
@@ -26,7 +27,9 @@ export function deliveryView(d: Delivery, attempts: Attempt[]): Record<string, u
   return {
     id: d.id,
     object: 'delivery',
-    call_id: d.call_id,
+    // a test (a target's test button, or POST /v1/test-deliveries) belongs to no call
+    call_id: d.call_id === TEST_CALL_ID ? null : d.call_id,
+    test: d.call_id === TEST_CALL_ID,
     event_seq: d.event_seq,
     event: d.event_name,
     event_type: d.event_type,
@@ -49,7 +52,7 @@ export function deliveryView(d: Delivery, attempts: Attempt[]): Record<string, u
 const DELIVERY_ID = newIdShape('msg');
 
 const DeliveryListQuery = ListQuery({
-  call_id: Type.Optional(Type.String({ maxLength: 128 })),
+  call_id: Type.Optional(Type.String({ maxLength: 128, description: '`test` lists test deliveries' })),
   target_id: Type.Optional(Type.String({ maxLength: 256 })),
   status: Type.Optional(Enum(DELIVERY_STATUSES)),
 });

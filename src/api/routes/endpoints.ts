@@ -1,13 +1,14 @@
 import { Type } from 'typebox';
 import { DIRECTIONS, EVENT_TYPES, OUTCOMES } from '../../calls/model.ts';
-import { isValidSecret } from '../../delivery/signing.ts';
+import { generateSecret, isValidSecret } from '../../delivery/signing.ts';
 import { fieldError } from '../../errors.ts';
-import { MAX_TIMEOUT_MS } from '../../targets/model.ts';
-import { endpointView, type Endpoints } from '../../targets/endpoints.ts';
-import { newIdShape } from '../../ids.ts';
-import { cursorOf, page } from '../paging.ts';
-import { Enum, IdParams, ListQuery, Obj } from '../schemas.ts';
+import { MAX_TIMEOUT_MS, type EndpointDoc, type SecretEntry } from '../../targets/model.ts';
+import { endpointView, type EndpointInput } from '../../targets/endpoints.ts';
+import type { Resources } from '../../targets/resources.ts';
+import type { TestDeliveries } from '../../targets/test-delivery.ts';
+import { Enum, IdParams, Obj } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
+import { optionalBody, resourceRoutes, type TestableKinds } from './resources.ts';
 
 const Headers = Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { description: 'Extra request headers', maxProperties: 50 });
 const Filters = Obj({
@@ -29,7 +30,6 @@ const fields = {
 };
 const EndpointCreate = Obj({ url: Type.String({ minLength: 1, maxLength: 2048 }), ...fields });
 const EndpointPatch = Obj({ url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })), ...fields });
-const ENDPOINT_ID = newIdShape('ep');
 const RotateBody = Type.Optional(Obj({ secret: Type.Optional(Type.String()) }));
 
 function checkSecret(secret: string | undefined): void {
@@ -38,37 +38,22 @@ function checkSecret(secret: string | undefined): void {
   }
 }
 
-export function endpointRoutes(endpoints: Endpoints) {
+type EndpointService = Resources<EndpointDoc, EndpointInput & { secrets?: SecretEntry[] }>;
+
+/** Native endpoints: the five routes and the test every kind has (resources.ts), and the secret's reveal and rotation. */
+export function endpointRoutes(endpoints: EndpointService, tests: { sender: TestDeliveries; kinds: TestableKinds }) {
+  const common = resourceRoutes(endpoints, {
+    path: '/v1/endpoints', tags: ['endpoints'], create: EndpointCreate, patch: EndpointPatch,
+    summary: 'Standard Webhooks: the answer shows its secret (whsec_…, generated when absent).',
+    // Created: the one answer (besides reveal and rotation) that shows the secret.
+    createdView: (r) => endpointView(r, true, Date.now()),
+    // The secret is checked before anything is built, so a bad one is a 400 that names it.
+    checkBody: (b) => checkSecret((b as { secret?: string }).secret),
+  }, tests);
   return (app: Api, deps: ApiDeps): void => {
     const tags = ['endpoints'];
     const now = () => deps.clock.now();
-
-    app.post('/v1/endpoints', { schema: { tags, summary: 'Create a Standard Webhooks endpoint; the answer shows its secret', body: EndpointCreate } }, async (req, reply) => {
-      checkSecret(req.body.secret);
-      const r = await endpoints.create(req.auth.account_id, req.body);
-      return reply.status(201).send(endpointView(r, true, now()));
-    });
-
-    app.get('/v1/endpoints', { schema: { tags, summary: 'List endpoints', querystring: ListQuery({}) } }, async (req) => {
-      const { limit = 20 } = req.query;
-      const cursor = cursorOf(req.query.cursor, ENDPOINT_ID);
-      const all = (await endpoints.list(req.auth.account_id)).sort((a, b) => (a.id < b.id ? 1 : -1));
-      const { rows, next_cursor } = await page(limit, async (n) => all.filter((r) => cursor === null || r.id < cursor).slice(0, n));
-      return { object: 'list', data: rows.map((r) => endpointView(r)), next_cursor };
-    });
-
-    app.get('/v1/endpoints/:id', { schema: { tags, summary: 'An endpoint (without its secret)', params: IdParams } }, async (req) =>
-      endpointView(await endpoints.get(req.auth.account_id, req.params.id)));
-
-    app.patch('/v1/endpoints/:id', { schema: { tags, summary: 'Change an endpoint; {"enabled": true} re-enables it', params: IdParams, body: EndpointPatch } }, async (req) => {
-      checkSecret(req.body.secret);
-      return endpointView(await endpoints.update(req.auth.account_id, req.params.id, req.body));
-    });
-
-    app.delete('/v1/endpoints/:id', { schema: { tags, summary: 'Delete an endpoint', params: IdParams } }, async (req, reply) => {
-      await endpoints.delete(req.auth.account_id, req.params.id);
-      return reply.status(204).send();
-    });
+    common(app);
 
     app.get('/v1/endpoints/:id/secret', { schema: { tags, summary: 'Reveal the current signing secret', params: IdParams } }, async (req) => {
       const view = endpointView(await endpoints.get(req.auth.account_id, req.params.id), true, now());
@@ -77,13 +62,10 @@ export function endpointRoutes(endpoints: Endpoints) {
 
     app.post('/v1/endpoints/:id/secret/rotate', {
       schema: { tags, summary: 'Rotate the secret; the old one keeps signing beside the new one for 24 h', params: IdParams, body: RotateBody },
-      // The body is optional: a POST without one (no secret given) is validated as {}.
-      preValidation: async (req) => {
-        req.body ??= {};
-      },
+      preValidation: optionalBody,
     }, async (req) => {
       checkSecret(req.body?.secret);
-      const r = await endpoints.rotateSecret(req.auth.account_id, req.params.id, req.body?.secret);
+      const r = await endpoints.update(req.auth.account_id, req.params.id, { secret: req.body?.secret ?? generateSecret() });
       return { secret: endpointView(r, true, now()).secret };
     });
   };

@@ -6,7 +6,8 @@ import type { Resources } from '../../targets/resources.ts';
 import type { WebhookInput } from '../../targets/webhooks.ts';
 import { Enum, Obj } from '../schemas.ts';
 import type { Api } from '../server.ts';
-import { resourceRoutes } from './resources.ts';
+import type { TestDeliveries } from '../../targets/test-delivery.ts';
+import { resourceRoutes, type TestableKinds } from './resources.ts';
 
 const Headers = Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { maxProperties: 50 });
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'URL template: {{var}} or {var}, values URL-encoded' });
@@ -32,15 +33,15 @@ const WebhookCreate = Obj({ url: Url, ...webhookFields });
 const WebhookPatch = Obj({ url: Type.Optional(Url), ...webhookFields });
 
 /** Routes of seed 000 callback profiles and seed 001 webhooks. */
-export function perCallFormatRoutes(profiles: Resources<CallbackProfileDoc, ProfileInput>, webhooks: Resources<WebhookDoc, WebhookInput>) {
+export function perCallFormatRoutes(profiles: Resources<CallbackProfileDoc, ProfileInput>, webhooks: Resources<WebhookDoc, WebhookInput>, tests: { sender: TestDeliveries; kinds: TestableKinds }) {
   const p = resourceRoutes(profiles, {
     path: '/v1/callback-profiles', tags: ['callback'], create: ProfileCreate, patch: ProfilePatch,
     summary: 'Seed 000: name it in a call’s `callback` parameter by its SG_ id.',
-  });
+  }, tests);
   const w = resourceRoutes(webhooks, {
     path: '/v1/webhooks', tags: ['push-report'], create: WebhookCreate, patch: WebhookPatch,
     summary: 'Seed 001: its id is the `webhook_id` of a call; the report is sent once when the call ends.',
-  });
+  }, tests);
   return (app: Api): void => {
     p(app);
     w(app);

@@ -1,4 +1,4 @@
-import type { Attempt, Delivery, DeliveryFilter } from '../contract.ts';
+import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract.ts';
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
 
@@ -45,4 +45,19 @@ export async function retryDelivery(c: Client, accountId: string, id: string, no
     "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND account_id = $3 AND status IN ('succeeded', 'dead', 'pending')",
     [now, id, accountId]);
   return n > 0;
+}
+
+/** A test delivery, sent already: its settled row, request and one attempt, in one statement; never claimed. */
+export async function recordTestDelivery(c: Client, d: NewDelivery, status: 'succeeded' | 'dead', a: Attempt, now: number): Promise<void> {
+  await countOf(c, 'deliveries_record_test',
+    `WITH dels AS (
+       INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
+                               status, attempts, next_attempt_at, created_at, updated_at, last_status_code, last_error)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $11, $13, $14)),
+     requests AS (INSERT INTO delivery_requests (delivery_id, request) VALUES ($1, $15))
+     INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
+     VALUES ($1, $16, $17, $18, $13, $14, $19, $20, $21)`,
+    [d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key, status, now, d.created_at,
+      a.status_code, a.error, JSON.stringify(d.request), a.attempt, a.started_at, a.duration_ms, JSON.stringify(a.request),
+      a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt]);
 }

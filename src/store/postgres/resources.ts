@@ -30,3 +30,9 @@ export async function deleteResource(c: Client, accountId: string, kind: string,
   const n = await countOf(c, 'resource_delete', 'DELETE FROM resources WHERE account_id = $1 AND kind = $2 AND id = $3', [accountId, kind, id]);
   return n > 0;
 }
+
+export async function pageResources(c: Client, accountId: string, kind: string, limit: number, before: string | null): Promise<Resource[]> {
+  const rows = await rowsOf(c, 'resource_page',
+    'SELECT * FROM resources WHERE account_id = $1 AND kind = $2 AND ($3::text IS NULL OR id < $3) ORDER BY id DESC LIMIT $4', [accountId, kind, before, limit]);
+  return rows.map(resourceFromRow);
+}

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
-  Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
+  Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter, NewDelivery,
   IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim, WriteOutcome,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
@@ -288,6 +288,10 @@ export class PostgresStore implements Store {
     return deliveries.listAttempts(this.#pool, deliveryIds);
   }
 
+  recordTestDelivery(d: NewDelivery, status: 'succeeded' | 'dead', attempt: Attempt, now: number): Promise<void> {
+    return deliveries.recordTestDelivery(this.#pool, d, status, attempt, now);
+  }
+
   async retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {
     const done = await deliveries.retryDelivery(this.#pool, accountId, id, now);
     if (done) this.#notifier.hint();
@@ -316,6 +320,10 @@ export class PostgresStore implements Store {
 
   listResources(accountId: string, kind: string): Promise<Resource[]> {
     return resources.listResources(this.#pool, accountId, kind);
+  }
+
+  pageResources(accountId: string, kind: string, limit: number, before: string | null): Promise<Resource[]> {
+    return resources.pageResources(this.#pool, accountId, kind, limit, before);
   }
 
   deleteResource(accountId: string, kind: string, id: string): Promise<boolean> {

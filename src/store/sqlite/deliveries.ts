@@ -1,4 +1,4 @@
-import type { Attempt, Delivery, DeliveryFilter } from '../contract.ts';
+import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract.ts';
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
 import { pair } from './calls.ts';
 import type { Sql } from './db.ts';
@@ -67,4 +67,22 @@ export function retryDelivery(db: Sql, sched: Scheduler, accountId: string, id: 
   db.run("UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ?", now, now, id);
   sched.add({ id, order_key: String(row.order_key), call_id: String(row.call_id), event_seq: Number(row.event_seq), next_attempt_at: now });
   return true;
+}
+
+/** A test delivery, sent already: its settled row, request and one attempt; the scheduler never sees it. */
+export function recordTestDelivery(db: Sql, d: NewDelivery, status: 'succeeded' | 'dead', a: Attempt, now: number): void {
+  db.run(
+    `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
+                             status, attempts, next_attempt_at, created_at, updated_at, last_status_code, last_error)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
+    d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
+    status, now, d.created_at, now, a.status_code, a.error,
+  );
+  db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(d.request));
+  db.run(
+    `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
+    a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
+  );
 }

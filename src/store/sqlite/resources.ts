@@ -26,3 +26,8 @@ export function listResources(db: Sql, accountId: string, kind: string): Resourc
 export function deleteResource(db: Sql, accountId: string, kind: string, id: string): boolean {
   return db.run('DELETE FROM resources WHERE account_id = ? AND kind = ? AND id = ?', accountId, kind, id) > 0;
 }
+
+export function pageResources(db: Sql, accountId: string, kind: string, limit: number, before: string | null): Resource[] {
+  return db.all('SELECT * FROM resources WHERE account_id = ? AND kind = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?',
+    accountId, kind, before, before, limit).map(resourceFromRow);
+}

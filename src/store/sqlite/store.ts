@@ -1,6 +1,6 @@
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
-  Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter,
+  Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter, NewDelivery,
   IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim, WriteOutcome,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
@@ -269,6 +269,10 @@ export class SqliteStore implements Store {
     return deliveries.listDeliveries(this.#db, this.#queue(), accountId, f, limit, after);
   }
 
+  async recordTestDelivery(d: NewDelivery, status: 'succeeded' | 'dead', attempt: Attempt, now: number): Promise<void> {
+    return this.#db.write(() => deliveries.recordTestDelivery(this.#db, d, status, attempt, now));
+  }
+
   async listAttempts(deliveryIds: string[]): Promise<Attempt[]> {
     return deliveries.listAttempts(this.#db, deliveryIds);
   }
@@ -301,6 +305,10 @@ export class SqliteStore implements Store {
 
   async listResources(accountId: string, kind: string): Promise<Resource[]> {
     return resources.listResources(this.#db, accountId, kind);
+  }
+
+  async pageResources(accountId: string, kind: string, limit: number, before: string | null): Promise<Resource[]> {
+    return resources.pageResources(this.#db, accountId, kind, limit, before);
   }
 
   deleteResource(accountId: string, kind: string, id: string): Promise<boolean> {
