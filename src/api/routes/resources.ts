@@ -3,7 +3,7 @@ import { FORMATS } from '../../targets/model.ts';
 import type { Resource } from '../../store/contract.ts';
 import type { Resources } from '../../targets/resources.ts';
 import type { TestDeliveries } from '../../targets/test-delivery.ts';
-import type { HooklineError } from '../../errors.ts';
+import { HooklineError } from '../../errors.ts';
 import { formatOfKind } from '../../formats/registry.ts';
 import { cursorOf, page } from '../paging.ts';
 import { Enum, IdParams, ListQuery, Obj } from '../schemas.ts';
@@ -82,8 +82,9 @@ export function resourceRoutes<Doc, In>(service: Resources<Doc, In>, o: Resource
 
 const TestDeliveryBody = Type.Object({
   format: Enum(FORMATS),
-  event: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the format’s own event name' })),
-}, { additionalProperties: true, description: '{format, event?, …the fields that kind’s create (or PUT) body takes}' });
+  // not `event`: a seed-002 subscription's own body has an `event` (voice.inbound / voice.outbound)
+  test_event: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the format’s own event name to send' })),
+}, { additionalProperties: true, description: '{format, test_event?, …the fields that kind’s create (or PUT) body takes}' });
 
 /** `POST /v1/test-deliveries`: what a console form sends before Save, sent as its kind would send it. */
 export function testDeliveryRoute(tests: { sender: TestDeliveries; kinds: TestableKinds }) {
@@ -91,13 +92,19 @@ export function testDeliveryRoute(tests: { sender: TestDeliveries; kinds: Testab
     app.post('/v1/test-deliveries', {
       schema: { tags: ['deliveries'], summary: 'Test an unsaved target configuration: {format, …its create fields}', body: TestDeliveryBody },
     }, async (req) => {
-      const { format, event, ...config } = req.body as { format: string; event?: string } & Record<string, unknown>;
+      const { format, test_event: event, ...config } = req.body as { format: string; test_event?: string } & Record<string, unknown>;
       const kind = tests.kinds.get(format)!;
       const bad = kind.check(config);
       if (bad) throw bad;
       kind.checkBody?.(config);
       const target = await kind.service.preview(req.auth.account_id, config);
-      return tests.sender.send(req.auth.account_id, target, event);
+      try {
+        return await tests.sender.send(req.auth.account_id, target, event);
+      } catch (err) {
+        // the event a test asks for is this body's `test_event`
+        if (err instanceof HooklineError && err.field === 'event') throw new HooklineError(err.code, err.message.replace(/^event:/, 'test_event:'), { field: 'test_event' });
+        throw err;
+      }
     });
   };
 }
