@@ -22,7 +22,7 @@ test('PostgreSQL: writes of one turn share a statement; each has its own outcome
       return { call, expected_version: null, events: [makeEvent(call, 1)], timer_due_at: T + 1000, deliveries: [makeDelivery(call, { seq: 1, key: 'batch_ep' }, T)] };
     };
     // Stored before: a call to update, one to go stale, a taken external id, a taken ingest id.
-    const base = [first(), first(), first({ external_id: 'ext-batch' }), first({ driver: 'external' })];
+    const base = [first(), first(), first({ external_id: 'ext-batch' }), first({ driver_state: { driver: 'external', state: null } })];
     base[3]!.ingest_event_ids = ['evt-batch'];
     assert.deepEqual(await Promise.all(base.map((w) => store.writeCall(w))), ['written', 'written', 'written', 'written']);
     const [upd, stale] = base.map((w) => w.call);
@@ -43,7 +43,7 @@ test('PostgreSQL: writes of one turn share a statement; each has its own outcome
     assert.equal((await store.listDeliveries(acct, { call_id: upd!.id }, 10, null)).length, 2);
 
     // A taken ingest id fails the batch's statement: the writes then go one by one.
-    const taken = first({ driver: 'external' });
+    const taken = first({ driver_state: { driver: 'external', state: null } });
     taken.ingest_event_ids = ['evt-batch'];
     const others = Array.from({ length: 10 }, () => first());
     const idem = first();
@@ -63,6 +63,23 @@ test('PostgreSQL: writes of one turn share a statement; each has its own outcome
     const expected = [...base.map((w) => w.call.id), ...fresh.map((w) => w.call.id), ...others.map((w) => w.call.id)].length + 1;
     assert.equal(claimed.length, expected);
     assert.ok(!claimed.some((d) => d.call_id === upd!.id && d.event_seq === 2), 'seq 2 waits behind seq 1');
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('PostgreSQL: call numbers taken at once, from two stores, are 1…n per account without a gap or a repeat', { skip: PG_SKIP }, async () => {
+  const p = pgStore('hl_numbers');
+  try {
+    await p.store.migrate();
+    const stores = [p.store, p.another()];
+    const accounts = [await newAccount(p.store), await newAccount(p.store)];
+    const asks = Array.from({ length: 300 }, (_, i) => ({ store: stores[i % 2]!, account: accounts[Math.floor(i / 3) % 2]! }));
+    const got = await Promise.all(asks.map((a) => a.store.nextCallNumber(a.account)));
+    for (const account of accounts) {
+      const mine = got.filter((_, i) => asks[i]!.account === account).sort((a, b) => a - b);
+      assert.deepEqual(mine, Array.from({ length: mine.length }, (_, i) => i + 1));
+    }
   } finally {
     await p.cleanup();
   }

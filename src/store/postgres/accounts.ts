@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Account, ApiKeyInfo } from '../contract.ts';
-import { rowsOf, type Client } from './sql.ts';
+import { pipelinedTx, rowsOf, type Client } from './sql.ts';
 
 /** Accounts and API keys on PostgreSQL (only key hashes are stored). */
 export async function getBootstrapAccount(c: Client): Promise<string | undefined> {
@@ -26,9 +26,36 @@ export async function findApiKey(c: Client, keyHash: string): Promise<ApiKeyInfo
   return rows[0] ? { account_id: String(rows[0].account_id), bootstrap: rows[0].bootstrap === true } : undefined;
 }
 
-/** The account's next call number (1, 2, 3 …): one upsert, atomic by itself (the row lock orders racing callers). */
-export async function nextCallNumber(c: Client, accountId: string): Promise<number> {
-  const rows = await rowsOf(c, 'call_number',
-    'INSERT INTO call_numbers (account_id, last) VALUES ($1, 1) ON CONFLICT (account_id) DO UPDATE SET last = call_numbers.last + 1 RETURNING last', [accountId]);
-  return Number(rows[0]!.last);
+/**
+ * The next call numbers (1, 2, 3 …) for a batch of requests (batch.ts), one per element, in
+ * order: one upsert per account adds how many it needs, and the account's numbers are handed
+ * out in request order. Accounts in byte order, the order their rows are locked in, so two
+ * batches cannot deadlock.
+ *
+ * One statement per batch, committed without waiting for the WAL flush: a number is taken before
+ * its call's write, and the account's row is locked until the number's commit. One durable
+ * upsert per call made every new call of an account wait for the one before it and its flush
+ * (~2 ms here): ~500 calls a second at most, and ingestion fell from ~4,500 to ~2,100 events/s.
+ * A number whose commit a server crash loses was used by no durable call write (that write's
+ * flush would have flushed the number too), so giving it again is safe.
+ */
+export async function nextCallNumbers(pool: pg.Pool, accountIds: string[]): Promise<number[]> {
+  const need = new Map<string, number>();
+  for (const a of accountIds) need.set(a, (need.get(a) ?? 0) + 1);
+  const accts = [...need.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const [rows] = await pipelinedTx(pool, [{
+    name: 'call_numbers',
+    text: `INSERT INTO call_numbers (account_id, last)
+       SELECT * FROM unnest($1::text[], $2::bigint[]) AS u(account_id, n)
+       ON CONFLICT (account_id) DO UPDATE SET last = call_numbers.last + excluded.last
+       RETURNING account_id, last`,
+    values: [accts, accts.map((a) => need.get(a)!)],
+  }], false);
+  // The batch's numbers of an account are last - n + 1 … last.
+  const next = new Map(rows!.map((r) => [String(r.account_id), Number(r.last) - need.get(String(r.account_id))! + 1]));
+  return accountIds.map((a) => {
+    const n = next.get(a)!;
+    next.set(a, n + 1);
+    return n;
+  });
 }

@@ -58,6 +58,8 @@ export class PostgresStore implements Store {
   readonly #callReads = new Batcher((keys: { accountId: string | null; id: string }[]) => calls.getCalls(this.#pool, keys), 500);
   readonly #externalReads = new Batcher((keys: { accountId: string; externalId: string }[]) => calls.getCallsByExternalId(this.#pool, keys), 500);
   readonly #ingestReads = new Batcher((keys: { accountId: string; eventId: string }[]) => calls.getIngested(this.#pool, keys), 500);
+  // New calls' numbers, taken in batches too (accounts.ts).
+  readonly #numbers = new Batcher((accountIds: string[]) => accounts.nextCallNumbers(this.#pool, accountIds), 500);
   #lastReap = 0;
 
   constructor(opts: PostgresOptions) {
@@ -204,7 +206,7 @@ export class PostgresStore implements Store {
   }
 
   nextCallNumber(accountId: string): Promise<number> {
-    return accounts.nextCallNumber(this.#pool, accountId);
+    return this.#numbers.add(accountId);
   }
 
   listCalls(accountId: string, f: CallFilter, limit: number, after: string | null): Promise<Call[]> {
