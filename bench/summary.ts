@@ -140,6 +140,11 @@ export function printThroughput(r: any): void {
   row('  event→receipt p50 / p95 / p99; max', `${lat(q.latency_ms)}; ${n(q.latency_ms.max)}`);
   for (const [seq, l] of Object.entries(q.latency_ms_by_seq as Record<string, Summary>)) row(`    seq ${seq}: p50 / p95 / p99`, lat(l));
   row('  last event arrived after the load\'s end', `${n(q.last_receipt_after_load_end_ms)} ms`);
+  if (q.p99_by_window_ms) {
+    row(`  p99 per ${q.window_s} s, ms (other processes' CPU, %)`, '');
+    console.log(`      ${q.p99_by_window_ms.map((v: number | null, i: number) => `${n(v)} (${q.others_cpu_pct_by_window[i] ?? '–'})`).join(', ')}`);
+    row(`  p50 / p95 / p99 in the ${q.quiet_windows} windows with others ≤ 30 %`, q.quiet_windows > 0 ? lat(q.quiet_latency_ms) : '–');
+  }
   row('  deliveries/s; API answer p50 / p95 / p99', `${r0(q.deliveries_per_s)} /s; ${lat(q.load.api_ms)}`);
   row('  expected / received / duplicates / out of order', counts(q));
   row('  Hookline RSS peak', `${n(q.rss_mb_peak.total)} MB`);

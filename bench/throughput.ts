@@ -80,6 +80,48 @@ async function switchPhase(c: IsolationContext, phase: string, events: number, w
   };
 }
 
+const WINDOW_MS = 5_000;
+/** a window in which the rest of the machine used at most this much of a core counts as quiet */
+const QUIET_OTHERS_PCT = 30;
+
+/** the CPU other processes used in each WINDOW_MS, sampled beside the fixed-rate phase */
+function sampleOthers(meter: CpuMeter, everyMs: number): { stop(): Promise<number[]> } {
+  let stopped = false;
+  const done = (async () => {
+    const out: number[] = [];
+    let prev = await meter.sample();
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, everyMs));
+      const next = await meter.sample();
+      out.push(CpuMeter.pct(prev, next).others ?? 0);
+      prev = next;
+    }
+    return out;
+  })();
+  return { stop: () => ((stopped = true), done) };
+}
+
+/**
+ * The fixed rate's p99 per window of when the event happened, beside the other processes' CPU
+ * in that window, and the p99 over the quiet windows only: on a shared machine, a reader can
+ * tell Hookline's latency from the interference's. The verdict stays on the whole phase.
+ */
+function byWindow(st: Stats, t0: number, windows: number, others: number[]) {
+  const groups: number[][] = Array.from({ length: windows }, () => []);
+  (st.latencies ?? []).forEach((ms, i) => {
+    const w = Math.min(windows - 1, Math.max(0, Math.floor(((st.ats?.[i] ?? t0) - ms - t0) / WINDOW_MS)));
+    groups[w]!.push(ms);
+  });
+  const quiet = groups.filter((_, w) => (others[w] ?? Infinity) <= QUIET_OTHERS_PCT);
+  return {
+    window_s: WINDOW_MS / 1000,
+    p99_by_window_ms: groups.map((g) => summarize(g).p99),
+    others_cpu_pct_by_window: others.slice(0, windows),
+    quiet_windows: quiet.length,
+    quiet_latency_ms: summarize(quiet.flat()),
+  };
+}
+
 export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
   const ep = await c.api.json('POST', '/v1/endpoints', { url: `${c.rx.info.url}/hook`, concurrency: PEER_CONCURRENCY, description: 'bench receiver' });
   if (ep.status !== 201) throw new Error(`creating the endpoint answered ${ep.status}: ${JSON.stringify(ep.body)}`);
@@ -124,8 +166,10 @@ export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
   const fullRss = await rssFull.stop();
 
   const rssRate = sampleRss(c.hl.children);
+  const noise = sampleOthers(c.meter, WINDOW_MS);
   const { stats, ...rate } = await fixedRatePhase(c, 'rate', o.durationS * 1000, o.quick ? 15_000 : 60_000);
   const rateRss = await rssRate.stop();
+  const windows = byWindow(stats, rate.load.started_at, Math.ceil((o.durationS * 1000) / WINDOW_MS), await noise.stop());
   // Kept pace: every event arrived, the last within a second of the last call sent.
   const lastAfterEnd = stats.last_at > 0 ? stats.last_at - rate.load.last_sent_at : null;
 
@@ -149,6 +193,7 @@ export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
     fixed_rate: {
       events_per_s: o.rate, calls_per_s: o.rate / EVENTS_PER_CALL, duration_s: o.durationS, ...rate, rss_mb_peak: rateRss,
       last_receipt_after_load_end_ms: lastAfterEnd,
+      ...windows,
     },
     targets: THROUGHPUT_TARGETS,
     unparsable: (await c.rx.ask<{ unparsable: number }>('stats', { phase: 'full' })).unparsable,
