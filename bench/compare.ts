@@ -24,7 +24,7 @@ function latestPerSetup(): string[] {
   for (const f of files) {
     const r = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
     if (r.options?.quick || r.options?.cpuProf || (r.bench_version ?? 1) < 2) continue; // smoke, profiled and old runs are not this table's
-    latest.set(`${r.backend}:${r.workers ?? 0}`, path.join(dir, f));
+    latest.set(`${r.backend}:${r.workers ?? 0}:${r.options?.threads ?? ''}`, path.join(dir, f));
   }
   const rank = (key: string) => (key.startsWith('sqlite:') ? 0 : key.startsWith('postgres:') ? 100 + Number(key.split(':')[1]) : 1000);
   return [...latest].sort((a, b) => rank(a[0]) - rank(b[0])).map(([, f]) => f);
@@ -46,7 +46,9 @@ const i0 = (v: number | null | undefined) => n(v === null || v === undefined ? v
 const lat = (s: { p50: number | null; p95: number | null; p99: number | null }) => `${n(s.p50)} / ${n(s.p95)} / ${n(s.p99)}`;
 const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
 const times = (a: number, b: number | undefined) => (b ? `${Math.round((a / b) * 100) / 100} ×` : '–');
-const setup = (r: any) => (r.workers === null || r.workers === undefined ? `${r.backend}, 1 process` : `${r.backend}, api + ${r.workers} worker${r.workers === 1 ? '' : 's'}`);
+const setup = (r: any) => (r.workers === null || r.workers === undefined
+  ? `${r.backend}, 1 process${r.options?.threads ? `, --threads ${r.options.threads}` : ''}`
+  : `${r.backend}, api + ${r.workers} worker${r.workers === 1 ? '' : 's'}`);
 const bull = (r: any) => peer(r, 'bullmq');
 const gw = (r: any) => peer(r, 'graphile-worker');
 const check = (r: any, label: string) => {

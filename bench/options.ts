@@ -8,7 +8,7 @@ import { DEFAULT_ADMIN_URL } from './pg.ts';
 const BAD_TARGETS_SCHEDULE = '0.1,0.2,0.5,1,1,1,1,1';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--events N] [--full-speed S] [--concurrency N]
-                      [--repeat N] [--no-peers] [--quick] [--cpu-prof] [--postgres [--workers N]]
+                      [--repeat N] [--no-peers] [--quick] [--cpu-prof] [--threads N | --postgres [--workers N]]
                       [--bad-targets | --backlog N] [--retry-schedule S]
 
   One run, one receiver: the raw undici ceiling; a BullMQ peer (Redis on 127.0.0.1:6379, skipped
@@ -33,6 +33,7 @@ export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--event
                    HOOKLINE_BENCH_DATABASE_URL (default ${DEFAULT_ADMIN_URL}),
                    dropped at the end; one --role api process takes the calls
   --workers N      with --postgres: --role worker processes that run the engine and deliver (default 1)
+  --threads N      SQLite: Hookline's --threads (2: engine and dispatcher on a thread of their own)
 
 Isolation (two phases compared in one run on one database; no ceiling, no other phases):
   --bad-targets    event→receipt latency of a healthy endpoint at --rate, first alone, then with
@@ -72,6 +73,8 @@ export interface Opts {
   backlog: number | null;
   /** passed to Hookline as --retry-schedule; null: Hookline's default */
   retrySchedule: string | null;
+  /** passed to Hookline as --threads (SQLite: 2 = engine and dispatcher on a thread of their own); null: Hookline's default */
+  threads: number | null;
 }
 
 export class UsageError extends Error {}
@@ -84,6 +87,7 @@ export function parse(argv: string[]): Opts {
       'cpu-prof': { type: 'boolean' }, postgres: { type: 'boolean' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'bad-targets': { type: 'boolean' }, backlog: { type: 'string' }, 'retry-schedule': { type: 'string' },
       events: { type: 'string' }, 'full-speed': { type: 'string' }, 'no-peers': { type: 'boolean' }, repeat: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   if (values.help) {
@@ -93,6 +97,8 @@ export function parse(argv: string[]): Opts {
   if (values.workers !== undefined && !values.postgres) {
     throw new UsageError('--workers needs --postgres: on SQLite Hookline is one process (--role all), its database a file only it writes.');
   }
+  if (values.threads !== undefined && values.threads !== '1' && values.threads !== '2') throw new UsageError(`--threads: expected 1 or 2, got "${values.threads}"`);
+  if (values.threads !== undefined && values.postgres) throw new UsageError('--threads is for SQLite (--role all); with --postgres the roles are processes');
   if (values['bad-targets'] && values.backlog !== undefined) throw new UsageError('--bad-targets and --backlog are separate runs: give one of them');
   const num = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
     if (v === undefined) return dflt;
@@ -130,5 +136,6 @@ export function parse(argv: string[]): Opts {
     workers: num('workers', values.workers, 1, 1, 16),
     backlog: values.backlog === undefined ? null : num('backlog', values.backlog, 0, 1, 1_000_000),
     retrySchedule,
+    threads: values.threads === undefined ? null : Number(values.threads),
   };
 }

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const profDir = path.join(outDir, `profile-${stamp}`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'hookline-bench-'));
   process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const extraArgs = o.retrySchedule === null ? [] : ['--retry-schedule', o.retrySchedule];
+  const extraArgs = [...(o.retrySchedule === null ? [] : ['--retry-schedule', o.retrySchedule]), ...(o.threads === null ? [] : ['--threads', String(o.threads)])];
   const hl = new Topology({ ...o, profDir, dataDir, apiKey: API_KEY, stamp, log, extraArgs });
   topology = hl;
   let rx: Child<{ url: string }> | undefined;
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const common = {
       at: new Date().toISOString(),
       machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? null, node: process.version, platform: process.platform, load_avg_before: loadBefore },
-      options: o, backend: hl.backend, workers: o.postgres ? o.workers : null, topology: hl.describe(),
+      options: o, hookline_args: extraArgs, backend: hl.backend, workers: o.postgres ? o.workers : null, topology: hl.describe(),
       postgres: (await hl.database?.settings().catch(() => null)) ?? null,
     };
     let results: Record<string, unknown>;

@@ -81,6 +81,7 @@ export function printThroughput(r: any): void {
     : `receiver, ${r.workers + 1} Hookline processes, PostgreSQL, Redis, the peers' workers and this load generator`;
   console.log(`\nHookline bench: ${r.machine.cpus} CPUs, Node ${r.machine.node}, ${r.topology}, 1 standard endpoint`);
   console.log(`(${procs} share those CPUs; delivery bodies ≈ ${r.delivery_body_bytes} B; load average before the run: ${r.machine.load_avg_before})`);
+  if (r.hookline_args?.length) console.log(`Hookline started with ${r.hookline_args.join(' ')}`);
   console.log(`Concurrency: Hookline's endpoint ${r.endpoint.concurrency} in flight, each peer's worker ${r.endpoint.concurrency}; the raw ceiling ${r.ceiling.in_flight}.`);
   const pg = r.postgres;
   if (pg) console.log(`PostgreSQL ${pg.server_version}: synchronous_commit ${pg.synchronous_commit}, fsync ${pg.fsync} (${pg.wal_sync_method}), shared_buffers ${pg.shared_buffers}`);
