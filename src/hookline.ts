@@ -34,6 +34,7 @@ import { SqliteStore, type QueueRemote } from './store/sqlite/store.ts';
 import { SplitWorker } from './split.ts';
 import { registerStoreMetrics } from './store/metrics.ts';
 import { Retention } from './retention.ts';
+import { EventBus, callEventItems, resultItems, tapResults } from './events.ts';
 
 export interface Overrides {
   clock?: Clock;
@@ -61,6 +62,8 @@ export interface Hookline {
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Registry;
+  /** the live feed of GET /v1/stream */
+  readonly events: EventBus;
   /** the bootstrap key, when this start generated it (printed once) */
   readonly generatedApiKey: string | undefined;
   /** the base URL once listening */
@@ -136,13 +139,17 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     registerStoreMetrics(metrics, store, clock);
   }
 
+  // GET /v1/stream: in split mode the delivery thread's items come over its channel (split.ts).
+  const events = new EventBus();
+  if (worker) worker.onStream = (items) => events.publish(items);
+
   const registry = new TargetRegistry(store, clock);
   const sender = new Sender({
     connect: (ms) => guardedConnect(config.allowPrivateTargets, { connectTimeoutMs: ms }),
     isRefused: isAddressRefused,
   });
   const dispatcher = new Dispatcher({
-    store, clock, log, registry, sender, metrics: new DeliveryMetrics(worker ? new Registry() : metrics), owner,
+    store: tapResults(store, (r) => events.publish(resultItems(r))), clock, log, registry, sender, metrics: new DeliveryMetrics(worker ? new Registry() : metrics), owner,
     leaseMs: config.leaseMs, retryScheduleMs: config.retryScheduleMs, failureWindowMs: config.failureWindowMs,
   });
   const resourceDeps = { store, clock, registry };
@@ -158,6 +165,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const tests = { sender: new TestDeliveries({ store, clock, registry, sender }), kinds: new Map() as TestableKinds };
 
   const onCommit = (w: CallWrite): void => {
+    if (w.events.length > 0) events.publish(callEventItems(w));
     if (worker) {
       if (w.timer_due_at !== null || w.deliveries.length > 0) worker.nudge();
       return;
@@ -173,7 +181,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   let ready = false;
   const deps: ApiDeps = {
-    store, clock, calls, log, metrics, isReady: () => ready, serveApi: config.role !== 'worker',
+    store, clock, calls, log, metrics, events, isReady: () => ready, serveApi: config.role !== 'worker',
     moreMetrics: worker ? () => worker.metrics() : undefined,
     plugins: [endpointRoutes(endpoints, tests), deliveryRoutes(() => (worker ? worker.nudge() : dispatcher.nudge())), perCallFormatRoutes(profiles, webhooks, tests),
       accountFormatRoutes({ subscriptions, properties, trackingWebhooks, customIntegration, tests }), testDeliveryRoute(tests),
@@ -182,7 +190,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const app = await buildApi(deps);
 
   const h: Hookline = {
-    config, app, store, calls, engine, clock, log, metrics, generatedApiKey, url: '',
+    config, app, store, calls, engine, clock, log, metrics, events, generatedApiKey, url: '',
     parts: { registry, dispatcher, sender, endpoints, retention },
     async start() {
       if (loops) {

@@ -21,6 +21,8 @@ const writeResults = (results: AttemptResult[], held: string[], now: number): Pr
 });
 const store = new SqliteStore(config.dataDir, { queue: 'tail', writeResults });
 const h = await createHookline({ ...config, role: 'worker' }, { store, embedded: true });
+// GET /v1/stream is served by the API thread: this thread's call events and results go there.
+h.events.forwardTo((items) => port.postMessage({ type: 'stream', items }));
 await h.start();
 
 const methods: Record<string, (...args: never[]) => Promise<unknown>> = {

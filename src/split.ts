@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import type { StreamItem } from './events.ts';
 import type { AttemptResult, Delivery, DeliveryFilter, StoreStats } from './store/contract.ts';
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
 
@@ -26,12 +27,17 @@ export class SplitWorker implements QueueRemote {
   #next = 1;
   #stopping = false;
   #nudged = false;
+  /** the delivery thread's call events and delivery results, for GET /v1/stream (events.ts) */
+  onStream: ((items: StreamItem[]) => void) | undefined;
 
   private constructor(worker: Worker, log: Logger, writeResults: ResultWriter) {
     this.#worker = worker;
     this.#log = log;
-    worker.on('message', (m: Reply | Ask | { type: 'ready' }) => {
-      if ('type' in m) return;
+    worker.on('message', (m: Reply | Ask | { type: 'ready' } | { type: 'stream'; items: StreamItem[] }) => {
+      if ('type' in m) {
+        if (m.type === 'stream') this.onStream?.(m.items);
+        return;
+      }
       if ('wid' in m) {
         writeResults(...m.args).then(
           () => worker.postMessage({ wid: m.wid, ok: true }),

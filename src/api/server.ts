@@ -13,6 +13,8 @@ import { accountRoutes } from './routes/accounts.ts';
 import { callEventRoutes } from './routes/call-events.ts';
 import { callRoutes } from './routes/calls.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { StreamTokens, streamRoutes } from './routes/stream.ts';
+import type { EventBus } from '../events.ts';
 import { textRule } from './input-rules.ts';
 import { installValidators, validationProblem } from './validation.ts';
 
@@ -29,6 +31,8 @@ export interface ApiDeps {
   serveApi?: boolean;
   /** metrics kept elsewhere (split mode's delivery thread), appended to /metrics */
   moreMetrics?: (() => Promise<string>) | undefined;
+  /** the live feed of GET /v1/stream (events.ts) */
+  events?: EventBus;
 }
 
 export type Api = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -108,10 +112,17 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   opsRoutes(app, deps);
   // A worker process (--role worker) serves only the operations routes; the API lives elsewhere.
   if (deps.serveApi === false) return app;
+  // Open streams never go idle: they are ended first, or closing would wait for them.
+  app.addHook('preClose', (done) => {
+    deps.events?.close();
+    done();
+  });
+  const tokens = new StreamTokens();
   await app.register(async (scope) => {
     const v1 = scope as unknown as Api;
-    v1.addHook('onRequest', authenticator(deps.store));
+    v1.addHook('onRequest', authenticator(deps.store, (t) => tokens.verify(t, deps.clock.now())));
     accountRoutes(v1, deps);
+    streamRoutes(tokens)(v1, deps);
     callRoutes(v1, deps);
     callEventRoutes(v1, deps);
     for (const plugin of deps.plugins ?? []) plugin(v1, deps);

@@ -1,0 +1,217 @@
+/**
+ * The live feed behind `GET /v1/stream`: call events as their writes commit and delivery results
+ * as the dispatcher reports them, per account, in memory.
+ *
+ * Publishing never waits for a reader: each frame is written to every connected reader's socket
+ * at once, and a reader whose unsent bytes pass a bound is disconnected (it reconnects with
+ * `Last-Event-ID` and is replayed what it missed). So a slow or stalled console costs memory up
+ * to that bound, never time on the delivery path.
+ *
+ * Resume: each account keeps its last `historyPerAccount` items. An id carries this process's
+ * epoch, so an id from before a restart, or older than the history, is answered with a `reset`
+ * event (the reader reloads what it shows from the API) instead of a silent gap.
+ */
+import type { ServerResponse } from 'node:http';
+import { eventView } from './calls/view.ts';
+import { randomToken } from './ids.ts';
+import type { CallEvent } from './calls/model.ts';
+import type { AttemptResult, CallWrite, Store } from './store/contract.ts';
+
+export const STREAM_EVENTS = ['call.event', 'delivery.result'] as const;
+export type StreamEventName = (typeof STREAM_EVENTS)[number];
+
+/** One item before it has an id (what split mode's delivery thread forwards to the API thread). */
+export interface StreamItem {
+  account_id: string;
+  call_id: string | null;
+  event: StreamEventName;
+  data: Record<string, unknown>;
+}
+
+interface Stored {
+  n: number;
+  call_id: string | null;
+  frame: string;
+}
+
+interface Reader {
+  account_id: string;
+  call_id: string | undefined;
+  res: ServerResponse;
+  /** catching up: the last history item sent; null once live */
+  after: number | null;
+}
+
+export interface StreamLimits {
+  /** items kept per account for Last-Event-ID resume */
+  historyPerAccount: number;
+  /** unsent bytes a reader may have before it is disconnected */
+  readerBufferBytes: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function callEventItems(w: CallWrite): StreamItem[] {
+  return w.events.map((e: CallEvent) => ({
+    account_id: w.call.account_id,
+    call_id: w.call.id,
+    event: 'call.event',
+    data: { call_id: w.call.id, ...eventView(e), call: { status: w.call.status, outcome: w.call.outcome ?? null } },
+  }));
+}
+
+export function resultItems(results: AttemptResult[]): StreamItem[] {
+  return results.map((r) => ({
+    account_id: r.target.account_id,
+    call_id: r.call_id,
+    event: 'delivery.result',
+    data: {
+      delivery_id: r.attempt.delivery_id,
+      call_id: r.call_id,
+      target: { format: r.format, id: r.target.id },
+      status: r.status,
+      attempt: r.attempt.attempt,
+      started_at: iso(r.attempt.started_at),
+      status_code: r.attempt.status_code,
+      error: r.attempt.error,
+      duration_ms: r.attempt.duration_ms,
+      next_attempt_at: r.status === 'pending' ? iso(r.next_attempt_at) : null,
+    },
+  }));
+}
+
+export class EventBus {
+  readonly limits: StreamLimits;
+  readonly #epoch = randomToken(4).replace(/[^A-Za-z0-9]/g, 'x');
+  #n = 0;
+  readonly #history = new Map<string, { items: Stored[]; evictedUpTo: number }>();
+  readonly #readers = new Set<Reader>();
+  #forward: ((items: StreamItem[]) => void) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** readers disconnected for being too far behind (a metric and a test hook) */
+  dropped = 0;
+
+  constructor(limits: Partial<StreamLimits> = {}) {
+    this.limits = { historyPerAccount: 1000, readerBufferBytes: 1024 * 1024, ...limits };
+  }
+
+  /** Split mode's delivery thread: hand every item to the API thread instead of keeping it. */
+  forwardTo(fn: (items: StreamItem[]) => void): void {
+    this.#forward = fn;
+  }
+
+  get readers(): number {
+    return this.#readers.size;
+  }
+
+  publish(items: StreamItem[]): void {
+    if (items.length === 0) return;
+    if (this.#forward) return this.#forward(items);
+    for (const it of items) {
+      const n = ++this.#n;
+      const s: Stored = { n, call_id: it.call_id, frame: `id: ${this.#epoch}.${n}\nevent: ${it.event}\ndata: ${JSON.stringify(it.data)}\n\n` };
+      let h = this.#history.get(it.account_id);
+      if (!h) this.#history.set(it.account_id, (h = { items: [], evictedUpTo: 0 }));
+      h.items.push(s);
+      if (h.items.length > this.limits.historyPerAccount * 2) {
+        // trimmed in halves, so a publish costs O(1) on average
+        const cut = h.items.length - this.limits.historyPerAccount;
+        h.evictedUpTo = h.items[cut - 1]!.n;
+        h.items = h.items.slice(cut);
+      }
+      for (const r of this.#readers) if (r.account_id === it.account_id) this.#send(r, s);
+    }
+  }
+
+  /**
+   * A new reader: what it missed since `lastEventId` (or a `reset` when that is not known here),
+   * then everything live until it goes away.
+   */
+  attach(res: ServerResponse, account_id: string, call_id: string | undefined, lastEventId: string | undefined): void {
+    const r: Reader = { account_id, call_id, res, after: null };
+    res.write('retry: 2000\n\n');
+    if (lastEventId !== undefined && lastEventId !== '') {
+      const m = /^([A-Za-z0-9]+)\.(\d+)$/.exec(lastEventId);
+      const after = m && m[1] === this.#epoch ? Number(m[2]) : null;
+      if (after === null || after > this.#n) this.#reset(r, 'unknown_id');
+      else r.after = after;
+    }
+    this.#readers.add(r);
+    res.on('close', () => this.#readers.delete(r));
+    this.#catchUp(r);
+    this.#heartbeat ??= setInterval(() => {
+      for (const x of this.#readers) x.res.write(': keep-alive\n\n');
+    }, 15_000).unref();
+  }
+
+  /** The id keeps the reader's place: a reconnect after a reset starts from now. */
+  #reset(r: Reader, reason: string): void {
+    r.res.write(`id: ${this.#epoch}.${this.#n}\nevent: reset\ndata: ${JSON.stringify({ reason })}\n\n`);
+    r.after = null;
+  }
+
+  /**
+   * Replays history after `r.after` as fast as the reader takes it (half its bound at a time,
+   * then on 'drain'), so a replay of large events neither drops it nor buffers the history.
+   * Live items meanwhile land in the history and are replayed in turn.
+   */
+  #catchUp(r: Reader): void {
+    if (r.after === null || r.res.destroyed) return;
+    const h = this.#history.get(r.account_id);
+    if (h && r.after < h.evictedUpTo) return this.#reset(r, 'too_far_behind');
+    for (const s of h?.items ?? []) {
+      if (s.n <= r.after) continue;
+      if (r.call_id === undefined || s.call_id === r.call_id) r.res.write(s.frame);
+      r.after = s.n;
+      if (r.res.writableLength > this.limits.readerBufferBytes / 2) {
+        r.res.once('drain', () => this.#catchUp(r));
+        return;
+      }
+    }
+    r.after = null;
+  }
+
+  #send(r: Reader, s: Stored): void {
+    if (r.after !== null) return;
+    if (r.call_id !== undefined && s.call_id !== r.call_id) return;
+    r.res.write(s.frame);
+    if (r.res.writableLength > this.limits.readerBufferBytes) {
+      this.dropped++;
+      this.#readers.delete(r);
+      r.res.destroy();
+    }
+  }
+
+  /** Ends every stream (the server is closing: open streams would hold it up). */
+  close(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    for (const r of this.#readers) r.res.end();
+    this.#readers.clear();
+  }
+}
+
+/**
+ * The store as the dispatcher sees it, telling `onResults` of every result it hands over (the
+ * dispatcher reports them through a claim's `settle` or through recordAttempts).
+ */
+export function tapResults(store: Store, onResults: (r: AttemptResult[]) => void): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'recordAttempts') {
+        return (results: AttemptResult[], now: number) => {
+          onResults(results);
+          return target.recordAttempts(results, now);
+        };
+      }
+      if (prop === 'claimDeliveries') {
+        return (...a: Parameters<Store['claimDeliveries']>) => {
+          if (a[5]) onResults(a[5]);
+          return target.claimDeliveries(...a);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
