@@ -4,7 +4,7 @@ import { newId } from '../ids.ts';
 import type { CallWrite, NewDelivery, Store } from '../store/contract.ts';
 import type { Call, CallEvent, CallKind, Direction, EventType, LegScenario, NewEvent, Outcome, Tracking } from './model.ts';
 import { legOf } from './model.ts';
-import { nextDueAt, newSimState, resolveScenario, step, type ScenarioInput } from './simulator.ts';
+import { nextDueAt, newSimState, resolveScenario, step, type ScenarioInput } from './drivers/simulator.ts';
 import { applyEvents, checkTransition, defaultOutcome } from './state.ts';
 
 /** Turns committed events into delivery rows; the delivery engine plugs in here. */

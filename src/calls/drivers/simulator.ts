@@ -1,4 +1,4 @@
-import type { Call, LegScenario, NewEvent, SimState } from './model.ts';
+import type { Call, LegScenario, NewEvent, SimState } from '../model.ts';
 
 /** SPEC §4 defaults for a leg the request does not describe. */
 export const DEFAULT_SCENARIO: LegScenario = {
