@@ -26,6 +26,9 @@ import { Resources } from './targets/resources.ts';
 import { webhookSpec } from './targets/webhooks.ts';
 import { TargetFanOut } from './targets/fanout.ts';
 import { TargetRegistry } from './targets/registry.ts';
+import { Drivers } from './calls/drivers/driver.ts';
+import { simulatorDriver } from './calls/drivers/simulator.ts';
+import { ingestionDriver } from './calls/drivers/ingestion.ts';
 import type { CallWrite, Store } from './store/contract.ts';
 import type { EndpointInput } from './targets/endpoints.ts';
 import type { EndpointDoc, SecretEntry } from './targets/model.ts';
@@ -173,7 +176,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     if (w.timer_due_at !== null) engine.nudge();
     if (w.deliveries.length > 0) dispatcher.nudge();
   };
-  const calls = new CallService({ store, clock, fanout: new TargetFanOut(registry), onCommit, ingestIdleMs: config.ingestIdleMs,
+  const drivers = new Drivers([simulatorDriver, ingestionDriver(config.ingestIdleMs)], () => simulatorDriver);
+  const calls = new CallService({ store, clock, fanout: new TargetFanOut(registry), onCommit, drivers,
     prepare: callInputChecker(store, config.allowPrivateTargets),
   });
   const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });

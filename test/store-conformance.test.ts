@@ -153,7 +153,7 @@ for (const backend of BACKENDS) {
       const T = epoch();
       const acct = await newAccount(store);
       const other = await newAccount(store);
-      const a = makeCall(acct, { driver: 'external', external_id: 'sw-1', last_seq: 1 });
+      const a = makeCall(acct, { driver_state: { driver: 'external', state: null }, external_id: 'sw-1', last_seq: 1 });
       assert.equal(await store.writeCall({ call: a, expected_version: null, events: [makeEvent(a, 1)], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-1'] }), 'written');
       assert.equal(await store.getIngested(acct, 'evt-1'), a.id);
       assert.equal(await store.getIngested(other, 'evt-1'), undefined);
@@ -168,7 +168,7 @@ for (const backend of BACKENDS) {
       // A new event id on the same call goes in; the same id in another account too.
       assert.equal(await store.writeCall({ call: a2, expected_version: 1, events: [makeEvent(a, 2)], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-2'] }), 'written');
       assert.equal(await store.getIngested(acct, 'evt-2'), a.id);
-      const b = makeCall(other, { driver: 'external' });
+      const b = makeCall(other, { driver_state: { driver: 'external', state: null } });
       assert.equal(await store.writeCall({ call: b, expected_version: null, events: [], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-1'] }), 'written');
       assert.equal(await store.getIngested(other, 'evt-1'), b.id);
     });

@@ -80,7 +80,7 @@ export function makeCall(accountId: string, o: Partial<Call> = {}): Call {
     id: newId('call'), number: null, account_id: accountId, kind: 'outbound', direction: 'outbound', from: '+15550000001', to: '+15550000002',
     bridge: null, channel_id: null, flow_id: null, source: null, status: 'accepted', outcome: null, created_at: 1_700_000_000_000,
     started_at: null, answered_at: null, ended_at: null, duration: 0, recording_url: null, transcript: [], tracking: null,
-    metadata: null, legs: [], error_message: null, driver: 'sim', external_id: null, webhook_id: null, callback: null, sim: null,
+    metadata: null, legs: [], error_message: null, external_id: null, webhook_id: null, callback: null, driver_state: null,
     last_seq: 0, version: 1, ...o,
   };
 }

@@ -73,27 +73,6 @@ export function firstAnsweredLeg(call: Call): Leg | undefined {
   return best;
 }
 
-/** One leg's scenario, defaults applied (SPEC §4). */
-export interface LegScenario {
-  /** inbound: time the caller spends in the IVR before the transfer to an endpoint rings */
-  ivr_ms: number;
-  ring_ms: number;
-  outcome: 'answer' | 'busy' | 'no-answer' | 'failed';
-  talk_ms: number;
-  transcript: { type: string; message: string }[];
-  recording_url: string | null;
-}
-
-/** Where the simulator is in a call's scenario; durable with the call so a restart resumes it. */
-export interface SimState {
-  phase: 'start' | 'ivr' | 'ring' | 'ring_from' | 'ring_to' | 'talk' | 'done';
-  /** when the current phase began */
-  phase_at: number | null;
-  legs: Record<string, LegScenario>;
-  talk_started_at: number | null;
-  next_line: number;
-}
-
 export interface Call {
   id: string;
   /** per account: 1, 2, 3 … (seed 004's integer call id); null on calls stored before it existed */
@@ -121,13 +100,16 @@ export interface Call {
   metadata: Record<string, unknown> | null;
   legs: Leg[];
   error_message: string | null;
-  /** `sim` for the built-in engine, `external` for calls built from a switch's events. */
-  driver: 'sim' | 'external';
+  /** the far end's id of the call: an external switch's call id */
   external_id: string | null;
   webhook_id: string | null;
   /** The seed-000 `callback` parameter, normalised (lower-case keys). */
   callback: Record<string, { callback_profile: string[]; url: string[] }> | null;
-  sim: SimState | null;
+  /**
+   * The driver that makes this call happen and its own state (calls/drivers/driver.ts), opaque
+   * here; null only on a call stored before drivers kept records (read with `recordOf`).
+   */
+  driver_state: { driver: string; state: unknown; legs?: Record<string, Record<string, unknown>> } | null;
   /** seq of the last event; the next event gets last_seq + 1 */
   last_seq: number;
   /** optimistic concurrency: bumped by every write */

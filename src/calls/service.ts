@@ -2,10 +2,22 @@ import type { Clock } from '../clock.ts';
 import { HooklineError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { CallWrite, NewDelivery, Store } from '../store/contract.ts';
-import type { Call, CallEvent, CallKind, Direction, EventType, LegScenario, NewEvent, Outcome, Tracking } from './model.ts';
+import type { Call, CallEvent, CallKind, Direction, EventType, NewEvent, Outcome, Tracking } from './model.ts';
 import { legOf } from './model.ts';
-import { nextDueAt, newSimState, resolveScenario, step, type ScenarioInput } from './drivers/simulator.ts';
-import { applyEvents, checkTransition, defaultOutcome } from './state.ts';
+import { applyEvents, checkTransition } from './state.ts';
+import type { Drivers } from './drivers/driver.ts';
+import { recordOf } from './drivers/driver.ts';
+import { ingestedRecord } from './drivers/ingestion.ts';
+
+/** A simulated leg as the request describes it (SPEC §4); the simulator driver applies the defaults. */
+export interface ScenarioInput {
+  ivr_ms?: number;
+  ring_ms?: number;
+  outcome?: 'answer' | 'busy' | 'no-answer' | 'failed';
+  talk_ms?: number;
+  transcript?: { type: string; message: string }[];
+  recording_url?: string;
+}
 
 /** Turns committed events into delivery rows; the delivery engine plugs in here. */
 export interface FanOut {
@@ -25,6 +37,10 @@ export interface CreateCallInput {
   callback?: Record<string, object>;
   metadata?: Record<string, unknown>;
   tracking?: Tracking;
+  /** SIP: CANCEL an unanswered call after this long (default 45) */
+  ring_timeout_s?: number;
+  /** SIP: Hookline hangs up an answered call after this long */
+  max_duration_s?: number;
   /** one leg: a scenario; click-to-call: `{from, to}` */
   simulate?: ScenarioInput | { from?: ScenarioInput; to?: ScenarioInput };
 }
@@ -80,7 +96,8 @@ export interface CallServiceDeps {
   fanout: FanOut;
   /** told after each commit: there may be new timers or deliveries */
   onCommit: (w: CallWrite) => void;
-  ingestIdleMs: number;
+  /** the ways a call happens; which one places a new call */
+  drivers: Drivers;
   /** checks and normalises what a new call names of the account's configuration */
   prepare?: (accountId: string, input: CreateCallInput) => Promise<CreateCallInput>;
 }
@@ -111,11 +128,13 @@ export class CallService {
     const events = applyEvents(call, first, now);
     call.status = 'accepted';
     call.version = 1;
+    const driver = this.#d.drivers.forNew(input);
+    call.driver_state = driver.place(call, input, now);
     const w: CallWrite = {
       call,
       expected_version: null,
       events,
-      timer_due_at: nextDueAt(call),
+      timer_due_at: driver.dueAt(call, now),
       deliveries: await this.#d.fanout.plan(call, events, now),
     };
     if (idem && respond) w.idempotency = { ...idem, status: 201, body: respond(call, events) };
@@ -125,7 +144,7 @@ export class CallService {
       if (!prior || !idem) throw new Error(`call ${call.id}: insert refused`);
       return this.#replay(accountId, idem, prior);
     }
-    this.#d.onCommit(w);
+    this.#committed(w);
     return { status: 201, call, events };
   }
 
@@ -136,21 +155,28 @@ export class CallService {
     const id = (JSON.parse(prior.body) as { id: string }).id;
     const call = await this.#d.store.getCall(accountId, id);
     if (!call) throw new Error(`idempotent call ${id} is missing`);
+    recordOf(call);
     return { status: prior.status, call, replayed: { status: prior.status, body: prior.body } };
   }
 
   async get(accountId: string, id: string): Promise<Call> {
     const call = await this.#d.store.getCall(accountId, id);
     if (!call) throw new HooklineError('not_found', `no call ${id}`);
+    recordOf(call);
     return call;
   }
 
   /** End now: `completed` if answered, else `cancelled` (SPEC §4). */
   async hangup(accountId: string, id: string): Promise<Call> {
-    return this.#change(accountId, id, (call) => {
+    return this.#change(accountId, id, (call, now) => {
       if (call.status === 'ended') throw new HooklineError('call_already_ended', `call ${id} ended already`);
-      return [{ type: 'call.ended', leg: null, data: { outcome: defaultOutcome(call) } }];
+      return this.#d.drivers.of(call).hangup(call, now);
     });
+  }
+
+  /** A driver's news of one of its calls (a SIP response): applied like every change, in one transaction. */
+  async report(callId: string, decide: (call: Call, now: number) => NewEvent[]): Promise<Call> {
+    return this.#change(null, callId, decide);
   }
 
   async addTranscript(accountId: string, id: string, line: { type: string; message: string }): Promise<Call> {
@@ -181,21 +207,19 @@ export class CallService {
       ...extra,
     };
     if ((await this.#d.store.writeCall(w)) !== 'written') return false;
-    this.#d.onCommit(w);
+    this.#committed(w);
     return true;
+  }
+
+  /** After a commit: the loops may have work, and the call's driver may have something to send. */
+  #committed(w: CallWrite): void {
+    this.#d.onCommit(w);
+    if (w.events.length > 0) this.#d.drivers.of(w.call).committed?.(w.call, w.events);
   }
 
   #timerFor(call: Call, now: number): number | null {
     if (call.status === 'ended') return null;
-    // An external switch may never send the end: Hookline ends the call itself after this long
-    // without news, so every call still gets its one call.ended (principle 4).
-    // Rounded up to a step of at most a minute (1/240 of the idle time: 60 s of the default 4 h),
-    // so the events of a live call rarely move it (each move is a write).
-    if (call.driver === 'external') {
-      const step = Math.min(60_000, Math.max(1, Math.floor(this.#d.ingestIdleMs / 240)));
-      return Math.ceil((now + this.#d.ingestIdleMs) / step) * step;
-    }
-    return nextDueAt(call);
+    return this.#d.drivers.of(call).dueAt(call, now);
   }
 
   /** Called by the engine when a call's timer is due. */
@@ -204,26 +228,7 @@ export class CallService {
       const call = await this.#d.store.getCall(null, callId);
       if (!call) return;
       const now = this.#d.clock.now();
-      const events: CallEvent[] = [];
-      if (call.status !== 'ended') {
-        if (call.driver === 'external') {
-          const outcome: Outcome = call.answered_at !== null ? 'completed' : 'failed';
-          events.push(...applyEvents(call, [
-            { type: 'call.error', leg: null, data: { message: `no event from the switch for ${Math.round(this.#d.ingestIdleMs / 1000)} s` } },
-            { type: 'call.ended', leg: null, data: { outcome } },
-          ], now));
-        } else {
-          // Several steps may be due at once after a restart: play them all, in order.
-          let due = nextDueAt(call);
-          while (due !== null && due <= now) {
-            const r = step(call, now);
-            events.push(...applyEvents(call, r.events, now));
-            call.sim!.phase = r.phase;
-            call.sim!.phase_at = now;
-            due = nextDueAt(call);
-          }
-        }
-      }
+      const events = call.status === 'ended' ? [] : this.#d.drivers.of(call).due(call, now);
       if (await this.#commit(call, events, now)) return;
     }
     throw new Error(`call ${callId}: too many concurrent writers`);
@@ -236,6 +241,7 @@ export class CallService {
       if (seen) return { status: 200, call: (await this.#d.store.getCall(accountId, seen))! };
       const occurred = ev.occurred_at === undefined ? this.#d.clock.now() : Date.parse(ev.occurred_at);
       const existing = await this.#d.store.getCallByExternalId(accountId, ev.call_id);
+      if (existing) recordOf(existing);
       const call = existing ?? newExternalCall(accountId, ev, this.#d.clock.now());
       if (!existing) call.number = await this.#d.store.nextCallNumber(accountId);
       if (ev.bridge !== undefined) call.bridge = ev.bridge;
@@ -320,7 +326,7 @@ export class CallService {
     // Two first events of one external call at once: the unique external id refuses the second
     // ('call_exists'), which then reads the call the first one made.
     if ((await this.#d.store.writeCall(w)) !== 'written') return false;
-    this.#d.onCommit(w);
+    this.#committed(w);
     return true;
   }
 }
@@ -330,8 +336,8 @@ function blankCall(accountId: string, kind: CallKind, direction: Direction, from
     id: newId('call', now), number: null, account_id: accountId, kind, direction, from, to,
     bridge: null, channel_id: null, flow_id: null, source: SOURCE[kind], status: 'accepted', outcome: null,
     created_at: now, started_at: null, answered_at: null, ended_at: null, duration: 0, recording_url: null,
-    transcript: [], tracking: null, metadata: null, legs: [], error_message: null, driver: 'sim',
-    external_id: null, webhook_id: null, callback: null, sim: null, last_seq: 0, version: 0,
+    transcript: [], tracking: null, metadata: null, legs: [], error_message: null,
+    external_id: null, webhook_id: null, callback: null, driver_state: null, last_seq: 0, version: 0,
   };
 }
 
@@ -346,14 +352,6 @@ function newCall(accountId: string, input: CreateCallInput, now: number): Call {
   call.callback = (input.callback ?? null) as Call['callback'];
   call.metadata = input.metadata ?? null;
   call.tracking = input.tracking ?? null;
-  let legs: Record<string, LegScenario>;
-  if (input.kind === 'click_to_call') {
-    const sim = (input.simulate ?? {}) as { from?: ScenarioInput; to?: ScenarioInput };
-    legs = { from: resolveScenario(sim.from), to: resolveScenario(sim.to) };
-  } else {
-    legs = { main: resolveScenario(input.simulate as ScenarioInput | undefined) };
-  }
-  call.sim = newSimState(legs);
   return call;
 }
 
@@ -366,7 +364,7 @@ function newExternalCall(accountId: string, ev: IngestInput, now: number): Call 
   const direction = ev.direction!;
   const kind: CallKind = ev.kind ?? (direction === 'inbound' ? 'inbound' : 'outbound');
   const call = blankCall(accountId, kind, direction, ev.from!, ev.to!, now);
-  call.driver = 'external';
+  call.driver_state = ingestedRecord();
   call.external_id = ev.call_id;
   call.metadata = ev.metadata ?? null;
   call.tracking = ev.tracking ?? null;

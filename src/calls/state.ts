@@ -3,7 +3,7 @@ import type { Call, CallEvent, Leg, LegName, NewEvent, Outcome } from './model.t
 import { legOf } from './model.ts';
 
 /**
- * Refuses an event that cannot happen in the call's current state (SPEC §3). Both drivers go
+ * Refuses an event that cannot happen in the call's current state (SPEC §3). Every driver goes
  * through here, so "exactly one call.ended" holds whoever sends the events.
  */
 export function checkTransition(call: Call, ev: NewEvent): void {
@@ -46,22 +46,17 @@ function ensureLeg(call: Call, name: LegName, number: string): Leg {
 }
 
 /**
- * Whether the call was connected: a one-leg call once answered; a click-to-call only once leg
- * `to` answered too (leg `from` answering alone is the agent waiting for the customer).
+ * The outcome of a call ended without one: answered → completed, otherwise cancelled. A driver
+ * with a rule of its own (the simulator's click-to-call is connected only once both legs answered)
+ * names the outcome in its call.ended.
  */
-export function isConnected(call: Call): boolean {
-  if (call.kind === 'click_to_call' && call.driver === 'sim') return legOf(call, 'to')?.answered_at != null;
-  return call.answered_at !== null;
-}
-
-/** The outcome of a call ended without one: connected → completed, otherwise cancelled. */
 export function defaultOutcome(call: Call): Outcome {
-  return isConnected(call) ? 'completed' : 'cancelled';
+  return call.answered_at !== null ? 'completed' : 'cancelled';
 }
 
 /**
  * Applies events to a call (mutating it) and returns them with their seq. The reducer is the
- * only place call state changes, for simulated and ingested calls alike.
+ * only place call state changes, whichever driver makes the call happen.
  */
 export function applyEvents(call: Call, events: NewEvent[], now: number): CallEvent[] {
   const out: CallEvent[] = [];
@@ -121,7 +116,6 @@ export function applyEvents(call: Call, events: NewEvent[], now: number): CallEv
           leg.ended_at = now;
           leg.outcome = leg.answered_at !== null ? 'completed' : outcome === 'completed' ? 'cancelled' : outcome;
         }
-        if (call.sim) call.sim.phase = 'done';
         break;
       }
     }

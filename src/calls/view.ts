@@ -1,5 +1,6 @@
 import type { Call, CallEvent } from './model.ts';
 import { iso } from './model.ts';
+import { recordOf } from './drivers/driver.ts';
 
 /** A call as the API shows it (SPEC §4): times as ISO 8601, the timeline in seq order. */
 export function callView(call: Call, events: CallEvent[]): Record<string, unknown> {
@@ -25,6 +26,7 @@ export function callView(call: Call, events: CallEvent[]): Record<string, unknow
     recording_url: call.recording_url,
     error_message: call.error_message,
     legs: call.legs.map((l) => ({
+      ...recordOf(call).legs?.[l.name],
       name: l.name,
       number: l.number,
       status: l.status,
@@ -40,7 +42,7 @@ export function callView(call: Call, events: CallEvent[]): Record<string, unknow
     metadata: call.metadata,
     webhook_id: call.webhook_id,
     callback: call.callback,
-    driver: call.driver,
+    driver: recordOf(call).driver,
     external_id: call.external_id,
   };
 }

@@ -16,8 +16,8 @@ export function sampleCall(accountId: string, kind: CallKind, now: number): Call
     id: 'call_sample', number: 1, account_id: accountId, kind, direction: kind === 'inbound' ? 'inbound' : 'outbound',
     from: FROM, to: TO, bridge: '+918068280001', channel_id: null, flow_id: 123, source: SOURCE[kind], status: 'accepted', outcome: null,
     created_at: now, started_at: null, answered_at: null, ended_at: null, duration: 0, recording_url: null, transcript: [],
-    tracking: null, metadata: null, legs: [], error_message: null, driver: 'sim', external_id: null, webhook_id: null, callback: null,
-    sim: null, last_seq: 0, version: 1,
+    tracking: null, metadata: null, legs: [], error_message: null, external_id: null, webhook_id: null, callback: null,
+    driver_state: { driver: 'sim', state: null }, last_seq: 0, version: 1,
   };
 }
 

@@ -1,4 +1,32 @@
-import type { Call, LegScenario, NewEvent, SimState } from '../model.ts';
+import type { Call, CallEvent, NewEvent, Outcome } from '../model.ts';
+import { legOf } from '../model.ts';
+import type { CreateCallInput, ScenarioInput } from '../service.ts';
+import { applyEvents } from '../state.ts';
+import type { CallDriver, DriverRecord } from './driver.ts';
+import { recordOf } from './driver.ts';
+
+/** One leg's scenario, defaults applied (SPEC §4). */
+export interface LegScenario {
+  /** inbound: time the caller spends in the IVR before the transfer to an endpoint rings */
+  ivr_ms: number;
+  ring_ms: number;
+  outcome: 'answer' | 'busy' | 'no-answer' | 'failed';
+  talk_ms: number;
+  transcript: { type: string; message: string }[];
+  recording_url: string | null;
+}
+
+/** Where the simulator is in a call's scenario; durable with the call so a restart resumes it. */
+export interface SimState {
+  phase: 'start' | 'ivr' | 'ring' | 'ring_from' | 'ring_to' | 'talk' | 'done';
+  /** when the current phase began */
+  phase_at: number | null;
+  legs: Record<string, LegScenario>;
+  talk_started_at: number | null;
+  next_line: number;
+}
+
+export const SIMULATOR = 'sim';
 
 /** SPEC §4 defaults for a leg the request does not describe. */
 export const DEFAULT_SCENARIO: LegScenario = {
@@ -9,15 +37,6 @@ export const DEFAULT_SCENARIO: LegScenario = {
   transcript: [],
   recording_url: null,
 };
-
-export interface ScenarioInput {
-  ivr_ms?: number;
-  ring_ms?: number;
-  outcome?: LegScenario['outcome'];
-  talk_ms?: number;
-  transcript?: { type: string; message: string }[];
-  recording_url?: string;
-}
 
 export function resolveScenario(input: ScenarioInput | undefined): LegScenario {
   return {
@@ -55,7 +74,7 @@ function lineDueAt(sim: SimState, index: number): number {
 
 /** The time the call's next transition is due, or null when the scenario is over. */
 export function nextDueAt(call: Call): number | null {
-  const sim = call.sim;
+  const sim = simOf(call);
   if (!sim || call.status === 'ended') return null;
   switch (sim.phase) {
     case 'start':
@@ -90,7 +109,7 @@ function failLeg(outcome: LegScenario['outcome'], leg: string): NewEvent[] {
  * the events and stores the new state in one transaction.
  */
 export function step(call: Call, now: number): { events: NewEvent[]; phase: SimState['phase'] } {
-  const sim = call.sim!;
+  const sim = simOf(call)!;
   switch (sim.phase) {
     case 'start':
       if (sim.legs.main) {
@@ -139,3 +158,53 @@ export function step(call: Call, now: number): { events: NewEvent[]; phase: SimS
       return { events: [], phase: 'done' };
   }
 }
+
+function simOf(call: Call): SimState | null {
+  return recordOf(call).state as SimState | null;
+}
+
+/** A new call's plan: the request's `simulate`, SPEC §4's defaults for what it leaves out. */
+export function planOf(input: CreateCallInput): DriverRecord {
+  let legs: Record<string, LegScenario>;
+  if (input.kind === 'click_to_call') {
+    const sim = (input.simulate ?? {}) as { from?: ScenarioInput; to?: ScenarioInput };
+    legs = { from: resolveScenario(sim.from), to: resolveScenario(sim.to) };
+  } else {
+    legs = { main: resolveScenario(input.simulate as ScenarioInput | undefined) };
+  }
+  return { driver: SIMULATOR, state: newSimState(legs) };
+}
+
+/**
+ * Whether a simulated call was connected: a one-leg call once answered; a click-to-call only
+ * once leg `to` answered too (leg `from` answering alone is the agent waiting for the customer).
+ */
+function isConnected(call: Call): boolean {
+  if (call.kind === 'click_to_call') return legOf(call, 'to')?.answered_at != null;
+  return call.answered_at !== null;
+}
+
+/** The built-in engine: plays each call's scenario on durable timers. */
+export const simulatorDriver: CallDriver = {
+  name: SIMULATOR,
+  place: (_call, input) => planOf(input),
+  dueAt: (call) => nextDueAt(call),
+  due(call, now) {
+    // Several steps may be due at once after a restart: play them all, in order.
+    const events: CallEvent[] = [];
+    let due = nextDueAt(call);
+    while (due !== null && due <= now) {
+      const r = step(call, now);
+      events.push(...applyEvents(call, r.events, now));
+      const sim = simOf(call)!;
+      sim.phase = call.status === 'ended' ? 'done' : r.phase;
+      sim.phase_at = now;
+      due = nextDueAt(call);
+    }
+    return events;
+  },
+  hangup(call) {
+    const outcome: Outcome = isConnected(call) ? 'completed' : 'cancelled';
+    return [{ type: 'call.ended', leg: null, data: { outcome } }];
+  },
+};

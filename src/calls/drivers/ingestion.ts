@@ -1,0 +1,35 @@
+import type { Outcome } from '../model.ts';
+import { applyEvents } from '../state.ts';
+import type { CallDriver, DriverRecord } from './driver.ts';
+
+export const INGESTION = 'external';
+
+/** The record of a call built from an external switch's events: the switch drives it, Hookline keeps no state. */
+export function ingestedRecord(): DriverRecord {
+  return { driver: INGESTION, state: null };
+}
+
+/**
+ * Calls an external switch reports (SPEC §3). The switch sends the events; the driver only ends
+ * a call the switch went silent on, so every call still gets its one call.ended (principle 4).
+ */
+export function ingestionDriver(idleMs: number): CallDriver {
+  // Rounded up to a step of at most a minute (1/240 of the idle time: 60 s of the default 4 h),
+  // so the events of a live call rarely move the timer (each move is a write).
+  const stepMs = Math.min(60_000, Math.max(1, Math.floor(idleMs / 240)));
+  return {
+    name: INGESTION,
+    place() {
+      throw new Error('an ingested call is made by its first event, not placed');
+    },
+    dueAt: (call, now) => (call.status === 'ended' ? null : Math.ceil((now + idleMs) / stepMs) * stepMs),
+    due(call, now) {
+      const outcome: Outcome = call.answered_at !== null ? 'completed' : 'failed';
+      return applyEvents(call, [
+        { type: 'call.error', leg: null, data: { message: `no event from the switch for ${Math.round(idleMs / 1000)} s` } },
+        { type: 'call.ended', leg: null, data: { outcome } },
+      ], now);
+    },
+    hangup: (call) => [{ type: 'call.ended', leg: null, data: { outcome: call.answered_at !== null ? 'completed' : 'cancelled' } }],
+  };
+}
