@@ -93,6 +93,6 @@ const rows: [string, (r: any) => string][] = [
   ['other processes on the machine, busiest phase, % of a core', (r) => `${othersMax(r)}`],
 ];
 
-console.log(`| ${runs.map((r) => r.at.slice(0, 10)).join(', ')}; ${runs[0].switch_batches.events.toLocaleString('en-US')} events per (b) and per peer | ${runs.map(setup).join(' | ')} |`);
+console.log(`| ${[...new Set(runs.map((r) => r.at.slice(0, 10)))].join(', ')}; ${runs[0].switch_batches.events.toLocaleString('en-US')} events per (b) and per peer | ${runs.map(setup).join(' | ')} |`);
 console.log(`|---|${runs.map(() => '---:').join('|')}|`);
 for (const [label, cell] of rows) console.log(`| ${label} | ${runs.map(cell).join(' | ')} |`);

@@ -17,6 +17,7 @@ import { StreamTokens, streamRoutes } from './routes/stream.ts';
 import type { EventBus } from '../events.ts';
 import { textRule } from './input-rules.ts';
 import { installValidators, validationProblem } from './validation.ts';
+import { ProblemAnswer, openApiRequired } from './responses.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -89,6 +90,14 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.addHook('preValidation', textRule);
   // The API speaks JSON only: a text/plain body is a 415, not a string handed to a handler.
   app.removeContentTypeParser('text/plain');
+  // Every route answers errors as problems: say so in each route's responses (and serialise them
+  // with that schema), unless the route describes that status itself.
+  app.addHook('onRoute', (route) => {
+    const schema = (route.schema ??= {}) as { response?: Record<string, unknown> };
+    schema.response ??= {};
+    schema.response['4xx'] ??= ProblemAnswer;
+    schema.response['5xx'] ??= ProblemAnswer;
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const problem = asProblem(err);
@@ -107,6 +116,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    transform: ({ schema, url }) => ({ schema: openApiRequired(schema), url }),
   });
 
   opsRoutes(app, deps);

@@ -13,6 +13,7 @@ import type { TestDeliveries } from '../../targets/test-delivery.ts';
 import type { Resources } from '../../targets/resources.ts';
 import { Enum, Obj } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
+import { CustomIntegrationAnswer, CustomTestAnswer, PropertyAnswer, SubscriptionAnswer, TrackingWebhookAnswer } from '../responses.ts';
 import { bodyChecker } from '../validation.ts';
 import { optionalBody, resourceRoutes, type TestableKinds } from './resources.ts';
 
@@ -66,15 +67,15 @@ export interface AccountFormatParts {
 /** Routes of the account-wide formats: seed 002 subscriptions, seed 003 properties and webhooks, seed 004 integration. */
 export function accountFormatRoutes(p: AccountFormatParts) {
   const subs = resourceRoutes(p.subscriptions, {
-    path: '/v1/subscriptions', tags: ['channels'], create: SubscriptionCreate, patch: SubscriptionPatch,
+    path: '/v1/subscriptions', tags: ['channels'], create: SubscriptionCreate, patch: SubscriptionPatch, answer: SubscriptionAnswer,
     summary: 'Seed 002 body: {service: "channels", event, url, signingKey, eventFilters}.',
   }, p.tests);
   const props = resourceRoutes(p.properties, {
-    path: '/v1/properties', tags: ['call-tracking'], create: PropertyCreate, patch: PropertyPatch,
+    path: '/v1/properties', tags: ['call-tracking'], create: PropertyCreate, patch: PropertyPatch, answer: PropertyAnswer,
     summary: 'Seed 003: a tracked property; inbound calls name it in tracking.property_sid. Answers its `sid`.',
   });
   const tws = resourceRoutes(p.trackingWebhooks, {
-    path: '/v1/call-tracking/webhooks', tags: ['call-tracking'], create: TrackingWebhookCreate, patch: TrackingWebhookPatch,
+    path: '/v1/call-tracking/webhooks', tags: ['call-tracking'], create: TrackingWebhookCreate, patch: TrackingWebhookPatch, answer: TrackingWebhookAnswer,
     summary: 'Seed 003: Call.Initiate and Call.Complete by GET (query) or POST (form).',
   }, p.tests);
   return (app: Api, deps: ApiDeps): void => {
@@ -90,16 +91,16 @@ export function accountFormatRoutes(p: AccountFormatParts) {
       if (enabled && !url) throw fieldError('missing_field', 'url', 'url is required to enable the integration');
     };
 
-    app.get('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: the custom webhook integration' } }, async (req) =>
+    app.get('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: the custom webhook integration', response: { 200: CustomIntegrationAnswer } } }, async (req) =>
       view(await load(req.auth.account_id)));
 
-    app.put('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: save the integration', body: CustomPut } }, async (req) => {
+    app.put('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: save the integration', body: CustomPut, response: { 200: CustomIntegrationAnswer } } }, async (req) => {
       needsUrl(req.body.enabled, req.body.url);
       const accountId = req.auth.account_id;
       return view(await custom.put(accountId, customIntegrationId(accountId), req.body as CustomIntegrationInput));
     });
 
-    app.patch('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: change some fields; {"enabled": true} re-enables it', body: CustomPatch } }, async (req) => {
+    app.patch('/v1/integrations/custom-webhook', { schema: { tags, summary: 'Seed 004: change some fields; {"enabled": true} re-enables it', body: CustomPatch, response: { 200: CustomIntegrationAnswer } } }, async (req) => {
       const accountId = req.auth.account_id;
       const prior = await custom.get(accountId, customIntegrationId(accountId));
       const url = req.body.url === undefined ? (prior.doc as unknown as CustomIntegrationDoc).url : req.body.url;
@@ -108,7 +109,7 @@ export function accountFormatRoutes(p: AccountFormatParts) {
     });
 
     app.post('/v1/integrations/custom-webhook/test', {
-      schema: { tags, summary: 'Seed 004 test button: a sample event with is_test: true, rendered as live traffic, sent now; answers the outcome', body: CustomTest },
+      schema: { tags, summary: 'Seed 004 test button: a sample event with is_test: true, rendered as live traffic, sent now; answers the outcome', body: CustomTest, response: { 200: CustomTestAnswer } },
       preValidation: optionalBody,
     }, async (req) => {
       const accountId = req.auth.account_id;

@@ -1,12 +1,13 @@
 import { HooklineError } from '../../errors.ts';
 import { newId, randomToken } from '../../ids.ts';
 import { hashKey } from '../auth.ts';
+import { AccountAnswer } from '../responses.ts';
 import { AccountBody } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
 
 export function accountRoutes(app: Api, deps: ApiDeps): void {
   app.post('/v1/accounts', {
-    schema: { tags: ['accounts'], summary: 'Create a tenant (bootstrap key only); answers its API key once', body: AccountBody },
+    schema: { tags: ['accounts'], summary: 'Create a tenant (bootstrap key only); answers its API key once', body: AccountBody, response: { 201: AccountAnswer } },
   }, async (req, reply) => {
     if (!req.auth.bootstrap) throw new HooklineError('forbidden', 'only the bootstrap key may create accounts');
     const now = deps.clock.now();

@@ -2,6 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import { toProblem } from '../../errors.ts';
 import { IngestBatch, IngestBody } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
+import { CallAnswer, IngestBatchAnswer } from '../responses.ts';
 import { bodyChecker } from '../validation.ts';
 import { callView } from '../../calls/view.ts';
 import type { IngestInput } from '../../calls/service.ts';
@@ -19,7 +20,13 @@ export function callEventRoutes(app: Api, deps: ApiDeps): void {
         + '`{event_id, status, call_id, external_id}` or `{event_id, status, error}` with the problem the event alone would have had. '
         + "A batch is applied in order per call; events of different calls are independent.",
       body: Type.Union([IngestBody, IngestBatch]),
+      response: {
+        200: Type.Union([CallAnswer, IngestBatchAnswer], { description: 'the call (one event it did not create), or one result per event (a batch)' }),
+        201: CallAnswer,
+      },
     },
+    // Two shapes under one status: written as they are (a schema would have to guess the shape).
+    serializerCompiler: () => (v: unknown) => JSON.stringify(v),
     // Validated here: a batch's events one by one, so one bad event does not refuse the others.
     validatorCompiler: () => () => true,
   }, async (req, reply) => {
@@ -41,7 +48,7 @@ export function callEventRoutes(app: Api, deps: ApiDeps): void {
     const bad = checkEvent(body);
     if (bad) throw bad;
     const answer = await deps.calls.ingest(req.auth.account_id, body as IngestInput);
-    return reply.status(answer.status).send(callView(answer.call, await deps.store.listEvents([answer.call.id])));
+    return reply.status(answer.status as 200 | 201).send(callView(answer.call, await deps.store.listEvents([answer.call.id])));
   });
 }
 

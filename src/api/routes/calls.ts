@@ -7,6 +7,7 @@ import { newIdShape } from '../../ids.ts';
 import { cursorOf, page } from '../paging.ts';
 import { CallListQuery, ClickToCallBody, IdParams, InboundCallBody, OutboundCallBody, TranscriptBody } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
+import { CallAnswer, ListOf } from '../responses.ts';
 import { callView } from '../../calls/view.ts';
 
 const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -42,19 +43,19 @@ export function callRoutes(app: Api, deps: ApiDeps): void {
   }
 
   app.post('/v1/calls', {
-    schema: { tags: ['calls'], summary: 'Outbound Calling API (OBD): place a simulated call', body: OutboundCallBody },
+    schema: { tags: ['calls'], summary: 'Outbound Calling API (OBD): place a simulated call', body: OutboundCallBody, response: { 201: CallAnswer } },
   }, (req, reply) => create(req, reply, 'POST /v1/calls', { kind: 'outbound', ...req.body }));
 
   app.post('/v1/click-to-call', {
-    schema: { tags: ['calls'], summary: 'Click-to-Call: dial leg `from`, then leg `to` when `from` answers', body: ClickToCallBody },
+    schema: { tags: ['calls'], summary: 'Click-to-Call: dial leg `from`, then leg `to` when `from` answers', body: ClickToCallBody, response: { 201: CallAnswer } },
   }, (req, reply) => create(req, reply, 'POST /v1/click-to-call', { kind: 'click_to_call', ...req.body }));
 
   app.post('/v1/inbound-calls', {
-    schema: { tags: ['calls'], summary: 'A simulated inbound call on a number or channel', body: InboundCallBody },
+    schema: { tags: ['calls'], summary: 'A simulated inbound call on a number or channel', body: InboundCallBody, response: { 201: CallAnswer } },
   }, (req, reply) => create(req, reply, 'POST /v1/inbound-calls', { kind: 'inbound', ...req.body }));
 
   app.get('/v1/calls', {
-    schema: { tags: ['calls'], summary: 'List calls, newest first', querystring: CallListQuery },
+    schema: { tags: ['calls'], summary: 'List calls, newest first', querystring: CallListQuery, response: { 200: ListOf(CallAnswer) } },
   }, async (req) => {
     const { limit = 20, cursor, ...filter } = req.query;
     const after = cursorOf(cursor, CALL_ID);
@@ -65,14 +66,14 @@ export function callRoutes(app: Api, deps: ApiDeps): void {
   });
 
   app.get('/v1/calls/:id', {
-    schema: { tags: ['calls'], summary: 'A call with its legs and event timeline', params: IdParams },
+    schema: { tags: ['calls'], summary: 'A call with its legs and event timeline', params: IdParams, response: { 200: CallAnswer } },
   }, async (req) => withTimeline(await calls.get(req.auth.account_id, req.params.id)));
 
   app.post('/v1/calls/:id/hangup', {
-    schema: { tags: ['calls'], summary: 'End the call now: completed if answered, else cancelled', params: IdParams },
+    schema: { tags: ['calls'], summary: 'End the call now: completed if answered, else cancelled', params: IdParams, response: { 200: CallAnswer } },
   }, async (req) => withTimeline(await calls.hangup(req.auth.account_id, req.params.id)));
 
   app.post('/v1/calls/:id/transcript', {
-    schema: { tags: ['calls'], summary: 'Append a transcript line; emits call.transcript', params: IdParams, body: TranscriptBody },
+    schema: { tags: ['calls'], summary: 'Append a transcript line; emits call.transcript', params: IdParams, body: TranscriptBody, response: { 201: CallAnswer } },
   }, async (req, reply) => reply.status(201).send(await withTimeline(await calls.addTranscript(req.auth.account_id, req.params.id, req.body))));
 }

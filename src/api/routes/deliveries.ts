@@ -6,6 +6,7 @@ import { newIdShape } from '../../ids.ts';
 import { cursorOf, page } from '../paging.ts';
 import { Enum, IdParams, ListQuery } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
+import { DeliveryAnswer, ListOf } from '../responses.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -62,7 +63,7 @@ export function deliveryRoutes(onRetry: () => void) {
     const { store } = deps;
     const tags = ['deliveries'];
 
-    app.get('/v1/deliveries', { schema: { tags, summary: 'The delivery log, newest first', querystring: DeliveryListQuery } }, async (req) => {
+    app.get('/v1/deliveries', { schema: { tags, summary: 'The delivery log, newest first', querystring: DeliveryListQuery, response: { 200: ListOf(DeliveryAnswer) } } }, async (req) => {
       const { limit = 20, cursor, ...filter } = req.query;
       const after = cursorOf(cursor, DELIVERY_ID);
       const { rows, next_cursor } = await page(limit, (n) => store.listDeliveries(req.auth.account_id, filter, n, after));
@@ -70,13 +71,13 @@ export function deliveryRoutes(onRetry: () => void) {
       return { object: 'list', data: rows.map((d) => deliveryView(d, attempts.get(d.id) ?? [])), next_cursor };
     });
 
-    app.get('/v1/deliveries/:id', { schema: { tags, summary: 'A delivery with every attempt', params: IdParams } }, async (req) => {
+    app.get('/v1/deliveries/:id', { schema: { tags, summary: 'A delivery with every attempt', params: IdParams, response: { 200: DeliveryAnswer } } }, async (req) => {
       const d = await store.getDelivery(req.auth.account_id, req.params.id);
       if (!d) throw new HooklineError('not_found', `no delivery ${req.params.id}`);
       return deliveryView(d, await store.listAttempts([d.id]));
     });
 
-    app.post('/v1/deliveries/:id/retry', { schema: { tags, summary: 'Send a delivery again now (same webhook-id)', params: IdParams } }, async (req, reply) => {
+    app.post('/v1/deliveries/:id/retry', { schema: { tags, summary: 'Send a delivery again now (same webhook-id)', params: IdParams, response: { 202: DeliveryAnswer } } }, async (req, reply) => {
       const { account_id } = req.auth;
       const d = await store.getDelivery(account_id, req.params.id);
       if (!d) throw new HooklineError('not_found', `no delivery ${req.params.id}`);

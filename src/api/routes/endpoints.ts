@@ -8,6 +8,7 @@ import type { Resources } from '../../targets/resources.ts';
 import type { TestDeliveries } from '../../targets/test-delivery.ts';
 import { Enum, IdParams, Obj } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
+import { EndpointAnswer, SecretAnswer } from '../responses.ts';
 import { optionalBody, resourceRoutes, type TestableKinds } from './resources.ts';
 
 const Headers = Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { description: 'Extra request headers', maxProperties: 50 });
@@ -43,7 +44,7 @@ type EndpointService = Resources<EndpointDoc, EndpointInput & { secrets?: Secret
 /** Native endpoints: the five routes and the test every kind has (resources.ts), and the secret's reveal and rotation. */
 export function endpointRoutes(endpoints: EndpointService, tests: { sender: TestDeliveries; kinds: TestableKinds }) {
   const common = resourceRoutes(endpoints, {
-    path: '/v1/endpoints', tags: ['endpoints'], create: EndpointCreate, patch: EndpointPatch,
+    path: '/v1/endpoints', tags: ['endpoints'], create: EndpointCreate, patch: EndpointPatch, answer: EndpointAnswer,
     summary: 'Standard Webhooks: the answer shows its secret (whsec_…, generated when absent).',
     // Created: the one answer (besides reveal and rotation) that shows the secret.
     createdView: (r) => endpointView(r, true, Date.now()),
@@ -55,13 +56,13 @@ export function endpointRoutes(endpoints: EndpointService, tests: { sender: Test
     const now = () => deps.clock.now();
     common(app);
 
-    app.get('/v1/endpoints/:id/secret', { schema: { tags, summary: 'Reveal the current signing secret', params: IdParams } }, async (req) => {
+    app.get('/v1/endpoints/:id/secret', { schema: { tags, summary: 'Reveal the current signing secret', params: IdParams, response: { 200: SecretAnswer } } }, async (req) => {
       const view = endpointView(await endpoints.get(req.auth.account_id, req.params.id), true, now());
       return { secret: view.secret };
     });
 
     app.post('/v1/endpoints/:id/secret/rotate', {
-      schema: { tags, summary: 'Rotate the secret; the old one keeps signing beside the new one for 24 h', params: IdParams, body: RotateBody },
+      schema: { tags, summary: 'Rotate the secret; the old one keeps signing beside the new one for 24 h', params: IdParams, body: RotateBody, response: { 200: SecretAnswer } },
       preValidation: optionalBody,
     }, async (req) => {
       checkSecret(req.body?.secret);

@@ -6,6 +6,7 @@ import type { Resources } from '../../targets/resources.ts';
 import type { WebhookInput } from '../../targets/webhooks.ts';
 import { Enum, Obj } from '../schemas.ts';
 import type { Api } from '../server.ts';
+import { CallbackProfileAnswer, WebhookAnswer } from '../responses.ts';
 import type { TestDeliveries } from '../../targets/test-delivery.ts';
 import { resourceRoutes, type TestableKinds } from './resources.ts';
 
@@ -35,11 +36,11 @@ const WebhookPatch = Obj({ url: Type.Optional(Url), ...webhookFields });
 /** Routes of seed 000 callback profiles and seed 001 webhooks. */
 export function perCallFormatRoutes(profiles: Resources<CallbackProfileDoc, ProfileInput>, webhooks: Resources<WebhookDoc, WebhookInput>, tests: { sender: TestDeliveries; kinds: TestableKinds }) {
   const p = resourceRoutes(profiles, {
-    path: '/v1/callback-profiles', tags: ['callback'], create: ProfileCreate, patch: ProfilePatch,
+    path: '/v1/callback-profiles', tags: ['callback'], create: ProfileCreate, patch: ProfilePatch, answer: CallbackProfileAnswer,
     summary: 'Seed 000: name it in a call’s `callback` parameter by its SG_ id.',
   }, tests);
   const w = resourceRoutes(webhooks, {
-    path: '/v1/webhooks', tags: ['push-report'], create: WebhookCreate, patch: WebhookPatch,
+    path: '/v1/webhooks', tags: ['push-report'], create: WebhookCreate, patch: WebhookPatch, answer: WebhookAnswer,
     summary: 'Seed 001: its id is the `webhook_id` of a call; the report is sent once when the call ends.',
   }, tests);
   return (app: Api): void => {

@@ -9,6 +9,7 @@ import { cursorOf, page } from '../paging.ts';
 import { Enum, IdParams, ListQuery, Obj } from '../schemas.ts';
 import { bodyChecker } from '../validation.ts';
 import type { Api } from '../server.ts';
+import { ListOf, NoContent, TestAnswer } from '../responses.ts';
 
 export interface ResourceRouteOptions {
   path: string;
@@ -16,6 +17,8 @@ export interface ResourceRouteOptions {
   create: TSchema;
   patch: TSchema;
   summary: string;
+  /** what a read of one answers (the kind's view) */
+  answer: TSchema;
   /** the view a create answers with, when it shows more than later reads (an endpoint's secret) */
   createdView?: (r: Resource) => Record<string, unknown>;
   /** checks of a create or patch body before anything is built (an endpoint's secret) */
@@ -46,24 +49,25 @@ export function resourceRoutes<Doc, In>(service: Resources<Doc, In>, o: Resource
   return (app: Api): void => {
     const { tags } = o;
     const noun = service.spec.noun;
-    app.post(o.path, { schema: { tags, summary: `Create a ${noun}. ${o.summary}`, body: o.create } }, async (req, reply) => {
+    const one = { 200: o.answer };
+    app.post(o.path, { schema: { tags, summary: `Create a ${noun}. ${o.summary}`, body: o.create, response: { 201: o.answer } } }, async (req, reply) => {
       o.checkBody?.(req.body);
       const r = await service.create(req.auth.account_id, req.body as In);
       return reply.status(201).send((o.createdView ?? ((x) => service.view(x)))(r));
     });
-    app.get(o.path, { schema: { tags, summary: `List ${noun}s`, querystring: ListQuery({}) } }, async (req) => {
+    app.get(o.path, { schema: { tags, summary: `List ${noun}s`, querystring: ListQuery({}), response: { 200: ListOf(o.answer) } } }, async (req) => {
       const { limit = 20 } = req.query;
       const cursor = cursorOf(req.query.cursor, service.spec.idShape);
       const { rows, next_cursor } = await page(limit, (n) => service.page(req.auth.account_id, n, cursor));
       return { object: 'list', data: rows.map((r) => service.view(r)), next_cursor };
     });
-    app.get(`${o.path}/:id`, { schema: { tags, summary: `A ${noun}`, params: IdParams } }, async (req) =>
+    app.get(`${o.path}/:id`, { schema: { tags, summary: `A ${noun}`, params: IdParams, response: one } }, async (req) =>
       service.view(await service.get(req.auth.account_id, req.params.id)));
-    app.patch(`${o.path}/:id`, { schema: { tags, summary: `Change a ${noun}; {"enabled": true} re-enables it`, params: IdParams, body: o.patch } }, async (req) => {
+    app.patch(`${o.path}/:id`, { schema: { tags, summary: `Change a ${noun}; {"enabled": true} re-enables it`, params: IdParams, body: o.patch, response: one } }, async (req) => {
       o.checkBody?.(req.body);
       return service.view(await service.update(req.auth.account_id, req.params.id, req.body as Partial<In>));
     });
-    app.delete(`${o.path}/:id`, { schema: { tags, summary: `Delete a ${noun}`, params: IdParams } }, async (req, reply) => {
+    app.delete(`${o.path}/:id`, { schema: { tags, summary: `Delete a ${noun}`, params: IdParams, response: { 204: NoContent } } }, async (req, reply) => {
       await service.delete(req.auth.account_id, req.params.id);
       return reply.status(204).send();
     });
@@ -71,7 +75,7 @@ export function resourceRoutes<Doc, In>(service: Resources<Doc, In>, o: Resource
     if (!tests || !format) return;
     tests.kinds.set(format.name, { check: bodyChecker(o.test ?? o.create), checkBody: o.checkBody, service: service as unknown as Resources<unknown, unknown> });
     app.post(`${o.path}/:id/test`, {
-      schema: { tags, summary: `Send a sample event to a ${noun}, rendered as live traffic; answers the outcome`, params: IdParams, body: TestBody },
+      schema: { tags, summary: `Send a sample event to a ${noun}, rendered as live traffic; answers the outcome`, params: IdParams, body: TestBody, response: { 200: TestAnswer } },
       preValidation: optionalBody,
     }, async (req) => {
       const r = await service.get(req.auth.account_id, req.params.id);
@@ -90,7 +94,7 @@ const TestDeliveryBody = Type.Object({
 export function testDeliveryRoute(tests: { sender: TestDeliveries; kinds: TestableKinds }) {
   return (app: Api): void => {
     app.post('/v1/test-deliveries', {
-      schema: { tags: ['deliveries'], summary: 'Test an unsaved target configuration: {format, …its create fields}', body: TestDeliveryBody },
+      schema: { tags: ['deliveries'], summary: 'Test an unsaved target configuration: {format, …its create fields}', body: TestDeliveryBody, response: { 200: TestAnswer } },
     }, async (req) => {
       const { format, test_event: event, ...config } = req.body as { format: string; test_event?: string } & Record<string, unknown>;
       const kind = tests.kinds.get(format)!;
