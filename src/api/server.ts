@@ -13,6 +13,7 @@ import { accountRoutes } from './routes/accounts.ts';
 import { callEventRoutes } from './routes/call-events.ts';
 import { callRoutes } from './routes/calls.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { StreamTokens, streamRoutes } from './routes/stream.ts';
 import type { EventBus } from '../events.ts';
 import { textRule } from './input-rules.ts';
@@ -122,6 +123,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   opsRoutes(app, deps);
   // A worker process (--role worker) serves only the operations routes; the API lives elsewhere.
   if (deps.serveApi === false) return app;
+  consoleRoutes(app);
   // Open streams never go idle: they are ended first, or closing would wait for them.
   app.addHook('preClose', (done) => {
     deps.events?.close();
