@@ -80,6 +80,10 @@ export function resultItems(results: AttemptResult[]): StreamItem[] {
   }));
 }
 
+/** How long an event waits for the one before it (split mode's two threads), and for how many calls. */
+const REORDER_WAIT_MS = 1000;
+const MAX_LINES = 10_000;
+
 export class EventBus {
   readonly limits: StreamLimits;
   readonly #epoch = randomToken(4).replace(/[^A-Za-z0-9]/g, 'x');
@@ -90,6 +94,12 @@ export class EventBus {
   #heartbeat: NodeJS.Timeout | undefined;
   /** readers disconnected for being too far behind (a metric and a test hook) */
   dropped = 0;
+  /**
+   * Per call: the seq expected next, and events that came before it. Split mode publishes from
+   * two threads (the API thread's writes directly, the engine's over a message), so an event
+   * can arrive before the one it follows; it waits for it, at most REORDER_WAIT_MS.
+   */
+  readonly #lines = new Map<string, { next: number; held: Map<number, StreamItem>; timer: NodeJS.Timeout | undefined }>();
 
   constructor(limits: Partial<StreamLimits> = {}) {
     this.limits = { historyPerAccount: 1000, readerBufferBytes: 1024 * 1024, ...limits };
@@ -108,19 +118,70 @@ export class EventBus {
     if (items.length === 0) return;
     if (this.#forward) return this.#forward(items);
     for (const it of items) {
-      const n = ++this.#n;
-      const s: Stored = { n, call_id: it.call_id, frame: `id: ${this.#epoch}.${n}\nevent: ${it.event}\ndata: ${JSON.stringify(it.data)}\n\n` };
-      let h = this.#history.get(it.account_id);
-      if (!h) this.#history.set(it.account_id, (h = { items: [], evictedUpTo: 0 }));
-      h.items.push(s);
-      if (h.items.length > this.limits.historyPerAccount * 2) {
-        // trimmed in halves, so a publish costs O(1) on average
-        const cut = h.items.length - this.limits.historyPerAccount;
-        h.evictedUpTo = h.items[cut - 1]!.n;
-        h.items = h.items.slice(cut);
-      }
-      for (const r of this.#readers) if (r.account_id === it.account_id) this.#send(r, s);
+      const seq = it.event === 'call.event' && it.call_id !== null ? it.data.seq : undefined;
+      if (typeof seq !== 'number') this.#store(it);
+      else this.#inOrder(it.call_id!, seq, it);
     }
+  }
+
+  #inOrder(callId: string, seq: number, it: StreamItem): void {
+    let line = this.#lines.get(callId);
+    if (!line) {
+      // a call first seen mid-way (started before this process) starts where it is
+      if (this.#lines.size >= MAX_LINES) this.#forget(this.#lines.keys().next().value!);
+      this.#lines.set(callId, (line = { next: seq, held: new Map(), timer: undefined }));
+    }
+    if (seq > line.next) {
+      line.held.set(seq, it);
+      line.timer ??= setTimeout(() => this.#flush(callId), REORDER_WAIT_MS).unref();
+      return;
+    }
+    this.#store(it);
+    if (seq === line.next) line.next++;
+    while (line.held.has(line.next)) {
+      this.#store(line.held.get(line.next)!);
+      line.held.delete(line.next++);
+    }
+    if (line.held.size === 0) {
+      clearTimeout(line.timer);
+      line.timer = undefined;
+      if (it.data.type === 'call.ended') this.#lines.delete(callId);
+    }
+  }
+
+  /** The gap never filled (an event lost to a failed send between threads): go on without it. */
+  #flush(callId: string): void {
+    const line = this.#lines.get(callId);
+    if (!line) return;
+    clearTimeout(line.timer);
+    line.timer = undefined;
+    for (const seq of [...line.held.keys()].sort((a, b) => a - b)) {
+      const it = line.held.get(seq)!;
+      this.#store(it);
+      line.next = seq + 1;
+      if (it.data.type === 'call.ended') this.#lines.delete(callId);
+    }
+    line.held.clear();
+  }
+
+  #forget(callId: string): void {
+    this.#flush(callId);
+    this.#lines.delete(callId);
+  }
+
+  #store(it: StreamItem): void {
+    const n = ++this.#n;
+    const s: Stored = { n, call_id: it.call_id, frame: `id: ${this.#epoch}.${n}\nevent: ${it.event}\ndata: ${JSON.stringify(it.data)}\n\n` };
+    let h = this.#history.get(it.account_id);
+    if (!h) this.#history.set(it.account_id, (h = { items: [], evictedUpTo: 0 }));
+    h.items.push(s);
+    if (h.items.length > this.limits.historyPerAccount * 2) {
+      // trimmed in halves, so a publish costs O(1) on average
+      const cut = h.items.length - this.limits.historyPerAccount;
+      h.evictedUpTo = h.items[cut - 1]!.n;
+      h.items = h.items.slice(cut);
+    }
+    for (const r of this.#readers) if (r.account_id === it.account_id) this.#send(r, s);
   }
 
   /**

@@ -221,3 +221,25 @@ test('stream: the OpenAPI document describes the stream and its token route', as
   assert.ok(get.parameters.some((p: { name: string; in: string }) => p.name === 'last-event-id' && p.in === 'header'));
   assert.ok(doc.paths['/v1/stream/tokens'].post.responses['201'].content['application/json'].schema.properties.token);
 });
+
+test('stream: an event that arrives before the one it follows (split mode: two threads publish) waits for it', async () => {
+  const { EventBus } = await import('../src/events.ts');
+  const bus = new EventBus();
+  const { PassThrough } = await import('node:stream');
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  bus.attach(out as never, 'acct_1', undefined, undefined);
+  const ev = (seq: number, type = 'leg.ringing') => ({ account_id: 'acct_1', call_id: 'call_1', event: 'call.event' as const, data: { call_id: 'call_1', seq, type } });
+  bus.publish([ev(1, 'call.accepted')]);
+  bus.publish([ev(3)]);
+  bus.publish([ev(2), ev(4, 'call.ended')]);
+  await waitFor(() => (text.match(/event: call\.event/g) ?? []).length === 4 || null, 5_000, 'four events');
+  const seqs = [...text.matchAll(/"seq":(\d+)/g)].map((m) => Number(m[1]));
+  assert.deepEqual(seqs, [1, 2, 3, 4]);
+  // a gap that never fills holds the rest back only for a while
+  bus.publish([ev(1, 'call.accepted')].map((e) => ({ ...e, call_id: 'call_2', data: { ...e.data, call_id: 'call_2' } })));
+  bus.publish([{ ...ev(3), call_id: 'call_2', data: { call_id: 'call_2', seq: 3, type: 'call.ended' } }]);
+  await waitFor(() => text.includes('"call_id":"call_2","seq":3') || null, 5_000, 'the held event after the wait');
+  bus.close();
+});
