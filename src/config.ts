@@ -25,6 +25,16 @@ export interface Config {
   readonly deadRetentionMs: number;
   /** SQLite, --role all: 2 runs the engine and the dispatcher on a thread of their own (split.ts). */
   readonly threads: number;
+  /** SIP (calls/drivers/sip/): set when HOOKLINE_SIP_TRUNK is; calls without `simulate` go there */
+  readonly sip: SipConfig | undefined;
+}
+
+export interface SipConfig {
+  readonly trunk: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  readonly fromDomain: string | undefined;
 }
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -51,6 +61,11 @@ const OPTIONS = {
   'retention-days': { type: 'string' },
   'dead-retention-days': { type: 'string' },
   threads: { type: 'string' },
+  'sip-trunk': { type: 'string' },
+  'sip-listen': { type: 'string' },
+  'sip-user': { type: 'string' },
+  'sip-password': { type: 'string' },
+  'sip-from-domain': { type: 'string' },
 } as const;
 
 export function parseRetrySchedule(text: string): number[] {
@@ -93,6 +108,22 @@ export function parseThreads(text: string): number {
   return Number(text);
 }
 
+/** `sip:host:port` with an IP address (Hookline resolves no names for SIP), `;transport=udp|tcp` optional. */
+export function parseSipTrunk(text: string): string {
+  const m = /^sips?:(?:[^@]+@)?(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?((?:;[^;]*)*)$/i.exec(text.trim());
+  if (!m) throw new ConfigError(`HOOKLINE_SIP_TRUNK: "${text}" is not a SIP URI with an IPv4 address, e.g. sip:10.0.0.5:5060;transport=tcp`);
+  const transport = /;transport=([a-z]+)/i.exec(m[3] ?? '')?.[1]?.toLowerCase();
+  if (transport !== undefined && transport !== 'udp' && transport !== 'tcp') throw new ConfigError(`HOOKLINE_SIP_TRUNK: transport "${transport}" is not udp or tcp`);
+  return text.trim();
+}
+
+export function parseHostPort(name: string, text: string): { host: string; port: number } {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.[2]);
+  if (!m || !(port > 0 && port < 65536)) throw new ConfigError(`${name}: "${text}" is not an IPv4 address and port, e.g. 127.0.0.1:5060`);
+  return { host: m[1]!, port };
+}
+
 function parseBool(name: string, v: string | undefined): boolean | undefined {
   if (v === undefined || v === '') return undefined;
   if (/^(true|1|yes)$/i.test(v)) return true;
@@ -129,8 +160,24 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     retentionMs: parseDays('HOOKLINE_RETENTION_DAYS', values['retention-days'] ?? env.HOOKLINE_RETENTION_DAYS ?? '30'),
     deadRetentionMs: parseDays('HOOKLINE_DEAD_RETENTION_DAYS', values['dead-retention-days'] ?? env.HOOKLINE_DEAD_RETENTION_DAYS ?? '90'),
     threads: parseThreads(values.threads ?? env.HOOKLINE_THREADS ?? String(DEFAULT_THREADS)),
+    sip: sipConfig(values, env),
   };
   return Object.freeze(config);
+}
+
+function sipConfig(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): SipConfig | undefined {
+  const get = (flag: string, name: string): string | undefined => (values[flag] as string | undefined) ?? env[name];
+  const trunk = get('sip-trunk', 'HOOKLINE_SIP_TRUNK');
+  if (trunk === undefined) return undefined;
+  const user = get('sip-user', 'HOOKLINE_SIP_USER');
+  const password = get('sip-password', 'HOOKLINE_SIP_PASSWORD');
+  if ((user === undefined) !== (password === undefined)) throw new ConfigError('HOOKLINE_SIP_USER and HOOKLINE_SIP_PASSWORD go together');
+  return Object.freeze({
+    trunk: parseSipTrunk(trunk),
+    listen: parseHostPort('HOOKLINE_SIP_LISTEN', get('sip-listen', 'HOOKLINE_SIP_LISTEN') ?? '127.0.0.1:5060'),
+    user, password,
+    fromDomain: get('sip-from-domain', 'HOOKLINE_SIP_FROM_DOMAIN'),
+  });
 }
 
 /** Defaults for tests and embedding: override what you need. */
@@ -151,6 +198,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     retentionMs: 30 * DAY_MS,
     deadRetentionMs: 90 * DAY_MS,
     threads: DEFAULT_THREADS,
+    sip: undefined,
     ...overrides,
   });
 }

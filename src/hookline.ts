@@ -29,6 +29,7 @@ import { TargetRegistry } from './targets/registry.ts';
 import { Drivers } from './calls/drivers/driver.ts';
 import { simulatorDriver } from './calls/drivers/simulator.ts';
 import { ingestionDriver } from './calls/drivers/ingestion.ts';
+import { SipDriver } from './calls/drivers/sip/driver.ts';
 import type { CallWrite, Store } from './store/contract.ts';
 import type { EndpointInput } from './targets/endpoints.ts';
 import type { EndpointDoc, SecretEntry } from './targets/model.ts';
@@ -82,7 +83,8 @@ export async function openStore(config: Config, remote?: QueueRemote): Promise<S
 
 /** Split mode (split.ts): SQLite in a file, one process doing everything, two threads asked for. */
 function splits(config: Config, o: Overrides): boolean {
-  return config.threads > 1 && !o.store && !o.embedded && !config.databaseUrl && config.dataDir !== ':memory:' && config.role === 'all';
+  // A SIP call's dialog lives in the process that placed it, which must also play its timers.
+  return config.threads > 1 && !config.sip && !o.store && !o.embedded && !config.databaseUrl && config.dataDir !== ':memory:' && config.role === 'all';
 }
 
 /** Answers a QueueRemote now whose worker is attached later (it may start only once the schema exists). */
@@ -176,10 +178,15 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     if (w.timer_due_at !== null) engine.nudge();
     if (w.deliveries.length > 0) dispatcher.nudge();
   };
-  const drivers = new Drivers([simulatorDriver, ingestionDriver(config.ingestIdleMs)], () => simulatorDriver);
+  // `simulate` in the request → the simulator; otherwise SIP when a trunk is set (one-leg calls
+  // for now); otherwise the simulator with SPEC §4's defaults.
+  const sip = config.sip && !o.embedded ? new SipDriver(config.sip, log) : undefined;
+  const drivers = new Drivers([simulatorDriver, ingestionDriver(config.ingestIdleMs), ...(sip ? [sip] : [])],
+    (input) => (sip && input.simulate === undefined && input.kind === 'outbound' ? sip : simulatorDriver));
   const calls = new CallService({ store, clock, fanout: new TargetFanOut(registry), onCommit, drivers,
     prepare: callInputChecker(store, config.allowPrivateTargets),
   });
+  sip?.start((callId, decide) => calls.report(callId, decide));
   const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });
   const retention = new Retention({ store, clock, log, retentionMs: config.retentionMs, deadRetentionMs: config.deadRetentionMs });
 
@@ -215,6 +222,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
       ready = false;
       // Stop taking requests first, then let the loops finish what they hold and hand back leases.
       await app.close();
+      await sip?.stop();
       await worker?.stop();
       await engine.stop();
       await dispatcher.stop();

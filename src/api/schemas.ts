@@ -43,6 +43,8 @@ const placedCallFields = {
   webhook_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   callback: Type.Optional(Callback),
   metadata: Type.Optional(Metadata),
+  ring_timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 600, description: 'SIP: CANCEL an unanswered call after this many seconds (default 45)' })),
+  max_duration_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, description: 'SIP: Hookline hangs up an answered call after this many seconds' })),
 };
 
 export const OutboundCallBody = Obj({ ...placedCallFields, simulate: Type.Optional(LegSimulate) });

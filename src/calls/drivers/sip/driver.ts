@@ -1,0 +1,358 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import digest from 'sip/digest.js';
+import type { Call, NewEvent, Outcome } from '../../model.ts';
+import { legOf } from '../../model.ts';
+import { applyEvents } from '../../state.ts';
+import type { CallDriver, DriverRecord } from '../driver.ts';
+import { recordOf } from '../driver.ts';
+import { outcomeOf, sdpOffer } from './mapping.ts';
+import { SipStack, targetOf, type Message, type Target } from './stack.ts';
+
+export const SIP = 'sip';
+
+export interface SipSettings {
+  /** where calls go: a SIP URI, `;transport=tcp` optional */
+  trunk: string;
+  listen: { host: string; port: number };
+  user: string | undefined;
+  password: string | undefined;
+  /** the host of the From URI; the listen host when unset */
+  fromDomain: string | undefined;
+}
+
+/** How a driver tells the call service what happened on the network: applied in one transaction. */
+export type Report = (callId: string, decide: (call: Call, now: number) => NewEvent[]) => Promise<unknown>;
+
+/** A leg's dialog (RFC 3261 §12), stored with the call once confirmed so a later run can end it. */
+interface Dialog {
+  call_id: string;
+  from_uri: string;
+  from_tag: string;
+  to_uri: string;
+  to_tag: string | null;
+  cseq: number;
+  remote_target: string | null;
+  route_set: string[];
+  /** the far end's BYE ended it: nothing to send */
+  ended?: boolean;
+}
+
+interface SipState {
+  trunk: string;
+  ring_timeout_ms: number;
+  max_duration_ms: number | null;
+  legs: Record<string, Dialog>;
+}
+
+/** A leg this run placed, while its INVITE or dialog lives. */
+interface Live {
+  call: string;
+  leg: string;
+  dialog: Dialog;
+  invite: Message;
+  to: Target;
+  provisional: boolean;
+  answered: boolean;
+  /** the call ended on Hookline's side (hangup, timer): the leg is cancelled or hung up */
+  ended: boolean;
+  /** the far end ended the leg (BYE, final response): nothing more to send */
+  done: boolean;
+  cancelled: boolean;
+  authTried: boolean;
+}
+
+const DEFAULT_RING_TIMEOUT_S = 45;
+const token = (n: number): string => randomBytes(n).toString('hex');
+
+/**
+ * Places calls over SIP as a user agent client (RFC 3261): one INVITE per leg to the trunk,
+ * the responses turned into the call's events (README "SIP"). The `sip` package does the
+ * transactions and their timers; the dialogs are kept here.
+ */
+export class SipDriver implements CallDriver {
+  readonly name = SIP;
+  readonly #s: SipSettings;
+  readonly #log: Logger;
+  #stack: SipStack | undefined;
+  #report: Report | undefined;
+  readonly #byCall = new Map<string, Map<string, Live>>();
+  readonly #bySipId = new Map<string, Live>();
+  /** per call: its reports one after another, so its events keep the network's order */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(settings: SipSettings, log: Logger) {
+    this.#s = settings;
+    this.#log = log.child({ driver: SIP });
+  }
+
+  /** Binds the user agent; `report` changes a call (the call service's `report`). */
+  start(report: Report): void {
+    this.#report = report;
+    this.#stack = new SipStack(this.#s.listen, (rq) => this.#onRequest(rq), (err) => this.#log.warn({ err }, 'sip stack error'));
+  }
+
+  async stop(): Promise<void> {
+    this.#stack?.close();
+    this.#stack = undefined;
+    await Promise.allSettled([...this.#queues.values()]);
+  }
+
+  place(call: Call, input: { kind: string; ring_timeout_s?: number; max_duration_s?: number }): DriverRecord {
+    const legs: Record<string, Dialog> = {};
+    const shown: Record<string, Record<string, unknown>> = {};
+    const names = input.kind === 'click_to_call' ? ['from', 'to'] : ['main'];
+    for (const name of names) {
+      const number = name === 'from' ? call.from : call.to;
+      const d: Dialog = {
+        call_id: `${token(12)}@${this.#s.listen.host}`, from_uri: this.#fromUri(name === 'from' ? call.to : call.from), from_tag: token(6),
+        to_uri: this.#toUri(number), to_tag: null, cseq: 1, remote_target: null, route_set: [],
+      };
+      legs[name] = d;
+      shown[name] = { sip_call_id: d.call_id, sip_status: null, sip_reason: null };
+    }
+    const state: SipState = {
+      trunk: this.#s.trunk,
+      ring_timeout_ms: (input.ring_timeout_s ?? DEFAULT_RING_TIMEOUT_S) * 1000,
+      max_duration_ms: input.max_duration_s === undefined ? null : input.max_duration_s * 1000,
+      legs,
+    };
+    return { driver: SIP, state, legs: shown };
+  }
+
+  dueAt(call: Call): number | null {
+    const st = stateOf(call);
+    if (call.status === 'ended') return null;
+    if (call.answered_at === null) return call.created_at + st.ring_timeout_ms;
+    return st.max_duration_ms === null ? null : call.answered_at + st.max_duration_ms;
+  }
+
+  /** Ring timeout (unanswered: no-answer, the INVITE cancelled) or max duration (answered: Hookline's BYE). */
+  due(call: Call, now: number) {
+    const outcome: Outcome = call.answered_at === null ? 'no-answer' : 'completed';
+    return applyEvents(call, [{ type: 'call.ended', leg: null, data: { outcome } }], now);
+  }
+
+  hangup(call: Call): NewEvent[] {
+    return [{ type: 'call.ended', leg: null, data: { outcome: call.answered_at !== null ? 'completed' : 'cancelled' } }];
+  }
+
+  committed(call: Call, events: readonly { type: string }[]): void {
+    if (events.some((e) => e.type === 'call.accepted') && call.status !== 'ended') {
+      const first = call.kind === 'click_to_call' ? 'from' : 'main';
+      this.#invite(call, first);
+    }
+    if (events.some((e) => e.type === 'call.ended')) {
+      const live = this.#byCall.get(call.id);
+      for (const l of live?.values() ?? []) this.#end(l);
+      // A dialog this run does not hold (confirmed before a restart) is ended from what was stored.
+      for (const [leg, d] of Object.entries(stateOf(call).legs)) {
+        if (!live?.has(leg) && d.to_tag !== null && !d.ended) this.#byeStored(d);
+      }
+    }
+  }
+
+  #fromUri(number: string): string {
+    return `sip:${encodeURIComponent(number)}@${this.#s.fromDomain ?? this.#s.listen.host}`;
+  }
+
+  #toUri(number: string): string {
+    const t = targetOf(this.#s.trunk);
+    const transport = t.protocol === 'TCP' ? ';transport=tcp' : '';
+    return `sip:${encodeURIComponent(number)}@${t.address}:${t.port}${transport}`;
+  }
+
+  #contact(to: Target): string {
+    const transport = to.protocol === 'TCP' ? ';transport=tcp' : '';
+    return `sip:hookline@${this.#s.listen.host}:${this.#s.listen.port}${transport}`;
+  }
+
+  #queue(callId: string, decide: (call: Call, now: number) => NewEvent[]): void {
+    const prev = this.#queues.get(callId) ?? Promise.resolve();
+    const next = prev.then(() => this.#report!(callId, decide)).catch((err: unknown) => this.#log.error({ err, call_id: callId }, 'sip: a call change failed'));
+    this.#queues.set(callId, next);
+    void next.finally(() => {
+      if (this.#queues.get(callId) === next) this.#queues.delete(callId);
+    });
+  }
+
+  #invite(call: Call, leg: string): void {
+    const dialog = stateOf(call).legs[leg];
+    if (!dialog || !this.#stack) return;
+    const to = targetOf(this.#s.trunk);
+    const invite: Message = {
+      method: 'INVITE', uri: dialog.to_uri,
+      headers: {
+        to: { uri: dialog.to_uri, params: {} }, from: { uri: dialog.from_uri, params: { tag: dialog.from_tag } }, 'call-id': dialog.call_id,
+        cseq: { method: 'INVITE', seq: dialog.cseq }, contact: [{ uri: this.#contact(to), params: {} }], 'max-forwards': 70,
+        'content-type': 'application/sdp', 'user-agent': 'Hookline',
+      },
+      content: sdpOffer(this.#s.listen.host, 40000 + 2 * (dialog.cseq % 1000), Date.now()),
+    };
+    const live: Live = { call: call.id, leg, dialog, invite, to, provisional: false, answered: false, ended: false, done: false, cancelled: false, authTried: false };
+    let legs = this.#byCall.get(call.id);
+    if (!legs) this.#byCall.set(call.id, (legs = new Map()));
+    legs.set(leg, live);
+    this.#bySipId.set(dialog.call_id, live);
+    this.#queue(call.id, (c) => (c.status === 'ended' || legOf(c, leg) ? [] : [{ type: 'leg.initiated', leg, data: {} }]));
+    this.#sendInvite(live);
+  }
+
+  #sendInvite(live: Live): void {
+    this.#stack?.request(live.invite, live.to, (rs, fromNetwork) => this.#onInviteResponse(live, rs, fromNetwork));
+  }
+
+  #onInviteResponse(live: Live, rs: Message, fromNetwork: boolean): void {
+    const status = rs.status ?? 0;
+    if (status === 100) return;
+    const reason = rs.reason ?? '';
+    if (status < 200) {
+      live.provisional = true;
+      if (live.ended) return this.#cancel(live);
+      this.#queue(live.call, (c) => {
+        shownLeg(c, live.leg, status, reason);
+        const leg = legOf(c, live.leg);
+        if (c.status === 'ended' || (leg && leg.status !== 'initiated' && leg.status !== 'pending')) return [];
+        return status === 180 || status === 183 ? [{ type: 'leg.ringing', leg: live.leg, data: {} }] : [];
+      });
+      return;
+    }
+    if (status < 300) return this.#onAnswer(live, rs, status, reason);
+    if ((status === 401 || status === 407) && fromNetwork && !live.authTried && this.#s.user !== undefined && !live.ended) {
+      // The challenge's INVITE is acknowledged by its transaction; the same one again, signed.
+      live.authTried = true;
+      live.dialog.cseq += 1;
+      const invite = { ...live.invite, headers: { ...live.invite.headers, cseq: { method: 'INVITE', seq: live.dialog.cseq } } };
+      delete invite.headers.via;
+      digest.signRequest({}, invite, rs, { user: this.#s.user, password: this.#s.password ?? '' });
+      live.invite = invite;
+      this.#sendInvite(live);
+      return;
+    }
+    this.#forget(live);
+    if (live.ended) return;
+    live.done = true;
+    const outcome = fromNetwork ? outcomeOf(status) : 'failed';
+    const message = fromNetwork ? `leg ${live.leg}: SIP ${status} ${reason}`.trim() : `leg ${live.leg}: no final answer from ${this.#s.trunk} (SIP timer B)`;
+    this.#queue(live.call, (c) => {
+      shownLeg(c, live.leg, fromNetwork ? status : 408, fromNetwork ? reason : 'Request Timeout');
+      if (c.status === 'ended') return [];
+      const events: NewEvent[] = [];
+      if (outcome === 'failed') events.push({ type: 'call.error', leg: live.leg, data: { message } });
+      events.push({ type: 'call.ended', leg: live.leg, data: { outcome } });
+      return events;
+    });
+  }
+
+  #onAnswer(live: Live, rs: Message, status: number, reason: string): void {
+    const d = live.dialog;
+    d.to_tag = rs.headers.to?.params.tag ?? null;
+    const contact = rs.headers.contact;
+    if (Array.isArray(contact) && contact[0]) d.remote_target = contact[0].uri;
+    d.remote_target ??= d.to_uri;
+    d.route_set = (rs.headers['record-route'] ?? []).map((r) => r.uri).reverse();
+    // Every 2xx (a retransmission too) is acknowledged: the far end repeats it until it is.
+    this.#stack?.ack({
+      method: 'ACK', uri: d.remote_target,
+      headers: { ...this.#dialogHeaders(d), cseq: { method: 'ACK', seq: live.invite.headers.cseq!.seq }, 'max-forwards': 70 },
+    }, live.to);
+    if (live.answered) return;
+    live.answered = true;
+    if (live.ended) return this.#bye(live);
+    const dialog = { ...d, route_set: [...d.route_set] };
+    this.#queue(live.call, (c) => {
+      shownLeg(c, live.leg, status, reason);
+      if (c.status === 'ended') return [];
+      // Confirmed: stored with the call, so a later run can send its BYE (README "restart").
+      stateOf(c).legs[live.leg] = dialog;
+      return [{ type: 'leg.answered', leg: live.leg, data: {} }];
+    });
+  }
+
+  #dialogHeaders(d: Dialog): Message['headers'] {
+    const h: Message['headers'] = {
+      from: { uri: d.from_uri, params: { tag: d.from_tag } },
+      to: { uri: d.to_uri, params: d.to_tag === null ? {} : { tag: d.to_tag } },
+      'call-id': d.call_id,
+    };
+    if (d.route_set.length > 0) h.route = d.route_set.map((uri) => ({ uri, params: {} }));
+    return h;
+  }
+
+  /** Hookline ends the call: an answered leg gets a BYE, a ringing one a CANCEL (later, once it rang). */
+  #end(live: Live): void {
+    if (live.ended || live.done) return;
+    live.ended = true;
+    if (live.answered) this.#bye(live);
+    else if (live.provisional) this.#cancel(live);
+  }
+
+  #cancel(live: Live): void {
+    if (live.cancelled) return;
+    live.cancelled = true;
+    const inv = live.invite;
+    this.#stack?.request({
+      method: 'CANCEL', uri: inv.uri,
+      headers: { via: [inv.headers.via![0]!], to: inv.headers.to, from: inv.headers.from, 'call-id': inv.headers['call-id'], cseq: { method: 'CANCEL', seq: inv.headers.cseq!.seq }, 'max-forwards': 70 },
+    }, live.to, () => {});
+  }
+
+  #bye(live: Live): void {
+    const d = live.dialog;
+    d.cseq += 1;
+    this.#stack?.request({
+      method: 'BYE', uri: d.remote_target ?? d.to_uri,
+      headers: { ...this.#dialogHeaders(d), cseq: { method: 'BYE', seq: d.cseq }, 'max-forwards': 70 },
+    }, live.to, () => {});
+    this.#forget(live);
+  }
+
+  #byeStored(stored: Dialog): void {
+    const d = { ...stored, cseq: stored.cseq + 1 };
+    this.#stack?.request({
+      method: 'BYE', uri: d.remote_target ?? d.to_uri,
+      headers: { ...this.#dialogHeaders(d), cseq: { method: 'BYE', seq: d.cseq }, 'max-forwards': 70 },
+    }, targetOf(this.#s.trunk), () => {});
+  }
+
+  #forget(live: Live): void {
+    this.#bySipId.delete(live.dialog.call_id);
+    const legs = this.#byCall.get(live.call);
+    legs?.delete(live.leg);
+    if (legs?.size === 0) this.#byCall.delete(live.call);
+  }
+
+  #onRequest(rq: Message): void {
+    const live = this.#bySipId.get(rq.headers['call-id'] ?? '');
+    switch (rq.method) {
+      case 'ACK':
+        return;
+      case 'BYE':
+        if (!live || !live.answered) return this.#stack?.respond(rq, 481, 'Call/Transaction Does Not Exist');
+        this.#stack?.respond(rq, 200, 'OK');
+        live.done = true;
+        this.#forget(live);
+        this.#queue(live.call, (c) => {
+          const d = stateOf(c).legs[live.leg];
+          if (d) d.ended = true;
+          return c.status === 'ended' ? [] : [{ type: 'call.ended', leg: live.leg, data: { outcome: 'completed' } }];
+        });
+        return;
+      case 'OPTIONS':
+        return this.#stack?.respond(rq, 200, 'OK');
+      default:
+        return this.#stack?.respond(rq, 501, 'Not Implemented');
+    }
+  }
+}
+
+function stateOf(call: Call): SipState {
+  return recordOf(call).state as SipState;
+}
+
+/** The leg's last SIP status and reason, for the call's view. */
+function shownLeg(call: Call, leg: string, status: number, reason: string): void {
+  const rec = recordOf(call);
+  rec.legs ??= {};
+  rec.legs[leg] = { ...rec.legs[leg], sip_status: status, sip_reason: reason };
+}
