@@ -178,11 +178,11 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     if (w.timer_due_at !== null) engine.nudge();
     if (w.deliveries.length > 0) dispatcher.nudge();
   };
-  // `simulate` in the request → the simulator; otherwise SIP when a trunk is set (one-leg calls
-  // for now); otherwise the simulator with SPEC §4's defaults.
+  // `simulate` in the request → the simulator; otherwise SIP when a trunk is set (outbound and
+  // click-to-call; inbound calls are simulated); otherwise the simulator with SPEC §4's defaults.
   const sip = config.sip && !o.embedded ? new SipDriver(config.sip, log) : undefined;
   const drivers = new Drivers([simulatorDriver, ingestionDriver(config.ingestIdleMs), ...(sip ? [sip] : [])],
-    (input) => (sip && input.simulate === undefined && input.kind === 'outbound' ? sip : simulatorDriver));
+    (input) => (sip && input.simulate === undefined && input.kind !== 'inbound' ? sip : simulatorDriver));
   const calls = new CallService({ store, clock, fanout: new TargetFanOut(registry), onCommit, drivers,
     prepare: callInputChecker(store, config.allowPrivateTargets),
   });

@@ -24,12 +24,14 @@ interface Opts {
   user?: string;
   password?: string;
   extra?: string[];
+  /** calls SIPp takes before it exits (1) */
+  calls?: number;
   /** false: the scenario does not end by itself (it is killed) */
   exits?: boolean;
 }
 
 async function withSipp(scenario: string, opts: Opts, fn: (r: Run) => Promise<void>): Promise<void> {
-  const sipp = await startSipp(scenario, { transport: opts.transport, extra: opts.extra });
+  const sipp = await startSipp(scenario, { transport: opts.transport, extra: opts.extra, calls: opts.calls });
   const rx = await startReceiver();
   let s: TestServer | undefined;
   try {
@@ -188,5 +190,20 @@ test('SIP: no response at all: failed after timer B (32 s), with a call.error', 
     assert.equal(call.outcome, 'failed');
     assert.match(String(call.events[2]!.message), /timer B/);
     assert.deepEqual(await delivered(rx, id, 4), ['call.accepted', 'leg.initiated', 'call.error', 'call.ended']);
+  });
+});
+
+test('SIP click-to-call (3pcc): agent offer to the customer, the answer in the agent\'s ACK; the customer\'s BYE ends the agent\'s leg', { skip: SIPP_SKIP }, async () => {
+  await withSipp('uas-3pcc.xml', { calls: 2 }, async ({ s, rx }) => {
+    const r = await s.api('POST', '/v1/click-to-call', { from: '+15550300001', to: '+15550300002' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.driver, 'sip');
+    const id = r.body.id as string;
+    const call = await waitEnded(s.url, id);
+    assertEndedTimeline(call);
+    const expected = ['call.accepted', 'leg.initiated/from', 'leg.ringing/from', 'leg.answered/from', 'leg.initiated/to', 'leg.ringing/to', 'leg.answered/to', 'call.ended'];
+    assert.deepEqual(timeline(call), expected);
+    assert.equal(call.outcome, 'completed');
+    assert.deepEqual(await delivered(rx, id, expected.length), plain(expected));
   });
 });

@@ -5,8 +5,8 @@ import type { Call, NewEvent, Outcome } from '../../model.ts';
 import { legOf } from '../../model.ts';
 import { applyEvents } from '../../state.ts';
 import type { CallDriver, DriverRecord } from '../driver.ts';
-import { recordOf } from '../driver.ts';
 import { outcomeOf, sdpOffer } from './mapping.ts';
+import { connected, shownLeg, stateOf, type Dialog, type SipState } from './state.ts';
 import { SipStack, targetOf, type Message, type Target } from './stack.ts';
 
 export const SIP = 'sip';
@@ -24,27 +24,6 @@ export interface SipSettings {
 /** How a driver tells the call service what happened on the network: applied in one transaction. */
 export type Report = (callId: string, decide: (call: Call, now: number) => NewEvent[]) => Promise<unknown>;
 
-/** A leg's dialog (RFC 3261 §12), stored with the call once confirmed so a later run can end it. */
-interface Dialog {
-  call_id: string;
-  from_uri: string;
-  from_tag: string;
-  to_uri: string;
-  to_tag: string | null;
-  cseq: number;
-  remote_target: string | null;
-  route_set: string[];
-  /** the far end's BYE ended it: nothing to send */
-  ended?: boolean;
-}
-
-interface SipState {
-  trunk: string;
-  ring_timeout_ms: number;
-  max_duration_ms: number | null;
-  legs: Record<string, Dialog>;
-}
-
 /** A leg this run placed, while its INVITE or dialog lives. */
 interface Live {
   call: string;
@@ -60,6 +39,12 @@ interface Live {
   done: boolean;
   cancelled: boolean;
   authTried: boolean;
+  /** click-to-call leg `from`: its 2xx waits for leg `to`'s SDP answer before the ACK (RFC 3725 flow I) */
+  holdAck: boolean;
+  /** the body of this leg's ACK, once known (a retransmitted 2xx is ACKed the same) */
+  ackBody: string | undefined;
+  /** the call's plan, for the next leg of a click-to-call */
+  plan: SipState;
 }
 
 const DEFAULT_RING_TIMEOUT_S = 45;
@@ -124,23 +109,27 @@ export class SipDriver implements CallDriver {
     const st = stateOf(call);
     if (call.status === 'ended') return null;
     if (call.answered_at === null) return call.created_at + st.ring_timeout_ms;
-    return st.max_duration_ms === null ? null : call.answered_at + st.max_duration_ms;
+    // A click-to-call's leg `to` rings once `from` answered: its own ring timeout.
+    const to = call.kind === 'click_to_call' ? legOf(call, 'to') : undefined;
+    if (call.kind === 'click_to_call' && to?.answered_at == null) return (to?.initiated_at ?? call.answered_at) + st.ring_timeout_ms;
+    const answered = to?.answered_at ?? call.answered_at;
+    return st.max_duration_ms === null ? null : answered + st.max_duration_ms;
   }
 
   /** Ring timeout (unanswered: no-answer, the INVITE cancelled) or max duration (answered: Hookline's BYE). */
   due(call: Call, now: number) {
-    const outcome: Outcome = call.answered_at === null ? 'no-answer' : 'completed';
+    const outcome: Outcome = connected(call) ? 'completed' : 'no-answer';
     return applyEvents(call, [{ type: 'call.ended', leg: null, data: { outcome } }], now);
   }
 
   hangup(call: Call): NewEvent[] {
-    return [{ type: 'call.ended', leg: null, data: { outcome: call.answered_at !== null ? 'completed' : 'cancelled' } }];
+    return [{ type: 'call.ended', leg: null, data: { outcome: connected(call) ? 'completed' : 'cancelled' } }];
   }
 
   committed(call: Call, events: readonly { type: string }[]): void {
     if (events.some((e) => e.type === 'call.accepted') && call.status !== 'ended') {
-      const first = call.kind === 'click_to_call' ? 'from' : 'main';
-      this.#invite(call, first);
+      if (call.kind === 'click_to_call') this.#invite(call.id, stateOf(call), 'from', null);
+      else this.#invite(call.id, stateOf(call), 'main', sdpOffer(this.#s.listen.host, 40000, Date.now()));
     }
     if (events.some((e) => e.type === 'call.ended')) {
       const live = this.#byCall.get(call.id);
@@ -176,8 +165,9 @@ export class SipDriver implements CallDriver {
     });
   }
 
-  #invite(call: Call, leg: string): void {
-    const dialog = stateOf(call).legs[leg];
+  /** INVITE `leg`: with an SDP offer, or none (click-to-call leg `from`, whose 2xx makes the offer). */
+  #invite(callId: string, plan: SipState, leg: string, sdp: string | null): void {
+    const dialog = plan.legs[leg];
     if (!dialog || !this.#stack) return;
     const to = targetOf(this.#s.trunk);
     const invite: Message = {
@@ -185,16 +175,22 @@ export class SipDriver implements CallDriver {
       headers: {
         to: { uri: dialog.to_uri, params: {} }, from: { uri: dialog.from_uri, params: { tag: dialog.from_tag } }, 'call-id': dialog.call_id,
         cseq: { method: 'INVITE', seq: dialog.cseq }, contact: [{ uri: this.#contact(to), params: {} }], 'max-forwards': 70,
-        'content-type': 'application/sdp', 'user-agent': 'Hookline',
+        'user-agent': 'Hookline',
       },
-      content: sdpOffer(this.#s.listen.host, 40000 + 2 * (dialog.cseq % 1000), Date.now()),
     };
-    const live: Live = { call: call.id, leg, dialog, invite, to, provisional: false, answered: false, ended: false, done: false, cancelled: false, authTried: false };
-    let legs = this.#byCall.get(call.id);
-    if (!legs) this.#byCall.set(call.id, (legs = new Map()));
+    if (sdp !== null) {
+      invite.headers['content-type'] = 'application/sdp';
+      invite.content = sdp;
+    }
+    const live: Live = {
+      call: callId, leg, dialog, invite, to, provisional: false, answered: false, ended: false, done: false, cancelled: false, authTried: false,
+      holdAck: sdp === null, ackBody: undefined, plan,
+    };
+    let legs = this.#byCall.get(callId);
+    if (!legs) this.#byCall.set(callId, (legs = new Map()));
     legs.set(leg, live);
     this.#bySipId.set(dialog.call_id, live);
-    this.#queue(call.id, (c) => (c.status === 'ended' || legOf(c, leg) ? [] : [{ type: 'leg.initiated', leg, data: {} }]));
+    this.#queue(callId, (c) => (c.status === 'ended' || legOf(c, leg) ? [] : [{ type: 'leg.initiated', leg, data: {} }]));
     this.#sendInvite(live);
   }
 
@@ -251,14 +247,12 @@ export class SipDriver implements CallDriver {
     if (Array.isArray(contact) && contact[0]) d.remote_target = contact[0].uri;
     d.remote_target ??= d.to_uri;
     d.route_set = (rs.headers['record-route'] ?? []).map((r) => r.uri).reverse();
-    // Every 2xx (a retransmission too) is acknowledged: the far end repeats it until it is.
-    this.#stack?.ack({
-      method: 'ACK', uri: d.remote_target,
-      headers: { ...this.#dialogHeaders(d), cseq: { method: 'ACK', seq: live.invite.headers.cseq!.seq }, 'max-forwards': 70 },
-    }, live.to);
+    // Every 2xx (a retransmission too) is acknowledged: the far end repeats it until it is. A
+    // click-to-call's leg `from` waits for leg `to`'s answer: its SDP goes in this ACK.
+    if (!live.holdAck || live.ackBody !== undefined) this.#ack(live);
     if (live.answered) return;
     live.answered = true;
-    if (live.ended) return this.#bye(live);
+    if (live.ended) return this.#end(live, true);
     const dialog = { ...d, route_set: [...d.route_set] };
     this.#queue(live.call, (c) => {
       shownLeg(c, live.leg, status, reason);
@@ -267,6 +261,29 @@ export class SipDriver implements CallDriver {
       stateOf(c).legs[live.leg] = dialog;
       return [{ type: 'leg.answered', leg: live.leg, data: {} }];
     });
+    if (live.holdAck) {
+      // RFC 3725 flow I: leg `from`'s offer goes to leg `to`; `to`'s answer comes back in the ACK.
+      this.#invite(live.call, live.plan, 'to', rs.content ?? '');
+    } else if (live.leg === 'to') {
+      const from = this.#byCall.get(live.call)?.get('from');
+      if (from && from.holdAck && from.ackBody === undefined) {
+        from.ackBody = rs.content ?? '';
+        this.#ack(from);
+      }
+    }
+  }
+
+  #ack(live: Live): void {
+    const d = live.dialog;
+    const ack: Message = {
+      method: 'ACK', uri: d.remote_target ?? d.to_uri,
+      headers: { ...this.#dialogHeaders(d), cseq: { method: 'ACK', seq: live.invite.headers.cseq!.seq }, 'max-forwards': 70 },
+    };
+    if (live.ackBody) {
+      ack.headers['content-type'] = 'application/sdp';
+      ack.content = live.ackBody;
+    }
+    this.#stack?.ack(ack, live.to);
   }
 
   #dialogHeaders(d: Dialog): Message['headers'] {
@@ -280,11 +297,17 @@ export class SipDriver implements CallDriver {
   }
 
   /** Hookline ends the call: an answered leg gets a BYE, a ringing one a CANCEL (later, once it rang). */
-  #end(live: Live): void {
-    if (live.ended || live.done) return;
+  #end(live: Live, again = false): void {
+    if ((live.ended && !again) || live.done) return;
     live.ended = true;
-    if (live.answered) this.#bye(live);
-    else if (live.provisional) this.#cancel(live);
+    if (live.answered) {
+      // A 2xx still waiting for its ACK (click-to-call leg `from`, leg `to` never answered) gets one first.
+      if (live.holdAck && live.ackBody === undefined) {
+        live.ackBody = '';
+        this.#ack(live);
+      }
+      this.#bye(live);
+    } else if (live.provisional) this.#cancel(live);
   }
 
   #cancel(live: Live): void {
@@ -344,15 +367,4 @@ export class SipDriver implements CallDriver {
         return this.#stack?.respond(rq, 501, 'Not Implemented');
     }
   }
-}
-
-function stateOf(call: Call): SipState {
-  return recordOf(call).state as SipState;
-}
-
-/** The leg's last SIP status and reason, for the call's view. */
-function shownLeg(call: Call, leg: string, status: number, reason: string): void {
-  const rec = recordOf(call);
-  rec.legs ??= {};
-  rec.legs[leg] = { ...rec.legs[leg], sip_status: status, sip_reason: reason };
 }
