@@ -6,11 +6,13 @@ const USAGE = `hookline: phone calls in, webhooks out
 
 usage: hookline serve [--host H] [--port P] [--data-dir DIR] [--database-url URL] [--api-key KEY]
                       [--allow-private-targets] [--retry-schedule S1,S2,…] [--role all|api|worker] [--lease-ms MS]
-                      [--retention-days D] [--dead-retention-days D] [--log-level L]
+                      [--retention-days D] [--dead-retention-days D] [--threads 1|2] [--log-level L]
+                      [--sip-trunk URI] [--sip-listen HOST:PORT] [--sip-user U] [--sip-password P] [--sip-from-domain D]
 
 Every flag has an environment variable: HOST, PORT, HOOKLINE_DATA_DIR, DATABASE_URL, HOOKLINE_API_KEY,
 HOOKLINE_ALLOW_PRIVATE_TARGETS, HOOKLINE_RETRY_SCHEDULE, HOOKLINE_ROLE, HOOKLINE_LEASE_MS, HOOKLINE_RETENTION_DAYS,
-HOOKLINE_DEAD_RETENTION_DAYS, LOG_LEVEL. Flags win.`;
+HOOKLINE_DEAD_RETENTION_DAYS, HOOKLINE_THREADS, HOOKLINE_SIP_TRUNK, HOOKLINE_SIP_LISTEN, HOOKLINE_SIP_USER,
+HOOKLINE_SIP_PASSWORD, HOOKLINE_SIP_FROM_DOMAIN, LOG_LEVEL. Flags win.`;
 
 async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(argv, process.env);
