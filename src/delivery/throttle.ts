@@ -63,7 +63,9 @@ export class Throttle {
   slots(inFlight: ReadonlyMap<string, number>): Slots {
     const now = performance.now();
     const free = new Map<string, number>();
-    for (const [key, n] of this.#limits) free.set(key, this.allowed(key, n, now));
+    // Built every dispatcher round: only the targets that differ from the fallback (a limit of
+    // their own, requests in flight, a pause or fewer slots), not every target ever seen.
+    for (const [key, n] of this.#limits) if (n !== DEFAULT_CONCURRENCY) free.set(key, this.allowed(key, n, now));
     for (const [key, n] of inFlight) free.set(key, Math.max(0, this.allowed(key, this.#limits.get(key) ?? DEFAULT_CONCURRENCY, now) - n));
     for (const key of this.#health.keys()) if (!free.has(key)) free.set(key, this.allowed(key, DEFAULT_CONCURRENCY, now));
     return { free, fallback: DEFAULT_CONCURRENCY };
