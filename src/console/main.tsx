@@ -1,6 +1,7 @@
 import { StrictMode, useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApiError, api, live, session, type Call, type List } from './api.ts';
+import { settingsPages } from './settings/index.tsx';
 import './style.css';
 
 /** Pages by hash (#/calls, #/calls/call_…): the server serves one HTML page for the console. */
@@ -136,6 +137,11 @@ function Placeholder({ title }: { title: string }) {
   return <section><h2>{title}</h2><p>Coming next: this page is not built yet; the API has it.</p></section>;
 }
 
+function settingsPage(route: string): ((props: { route: string }) => ReactNode) | undefined {
+  const key = Object.keys(settingsPages).find((p) => route === p || route.startsWith(`${p}/`));
+  return key === undefined ? undefined : settingsPages[key];
+}
+
 function App() {
   const [signedIn, setSignedIn] = useState(session.get() !== null);
   const route = useRoute();
@@ -144,6 +150,7 @@ function App() {
   const m = /^\/calls\/(.+)$/.exec(route);
   if (m) page = <CallPage id={m[1]!} />;
   else if (route === '/calls') page = <Calls />;
+  else if (settingsPage(route)) page = settingsPage(route)!({ route });
   else page = <Placeholder title={NAV.find(([, href]) => href === route)?.[0] ?? 'Not found'} />;
   return (
     <>
