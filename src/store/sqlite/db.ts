@@ -80,7 +80,11 @@ export class Db implements Sql {
     // crash (kill -9), which is what SPEC principle 1 names; only an OS crash or power loss can
     // lose the last transactions. FULL costs an fsync per commit (~2 ms here) on the hot path.
     // A group commit's BEGIN does not wait for the lock (see #begin); other statements may, briefly.
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${READ_BUSY_MS}; PRAGMA foreign_keys = ON;`);
+    // temp_store = MEMORY: each group-committed write runs in a SAVEPOINT, and SQLite copies
+    // every page a savepoint touches into a statement journal first — a temporary FILE by
+    // default: two pwrite calls per page, ~17 pages per ingested event (strace: 35 pwrites per
+    // event). In memory the same store work took 85–98 µs of CPU per event instead of 177–199.
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${READ_BUSY_MS}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;`);
     if (file !== null) {
       // What a killed run left in the WAL is copied back now, before anything runs, and the file
       // truncated: a start never inherits a large log. Checkpoints then run in a worker thread
