@@ -2,12 +2,11 @@ import type { Clock } from '../clock.ts';
 import { HooklineError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { CallWrite, NewDelivery, Store } from '../store/contract.ts';
-import type { Call, CallEvent, CallKind, Direction, EventType, NewEvent, Outcome, Tracking } from './model.ts';
-import { legOf } from './model.ts';
-import { applyEvents, checkTransition } from './state.ts';
+import type { Call, CallEvent, CallKind, Direction, NewEvent, Tracking } from './model.ts';
+import { applyEvents } from './state.ts';
 import type { Drivers } from './drivers/driver.ts';
 import { recordOf } from './drivers/driver.ts';
-import { ingestedRecord } from './drivers/ingestion.ts';
+import { ingestLine, type IngestDeps, type IngestInput, type IngestResult } from './ingest.ts';
 
 /** A simulated leg as the request describes it (SPEC §4); the simulator driver applies the defaults. */
 export interface ScenarioInput {
@@ -45,35 +44,7 @@ export interface CreateCallInput {
   simulate?: ScenarioInput | { from?: ScenarioInput; to?: ScenarioInput };
 }
 
-export interface IngestInput {
-  event_id: string;
-  call_id: string;
-  type: EventType;
-  occurred_at?: string;
-  leg?: string;
-  from?: string;
-  to?: string;
-  direction?: Direction;
-  kind?: CallKind;
-  channel_id?: string;
-  bridge?: string;
-  source?: string;
-  outcome?: Outcome;
-  recording_url?: string;
-  message?: string;
-  speaker?: string;
-  metadata?: Record<string, unknown>;
-  tracking?: Tracking;
-}
-
-/** One event's result in a batch: the call it changed, or the problem the event alone would have had. */
-export interface IngestResult {
-  status: number;
-  call?: Call;
-  error?: HooklineError;
-  /** what made an `internal` error, for the log */
-  cause?: unknown;
-}
+export type { IngestInput, IngestResult } from './ingest.ts';
 
 export interface Idempotency {
   route: string;
@@ -111,6 +82,7 @@ const SOURCE: Record<CallKind, string> = { outbound: 'OBD', click_to_call: 'C2C'
 /** The call engine's front door: every change of a call goes through here, in one transaction. */
 export class CallService {
   readonly #d: CallServiceDeps;
+  #ingest: IngestDeps | undefined;
   constructor(deps: CallServiceDeps) {
     this.#d = deps;
   }
@@ -236,53 +208,16 @@ export class CallService {
 
   /** An event from an external switch (SPEC §3): idempotent by the switch's event id. */
   async ingest(accountId: string, ev: IngestInput): Promise<Answer> {
-    for (let i = 0; i < MAX_RACES; i++) {
-      const seen = await this.#d.store.getIngested(accountId, ev.event_id);
-      if (seen) return { status: 200, call: (await this.#d.store.getCall(accountId, seen))! };
-      const occurred = ev.occurred_at === undefined ? this.#d.clock.now() : Date.parse(ev.occurred_at);
-      const existing = await this.#d.store.getCallByExternalId(accountId, ev.call_id);
-      if (existing) recordOf(existing);
-      const call = existing ?? newExternalCall(accountId, ev, this.#d.clock.now());
-      if (!existing) call.number = await this.#d.store.nextCallNumber(accountId);
-      if (ev.bridge !== undefined) call.bridge = ev.bridge;
-      if (ev.source !== undefined) call.source = ev.source;
-      if (ev.channel_id !== undefined) call.channel_id = ev.channel_id;
-      if (ev.recording_url !== undefined) call.recording_url = ev.recording_url;
-      const data: NewEvent['data'] = {};
-      if (ev.outcome !== undefined) data.outcome = ev.outcome;
-      if (ev.message !== undefined) data.message = ev.message;
-      if (ev.speaker !== undefined) data.speaker = ev.speaker;
-      if (ev.recording_url !== undefined) data.recording_url = ev.recording_url;
-      const nev: NewEvent = { type: ev.type, leg: ev.type.startsWith('leg.') ? (ev.leg ?? 'main') : (ev.leg ?? null), data };
-      checkTransition(call, nev);
-      // A switch that reports a leg first as ringing or answered still started it: the formats
-      // that announce a call's start (Call.Initiate, `starting`, call_initiated) need that event.
-      const batch: NewEvent[] = [];
-      if ((nev.type === 'leg.ringing' || nev.type === 'leg.answered') && !legOf(call, nev.leg!)) batch.push({ type: 'leg.initiated', leg: nev.leg, data: {} });
-      batch.push(nev);
-      const events = applyEvents(call, batch, occurred);
-      const now = this.#d.clock.now();
-      let ok: boolean;
-      if (existing) {
-        ok = await this.#commit(call, events, now, { ingest_event_ids: [ev.event_id] });
-      } else {
-        call.version = 1;
-        const w: CallWrite = {
-          call, expected_version: null, events, timer_due_at: this.#timerFor(call, now),
-          deliveries: await this.#d.fanout.plan(call, events, now), ingest_event_ids: [ev.event_id],
-        };
-        ok = await this.#writeNew(w);
-      }
-      if (ok) return { status: existing ? 200 : 201, call };
-    }
-    throw new Error(`ingest ${ev.event_id}: too many concurrent writers`);
+    const [r] = await ingestLine(this.#ingestDeps, accountId, [ev]);
+    if (r!.error) throw r!.error;
+    return { status: r!.status, call: r!.call! };
   }
 
   /**
    * A switch adapter's batch: each event as `ingest` takes it alone, in order per call. The
-   * calls go side by side, so their writes share the store's group commits (one transaction per
-   * round instead of one per event); a bad event (an error in `items`, an impossible transition)
-   * is answered on its own and does not stop the others.
+   * events of one call are one write (ingest.ts); the calls go side by side, so their writes
+   * share the store's group commits. A bad event (an error in `items`, an impossible
+   * transition) is answered on its own and does not stop the others.
    */
   async ingestBatch(accountId: string, items: (IngestInput | HooklineError)[]): Promise<IngestResult[]> {
     const results: IngestResult[] = new Array(items.length);
@@ -297,37 +232,27 @@ export class CallService {
       else byCall.set(item.call_id, [i]);
     });
     await Promise.all([...byCall.values()].map(async (line) => {
-      let failed = false;
-      for (const i of line) {
-        if (failed) {
-          // The call's order holds: after an event that must be sent again, so must the rest.
-          results[i] = { status: 500, error: new HooklineError('internal', 'an earlier event of this call could not be stored; send both again') };
-          continue;
-        }
-        try {
-          const a = await this.ingest(accountId, items[i] as IngestInput);
-          results[i] = { status: a.status, call: a.call };
-        } catch (err) {
-          if (err instanceof HooklineError) {
-            results[i] = { status: err.status, error: err };
-          } else {
-            // An unexpected failure (storage away): this event's 500, to be sent again; the
-            // cause goes to the caller's log.
-            results[i] = { status: 500, error: new HooklineError('internal', 'the event could not be stored; send it again'), cause: err };
-            failed = true;
-          }
-        }
+      try {
+        const out = await ingestLine(this.#ingestDeps, accountId, line.map((i) => items[i] as IngestInput));
+        line.forEach((i, k) => (results[i] = out[k]!));
+      } catch (err) {
+        // An unexpected failure (storage away): nothing of this call's events was stored; each
+        // is answered 500, to be sent again; the cause goes to the caller's log once.
+        line.forEach((i, k) => {
+          results[i] = { status: 500, error: new HooklineError('internal', 'the event could not be stored; send it again'), cause: k === 0 ? err : undefined };
+        });
       }
     }));
     return results;
   }
 
-  async #writeNew(w: CallWrite): Promise<boolean> {
-    // Two first events of one external call at once: the unique external id refuses the second
-    // ('call_exists'), which then reads the call the first one made.
-    if ((await this.#d.store.writeCall(w)) !== 'written') return false;
-    this.#committed(w);
-    return true;
+  get #ingestDeps(): IngestDeps {
+    return this.#ingest ??= {
+      store: this.#d.store, clock: this.#d.clock, blankCall,
+      plan: (call, events, now) => this.#d.fanout.plan(call, events, now),
+      timerFor: (call, now) => this.#timerFor(call, now),
+      committed: (w) => this.#committed(w),
+    };
   }
 }
 
@@ -352,21 +277,5 @@ function newCall(accountId: string, input: CreateCallInput, now: number): Call {
   call.callback = (input.callback ?? null) as Call['callback'];
   call.metadata = input.metadata ?? null;
   call.tracking = input.tracking ?? null;
-  return call;
-}
-
-function newExternalCall(accountId: string, ev: IngestInput, now: number): Call {
-  for (const f of ['from', 'to', 'direction'] as const) {
-    if (ev[f] === undefined) {
-      throw new HooklineError('missing_field', `${f} is required on the first event of a call`, { field: f, errors: [{ field: f, code: 'missing_field', message: `${f} is required on the first event of a call` }] });
-    }
-  }
-  const direction = ev.direction!;
-  const kind: CallKind = ev.kind ?? (direction === 'inbound' ? 'inbound' : 'outbound');
-  const call = blankCall(accountId, kind, direction, ev.from!, ev.to!, now);
-  call.driver_state = ingestedRecord();
-  call.external_id = ev.call_id;
-  call.metadata = ev.metadata ?? null;
-  call.tracking = ev.tracking ?? null;
   return call;
 }
