@@ -16,12 +16,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { after, type TestContext } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Config } from '../src/config.ts';
 import type { Overrides } from '../src/hookline.ts';
 import { CONSOLE_DIR } from '../src/api/routes/console.ts';
-import { API_KEY, startHookline, tempDir, type TestServer } from './helpers.ts';
+import { API_KEY, startHookline, type TestServer } from './helpers.ts';
 
 /** The chromium binary: HOOKLINE_CHROMIUM, else /usr/bin/chromium, else `chromium` on the PATH. */
 export function findChromium(): string | null {
@@ -68,26 +68,32 @@ export interface ConsoleHarness {
 }
 
 /**
+ * One chromium per test file (a start takes seconds on a busy machine), closed when the file's
+ * tests are done; playwright gives it a fresh temporary profile (user-data-dir) and removes it.
+ * Each test gets its own context: no cookies or storage shared between tests.
+ */
+let browser: Promise<Browser> | null = null;
+function sharedBrowser(): Promise<Browser> {
+  browser ??= chromium.launch({ executablePath: CHROMIUM!, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  return browser;
+}
+after(async () => {
+  if (browser) await (await browser.catch(() => null))?.close();
+});
+
+/**
  * Starts Hookline (in-memory SQLite, fast retries; `config`/`overrides` as startHookline takes
- * them) and a fresh chromium (its own temporary profile) on a 1280×800 page at the console.
+ * them) and a fresh browser context on a 1280×800 page at the console.
  */
 export async function startConsole(t: TestContext, config: Partial<Config> = {}, overrides: Overrides = {}): Promise<ConsoleHarness> {
   if (!CHROMIUM) throw new Error(String(BROWSER_SKIP));
   const server = await startHookline(config, overrides);
   t.after(() => server.stop());
-  const profile = tempDir('hookline-chromium-');
-  t.after(() => profile.remove());
-  const context = await chromium.launchPersistentContext(profile.dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 800 },
-    timeout: 30_000,
-  });
+  const context = await (await sharedBrowser()).newContext({ viewport: { width: 1280, height: 800 } });
   // closed before the server stops (t.after runs in reverse order): no stream left reconnecting
   t.after(() => context.close());
   context.setDefaultTimeout(15_000);
-  const page = context.pages()[0] ?? (await context.newPage());
+  const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(String(err)));
   page.on('console', (msg) => {
