@@ -23,6 +23,9 @@ export interface TrackingWebhook {
   disabled_reason: string | null;
 }
 
+/** Said on the window when the properties change, so the webhook form's choices follow. */
+const PROPERTIES_CHANGED = 'hookline:properties-changed';
+
 function PropertyForm({ editing, onDone }: { editing: Property | null; onDone: () => void }) {
   const [name, setName] = useState(editing?.name ?? '');
   const save = useAction();
@@ -47,7 +50,7 @@ function PropertyForm({ editing, onDone }: { editing: Property | null; onDone: (
   );
 }
 
-function Properties({ onChange }: { onChange: () => void }) {
+function Properties() {
   const [items, setItems] = useState<Property[] | null>(null);
   const [editing, setEditing] = useState<Property | 'new' | null>(null);
   const act = useAction();
@@ -56,7 +59,7 @@ function Properties({ onChange }: { onChange: () => void }) {
   const done = (): void => {
     setEditing(null);
     load();
-    onChange();
+    dispatchEvent(new Event(PROPERTIES_CHANGED));
   };
   const remove = async (p: Property): Promise<void> => {
     if (!confirm(`Delete property ${p.name}?`)) return;
@@ -104,7 +107,13 @@ const ANY = '';
 
 function Fields({ form, set, errs }: { form: Form; set: (f: Form) => void; errs: FieldErrors }) {
   const [props, setProps] = useState<Property[]>([]);
-  useEffect(() => void api<List<Property>>('GET', '/v1/properties?limit=100').then((l) => setProps(l.data), () => undefined), []);
+  useEffect(() => {
+    const load = (): void => void api<List<Property>>('GET', '/v1/properties?limit=100').then((l) => setProps(l.data), () => undefined);
+    load();
+    // a property added or renamed above shows in the choices of a form already open
+    addEventListener(PROPERTIES_CHANGED, load);
+    return () => removeEventListener(PROPERTIES_CHANGED, load);
+  }, []);
   const options = [ANY, ...props.map((p) => p.sid)];
   // a webhook may name a property not in the first page: keep it choosable
   if (form.property_sid !== ANY && !options.includes(form.property_sid)) options.push(form.property_sid);
@@ -141,13 +150,11 @@ export const trackingWebhookKind: TargetKind<Form, TrackingWebhook> = {
 };
 
 export function CallTrackingPage() {
-  // a new or renamed property shows in the webhook form's choices
-  const [version, setVersion] = useState(0);
   return (
     <>
       <h2>Call tracking</h2>
-      <Properties onChange={() => setVersion((n) => n + 1)} />
-      <TargetList key={version} kind={trackingWebhookKind} title="Voice webhooks" intro={
+      <Properties />
+      <TargetList kind={trackingWebhookKind} title="Voice webhooks" intro={
         <p>Voice webhooks allow you to receive HTTP callbacks at user-defined URIs when call events occur. You can receive webhooks using GET or POST.</p>
       } />
     </>
