@@ -1742,6 +1742,10 @@ export interface paths {
             parameters: {
                 query?: {
                     channel_id?: string;
+                    /** @description only calls created at or after this time */
+                    created_after?: string;
+                    /** @description only calls created before this time */
+                    created_before?: string;
                     /** @description next_cursor of the previous page */
                     cursor?: string;
                     direction?: "outbound" | "inbound";
@@ -2834,6 +2838,8 @@ export interface paths {
                     call_id?: string;
                     /** @description next_cursor of the previous page */
                     cursor?: string;
+                    /** @description the format's event name or Hookline's event type (`call.ended`) */
+                    event?: string;
                     limit?: number;
                     status?: "pending" | "delivering" | "succeeded" | "dead";
                     target_id?: string;
