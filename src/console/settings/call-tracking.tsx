@@ -1,27 +1,16 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { TRACKING_EVENTS } from '../../formats/call-tracking.ts';
-import { api, type List } from '../api.ts';
+import { client, ok, type Answer, type Body } from '../api.ts';
 import { CheckboxGroup, FormErrors, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from './form.tsx';
 import { TargetList, type TargetKind } from './targets.tsx';
 
 /** Seed 003: a tracked property (a website); inbound calls name it in `tracking.property_sid`. */
-export interface Property {
-  sid: string;
-  name: string;
-  type: string;
-  created_at: string;
-}
-
+type Property = Answer<'/v1/properties/{id}', 'get'>;
 /** Seed 003: a voice webhook, Call.Initiate and Call.Complete by GET or POST. */
-export interface TrackingWebhook {
-  id: string;
-  url: string;
-  method: 'GET' | 'POST';
-  property_sid: string | null;
-  events: string[];
-  enabled: boolean;
-  disabled_reason: string | null;
-}
+type TrackingWebhook = Answer<'/v1/call-tracking/webhooks/{id}', 'get'>;
+type TrackingWebhookBody = Body<'/v1/call-tracking/webhooks', 'post'>;
+
+const listProperties = (): Promise<Property[]> => ok(client.GET('/v1/properties', { params: { query: { limit: 100 } } })).then((l) => l.data);
 
 /** Said on the window when the properties change, so the webhook form's choices follow. */
 const PROPERTIES_CHANGED = 'hookline:properties-changed';
@@ -32,8 +21,10 @@ function PropertyForm({ editing, onDone }: { editing: Property | null; onDone: (
   const errs = fieldErrors(save.problem, ['name', 'type']);
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    const body = { name, type: 'Site' };
-    const r = await save.run(() => (editing ? api('PATCH', `/v1/properties/${editing.sid}`, body) : api('POST', '/v1/properties', body)));
+    const body = { name, type: 'Site' as const };
+    const r = await save.run(() => (editing
+      ? ok(client.PATCH('/v1/properties/{id}', { params: { path: { id: editing.sid } }, body }))
+      : ok(client.POST('/v1/properties', { body }))));
     if (r) onDone();
   };
   const title = editing ? 'Edit property' : 'New property';
@@ -54,7 +45,7 @@ function Properties() {
   const [items, setItems] = useState<Property[] | null>(null);
   const [editing, setEditing] = useState<Property | 'new' | null>(null);
   const act = useAction();
-  const load = (): void => void api<List<Property>>('GET', '/v1/properties?limit=100').then((l) => setItems(l.data), () => undefined);
+  const load = (): void => void listProperties().then(setItems, () => undefined);
   useEffect(load, []);
   const done = (): void => {
     setEditing(null);
@@ -63,7 +54,7 @@ function Properties() {
   };
   const remove = async (p: Property): Promise<void> => {
     if (!confirm(`Delete property ${p.name}?`)) return;
-    await act.run(() => api('DELETE', `/v1/properties/${p.sid}`));
+    await act.run(() => ok(client.DELETE('/v1/properties/{id}', { params: { path: { id: p.sid } } })));
     done();
   };
   return (
@@ -108,7 +99,7 @@ const ANY = '';
 function Fields({ form, set, errs }: { form: Form; set: (f: Form) => void; errs: FieldErrors }) {
   const [props, setProps] = useState<Property[]>([]);
   useEffect(() => {
-    const load = (): void => void api<List<Property>>('GET', '/v1/properties?limit=100').then((l) => setProps(l.data), () => undefined);
+    const load = (): void => void listProperties().then(setProps, () => undefined);
     load();
     // a property added or renamed above shows in the choices of a form already open
     addEventListener(PROPERTIES_CHANGED, load);
@@ -130,13 +121,13 @@ function Fields({ form, set, errs }: { form: Form; set: (f: Form) => void; errs:
   );
 }
 
-export const trackingWebhookKind: TargetKind<Form, TrackingWebhook> = {
+export const trackingWebhookKind: TargetKind<Form, TrackingWebhook, TrackingWebhookBody> = {
   path: '/v1/call-tracking/webhooks',
   format: 'call-tracking',
   noun: 'webhook',
   empty: { url: '', method: 'POST', property_sid: ANY, events: [...TRACKING_EVENTS] },
-  fromView: (v) => ({ url: v.url, method: v.method, property_sid: v.property_sid ?? ANY, events: v.events }),
-  toBody: (f) => ({ url: f.url, method: f.method, property_sid: f.property_sid === ANY ? null : f.property_sid, events: f.events }),
+  fromView: (v) => ({ url: v.url, method: v.method === 'GET' ? 'GET' : 'POST', property_sid: v.property_sid ?? ANY, events: v.events }),
+  toBody: (f): TrackingWebhookBody => ({ url: f.url, method: f.method, property_sid: f.property_sid === ANY ? null : f.property_sid, events: f.events as TrackingWebhookBody['events'] }),
   fields: ['url', 'method', 'property_sid', 'events'],
   Fields,
   idOf: (v) => v.id,

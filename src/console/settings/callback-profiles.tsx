@@ -1,20 +1,13 @@
 import { useState } from 'react';
 import { CALLBACK_VARS, OBD_EVENTS, type CallbackProfileDoc } from '../../formats/callback.ts';
+import type { Answer, Body } from '../api.ts';
 import { HeadersEditor, SelectField, TextField, headerObject, headerRows, type FieldErrors, type HeaderRows } from './form.tsx';
 import { RequestPreview, previewCallback } from './preview.tsx';
 import { TargetList, type TargetKind } from './targets.tsx';
 
 /** Seed 000: a callback profile (`SG_…`), named in a call's `callback` parameter. */
-export interface CallbackProfile {
-  id: string;
-  name: string;
-  url: string;
-  method: 'GET' | 'POST';
-  headers: Record<string, string>;
-  body: string | null;
-  enabled: boolean;
-  disabled_reason: string | null;
-}
+type CallbackProfile = Answer<'/v1/callback-profiles/{id}', 'get'>;
+type ProfileBody = Body<'/v1/callback-profiles', 'post'>;
 
 interface Form {
   name: string;
@@ -60,13 +53,13 @@ function Preview({ form }: { form: Form }) {
   );
 }
 
-export const callbackProfileKind: TargetKind<Form, CallbackProfile> = {
+export const callbackProfileKind: TargetKind<Form, CallbackProfile, ProfileBody> = {
   path: '/v1/callback-profiles',
   format: 'callback',
   noun: 'callback profile',
   empty: { name: '', url: '', method: 'POST', body: '', headers: [] },
-  fromView: (v) => ({ name: v.name, url: v.url, method: v.method, body: v.body ?? '', headers: headerRows(v.headers) }),
-  toBody: (f) => {
+  fromView: (v) => ({ name: v.name, url: v.url, method: v.method === 'GET' ? 'GET' : 'POST', body: v.body ?? '', headers: headerRows(v.headers) }),
+  toBody: (f): ProfileBody => {
     const d = docOf(f);
     return { name: d.name, url: d.url, method: d.method, headers: d.headers, body: d.body };
   },

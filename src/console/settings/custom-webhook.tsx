@@ -1,20 +1,15 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { CUSTOM_EVENTS } from '../../formats/custom.ts';
-import { api } from '../api.ts';
+import { client, ok, type Answer, type Body } from '../api.ts';
 import {
   ErrorText, FormErrors, HeadersEditor, SelectField, State, Switch, TestResult, TextField, fieldErrors, headerObject, headerRows,
   testUnsaved, useAction, type FieldErrors, type HeaderRows, type TestOutcome,
 } from './form.tsx';
 
 /** GET /v1/integrations/custom-webhook: the account's one integration (seed 004). */
-interface Integration {
-  enabled: boolean;
-  url: string | null;
-  headers: Record<string, string>;
-  events: string[];
-  disabled_reason: string | null;
-  updated_at: string | null;
-}
+type Integration = Answer<'/v1/integrations/custom-webhook', 'get'>;
+type IntegrationBody = Body<'/v1/integrations/custom-webhook', 'put'>;
+type CustomEvent = NonNullable<IntegrationBody['events']>[number];
 
 interface Form {
   enabled: boolean;
@@ -34,7 +29,7 @@ const ABOUT: Record<string, string> = {
 };
 
 const formOf = (v: Integration): Form => ({ enabled: v.enabled, url: v.url ?? '', headers: headerRows(v.headers), events: v.events });
-const bodyOf = (f: Form) => ({ enabled: f.enabled, url: f.url === '' ? null : f.url, headers: headerObject(f.headers), events: f.events });
+const bodyOf = (f: Form): IntegrationBody => ({ enabled: f.enabled, url: f.url === '' ? null : f.url, headers: headerObject(f.headers), events: f.events as CustomEvent[] });
 
 /** Subscribe to Events: one checkbox per event, named as the seed names it (`call_ended`). */
 function Events({ value, onChange, errs }: { value: string[]; onChange: (v: string[]) => void; errs: FieldErrors }) {
@@ -67,7 +62,7 @@ export function CustomWebhookPage() {
   const save = useAction();
   const test = useAction();
   useEffect(() => {
-    api<Integration>('GET', '/v1/integrations/custom-webhook').then((v) => {
+    ok(client.GET('/v1/integrations/custom-webhook')).then((v) => {
       setSaved(v);
       setForm(formOf(v));
     }, (err: unknown) => save.setProblem({ detail: err instanceof Error ? err.message : String(err) }));
@@ -82,7 +77,7 @@ export function CustomWebhookPage() {
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     test.setProblem(null);
-    const v = await save.run(() => api<Integration>('PUT', '/v1/integrations/custom-webhook', bodyOf(form)));
+    const v = await save.run(() => ok(client.PUT('/v1/integrations/custom-webhook', { body: bodyOf(form) })));
     if (v) {
       setSaved(v);
       setForm(formOf(v));
@@ -95,7 +90,7 @@ export function CustomWebhookPage() {
     setResult(null);
     const b = bodyOf(form);
     const r = await test.run(() => (pristine
-      ? api<TestOutcome>('POST', '/v1/integrations/custom-webhook/test', { event_type: testEvent })
+      ? ok(client.POST('/v1/integrations/custom-webhook/test', { body: { event_type: testEvent as CustomEvent } }))
       : testUnsaved('custom', { url: b.url ?? '', headers: b.headers, events: b.events }, testEvent)));
     if (r) setResult(r);
   };

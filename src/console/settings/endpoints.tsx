@@ -1,23 +1,13 @@
 import { useState } from 'react';
 import { DIRECTIONS, EVENT_TYPES, OUTCOMES } from '../../calls/model.ts';
-import { api } from '../api.ts';
+import { client, ok, type Answer, type Body } from '../api.ts';
 import { CheckboxGroup, HeadersEditor, TextField, headerObject, headerRows, lines, useAction, type HeaderRows } from './form.tsx';
 import { TargetList, type TargetKind } from './targets.tsx';
 
-/** GET /v1/endpoints/{id} (the secret only when created, revealed or rotated). */
-export interface Endpoint {
-  id: string;
-  url: string;
-  description: string | null;
-  events: string[];
-  filters: { direction?: string[]; channel_id?: string[]; outcome?: string[] };
-  headers: Record<string, string>;
-  enabled: boolean;
-  disabled_reason: string | null;
-  last_success_at: string | null;
-  failing_since: string | null;
-  secret?: string | null;
-}
+/** GET /v1/endpoints/{id} (the secret only when created, revealed or rotated), as the OpenAPI document says. */
+type Endpoint = Answer<'/v1/endpoints/{id}', 'get'>;
+type EndpointBody = Body<'/v1/endpoints', 'post'>;
+type Filters = NonNullable<EndpointBody['filters']>;
 
 interface Form {
   url: string;
@@ -33,14 +23,14 @@ interface Form {
 function SecretActions({ view }: { view: Endpoint }) {
   const [secret, setSecret] = useState<string | null>(null);
   const act = useAction();
-  const path = `/v1/endpoints/${encodeURIComponent(view.id)}/secret`;
+  const params = { path: { id: view.id } };
   const reveal = async (): Promise<void> => {
-    const r = await act.run(() => api<{ secret: string | null }>('GET', path));
+    const r = await act.run(() => ok(client.GET('/v1/endpoints/{id}/secret', { params })));
     if (r) setSecret(r.secret);
   };
   const rotate = async (): Promise<void> => {
     if (!confirm('Rotate the secret? The old one keeps signing beside the new one for 24 hours.')) return;
-    const r = await act.run(() => api<{ secret: string | null }>('POST', `${path}/rotate`));
+    const r = await act.run(() => ok(client.POST('/v1/endpoints/{id}/secret/rotate', { params, body: {} })));
     if (r) setSecret(r.secret);
   };
   return (
@@ -53,29 +43,32 @@ function SecretActions({ view }: { view: Endpoint }) {
   );
 }
 
-const filtersOf = (f: Form): Endpoint['filters'] => {
-  const out: Endpoint['filters'] = {};
-  if (f.direction.length > 0) out.direction = f.direction;
-  if (f.outcome.length > 0) out.outcome = f.outcome;
+const filtersOf = (f: Form): Filters => {
+  const out: Filters = {};
+  if (f.direction.length > 0) out.direction = f.direction as Filters['direction'];
+  if (f.outcome.length > 0) out.outcome = f.outcome as Filters['outcome'];
   const channels = lines(f.channel_id);
   if (channels.length > 0) out.channel_id = channels;
   return out;
 };
 
-export const endpointKind: TargetKind<Form, Endpoint> = {
+export const endpointKind: TargetKind<Form, Endpoint, EndpointBody> = {
   path: '/v1/endpoints',
   format: 'standard',
   noun: 'endpoint',
   empty: { url: '', description: '', events: [], direction: [], outcome: [], channel_id: '', headers: [] },
-  fromView: (v) => ({
-    url: v.url, description: v.description ?? '', events: v.events, direction: v.filters.direction ?? [], outcome: v.filters.outcome ?? [],
-    channel_id: (v.filters.channel_id ?? []).join(', '), headers: headerRows(v.headers),
-  }),
+  fromView: (v) => {
+    const filters = (v.filters ?? {}) as Filters;
+    return {
+      url: v.url, description: v.description ?? '', events: v.events, direction: filters.direction ?? [], outcome: filters.outcome ?? [],
+      channel_id: (filters.channel_id ?? []).join(', '), headers: headerRows(v.headers),
+    };
+  },
   toBody: (f, editing) => ({
     url: f.url,
     // an empty description clears it on an edit, and is left out of a create
     ...(f.description !== '' ? { description: f.description } : editing ? { description: null } : {}),
-    events: f.events,
+    events: f.events as EndpointBody['events'],
     filters: filtersOf(f),
     headers: headerObject(f.headers),
   }),

@@ -1,5 +1,5 @@
 import { useId, useState, type ReactNode } from 'react';
-import { ApiError, api } from '../api.ts';
+import { ApiError, api, client, ok, type Answer, type Body } from '../api.ts';
 import './settings.css';
 
 /**
@@ -156,18 +156,8 @@ export function HeadersEditor({ legend = 'Headers', value, onChange, errs, hint 
   );
 }
 
-/** What a test answers (`POST …/test`, `POST /v1/test-deliveries`). */
-export interface TestOutcome {
-  success: boolean;
-  status_code: number | null;
-  latency_ms: number;
-  response_excerpt: string | null;
-  error: string | null;
-  request: { method: string; url: string; headers: Record<string, string>; body: string | null };
-  event: string;
-  delivery_id: string;
-  event_type?: string;
-}
+/** What a test answers (`POST …/test`, `POST /v1/test-deliveries`), as the OpenAPI document says. */
+export type TestOutcome = Answer<'/v1/test-deliveries', 'post'>;
 
 export function TestResult({ result }: { result: TestOutcome }) {
   return (
@@ -205,8 +195,8 @@ export function useAction() {
 }
 
 /** A test of a configuration not saved yet (or an edit not saved yet): `POST /v1/test-deliveries`. */
-export const testUnsaved = (format: string, config: Record<string, unknown>, event?: string): Promise<TestOutcome> =>
-  api<TestOutcome>('POST', '/v1/test-deliveries', { format, ...(event ? { test_event: event } : {}), ...config });
+export const testUnsaved = (format: Body<'/v1/test-deliveries', 'post'>['format'], config: object, event?: string): Promise<TestOutcome> =>
+  ok(client.POST('/v1/test-deliveries', { body: { format, ...(event ? { test_event: event } : {}), ...config } }));
 
 /** A saved target's test: `POST /v1/{kind}/{id}/test`. */
 export const testSaved = (path: string, id: string, event?: string): Promise<TestOutcome> =>

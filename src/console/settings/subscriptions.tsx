@@ -1,3 +1,4 @@
+import type { Answer, Body } from '../api.ts';
 import { CheckboxGroup, SelectField, TextField } from './form.tsx';
 import { TargetList, type TargetKind } from './targets.tsx';
 
@@ -10,17 +11,8 @@ type ChannelEvent = keyof typeof CHANNEL_STATUSES;
 const CHANNEL_EVENTS = Object.keys(CHANNEL_STATUSES) as ChannelEvent[];
 
 /** A subscription in the seed's own shape. */
-export interface Subscription {
-  id: string;
-  service: string;
-  event: ChannelEvent;
-  url: string;
-  signingKey: string | null;
-  eventFilters: { key: string; value: string }[];
-  enabled: boolean;
-  disabled_reason: string | null;
-  disabledReason: string | null;
-}
+type Subscription = Answer<'/v1/subscriptions/{id}', 'get'>;
+type SubscriptionBody = Body<'/v1/subscriptions', 'post'>;
 
 interface Form {
   event: ChannelEvent;
@@ -39,22 +31,22 @@ function filtersOf(f: Form): { key: string; value: string }[] {
   return [...out, ...f.statuses.filter((s) => allowed.includes(s)).map((value) => ({ key: 'status', value }))];
 }
 
-export const subscriptionKind: TargetKind<Form, Subscription> = {
+export const subscriptionKind: TargetKind<Form, Subscription, SubscriptionBody> = {
   path: '/v1/subscriptions',
   format: 'channels',
   noun: 'subscription',
   empty: { event: 'voice.inbound', url: '', signingKey: '', removeKey: false, statuses: [], channelId: '' },
   fromView: (v) => ({
-    event: v.event, url: v.url, signingKey: '', removeKey: false,
+    event: v.event === 'voice.outbound' ? 'voice.outbound' : 'voice.inbound', url: v.url, signingKey: '', removeKey: false,
     statuses: v.eventFilters.filter((f) => f.key === 'status').map((f) => f.value),
     channelId: v.eventFilters.find((f) => f.key === 'channelId')?.value ?? '',
   }),
-  toBody: (f, editing) => ({
+  toBody: (f): SubscriptionBody => ({
     service: 'channels',
     event: f.event,
     url: f.url,
     // a new key replaces the stored one; blank keeps it (or, on a create, signs nothing)
-    ...(f.removeKey ? { signingKey: null } : f.signingKey !== '' ? { signingKey: f.signingKey } : editing ? {} : {}),
+    ...(f.removeKey ? { signingKey: null } : f.signingKey !== '' ? { signingKey: f.signingKey } : {}),
     eventFilters: filtersOf(f),
   }),
   fields: ['event', 'url', 'signingKey', 'status', 'channelId', 'eventFilters', 'service'],

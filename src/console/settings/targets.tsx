@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { api, type List } from '../api.ts';
+import { api, type Body, type List } from '../api.ts';
 import {
   FormErrors, SelectField, State, TestResult, fieldErrors, testSaved, testUnsaved, useAction,
   type FieldErrors, type FormProblem, type TestOutcome,
@@ -17,17 +17,17 @@ export interface TargetView {
  * (the create body's fields), and how the two map. The page itself is the same for every kind:
  * add, edit, disable / enable, send a test (before saving and after), delete.
  */
-export interface TargetKind<F, V extends TargetView> {
+export interface TargetKind<F, V extends TargetView, B extends object = Record<string, unknown>> {
   /** the API's collection, e.g. /v1/endpoints */
   path: string;
   /** the format name POST /v1/test-deliveries takes */
-  format: string;
+  format: Body<'/v1/test-deliveries', 'post'>['format'];
   /** "endpoint": the buttons say "Add endpoint", the form "New endpoint" */
   noun: string;
   empty: F;
   fromView(v: V): F;
   /** the create / PATCH body (also what an unsaved test sends) */
-  toBody(f: F, editing: V | null): Record<string, unknown>;
+  toBody(f: F, editing: V | null): B;
   /** the form's fields; `fields` lists the names they show errors for */
   Fields(p: { form: F; set: (f: F) => void; errs: FieldErrors; editing: V | null }): ReactNode;
   fields: readonly string[];
@@ -62,7 +62,7 @@ function TestEventSelect({ events, value, onChange }: { events: readonly string[
   return <SelectField label="Test event" name="test_event" value={value} options={events} onChange={onChange} errs={none} />;
 }
 
-function TargetForm<F, V extends TargetView>({ kind, editing, onDone }: { kind: TargetKind<F, V>; editing: V | null; onDone: (saved: V | null) => void }) {
+function TargetForm<F, V extends TargetView, B extends object>({ kind, editing, onDone }: { kind: TargetKind<F, V, B>; editing: V | null; onDone: (saved: V | null) => void }) {
   const [form, setForm] = useState<F>(editing ? kind.fromView(editing) : kind.empty);
   const [result, setResult] = useState<TestOutcome | null>(null);
   const [testEvent, setTestEvent] = useState(kind.testEvents?.[0] ?? '');
@@ -109,7 +109,7 @@ function TargetForm<F, V extends TargetView>({ kind, editing, onDone }: { kind: 
   );
 }
 
-function Row<F, V extends TargetView>({ kind, view, onEdit, reload }: { kind: TargetKind<F, V>; view: V; onEdit: () => void; reload: () => void }) {
+function Row<F, V extends TargetView, B extends object>({ kind, view, onEdit, reload }: { kind: TargetKind<F, V, B>; view: V; onEdit: () => void; reload: () => void }) {
   const act = useAction();
   const [result, setResult] = useState<TestOutcome | null>(null);
   const id = kind.idOf(view);
@@ -155,7 +155,7 @@ function Row<F, V extends TargetView>({ kind, view, onEdit, reload }: { kind: Ta
 }
 
 /** The list of one kind of target, newest first, with its form above it. */
-export function TargetList<F, V extends TargetView>({ kind, intro, title }: { kind: TargetKind<F, V>; intro?: ReactNode; title?: string }) {
+export function TargetList<F, V extends TargetView, B extends object>({ kind, intro, title }: { kind: TargetKind<F, V, B>; intro?: ReactNode; title?: string }) {
   const [items, setItems] = useState<V[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [editing, setEditing] = useState<V | 'new' | null>(null);

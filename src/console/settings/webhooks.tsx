@@ -1,19 +1,12 @@
 import { REPORT_VARS, type WebhookDoc } from '../../formats/push-report.ts';
+import type { Answer, Body } from '../api.ts';
 import { HeadersEditor, SelectField, TextField, headerObject, headerRows, type HeaderRows } from './form.tsx';
 import { RequestPreview, previewReport } from './preview.tsx';
 import { TargetList, type TargetKind } from './targets.tsx';
 
 /** Seed 001: a webhook of the "Webhooks section"; its id is the `webhook_id` a call names. */
-export interface Webhook {
-  id: string;
-  url: string;
-  method: 'GET' | 'POST' | 'PUT';
-  headers: Record<string, string>;
-  body: string | null;
-  body_format: 'json' | 'form' | null;
-  enabled: boolean;
-  disabled_reason: string | null;
-}
+type Webhook = Answer<'/v1/webhooks/{id}', 'get'>;
+type WebhookBody = Body<'/v1/webhooks', 'post'>;
 
 interface Form {
   url: string;
@@ -45,15 +38,15 @@ function Variables({ onPick }: { onPick: (name: string) => void }) {
   );
 }
 
-export const webhookKind: TargetKind<Form, Webhook> = {
+export const webhookKind: TargetKind<Form, Webhook, WebhookBody> = {
   path: '/v1/webhooks',
   format: 'push-report',
   noun: 'webhook',
   empty: { url: '', method: 'POST', body_format: 'json', compose: false, body: '', headers: [] },
   fromView: (v) => ({
-    url: v.url, method: v.method, body_format: v.body_format ?? 'json', compose: v.body !== null, body: v.body ?? '', headers: headerRows(v.headers),
+    url: v.url, method: v.method as Form['method'], body_format: v.body_format === 'form' ? 'form' : 'json', compose: v.body !== null, body: v.body ?? '', headers: headerRows(v.headers),
   }),
-  toBody: (f) => {
+  toBody: (f): WebhookBody => {
     const d = docOf(f);
     return { url: d.url, method: d.method, body_format: d.body_format, headers: d.headers, body: d.body };
   },
