@@ -44,11 +44,12 @@ interface Tally {
   answered: number;
   peakAnswered: number;
   deliveries: number;
+  byType: Record<string, number>;
 }
 
 const tally = (): Tally => ({
   ended: 0, endedAt: [], latencies: [], endedLatencies: [], outcomes: {}, placed: 0, failedPosts: 0, lost: 0, firstError: null,
-  inFlight: 0, peakInFlight: 0, answered: 0, peakAnswered: 0, deliveries: 0,
+  inFlight: 0, peakInFlight: 0, answered: 0, peakAnswered: 0, deliveries: 0, byType: {},
 });
 
 /** The endpoint: records each event of the current phase and wakes the slot whose call ended. */
@@ -81,6 +82,7 @@ class Receiver {
     const t = this.phases.get(b.data.call.metadata?.bench_phase ?? '');
     if (!t) return;
     t.deliveries += 1;
+    t.byType[b.type] = (t.byType[b.type] ?? 0) + 1;
     const latency = at - Date.parse(b.data.event.occurred_at);
     t.latencies.push(latency);
     if (b.type === 'leg.answered') t.peakAnswered = Math.max(t.peakAnswered, ++t.answered);
@@ -208,7 +210,7 @@ export async function sipBench(o: Opts, ctx: { stamp: string; dataDir: string; p
       machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? null, node: process.version, load_avg_before: loadBefore, load_avg_after: round(loadavg()[0]!, 2) },
       options: { duration_s: o.durationS, concurrency: o.concurrency, hold_ms: o.sipHoldMs },
       calls_placed: m.placed, calls_ended: m.ended, failed_posts: m.failedPosts, lost: m.lost, first_error: m.firstError, outcomes: m.outcomes,
-      calls_per_s: round(m.ended / m.duration_s, 1), duration_s: m.duration_s, deliveries: m.deliveries, events_per_call: m.ended > 0 ? round(m.deliveries / m.ended, 2) : null,
+      calls_per_s: round(m.ended / m.duration_s, 1), duration_s: m.duration_s, deliveries: m.deliveries, events_per_call: m.ended > 0 ? round(m.deliveries / m.ended, 2) : null, events_by_type: m.byType,
       peak_in_flight: m.peakInFlight, peak_answered: m.peakAnswered,
       latency_ms: summarize(m.latencies), call_ended_latency_ms: summarize(m.endedLatencies),
       hookline_cpu_per_call_ms: m.ended > 0 ? round(cpuMs / m.ended, 2) : null, hookline_cpu_cores: round(cpuMs / 1000 / m.duration_s, 2),
@@ -232,6 +234,7 @@ function print(r: { calls_per_s: number; calls_ended: number; duration_s: number
   console.log(`
 SIP calls through Hookline against SIPp (UDP, 127.0.0.1)
   calls/s              ${r.calls_per_s}  (${r.calls_ended} calls ended in ${r.duration_s} s; outcomes ${JSON.stringify(r.outcomes)})
+  events               ${JSON.stringify(r.events_by_type)}
   concurrency reached  ${String(r.peak_in_flight)} calls placed and not ended; ${String(r.peak_answered)} answered at once
   event→receipt        ${ms(r.latency_ms)}
   call.ended→receipt   ${ms(r.call_ended_latency_ms)}
