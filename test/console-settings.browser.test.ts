@@ -232,6 +232,7 @@ test('Custom webhook (seed 004): Enabled, URL, Additional Headers, events; Test 
   const body = JSON.parse(first.body);
   assert.deepEqual([body.event_type, body.is_test, typeof body.timestamp_utc], ['call_initiated', true, 'number']);
   assert.equal((await api()).url, null, 'a test saves nothing');
+  await page.evaluate('window.scrollTo(0, 0)');
   await screenshot(page, 'settings-custom-webhook');
 
   await page.getByRole('button', { name: 'Save' }).click();

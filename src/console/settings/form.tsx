@@ -131,6 +131,9 @@ export function Switch({ label, checked, onChange }: { label: string; checked: b
 
 export type HeaderRows = [string, string][];
 
+/** How views show a credential-like header's value; sent back as is, the saved value stays. */
+const REDACTED = '[redacted]';
+
 export const headerRows = (h: Record<string, string> | undefined): HeaderRows => Object.entries(h ?? {});
 export const headerObject = (rows: HeaderRows): Record<string, string> => Object.fromEntries(rows.filter(([n, v]) => n.trim() !== '' || v !== '').map(([n, v]) => [n.trim(), v]));
 
@@ -151,6 +154,9 @@ export function HeadersEditor({ legend = 'Headers', value, onChange, errs, hint 
       ))}
       <button type="button" onClick={() => onChange([...value, ['', '']])}>Add header</button>
       {hint && <small className="hint">{hint}</small>}
+      {value.some(([, v]) => v === REDACTED) && (
+        <small className="hint">Values shown as <code>{REDACTED}</code> keep their saved value on Save (retype one to change it); a test before saving sends them as shown.</small>
+      )}
       <ErrorText id={`${id}-error`} messages={messages} />
     </fieldset>
   );
