@@ -164,6 +164,8 @@ test('Subscriptions (seed 002): status and channelId filters, signing key, creat
       await form.getByLabel('Signing key').fill('mysecretkey');
       await form.getByRole('group', { name: 'Filter by call status' }).getByLabel('completed').check();
       await form.getByLabel('Filter channel ID').fill('b827924e-9789-4c2f-a4d5-b352175354f6');
+      // the seed's own shape beside the form
+      await form.page().getByRole('complementary', { name: 'Subscription' }).getByText('"key": "channelId"').waitFor();
     },
     check: (r) => {
       assert.ok(r.headers['messagebird-signature'], 'signed with the signing key');
@@ -311,4 +313,13 @@ test('a form error is shown beside the field the API names', { skip: BROWSER_SKI
   const msg = page.locator(`#${(await body.getAttribute('aria-describedby'))!.replace(/:/g, '\\:')}`);
   assert.match(await msg.innerText(), /unknown variable \{\{caller\}\}/);
   assert.equal(await msg.getAttribute('role'), 'alert');
+
+  // seed 004: Enabled without a URL is refused, beside the URL
+  await go(page, 'Custom webhook');
+  await page.getByRole('switch', { name: 'Enabled' }).click();
+  await page.getByRole('button', { name: 'Save' }).click();
+  const cw = page.getByLabel('URL', { exact: true });
+  await expect(async () => (await cw.getAttribute('aria-invalid')) === 'true', 'the URL marked invalid');
+  const why = page.locator(`#${(await cw.getAttribute('aria-describedby'))!.replace(/:/g, '\\:')}`);
+  assert.match(await why.innerText(), /url is required to enable the integration/);
 });

@@ -80,6 +80,18 @@ export const subscriptionKind: TargetKind<Form, Subscription, SubscriptionBody> 
     { head: 'Signing key', cell: (v) => (v.signingKey ? 'set' : 'none') },
   ],
   testEvents: ['completed', ...CHANNEL_STATUSES['voice.outbound'].filter((s) => s !== 'completed')],
+  // the subscription in the seed's shape, as the form stands (the key masked)
+  Preview: ({ form, editing }) => {
+    const body = subscriptionKind.toBody(form, editing);
+    const key = body.signingKey === undefined ? (editing?.signingKey ?? null) : body.signingKey;
+    const shown = { ...body, signingKey: key === null ? null : '••••••' };
+    return (
+      <aside className="preview" aria-label="Subscription">
+        <h4>Subscription</h4>
+        <pre>{JSON.stringify(shown, null, 2)}</pre>
+      </aside>
+    );
+  },
 };
 
 export function SubscriptionsPage() {
