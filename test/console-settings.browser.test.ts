@@ -196,6 +196,10 @@ test('Call tracking (seed 003): a property, then a webhook for it: create, edit,
       assert.match(sid, /^PR[0-9a-f]{32}$/);
       await form.getByLabel('Method').selectOption('GET');
       await form.getByLabel('Property').selectOption(sid);
+      // the seed's parameters of a sample call, for the property chosen
+      const params = page.getByRole('complementary', { name: 'Parameters' });
+      await params.getByRole('row', { name: 'Call.Disposition ANSWERED' }).waitFor();
+      await params.getByRole('row', { name: `Property.Sid ${sid}` }).waitFor();
     },
     check: (r) => {
       assert.equal(r.method, 'GET');

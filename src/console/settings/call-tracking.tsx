@@ -1,7 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { TRACKING_EVENTS } from '../../formats/call-tracking.ts';
+import { TRACKING_EVENTS, type TrackingEvent } from '../../formats/call-tracking.ts';
 import { client, ok, type Answer, type Body } from '../api.ts';
 import { CheckboxGroup, FormErrors, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from './form.tsx';
+import { previewTracking } from './preview.tsx';
 import { TargetList, type TargetKind } from './targets.tsx';
 
 /** Seed 003: a tracked property (a website); inbound calls name it in `tracking.property_sid`. */
@@ -96,15 +97,20 @@ interface Form {
 const METHODS = ['POST', 'GET'] as const;
 const ANY = '';
 
-function Fields({ form, set, errs }: { form: Form; set: (f: Form) => void; errs: FieldErrors }) {
+/** The account's properties, kept current: one added or renamed above shows in a form already open. */
+function useProperties(): Property[] {
   const [props, setProps] = useState<Property[]>([]);
   useEffect(() => {
     const load = (): void => void listProperties().then(setProps, () => undefined);
     load();
-    // a property added or renamed above shows in the choices of a form already open
     addEventListener(PROPERTIES_CHANGED, load);
     return () => removeEventListener(PROPERTIES_CHANGED, load);
   }, []);
+  return props;
+}
+
+function Fields({ form, set, errs }: { form: Form; set: (f: Form) => void; errs: FieldErrors }) {
+  const props = useProperties();
   const options = [ANY, ...props.map((p) => p.sid)];
   // a webhook may name a property not in the first page: keep it choosable
   if (form.property_sid !== ANY && !options.includes(form.property_sid)) options.push(form.property_sid);
@@ -118,6 +124,26 @@ function Fields({ form, set, errs }: { form: Form; set: (f: Form) => void; errs:
       <CheckboxGroup legend="Events" name="events" options={TRACKING_EVENTS} value={form.events} onChange={(events) => set({ ...form, events })} errs={errs}
         hint={<><code>Call.Initiate</code>: fired at the start of a phone call; <code>Call.Complete</code>: at the end.</>} />
     </>
+  );
+}
+
+/** The parameters of a sample inbound call, as the seed's tables list them, for the event chosen. */
+function Preview({ form }: { form: Form }) {
+  const props = useProperties();
+  const [event, setEvent] = useState<TrackingEvent>('Call.Complete');
+  const chosen = props.find((p) => p.sid === form.property_sid) ?? props[0];
+  const sid = chosen?.sid ?? `PR${'0'.repeat(32)}`;
+  const params = previewTracking(sid, { name: chosen?.name ?? 'example.com', type: 'Site' }, event);
+  const none: FieldErrors = { at: () => [], rest: [] };
+  return (
+    <aside className="preview" aria-label="Parameters">
+      <h4>Parameters ({form.method === 'GET' ? 'in the query string' : 'as a form body'})</h4>
+      <SelectField label="Preview event" name="preview_event" value={event} options={TRACKING_EVENTS} onChange={setEvent} errs={none} />
+      <table>
+        <thead><tr><th>Parameter</th><th>Value</th></tr></thead>
+        <tbody>{params.map(([k, v]) => <tr key={k}><td><code>{k}</code></td><td>{v}</td></tr>)}</tbody>
+      </table>
+    </aside>
   );
 }
 
@@ -138,6 +164,7 @@ export const trackingWebhookKind: TargetKind<Form, TrackingWebhook, TrackingWebh
     { head: 'Events', cell: (v) => v.events.join(', ') },
   ],
   testEvents: ['Call.Complete', 'Call.Initiate'],
+  Preview,
 };
 
 export function CallTrackingPage() {

@@ -6,6 +6,7 @@
  */
 import type { ReactNode } from 'react';
 import type { Call, CallEvent } from '../../calls/model.ts';
+import { trackingEventOf, trackingParams, type PropertyDoc, type TrackingEvent } from '../../formats/call-tracking.ts';
 import { callbackEventName, callbackVars, renderProfile, type CallbackProfileDoc } from '../../formats/callback.ts';
 import { renderReport, type WebhookDoc } from '../../formats/push-report.ts';
 import { playSample, sampleCall, sampleEvents } from '../../formats/sample.ts';
@@ -18,9 +19,9 @@ interface Request {
 }
 
 /** The sample call of a test (an OBD call, completed), `each` called after each event as fan-out is. */
-function play(prepare: (call: Call) => void, each: (call: Call, event: CallEvent) => void): void {
+function play(prepare: (call: Call) => void, each: (call: Call, event: CallEvent) => void, kind: Call['kind'] = 'outbound'): void {
   const now = Date.now();
-  const call = sampleCall('acct_preview', 'outbound', now);
+  const call = sampleCall('acct_preview', kind, now);
   prepare(call);
   playSample(call, sampleEvents(call, 'completed', false), now, (e) => each(call, e));
 }
@@ -43,6 +44,17 @@ export function previewCallback(doc: CallbackProfileDoc, event: string): Request
     const name = callbackEventName(call, e);
     if (name === event && out === null) out = renderProfile(doc, callbackVars(call, e, name), name).request;
   });
+  return out;
+}
+
+/** Seed 003: the parameters a webhook gets for `event` of a sample inbound call to `property`. */
+export function previewTracking(sid: string, property: PropertyDoc, event: TrackingEvent): [string, string][] {
+  let out: [string, string][] = [];
+  play((c) => {
+    c.tracking = { property_sid: sid };
+  }, (call, e) => {
+    if (trackingEventOf(call, e) === event) out = trackingParams('(your account)', sid, property, call, event);
+  }, 'inbound');
   return out;
 }
 
