@@ -90,6 +90,7 @@ test('the calls list: live, filtered by status and result, paged', { skip: BROWS
   // a call placed elsewhere appears without a reload
   const ringing = await placeCall(server, { ring_ms: 60_000 });
   await page.getByRole('link', { name: ringing }).waitFor();
+  await screenshot(page, 'calls');
   await page.getByLabel('Result').selectOption('busy');
   await expect(async () => (await rows.count()) === 4, 'three busy calls and the header');
   await page.getByRole('link', { name: ringing }).waitFor({ state: 'detached' });
@@ -97,7 +98,6 @@ test('the calls list: live, filtered by status and result, paged', { skip: BROWS
   await page.getByLabel('Status').selectOption('ringing');
   await page.getByRole('link', { name: ringing }).waitFor();
   await expect(async () => (await rows.count()) === 2, 'one ringing call');
-  await screenshot(page, 'calls');
   // a page of 25: place enough for a second page
   await page.getByLabel('Status').selectOption('');
   for (let i = 0; i < 23; i++) await placeCall(server, { ring_ms: 60_000 });

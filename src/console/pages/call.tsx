@@ -138,7 +138,7 @@ export function CallPage({ id }: { id: string }): ReactNode {
     <section>
       <h2>{call.id}</h2>
       <p>
-        {call.kind} {call.direction} · {call.from} → {call.to} · <Status value={call.status} /> {call.outcome ?? ''}
+        {call.kind === call.direction ? call.kind : `${call.kind.replaceAll('_', ' ')} (${call.direction})`} · {call.from} → {call.to} · <Status value={call.status} /> {call.outcome ?? ''}
         {call.duration !== null ? ` · ${call.duration} s` : ''} · created {dateTime(call.created_at)}
       </p>
       <Actions call={call} onChange={(c) => { setCall(c); reloadCall(); }} />

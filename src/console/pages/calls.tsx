@@ -117,7 +117,7 @@ export function Calls({ query }: { query: URLSearchParams }): ReactNode {
           {page?.data.map((c) => (
             <tr key={c.id}>
               <td><a href={`#/calls/${c.id}`}>{c.id}</a></td>
-              <td>{c.kind} {c.direction}</td>
+              <td>{c.kind === c.direction ? c.kind : `${c.kind.replaceAll('_', ' ')} (${c.direction})`}</td>
               <td>{c.from}</td>
               <td>{c.to}</td>
               <td><Status value={c.status} /></td>

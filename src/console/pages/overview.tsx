@@ -148,7 +148,7 @@ export function Overview(): ReactNode {
           </div>
           <h3>Targets</h3>
           <table aria-label="Targets in the last hour">
-            <thead><tr><th>Target</th><th>State</th><th>Deliveries</th><th>Success rate</th><th>p95 latency</th><th>Last failure</th></tr></thead>
+            <thead><tr><th>Target</th><th>State</th><th>Deliveries</th><th>Success rate</th><th>p95 latency</th><th>A failure</th></tr></thead>
             <tbody>
               {stats.targets.map((s) => (
                 <tr key={s.id} className={s.info && !s.info.enabled ? 'row-disabled' : s.dead || s.okAttempts < s.attempts ? 'row-failing' : undefined}>
