@@ -23,6 +23,13 @@ function idempotency(req: FastifyRequest, route: string): Idempotency | undefine
   return { route, key, request_hash };
 }
 
+/** A date-time the schema let through that Date cannot read (a leap second): a field error. */
+function instant(value: string, name: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new HooklineError('invalid_field', `query.${name} is not a time Hookline can read`, { field: `query.${name}` });
+  return ms;
+}
+
 export function callRoutes(app: Api, deps: ApiDeps): void {
   const { calls, store } = deps;
 
@@ -63,10 +70,10 @@ export function callRoutes(app: Api, deps: ApiDeps): void {
     // page then has no next_cursor).
     let after = cursorOf(cursor, CALL_ID);
     if (created_before !== undefined) {
-      const floor = idFloor('call', Date.parse(created_before));
+      const floor = idFloor('call', instant(created_before, 'created_before'));
       if (after === null || floor < after) after = floor;
     }
-    const since = created_after === undefined ? null : Date.parse(created_after);
+    const since = created_after === undefined ? null : instant(created_after, 'created_after');
     const { rows, next_cursor } = await page(limit, async (n) => {
       const got = await store.listCalls(req.auth.account_id, filter, n, after);
       return since === null ? got : got.filter((c) => c.created_at >= since);
