@@ -10,6 +10,7 @@ const BAD_TARGETS_SCHEDULE = '0.1,0.2,0.5,1,1,1,1,1';
 export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--events N] [--full-speed S] [--concurrency N]
                       [--repeat N] [--no-peers] [--quick] [--cpu-prof] [--threads N | --postgres [--workers N]]
                       [--bad-targets | --backlog N] [--retry-schedule S]
+       npm run bench -- --sip [--duration S] [--concurrency N] [--sip-hold MS] [--quick]
 
   One run, one receiver: the raw undici ceiling; a BullMQ peer (Redis on 127.0.0.1:6379, skipped
   if none answers); Hookline on (b) switch events in batched POST /v1/call-events and (a) simulated
@@ -44,11 +45,16 @@ Isolation (two phases compared in one run on one database; no ceiling, no other 
                    (e.g. --backlog 100000)
   --retry-schedule S  Hookline's --retry-schedule (seconds, comma separated)
 
+SIP (bench/sip.ts; needs sipp, Debian sip-tester): calls/s through SIP against SIPp answering on
+127.0.0.1, with event→receipt percentiles and the concurrency reached; no other phases.
+  --sip            --concurrency calls in flight (default 200), each held --sip-hold ms by SIPp
+                   (default 200) and hung up by its BYE; --duration s measured (default 20)
+
 One run per backend, then the README's table:
   npm run bench && npm run bench -- --postgres
   node bench/compare.ts     # the latest result of each setup as a markdown table`;
 
-export type Mode = 'standard' | 'bad-targets' | 'backlog';
+export type Mode = 'standard' | 'bad-targets' | 'backlog' | 'sip';
 
 export interface Opts {
   mode: Mode;
@@ -75,6 +81,8 @@ export interface Opts {
   retrySchedule: string | null;
   /** passed to Hookline as --threads (SQLite: 2 = engine and dispatcher on a thread of their own); null: Hookline's default */
   threads: number | null;
+  /** --sip: how long SIPp holds each call before its BYE */
+  sipHoldMs: number;
 }
 
 export class UsageError extends Error {}
@@ -87,7 +95,7 @@ export function parse(argv: string[]): Opts {
       'cpu-prof': { type: 'boolean' }, postgres: { type: 'boolean' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'bad-targets': { type: 'boolean' }, backlog: { type: 'string' }, 'retry-schedule': { type: 'string' },
       events: { type: 'string' }, 'full-speed': { type: 'string' }, 'no-peers': { type: 'boolean' }, repeat: { type: 'string' },
-      threads: { type: 'string' },
+      threads: { type: 'string' }, sip: { type: 'boolean' }, 'sip-hold': { type: 'string' },
     },
   });
   if (values.help) {
@@ -106,12 +114,13 @@ export function parse(argv: string[]): Opts {
     if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${v}"`);
     return n;
   };
-  const mode: Mode = values['bad-targets'] ? 'bad-targets' : values.backlog !== undefined ? 'backlog' : 'standard';
+  if (values.sip && (values.postgres || values['bad-targets'] || values.backlog !== undefined)) throw new UsageError('--sip is a run of its own (SQLite): not with --postgres, --bad-targets or --backlog');
+  const mode: Mode = values.sip ? 'sip' : values['bad-targets'] ? 'bad-targets' : values.backlog !== undefined ? 'backlog' : 'standard';
   const quick = values.quick ?? false;
   if (values.workers !== undefined && !/^\d+$/.test(values.workers)) throw new UsageError(`--workers: expected a whole number, got "${values.workers}"`);
   if (values.backlog !== undefined && !/^\d+$/.test(values.backlog)) throw new UsageError(`--backlog: expected a whole number of deliveries, got "${values.backlog}"`);
   // A bad target's backlog must have time to grow: the isolation phases run longer.
-  const durationS = num('duration', values.duration, mode === 'bad-targets' ? (quick ? 3 : 20) : mode === 'standard' ? (quick ? 3 : 30) : quick ? 2 : 10, 0.5, 300);
+  const durationS = num('duration', values.duration, mode === 'bad-targets' || mode === 'sip' ? (quick ? 3 : 20) : mode === 'standard' ? (quick ? 3 : 30) : quick ? 2 : 10, 0.5, 300);
   let retrySchedule = values['retry-schedule'] ?? (mode === 'bad-targets' ? BAD_TARGETS_SCHEDULE : null);
   if (retrySchedule !== null) {
     try {
@@ -131,11 +140,12 @@ export function parse(argv: string[]): Opts {
     repeat: Math.round(num('repeat', values.repeat, quick ? 1 : 2, 1, 10)),
     // SQLite's target is at 1,000 events/s, PostgreSQL's at 500 (issue 10); the isolation runs keep 500.
     rate: num('rate', values.rate, mode === 'standard' && !values.postgres ? 1000 : 500, 5, 50_000),
-    concurrency: Math.round(num('concurrency', values.concurrency, 48, 1, 512)),
+    concurrency: Math.round(num('concurrency', values.concurrency, mode === 'sip' ? 200 : 48, 1, mode === 'sip' ? 5000 : 512)),
     postgres: values.postgres ?? false,
     workers: num('workers', values.workers, 1, 1, 16),
     backlog: values.backlog === undefined ? null : num('backlog', values.backlog, 0, 1, 1_000_000),
     retrySchedule,
     threads: values.threads === undefined ? null : Number(values.threads),
+    sipHoldMs: Math.round(num('sip-hold', values['sip-hold'], 200, 0, 600_000)),
   };
 }

@@ -13,7 +13,8 @@
  * HOOKLINE_BENCH_DATABASE_URL, by default PostgreSQL on 127.0.0.1:5432).
  *
  * --bad-targets and --backlog N are isolation runs instead (bench/isolation.ts), written to
- * .bench/bad-targets-<timestamp>.json and .bench/backlog-<timestamp>.json.
+ * .bench/bad-targets-<timestamp>.json and .bench/backlog-<timestamp>.json. --sip is calls/s through
+ * SIP against SIPp (bench/sip.ts), written to .bench/sip-<timestamp>.json.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { parse, UsageError, USAGE } from './options.ts';
 import { API_KEY, log } from './phase.ts';
 import { printTop, summarizeProfile } from './profile-summary.ts';
 import { printBacklog, printBadTargets } from './report.ts';
+import { sipBench } from './sip.ts';
 import { printThroughput } from './summary.ts';
 import { throughput } from './throughput.ts';
 import { Topology } from './topology.ts';
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
   const profDir = path.join(outDir, `profile-${stamp}`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'hookline-bench-'));
   process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  if (o.mode === 'sip') return sipBench(o, { stamp, dataDir, profDir, onTopology: (t) => (topology = t) });
   const extraArgs = [...(o.retrySchedule === null ? [] : ['--retry-schedule', o.retrySchedule]), ...(o.threads === null ? [] : ['--threads', String(o.threads)])];
   const hl = new Topology({ ...o, profDir, dataDir, apiKey: API_KEY, stamp, log, extraArgs });
   topology = hl;

@@ -186,7 +186,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const calls = new CallService({ store, clock, fanout: new TargetFanOut(registry), onCommit, drivers,
     prepare: callInputChecker(store, config.allowPrivateTargets),
   });
-  sip?.start((callId, decide) => calls.report(callId, decide));
+  sip?.start((callId, decide) => calls.report(callId, decide), () => store.liveCalls(sip.name));
   const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });
   const retention = new Retention({ store, clock, log, retentionMs: config.retentionMs, deadRetentionMs: config.deadRetentionMs });
 
@@ -204,6 +204,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     config, app, store, calls, engine, clock, log, metrics, events, generatedApiKey, url: '',
     parts: { registry, dispatcher, sender, endpoints, retention },
     async start() {
+      // What the previous run left to a driver (the SIP driver ends its live calls) is taken over before anything runs.
+      for (const d of drivers.all()) await d.restore?.();
       if (loops) {
         engine.start();
         dispatcher.start();

@@ -51,6 +51,14 @@ export function newId(prefix: string, now = Date.now()): string {
 }
 
 /**
+ * The smallest id `newId(prefix)` could make at `ms`: every id made before `ms` sorts below it,
+ * so it bounds a list by creation time (`created_before`).
+ */
+export function idFloor(prefix: string, ms: number): string {
+  return `${prefix}_${encodeTime(Math.max(0, Math.floor(ms)))}${'0'.repeat(16)}`;
+}
+
+/**
  * What `newId(prefix)` makes: the prefix, `_`, 10 time and 16 random characters of the alphabet.
  * A cursor is checked against this, so a made-up one is refused instead of paging from nowhere.
  */

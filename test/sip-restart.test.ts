@@ -1,40 +1,81 @@
 /**
- * Issue 13: Hookline is SIGKILLed with a SIP call up. The dialog was stored when it was confirmed;
- * the next run plays the call's max_duration_s timer, sends the BYE from the stored dialog (SIPp
- * receives it) and ends the call with exactly one call.ended.
+ * Issue 13: Hookline is SIGKILLed with a SIP call up, or ringing. On start the next run ends every
+ * SIP call the previous one left live (README "Restart"): a confirmed dialog gets Hookline's BYE
+ * (SIPp receives it after the restart) and the call ends with call.error + call.ended completed; a
+ * call still ringing ends failed, and the 200 the far end sends later is ACKed and hung up. Each
+ * call gets exactly one call.ended, and its events reach a native endpoint in order.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { request, tempDir } from './helpers.ts';
+import { request, startReceiver, tempDir, waitFor, type Receiver } from './helpers.ts';
 import { spawnHookline, stopChild, type Child } from './cli-child.ts';
 import { assertEndedTimeline, timeline, waitEnded, waitEvent } from './call-helpers.ts';
+import { hooks } from './delivery-helpers.ts';
 import { freePort, SIPP_SKIP, startSipp } from './sip-harness.ts';
 
 const KEY = 'hk_sip_restart_key_0123456789abcdef';
 
-test('SIP: SIGKILL mid-call; after the restart the stored dialog gets its BYE and the call ends once', { skip: SIPP_SKIP, timeout: 60_000 }, async () => {
-  const sipp = await startSipp('uas-answer-wait.xml');
+/**
+ * The types the endpoint received for the call once it has all `n` events, checking their order: a
+ * delivery may come again after the kill (sent, its result not stored yet), never out of turn.
+ */
+async function deliveredInOrder(rx: Receiver, callId: string, n: number): Promise<string[]> {
+  const mine = () => hooks(rx.requests).filter((h) => h.call_id === callId);
+  await waitFor(() => new Set(mine().map((h) => h.seq)).size >= n, 20_000, `${n} events of ${callId} delivered`);
+  const got = mine();
+  for (let i = 1; i < got.length; i++) assert.ok(got[i]!.seq >= got[i - 1]!.seq, `out of order: ${got.map((h) => h.seq).join(',')}`);
+  return [...new Map(got.map((h) => [h.seq, h.type])).values()];
+}
+
+async function killedMidCall(scenario: string, killAfter: string, check: (callId: string, h: Child, rx: Receiver) => Promise<void>): Promise<void> {
+  const sipp = await startSipp(scenario);
+  const rx = await startReceiver();
   const data = tempDir();
   let h: Child | undefined;
   try {
     const sipPort = await freePort();
-    const args = ['--data-dir', data.dir, '--api-key', KEY, '--sip-trunk', `sip:127.0.0.1:${sipp.port}`, '--sip-listen', `127.0.0.1:${sipPort}`];
+    const args = ['--data-dir', data.dir, '--api-key', KEY, '--allow-private-targets', 'true', '--sip-trunk', `sip:127.0.0.1:${sipp.port}`, '--sip-listen', `127.0.0.1:${sipPort}`];
     h = await spawnHookline(args, 'sip-1');
-    const r = await request(h.url, 'POST', '/v1/calls', { from: '+15550200001', to: '+15550200002', max_duration_s: 3 }, { key: KEY });
+    const ep = await request(h.url, 'POST', '/v1/endpoints', { url: `${rx.url}/hook` }, { key: KEY });
+    assert.equal(ep.status, 201, JSON.stringify(ep.body));
+    // No max_duration_s and no short ring timeout: only the restart can end this call.
+    const r = await request(h.url, 'POST', '/v1/calls', { from: '+15550200001', to: '+15550200002' }, { key: KEY });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const id = r.body.id as string;
-    await waitEvent(h.url, id, (e) => e.type === 'leg.answered', { key: KEY });
+    await waitEvent(h.url, id, (e) => e.type === killAfter, { key: KEY });
     await stopChild(h, 'SIGKILL');
     h = await spawnHookline(args, 'sip-2');
-    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 20_000 });
-    assertEndedTimeline(call);
-    assert.deepEqual(timeline(call), ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'leg.answered/main', 'call.ended']);
-    assert.equal(call.outcome, 'completed');
+    await check(id, h, rx);
     const code = await sipp.exited;
-    assert.equal(code, 0, `sipp did not get its BYE (${code}):\n${sipp.output()}`);
+    assert.equal(code, 0, `sipp's scenario did not complete (${code}):\n${sipp.output()}`);
   } finally {
     sipp.kill();
     await stopChild(h);
+    await rx.close();
     data.remove();
   }
+}
+
+test('SIP: SIGKILL mid-call; the restarted run BYEs the stored dialog and ends the call with call.error + call.ended', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
+  await killedMidCall('uas-answer-wait.xml', 'leg.answered', async (id, h, rx) => {
+    // Ended before the API listens: the first read after the restart sees it ended.
+    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
+    assertEndedTimeline(call);
+    const events = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'leg.answered/main', 'call.error', 'call.ended'];
+    assert.deepEqual(timeline(call), events);
+    assert.equal(call.outcome, 'completed');
+    assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', /restarted/);
+    assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
+  });
+});
+
+test('SIP: SIGKILL while ringing; the call ends failed, and the late 200 is ACKed and hung up by the restarted run', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
+  await killedMidCall('uas-ring-answer-late.xml', 'leg.ringing', async (id, h, rx) => {
+    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
+    assertEndedTimeline(call);
+    const events = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'call.error', 'call.ended'];
+    assert.deepEqual(timeline(call), events);
+    assert.equal(call.outcome, 'failed');
+    assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
+  });
 });

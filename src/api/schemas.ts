@@ -134,6 +134,8 @@ export const CallListQuery = ListQuery({
   to: Type.Optional(Type.String({ maxLength: 64 })),
   channel_id: Type.Optional(Type.String({ maxLength: 128 })),
   external_id: Type.Optional(Type.String({ maxLength: 256 })),
+  created_after: Type.Optional(Type.String({ format: 'date-time', description: 'only calls created at or after this time' })),
+  created_before: Type.Optional(Type.String({ format: 'date-time', description: 'only calls created before this time' })),
 });
 
 export const AccountBody = Obj({ name: Type.String({ minLength: 1, maxLength: 200 }) });

@@ -206,6 +206,12 @@ export interface Store {
   /** the account's next call `number` (1, 2, 3 …), taken before the new call's write (issue 11) */
   nextCallNumber(accountId: string): Promise<number>;
   listCalls(accountId: string, filter: CallFilter, limit: number, after: string | null): Promise<Call[]>;
+  /**
+   * The calls not ended whose driver (`driver_state.driver`) is `driver`, of every account: what
+   * a driver takes over at start (the SIP driver ends the previous run's calls). A scan of the
+   * calls table, run once at start.
+   */
+  liveCalls(driver: string): Promise<Call[]>;
   listEvents(callIds: string[]): Promise<CallEvent[]>;
   getIdempotent(accountId: string, route: string, key: string): Promise<IdempotentAnswer | undefined>;
   getIngested(accountId: string, eventId: string): Promise<string | undefined>;

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Call } from '../../calls/model.ts';
 import type { CreateCallInput, Idempotency } from '../../calls/service.ts';
 import { HooklineError } from '../../errors.ts';
-import { newIdShape } from '../../ids.ts';
+import { idFloor, newIdShape } from '../../ids.ts';
 import { cursorOf, page } from '../paging.ts';
 import { CallListQuery, ClickToCallBody, IdParams, InboundCallBody, OutboundCallBody, TranscriptBody } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
@@ -21,6 +21,13 @@ function idempotency(req: FastifyRequest, route: string): Idempotency | undefine
   }
   const request_hash = createHash('sha256').update(JSON.stringify(req.body ?? null)).digest('hex');
   return { route, key, request_hash };
+}
+
+/** A date-time the schema let through that Date cannot read (a leap second): a field error. */
+function instant(value: string, name: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new HooklineError('invalid_field', `query.${name} is not a time Hookline can read`, { field: `query.${name}` });
+  return ms;
 }
 
 export function callRoutes(app: Api, deps: ApiDeps): void {
@@ -57,9 +64,20 @@ export function callRoutes(app: Api, deps: ApiDeps): void {
   app.get('/v1/calls', {
     schema: { tags: ['calls'], summary: 'List calls, newest first', querystring: CallListQuery, response: { 200: ListOf(CallAnswer) } },
   }, async (req) => {
-    const { limit = 20, cursor, ...filter } = req.query;
-    const after = cursorOf(cursor, CALL_ID);
-    const { rows, next_cursor } = await page(limit, (n) => store.listCalls(req.auth.account_id, filter, n, after));
+    const { limit = 20, cursor, created_after, created_before, ...filter } = req.query;
+    // Ids sort by creation time (newest first here): `created_before` starts the list below the
+    // smallest id of that millisecond; `created_after` ends it at the first older call (a short
+    // page then has no next_cursor).
+    let after = cursorOf(cursor, CALL_ID);
+    if (created_before !== undefined) {
+      const floor = idFloor('call', instant(created_before, 'created_before'));
+      if (after === null || floor < after) after = floor;
+    }
+    const since = created_after === undefined ? null : instant(created_after, 'created_after');
+    const { rows, next_cursor } = await page(limit, async (n) => {
+      const got = await store.listCalls(req.auth.account_id, filter, n, after);
+      return since === null ? got : got.filter((c) => c.created_at >= since);
+    });
     const events = await store.listEvents(rows.map((c) => c.id));
     const byCall = Map.groupBy(events, (e) => e.call_id);
     return { object: 'list', data: rows.map((c) => callView(c, byCall.get(c.id) ?? [])), next_cursor };

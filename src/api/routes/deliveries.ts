@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { DELIVERY_STATUSES, type Attempt, type Delivery } from '../../store/contract.ts';
+import { DELIVERY_STATUSES, type Attempt, type Delivery, type DeliveryFilter } from '../../store/contract.ts';
 import { HooklineError } from '../../errors.ts';
 import { TEST_CALL_ID } from '../../targets/test-delivery.ts';
 import { newIdShape } from '../../ids.ts';
@@ -56,7 +56,11 @@ const DeliveryListQuery = ListQuery({
   call_id: Type.Optional(Type.String({ maxLength: 128, description: '`test` lists test deliveries' })),
   target_id: Type.Optional(Type.String({ maxLength: 256 })),
   status: Type.Optional(Enum(DELIVERY_STATUSES)),
+  event: Type.Optional(Type.String({ maxLength: 128, description: "the format's event name or Hookline's event type (`call.ended`)" })),
 });
+
+/** Deliveries an `event` filter looks through for one page at most, before answering what it found. */
+const EVENT_SCAN = 2000;
 
 export function deliveryRoutes(onRetry: () => void) {
   return (app: Api, deps: ApiDeps): void => {
@@ -64,12 +68,36 @@ export function deliveryRoutes(onRetry: () => void) {
     const tags = ['deliveries'];
 
     app.get('/v1/deliveries', { schema: { tags, summary: 'The delivery log, newest first', querystring: DeliveryListQuery, response: { 200: ListOf(DeliveryAnswer) } } }, async (req) => {
-      const { limit = 20, cursor, ...filter } = req.query;
+      const { limit = 20, cursor, event, ...filter } = req.query;
       const after = cursorOf(cursor, DELIVERY_ID);
-      const { rows, next_cursor } = await page(limit, (n) => store.listDeliveries(req.auth.account_id, filter, n, after));
+      const { rows, next_cursor } = event === undefined
+        ? await page(limit, (n) => store.listDeliveries(req.auth.account_id, filter, n, after))
+        : await scanForEvent(req.auth.account_id, filter, event, limit, after);
       const attempts = Map.groupBy(await store.listAttempts(rows.map((d) => d.id)), (a) => a.delivery_id);
       return { object: 'list', data: rows.map((d) => deliveryView(d, attempts.get(d.id) ?? [])), next_cursor };
     });
+
+    /**
+     * The store filters by call, target and status; the event is matched here, reading the log in
+     * batches. A page that looked through EVENT_SCAN deliveries answers what it found with a
+     * next_cursor where it stopped, so a rare event never makes one request read the whole log.
+     */
+    async function scanForEvent(account: string, filter: DeliveryFilter, event: string, limit: number, after: string | null): Promise<{ rows: Delivery[]; next_cursor: string | null }> {
+      const rows: Delivery[] = [];
+      let from = after;
+      for (let scanned = 0; scanned < EVENT_SCAN;) {
+        const batch = await store.listDeliveries(account, filter, 200, from);
+        for (const d of batch) {
+          if (d.event_name !== event && d.event_type !== event) continue;
+          if (rows.length === limit) return { rows, next_cursor: rows[rows.length - 1]!.id };
+          rows.push(d);
+        }
+        if (batch.length < 200) return { rows, next_cursor: null };
+        scanned += batch.length;
+        from = batch[batch.length - 1]!.id;
+      }
+      return { rows, next_cursor: from };
+    }
 
     app.get('/v1/deliveries/:id', { schema: { tags, summary: 'A delivery with every attempt', params: IdParams, response: { 200: DeliveryAnswer } } }, async (req) => {
       const d = await store.getDelivery(req.auth.account_id, req.params.id);

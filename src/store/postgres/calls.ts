@@ -217,6 +217,11 @@ export async function listCalls(c: Client, accountId: string, f: CallFilter, lim
   return rows.map(callFromRow);
 }
 
+export async function liveCalls(c: Client, driver: string): Promise<Call[]> {
+  const rows = await rowsOf(c, 'calls_live', "SELECT doc FROM calls WHERE status <> 'ended' AND doc::jsonb -> 'driver_state' ->> 'driver' = $1", [driver]);
+  return rows.map(callFromRow);
+}
+
 export async function listEvents(c: Client, callIds: string[]): Promise<CallEvent[]> {
   if (callIds.length === 0) return [];
   const rows = await rowsOf(c, 'events_list', 'SELECT * FROM call_events WHERE call_id = ANY($1::text[]) ORDER BY call_id, seq', [callIds]);

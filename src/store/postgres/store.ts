@@ -213,6 +213,10 @@ export class PostgresStore implements Store {
     return calls.listCalls(this.#pool, accountId, f, limit, after);
   }
 
+  liveCalls(driver: string): Promise<Call[]> {
+    return calls.liveCalls(this.#pool, driver);
+  }
+
   listEvents(callIds: string[]): Promise<CallEvent[]> {
     return calls.listEvents(this.#pool, callIds);
   }

@@ -103,6 +103,10 @@ export function listCalls(db: Sql, accountId: string, f: CallFilter, limit: numb
   ).map(callFromRow);
 }
 
+export function liveCalls(db: Sql, driver: string): Call[] {
+  return db.all("SELECT doc FROM calls WHERE status <> 'ended' AND json_extract(doc, '$.driver_state.driver') = ?", driver).map(callFromRow);
+}
+
 export function listEvents(db: Sql, callIds: string[]): CallEvent[] {
   if (callIds.length === 0) return [];
   return db.all('SELECT * FROM call_events WHERE call_id IN (SELECT value FROM json_each(?)) ORDER BY call_id, seq', JSON.stringify(callIds)).map(eventFromRow);

@@ -176,6 +176,10 @@ export class SqliteStore implements Store {
     return calls.listCalls(this.#db, accountId, f, limit, after);
   }
 
+  async liveCalls(driver: string): Promise<Call[]> {
+    return calls.liveCalls(this.#db, driver);
+  }
+
   async listEvents(callIds: string[]): Promise<CallEvent[]> {
     return calls.listEvents(this.#db, callIds);
   }

@@ -6,7 +6,8 @@ import { legOf } from '../../model.ts';
 import { applyEvents } from '../../state.ts';
 import type { CallDriver, DriverRecord } from '../driver.ts';
 import { outcomeOf, sdpOffer } from './mapping.ts';
-import { connected, shownLeg, stateOf, type Dialog, type SipState } from './state.ts';
+import { byeOfOrphan, confirmedDialogs, endOrphan, isOurs, strayDialog } from './restore.ts';
+import { connected, inDialog, shownLeg, stateOf, type Dialog, type SipState } from './state.ts';
 import { SipStack, targetOf, type Message, type Target } from './stack.ts';
 
 export const SIP = 'sip';
@@ -65,19 +66,45 @@ export class SipDriver implements CallDriver {
   readonly #bySipId = new Map<string, Live>();
   /** per call: its reports one after another, so its events keep the network's order */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** the confirmed dialogs of the calls the previous run left live, by SIP Call-ID (restore) */
+  readonly #orphans = new Map<string, { call: string; leg: string }>();
+  #live: (() => Promise<Call[]>) | undefined;
+  #restoring: Promise<void> | undefined;
+  /** settles once restore() has run: a BYE for a dialog not known yet waits for it */
+  readonly #restored = Promise.withResolvers<void>();
 
   constructor(settings: SipSettings, log: Logger) {
     this.#s = settings;
     this.#log = log.child({ driver: SIP });
   }
 
-  /** Binds the user agent; `report` changes a call (the call service's `report`). */
-  start(report: Report): void {
+  /** Binds the user agent; `report` changes a call (the call service's `report`), `live` lists the SIP calls not ended (the store's). */
+  start(report: Report, live: () => Promise<Call[]>): void {
     this.#report = report;
-    this.#stack = new SipStack(this.#s.listen, (rq) => this.#onRequest(rq), (err) => this.#log.warn({ err }, 'sip stack error'));
+    this.#live = live;
+    this.#stack = new SipStack(this.#s.listen, (rq) => this.#onRequest(rq), (err) => this.#log.warn({ err }, 'sip stack error'), (rs) => this.#onStray(rs));
+  }
+
+  /** On start, before the API listens: ends the calls the previous run left live (restore.ts); committed() sends their dialogs' BYEs. */
+  restore(): Promise<void> {
+    this.#restoring ??= this.#restore().finally(() => this.#restored.resolve());
+    return this.#restoring;
+  }
+
+  async #restore(): Promise<void> {
+    if (!this.#live) return;
+    const ua = `${this.#s.listen.host}:${this.#s.listen.port}`;
+    const calls = (await this.#live()).filter((c) => isOurs(c, ua));
+    for (const c of calls) {
+      for (const [sipId, leg] of confirmedDialogs(c)) this.#orphans.set(sipId, { call: c.id, leg });
+      this.#queue(c.id, endOrphan);
+    }
+    await Promise.allSettled(calls.map((c) => this.#queues.get(c.id)));
+    if (calls.length > 0) this.#log.warn({ calls: calls.length }, 'sip: ended the calls the previous run left live');
   }
 
   async stop(): Promise<void> {
+    this.#restored.resolve();
     this.#stack?.close();
     this.#stack = undefined;
     await Promise.allSettled([...this.#queues.values()]);
@@ -98,6 +125,7 @@ export class SipDriver implements CallDriver {
     }
     const state: SipState = {
       trunk: this.#s.trunk,
+      ua: `${this.#s.listen.host}:${this.#s.listen.port}`,
       ring_timeout_ms: (input.ring_timeout_s ?? DEFAULT_RING_TIMEOUT_S) * 1000,
       max_duration_ms: input.max_duration_s === undefined ? null : input.max_duration_s * 1000,
       legs,
@@ -275,25 +303,12 @@ export class SipDriver implements CallDriver {
 
   #ack(live: Live): void {
     const d = live.dialog;
-    const ack: Message = {
-      method: 'ACK', uri: d.remote_target ?? d.to_uri,
-      headers: { ...this.#dialogHeaders(d), cseq: { method: 'ACK', seq: live.invite.headers.cseq!.seq }, 'max-forwards': 70 },
-    };
+    const ack = inDialog(d, 'ACK', live.invite.headers.cseq!.seq);
     if (live.ackBody) {
       ack.headers['content-type'] = 'application/sdp';
       ack.content = live.ackBody;
     }
     this.#stack?.ack(ack, live.to);
-  }
-
-  #dialogHeaders(d: Dialog): Message['headers'] {
-    const h: Message['headers'] = {
-      from: { uri: d.from_uri, params: { tag: d.from_tag } },
-      to: { uri: d.to_uri, params: d.to_tag === null ? {} : { tag: d.to_tag } },
-      'call-id': d.call_id,
-    };
-    if (d.route_set.length > 0) h.route = d.route_set.map((uri) => ({ uri, params: {} }));
-    return h;
   }
 
   /** Hookline ends the call: an answered leg gets a BYE, a ringing one a CANCEL (later, once it rang). */
@@ -321,21 +336,24 @@ export class SipDriver implements CallDriver {
   }
 
   #bye(live: Live): void {
-    const d = live.dialog;
-    d.cseq += 1;
-    this.#stack?.request({
-      method: 'BYE', uri: d.remote_target ?? d.to_uri,
-      headers: { ...this.#dialogHeaders(d), cseq: { method: 'BYE', seq: d.cseq }, 'max-forwards': 70 },
-    }, live.to, () => {});
+    live.dialog.cseq += 1;
+    this.#stack?.request(inDialog(live.dialog, 'BYE', live.dialog.cseq), live.to, () => {});
     this.#forget(live);
   }
 
-  #byeStored(stored: Dialog): void {
-    const d = { ...stored, cseq: stored.cseq + 1 };
-    this.#stack?.request({
-      method: 'BYE', uri: d.remote_target ?? d.to_uri,
-      headers: { ...this.#dialogHeaders(d), cseq: { method: 'BYE', seq: d.cseq }, 'max-forwards': 70 },
-    }, targetOf(this.#s.trunk), () => {});
+  #byeStored(d: Dialog): void {
+    this.#stack?.request(inDialog(d, 'BYE', d.cseq + 1), targetOf(this.#s.trunk), () => {});
+  }
+
+  /**
+   * A 2xx to an INVITE this run did not send (the previous run's, whose call restore ended): the
+   * far end repeats it until it is ACKed, so it is ACKed, and the dialog ended with a BYE.
+   */
+  #onStray(rs: Message): void {
+    const d = strayDialog(rs);
+    if (!d || this.#bySipId.has(d.call_id)) return;
+    this.#stack?.ack(inDialog(d, 'ACK', d.cseq), targetOf(this.#s.trunk));
+    this.#byeStored(d);
   }
 
   #forget(live: Live): void {
@@ -345,12 +363,21 @@ export class SipDriver implements CallDriver {
     if (legs?.size === 0) this.#byCall.delete(live.call);
   }
 
-  #onRequest(rq: Message): void {
-    const live = this.#bySipId.get(rq.headers['call-id'] ?? '');
+  #onRequest(rq: Message, restored = false): void {
+    const sipId = rq.headers['call-id'] ?? '';
+    const live = this.#bySipId.get(sipId);
     switch (rq.method) {
       case 'ACK':
         return;
-      case 'BYE':
+      case 'BYE': {
+        const orphan = live ? undefined : this.#orphans.get(sipId);
+        if (orphan) {
+          // A dialog of the previous run (restore): answered even if its call ended already (our BYEs crossed).
+          this.#stack?.respond(rq, 200, 'OK');
+          return this.#queue(orphan.call, (c) => byeOfOrphan(c, orphan.leg));
+        }
+        // Not known yet: restore may still be reading the previous run's calls.
+        if (!live && !restored) return void this.#restored.promise.then(() => this.#onRequest(rq, true));
         if (!live || !live.answered) return this.#stack?.respond(rq, 481, 'Call/Transaction Does Not Exist');
         this.#stack?.respond(rq, 200, 'OK');
         live.done = true;
@@ -361,6 +388,7 @@ export class SipDriver implements CallDriver {
           return c.status === 'ended' ? [] : [{ type: 'call.ended', leg: live.leg, data: { outcome: 'completed' } }];
         });
         return;
+      }
       case 'OPTIONS':
         return this.#stack?.respond(rq, 200, 'OK');
       default:

@@ -18,12 +18,15 @@ export class SipStack {
   readonly #transport: Transport;
   readonly #transactions: TransactionLayer;
 
-  constructor(listen: { host: string; port: number }, onRequest: (rq: Message, remote: Target) => void, onError: (err: unknown) => void) {
+  /** `onStray` gets a response no transaction of this run sent the request of (one to the run before a restart). */
+  constructor(listen: { host: string; port: number }, onRequest: (rq: Message, remote: Target) => void, onError: (err: unknown) => void, onStray: (rs: Message) => void) {
     const options = { address: listen.host, port: listen.port, udp: true, tcp: true, logger: { error: onError } };
     this.#transport = sip.makeTransport(options, (m, remote) => {
       try {
         if (m.method === undefined) {
-          this.#transactions.getClient(m)?.message(m, remote);
+          const client = this.#transactions.getClient(m);
+          if (client) client.message(m, remote);
+          else onStray(m);
           return;
         }
         const t = this.#transactions.getServer(m);
