@@ -123,6 +123,14 @@ export class Db implements Sql {
     return this.#db.isTransaction;
   }
 
+  /**
+   * A statement without parameters, prepared once: the group commit runs BEGIN, COMMIT and a
+   * SAVEPOINT and RELEASE per write; exec() would parse each of them every time.
+   */
+  #x(sql: string): void {
+    this.#q(sql).run();
+  }
+
   exec(sql: string): void {
     this.#db.exec(sql);
   }
@@ -133,11 +141,11 @@ export class Db implements Sql {
    * sleeping in SQLite's busy handler, which would stop this thread's event loop.
    */
   #begin(): void {
-    this.#db.exec('PRAGMA busy_timeout = 0');
+    this.#x('PRAGMA busy_timeout = 0');
     try {
-      this.#db.exec('BEGIN IMMEDIATE');
+      this.#x('BEGIN IMMEDIATE');
     } finally {
-      this.#db.exec(`PRAGMA busy_timeout = ${READ_BUSY_MS}`);
+      this.#x(`PRAGMA busy_timeout = ${READ_BUSY_MS}`);
     }
   }
 
@@ -198,19 +206,19 @@ export class Db implements Sql {
       return;
     }
     for (const p of batch) {
-      this.#db.exec('SAVEPOINT w');
+      this.#x('SAVEPOINT w');
       try {
         const value = p.fn();
-        this.#db.exec('RELEASE w');
+        this.#x('RELEASE w');
         outcomes.push({ ok: true, value });
       } catch (err) {
-        this.#db.exec('ROLLBACK TO w');
-        this.#db.exec('RELEASE w');
+        this.#x('ROLLBACK TO w');
+        this.#x('RELEASE w');
         outcomes.push(err instanceof Undo ? { ok: true, value: err.value } : { ok: false, value: err });
       }
     }
     try {
-      this.#db.exec('COMMIT');
+      this.#x('COMMIT');
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       this.onCommitFailed();
