@@ -172,7 +172,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const onCommit = (w: CallWrite): void => {
     if (w.events.length > 0) events.publish(callEventItems(w));
     if (worker) {
-      if (w.timer_due_at !== null || w.deliveries.length > 0) worker.nudge();
+      if (w.timer_due_at !== null || w.deliveries.length > 0) worker.nudge(w.deliveries);
       return;
     }
     if (w.timer_due_at !== null) engine.nudge();

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from './config.ts';
-import type { AttemptResult } from './store/contract.ts';
+import type { AttemptResult, NewDelivery } from './store/contract.ts';
 import { createHookline } from './hookline.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
 
@@ -38,7 +38,7 @@ const methods: Record<string, (...args: never[]) => Promise<unknown>> = {
   stop: () => h.stop(),
 };
 
-port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean; error?: string; method?: string; args?: unknown[] }) => {
+port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean; error?: string; method?: string; args?: unknown[]; offered?: NewDelivery[] }) => {
   if (m.wid !== undefined) {
     const a = asks.get(m.wid);
     asks.delete(m.wid);
@@ -47,6 +47,7 @@ port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean;
     return;
   }
   if (m.type === 'nudge') {
+    if (m.offered) store.offer(m.offered);
     h.engine.nudge();
     h.parts.dispatcher.nudge();
     return;

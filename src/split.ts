@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { StreamItem } from './events.ts';
-import type { AttemptResult, Delivery, DeliveryFilter, StoreStats } from './store/contract.ts';
+import type { AttemptResult, Delivery, DeliveryFilter, NewDelivery, StoreStats } from './store/contract.ts';
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
 
 /**
@@ -27,6 +27,7 @@ export class SplitWorker implements QueueRemote {
   #next = 1;
   #stopping = false;
   #nudged = false;
+  #offered: NewDelivery[] = [];
   /** the delivery thread's call events and delivery results, for GET /v1/stream (events.ts) */
   onStream: ((items: StreamItem[]) => void) | undefined;
 
@@ -88,13 +89,20 @@ export class SplitWorker implements QueueRemote {
     });
   }
 
-  /** "There is work": at most one message per event-loop turn, however many commits made some. */
-  nudge(): void {
+  /**
+   * "There is work": at most one message per event-loop turn, however many commits made some.
+   * It carries the committed deliveries, so that the delivery thread need not read them back
+   * for their first attempt (SqliteStore.offer).
+   */
+  nudge(deliveries: readonly NewDelivery[] = []): void {
+    for (const d of deliveries) this.#offered.push(d);
     if (this.#nudged) return;
     this.#nudged = true;
     setImmediate(() => {
       this.#nudged = false;
-      this.#worker.postMessage({ type: 'nudge' });
+      const offered = this.#offered;
+      this.#offered = [];
+      this.#worker.postMessage({ type: 'nudge', offered });
     });
   }
 

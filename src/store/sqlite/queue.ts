@@ -1,4 +1,4 @@
-import type { AttemptResult, Delivery, Slots } from '../contract.ts';
+import type { AttemptResult, Delivery, NewDelivery, Slots } from '../contract.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
 import type { Sql } from './db.ts';
 import type { Entry, Scheduler, Settlement } from './scheduler.ts';
@@ -13,15 +13,33 @@ import type { Entry, Scheduler, Settlement } from './scheduler.ts';
 const ROWS_BY_ID = `SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id
                    WHERE d.id IN (SELECT value FROM json_each(?))`;
 
-/** The claimed entries as deliveries: their rows and requests read in one statement. */
-export function claimDue(db: Sql, sched: Scheduler, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean): Delivery[] {
+/**
+ * The claimed entries as deliveries: their rows and requests read in one statement, except the
+ * first claim of a delivery the writer handed over in memory (`fresh`, split mode): nothing of it
+ * has changed since it was written, and the read would cost more than the rest of the claim
+ * (each commit of the other connection empties this one's page cache).
+ */
+export function claimDue(
+  db: Sql, sched: Scheduler, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean,
+  fresh?: Map<string, NewDelivery>,
+): Delivery[] {
   const claimed = sched.claim(owner, now, leaseUntil, limit, slots, reap);
   if (claimed.length === 0) return [];
-  const rows = new Map(db.all(ROWS_BY_ID, JSON.stringify(claimed.map((e) => e.id))).map((r) => [String(r.id), r]));
+  const known = new Map<string, Delivery>();
+  if (fresh) {
+    for (const e of claimed) {
+      const d = fresh.get(e.id);
+      if (!d) continue;
+      fresh.delete(e.id);
+      known.set(e.id, { ...d, status: 'pending', attempts: 0, locked_by: null, locked_until: null, updated_at: d.created_at, last_status_code: null, last_error: null });
+    }
+  }
+  const missing = claimed.filter((e) => !known.has(e.id)).map((e) => e.id);
+  if (missing.length > 0) for (const r of db.all(ROWS_BY_ID, JSON.stringify(missing))) known.set(String(r.id), deliveryFromRow(r));
   const out: Delivery[] = [];
   for (const e of claimed) {
-    const row = rows.get(e.id);
-    if (row) out.push(withState(deliveryFromRow(row), e));
+    const d = known.get(e.id);
+    if (d) out.push(withState(d, e));
   }
   return out;
 }

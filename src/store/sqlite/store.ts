@@ -17,6 +17,11 @@ import * as timers from './timers.ts';
 
 export { WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './db.ts';
 
+// ~1.5 KB each (a ~1 KB body): at most ~15 MB of deliveries waiting for their first claim. A
+// healthy target's deliveries are claimed within milliseconds and leave room; a backlog for a
+// target that does not answer fills it and is then read from the rows (issue 10, item 5).
+const FRESH_MAX = 10_000;
+
 /** The queue's reads and retries, answered by the thread that owns the queue (split mode). */
 export interface QueueRemote {
   getDelivery(accountId: string, id: string): Promise<Delivery | undefined>;
@@ -64,6 +69,8 @@ export class SqliteStore implements Store {
   #seen = 0;
   /** the last call number given per account (nextCallNumber) */
   readonly #numbers = new Map<string, number>();
+  /** split mode: deliveries the API thread wrote, handed over in memory, not claimed yet (queue.ts claimDue) */
+  readonly #fresh = new Map<string, NewDelivery>();
   /** results whose commit failed, recorded with the next claim */
   #unsettled: AttemptResult[] = [];
   #onWork: (() => void) | undefined;
@@ -221,7 +228,7 @@ export class SqliteStore implements Store {
     // reloads the target's settings next, and must find it disabled.
     const results = this.#unsettled.concat(settle);
     this.#unsettled = [];
-    const claim = (): Delivery[] => claimDue(this.#db, this.#queue(), owner, now, leaseUntil, limit, slots, this.#reap.due(now));
+    const claim = (): Delivery[] => claimDue(this.#db, this.#queue(), owner, now, leaseUntil, limit, slots, this.#reap.due(now), this.#fresh);
     if (results.length === 0) return Promise.resolve(claim());
     const recorded = this.#record(results, now);
     if (results.some((r) => r.target.disable_reason !== undefined)) return recorded.then(claim);
@@ -248,6 +255,19 @@ export class SqliteStore implements Store {
     const settled = guard(sched, results);
     await this.#writeResults(results, settled.map((x) => x.id), now);
     for (const x of settled) sched.settle(x, now);
+  }
+
+  /**
+   * Split mode, on the delivery thread: deliveries the API thread has committed, as it wrote
+   * them, so that their first claim need not read them back. The queue still learns of them
+   * from the rows, in commit order (tailQueue); this is only their content. At most FRESH_MAX
+   * are kept: past that (a backlog), the rest are read at their claim as before.
+   */
+  offer(ds: NewDelivery[]): void {
+    for (const d of ds) {
+      if (this.#fresh.size >= FRESH_MAX) return;
+      this.#fresh.set(d.id, d);
+    }
   }
 
   /** Split mode, on the API thread: results held by the delivery thread, written here. */
