@@ -28,10 +28,32 @@ export interface StreamItem {
   data: Record<string, unknown>;
 }
 
-interface Stored {
-  n: number;
-  call_id: string | null;
-  frame: string;
+/**
+ * An item kept for readers and for resuming. Its SSE frame is written out the first time a
+ * reader needs it: most items are never read (no console open), and a JSON.stringify per call
+ * event and per delivery result was a measurable part of the hot path (issue 10).
+ */
+class Stored {
+  readonly n: number;
+  readonly call_id: string | null;
+  #item: StreamItem | null;
+  #epoch: string;
+  #frame: string | null = null;
+  constructor(n: number, epoch: string, item: StreamItem) {
+    this.n = n;
+    this.call_id = item.call_id;
+    this.#epoch = epoch;
+    this.#item = item;
+  }
+
+  get frame(): string {
+    if (this.#frame === null) {
+      const it = this.#item!;
+      this.#frame = `id: ${this.#epoch}.${this.n}\nevent: ${it.event}\ndata: ${JSON.stringify(it.data)}\n\n`;
+      this.#item = null;
+    }
+    return this.#frame;
+  }
 }
 
 interface Reader {
@@ -171,7 +193,7 @@ export class EventBus {
 
   #store(it: StreamItem): void {
     const n = ++this.#n;
-    const s: Stored = { n, call_id: it.call_id, frame: `id: ${this.#epoch}.${n}\nevent: ${it.event}\ndata: ${JSON.stringify(it.data)}\n\n` };
+    const s = new Stored(n, this.#epoch, it);
     let h = this.#history.get(it.account_id);
     if (!h) this.#history.set(it.account_id, (h = { items: [], evictedUpTo: 0 }));
     h.items.push(s);
