@@ -127,7 +127,15 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   await store.recoverLeases(clock.now());
   // The delivery thread opens the database once the schema and the bootstrap key are there.
-  const worker = remote ? await SplitWorker.start(config, log, (r, held, now) => (store as SqliteStore).writeResultsFor(r, held, now)) : undefined;
+  const events = new EventBus();
+  // Split mode: the delivery thread's results are written here, and published to the stream
+  // from here once committed (one message per batch between the threads, not two).
+  const worker = remote
+    ? await SplitWorker.start(config, log, async (r, held, now) => {
+      await (store as SqliteStore).writeResultsFor(r, held, now);
+      events.publish(resultItems(r));
+    })
+    : undefined;
   if (worker) {
     remote!.attach(worker);
     log.info('split mode: the engine and the dispatcher run on a thread of their own');
@@ -145,7 +153,6 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   }
 
   // GET /v1/stream: in split mode the delivery thread's items come over its channel (split.ts).
-  const events = new EventBus();
   if (worker) worker.onStream = (items) => events.publish(items);
 
   const registry = new TargetRegistry(store, clock);

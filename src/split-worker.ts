@@ -22,7 +22,11 @@ const writeResults = (results: AttemptResult[], held: string[], now: number): Pr
 const store = new SqliteStore(config.dataDir, { queue: 'tail', writeResults });
 const h = await createHookline({ ...config, role: 'worker' }, { store, embedded: true });
 // GET /v1/stream is served by the API thread: this thread's call events and results go there.
-h.events.forwardTo((items) => port.postMessage({ type: 'stream', items }));
+// Delivery results are published by the API thread when it writes them (hookline.ts).
+h.events.forwardTo((items) => {
+  const calls = items.filter((it) => it.event !== 'delivery.result');
+  if (calls.length > 0) port.postMessage({ type: 'stream', items: calls });
+});
 await h.start();
 
 const methods: Record<string, (...args: never[]) => Promise<unknown>> = {
