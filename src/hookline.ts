@@ -138,10 +138,14 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     : undefined;
   if (worker) {
     remote!.attach(worker);
-    log.info('split mode: the engine and the dispatcher run on a thread of their own');
+    log.info('split mode: the dispatcher runs on a thread of its own');
   }
   // This process runs the loops unless it is only the API, or another thread runs them.
   const loops = config.role !== 'api' && !worker;
+  // Split mode keeps the call engine on the API thread: its writes then share the API thread's
+  // group commits on the one connection that writes (two writing connections took turns on the
+  // lock, and each commit of one emptied the other's page cache); the delivery thread only sends.
+  const runsEngine = worker !== undefined || (loops && !o.embedded);
 
   const owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
   const metrics = new Registry();
@@ -178,12 +182,10 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   const onCommit = (w: CallWrite): void => {
     if (w.events.length > 0) events.publish(callEventItems(w));
-    if (worker) {
-      if (w.timer_due_at !== null || w.deliveries.length > 0) worker.nudge(w.deliveries);
-      return;
-    }
     if (w.timer_due_at !== null) engine.nudge();
-    if (w.deliveries.length > 0) dispatcher.nudge();
+    if (w.deliveries.length === 0) return;
+    if (worker) worker.nudge(w.deliveries);
+    else dispatcher.nudge();
   };
   // `simulate` in the request → the simulator; otherwise SIP when a trunk is set (outbound and
   // click-to-call; inbound calls are simulated); otherwise the simulator with SPEC §4's defaults.
@@ -213,8 +215,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     async start() {
       // What the previous run left to a driver (the SIP driver ends its live calls) is taken over before anything runs.
       for (const d of drivers.all()) await d.restore?.();
+      if (runsEngine) engine.start();
       if (loops) {
-        engine.start();
         dispatcher.start();
         retention.start();
         await store.listen?.(() => {

@@ -19,7 +19,7 @@ const writeResults = (results: AttemptResult[], held: string[], now: number): Pr
   asks.set(wid, { resolve, reject });
   port.postMessage({ wid, method: 'writeResults', args: [results, held, now] });
 });
-const store = new SqliteStore(config.dataDir, { queue: 'tail', writeResults });
+const store = new SqliteStore(config.dataDir, { queue: 'fed', writeResults });
 const h = await createHookline({ ...config, role: 'worker' }, { store, embedded: true });
 // GET /v1/stream is served by the API thread: this thread's call events and results go there.
 // Delivery results are published by the API thread when it writes them (hookline.ts).
@@ -52,7 +52,6 @@ port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean;
   }
   if (m.type === 'nudge') {
     if (m.offered) store.offer(m.offered);
-    h.engine.nudge();
     h.parts.dispatcher.nudge();
     return;
   }
@@ -63,4 +62,6 @@ port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean;
     (err: unknown) => port.postMessage({ id: m.id, ok: false, error: String(err) }),
   );
 });
+// h.start() ran the dispatcher's first round, which built the queue from the rows: every
+// delivery the API thread commits from now on reaches it in a nudge's `offered`.
 port.postMessage({ type: 'ready' });

@@ -7,13 +7,11 @@ import type { Scheduler } from './scheduler.ts';
  * Retention and statistics on SQLite. Each purge deletes at most `batch` rows of each kind in
  * the caller's transaction, so the writer is held for a few ms at a time, never minutes.
  */
-export function purge(db: Sql, c: RetentionCutoffs, keepNewest: boolean): number {
+export function purge(db: Sql, c: RetentionCutoffs): number {
   let n = 0;
   for (const [status, before] of [['succeeded', c.before], ['dead', c.deadBefore]] as const) {
-    // Tailing by rowid (split mode), never the newest row: its rowid would be given again.
     const ids = JSON.stringify(db.all(
-      'SELECT id FROM deliveries WHERE status = ? AND updated_at < ? AND (? = 0 OR rowid < (SELECT MAX(rowid) FROM deliveries)) ORDER BY updated_at LIMIT ?',
-      status, before, keepNewest ? 1 : 0, c.batch,
+      'SELECT id FROM deliveries WHERE status = ? AND updated_at < ? ORDER BY updated_at LIMIT ?', status, before, c.batch,
     ).map((r) => String(r.id)));
     n += db.run('DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))', ids);
     n += db.run('DELETE FROM delivery_requests WHERE delivery_id IN (SELECT value FROM json_each(?))', ids);

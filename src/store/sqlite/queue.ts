@@ -115,30 +115,11 @@ const addRow = (sched: Scheduler, r: Row): void => {
   sched.add({ id: String(r.id), order_key: String(r.order_key), call_id: String(r.call_id), event_seq: Number(r.event_seq), next_attempt_at: Number(r.next_attempt_at) });
 };
 
-/**
- * Every unsettled delivery, in line order, to rebuild the scheduler at start. Answers the
- * highest rowid it saw (read in the same snapshot), where tailing starts.
- */
-export function loadQueue(db: Sql, sched: Scheduler): number {
+/** Every unsettled delivery, in line order, to rebuild the scheduler at start. */
+export function loadQueue(db: Sql, sched: Scheduler): void {
   const rows: Row[] = db.all(
     `SELECT id, order_key, call_id, event_seq, next_attempt_at FROM deliveries
      WHERE status IN ('queued', 'pending', 'delivering') ORDER BY order_key, call_id, event_seq`,
   );
   for (const r of rows) addRow(sched, r);
-  return Number(db.get('SELECT COALESCE(MAX(rowid), 0) AS m FROM deliveries')?.m ?? 0);
-}
-
-/**
- * With the API on another connection (split mode, src/split.ts), new deliveries are learnt by
- * reading the rows committed since the last look, in rowid order — which is commit order, so a
- * call's events reach the scheduler in seq order whichever thread wrote them. Answers the new
- * high-water mark.
- */
-export function tailQueue(db: Sql, sched: Scheduler, after: number): number {
-  const rows = db.all(
-    'SELECT rowid AS r, id, order_key, call_id, event_seq, next_attempt_at FROM deliveries WHERE rowid > ? ORDER BY rowid',
-    after,
-  );
-  for (const r of rows) addRow(sched, r);
-  return rows.length === 0 ? after : Number(rows[rows.length - 1]!.r);
 }

@@ -10,7 +10,7 @@ import * as calls from './calls.ts';
 import { Db } from './db.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
-import { claimDue, guard, loadQueue, tailQueue, writeResults } from './queue.ts';
+import { claimDue, guard, loadQueue, writeResults } from './queue.ts';
 import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
 import * as timers from './timers.ts';
@@ -36,11 +36,12 @@ export type ResultWriter = (results: AttemptResult[], held: string[], now: numbe
 
 export interface SqliteOptions {
   /**
-   * Who owns the delivery queue. `own` (default): this store, fed by its own writes. `tail`:
-   * this store, fed by reading new rows in commit order (another connection writes them too).
-   * A `remote` store owns none: the queue's reads and retries go to the thread that does.
+   * Who owns the delivery queue. `own` (default): this store, fed by its own writes. `fed`:
+   * this store, fed by `offer` with what another connection committed (split mode's delivery
+   * thread; the API thread is the one writer of deliveries). A `remote` store owns none: the
+   * queue's reads and retries go to the thread that does.
    */
-  queue?: 'own' | 'tail';
+  queue?: 'own' | 'fed';
   remote?: QueueRemote;
   /**
    * Split mode: results are written by the API thread's connection, so that one connection
@@ -61,13 +62,11 @@ export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   readonly #db: Db;
   readonly #reap = new ReapPolicy();
-  readonly #tail: boolean;
+  readonly #fed: boolean;
   readonly #remote: QueueRemote | undefined;
   readonly #writeResults: ResultWriter;
   /** the delivery queue (scheduler.ts), rebuilt from the rows on first use */
   #sched: Scheduler | null = null;
-  /** tail mode: the highest rowid of deliveries read so far */
-  #seen = 0;
   /** the last call number given per account (nextCallNumber) */
   readonly #numbers = new Map<string, number>();
   /** split mode: deliveries the API thread wrote, handed over in memory, not claimed yet (queue.ts claimDue) */
@@ -78,7 +77,7 @@ export class SqliteStore implements Store {
 
   constructor(dataDir: string, opts: SqliteOptions = {}) {
     this.#db = new Db(dataDir);
-    this.#tail = opts.queue === 'tail';
+    this.#fed = opts.queue === 'fed';
     this.#remote = opts.remote;
     this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now)));
     // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
@@ -88,18 +87,15 @@ export class SqliteStore implements Store {
   #queue(): Scheduler {
     if (!this.#sched) {
       const s = new Scheduler();
-      // The rows and the high-water mark from one snapshot, or a row could be missed between.
-      this.#seen = this.#db.inTransaction ? loadQueue(this.#db, s) : this.#db.now(() => loadQueue(this.#db, s));
+      loadQueue(this.#db, s);
       this.#sched = s;
-    } else if (this.#tail) {
-      this.#seen = tailQueue(this.#db, this.#sched, this.#seen);
     }
     return this.#sched;
   }
 
   /** Writes feed the queue themselves only when this store owns it and nothing else writes. */
   #feed(): Scheduler | null {
-    return this.#tail || this.#remote ? null : this.#sched;
+    return this.#fed || this.#remote ? null : this.#sched;
   }
 
   async migrate(): Promise<void> {
@@ -267,15 +263,17 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Split mode, on the delivery thread: deliveries the API thread has committed, as it wrote
-   * them, so that their first claim need not read them back. The queue still learns of them
-   * from the rows, in commit order (tailQueue); this is only their content. At most FRESH_MAX
-   * are kept: past that (a backlog), the rest are read at their claim as before.
+   * Split mode, on the delivery thread: the deliveries the API thread has committed, in
+   * commit order, as it wrote them (one message per event-loop turn). The queue learns of them
+   * here (a queue built from the rows meanwhile has them already: `add` keeps the first), and
+   * their first claim need not read them back: at most FRESH_MAX are kept, past that (a
+   * backlog) the rest are read at their claim.
    */
   offer(ds: NewDelivery[]): void {
+    const sched = this.#queue();
     for (const d of ds) {
-      if (this.#fresh.size >= FRESH_MAX) return;
-      this.#fresh.set(d.id, d);
+      sched.add(d);
+      if (this.#fresh.size < FRESH_MAX) this.#fresh.set(d.id, d);
     }
   }
 
@@ -318,7 +316,7 @@ export class SqliteStore implements Store {
   // housekeeping
 
   purge(cutoffs: RetentionCutoffs): Promise<number> {
-    return this.#db.write(() => purge(this.#db, cutoffs, this.#tail));
+    return this.#db.write(() => purge(this.#db, cutoffs));
   }
 
   async stats(now: number): Promise<StoreStats> {
