@@ -19,6 +19,7 @@ export interface Child {
   output: string[];
 }
 
+const START_S = 60;
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -33,6 +34,11 @@ export async function spawnHookline(args: string[], name = 'hookline'): Promise<
   });
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
+  // A child left running by a test that failed or timed out must not keep the test process
+  // alive (CI sat idle for minutes on one): the 'exit' handler above kills it.
+  proc.unref();
+  (proc.stdout as unknown as { unref?: () => void }).unref?.();
+  (proc.stderr as unknown as { unref?: () => void }).unref?.();
   const child: Child = { name, proc, url: '', output: [] };
   const keep = (line: string): void => {
     child.output.push(line);
@@ -41,7 +47,8 @@ export async function spawnHookline(args: string[], name = 'hookline'): Promise<
   proc.stderr!.on('data', (b: Buffer) => keep(b.toString()));
   const lines = createInterface({ input: proc.stdout! });
   child.url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 20 s:\n${child.output.join('\n')}`)), 20_000);
+    // 60 s: a cold start (type stripping, migrations) took 9–20 s while CI shared the 2 cores.
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in ${START_S} s:\n${child.output.join('\n')}`)), START_S * 1000);
     proc.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${child.output.join('\n')}`));
@@ -68,6 +75,7 @@ export const alive = (c: Child): boolean => c.proc.exitCode === null && c.proc.s
 export async function stopChild(c: Child | undefined, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (!c || !alive(c)) return;
   const exited = once(c.proc, 'exit');
+  c.proc.ref(); // waited on: keeps this process up until the child is gone
   c.proc.kill(signal);
   await exited;
 }
