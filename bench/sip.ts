@@ -9,7 +9,9 @@
  * Reported: calls/s (call.ended received in the phase ÷ its length), event→receipt percentiles
  * (receipt time here minus the event's occurred_at, same clock), the concurrency reached (calls
  * placed and not yet ended, and calls answered and not yet ended, at their peak), outcomes, and
- * Hookline's CPU. Written to .bench/sip-<timestamp>.json.
+ * Hookline's CPU; the events missing (a call that ended without one of the five every call here
+ * has) and what the kernel dropped on Hookline's SIP socket (bench/sip-socket.ts). Written to
+ * .bench/sip-<timestamp>.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -22,10 +24,12 @@ import { fileURLToPath } from 'node:url';
 import { CallApi, round } from './load.ts';
 import type { Opts } from './options.ts';
 import { API_KEY, log, sleep } from './phase.ts';
+import { watchSipSocket } from './sip-socket.ts';
 import { summarize, type Summary } from './stats.ts';
 import { Topology } from './topology.ts';
 
 const WARMUP_S = 3;
+const EVENTS = ['call.accepted', 'leg.initiated', 'leg.ringing', 'leg.answered', 'call.ended'];
 
 interface Tally {
   ended: number;
@@ -198,6 +202,8 @@ export async function sipBench(o: Opts, ctx: { stamp: string; dataDir: string; p
     apiPool = new CallApi(hl.api.info.url, API_KEY, Math.min(o.concurrency, 128));
     const ep = await apiPool.json('POST', '/v1/endpoints', { url: `${rx.url}/hook` });
     if (ep.status !== 201) throw new Error(`endpoint: ${JSON.stringify(ep.body)}`);
+    const [sipHost, sipPort] = sipListen.split(':') as [string, string];
+    const socket = watchSipSocket(sipHost, Number(sipPort));
     const warmupS = o.quick ? 1 : WARMUP_S;
     log(`warm-up: ${warmupS} s, ${o.concurrency} calls in flight`);
     await phase(apiPool, rx, 'warmup', warmupS, o.concurrency);
@@ -205,12 +211,16 @@ export async function sipBench(o: Opts, ctx: { stamp: string; dataDir: string; p
     log(`measured: ${o.durationS} s, ${o.concurrency} calls in flight`);
     const m = await phase(apiPool, rx, 'sip', o.durationS, o.concurrency);
     const cpuMs = (await hl.api.ask<number>('usage')) - cpu0;
+    const kernel = socket.stop();
+    // Every call here (answered, then SIPp's BYE) has these five events: one short is one missing.
+    const missing = Object.fromEntries(EVENTS.map((t) => [t, m.ended - (m.byType[t] ?? 0)]).filter(([, n]) => n !== 0));
     const result = {
       at: new Date().toISOString(),
       machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? null, node: process.version, load_avg_before: loadBefore, load_avg_after: round(loadavg()[0]!, 2) },
       options: { duration_s: o.durationS, concurrency: o.concurrency, hold_ms: o.sipHoldMs },
       calls_placed: m.placed, calls_ended: m.ended, failed_posts: m.failedPosts, lost: m.lost, first_error: m.firstError, outcomes: m.outcomes,
       calls_per_s: round(m.ended / m.duration_s, 1), duration_s: m.duration_s, deliveries: m.deliveries, events_per_call: m.ended > 0 ? round(m.deliveries / m.ended, 2) : null, events_by_type: m.byType,
+      events_missing: missing, sip_socket: kernel,
       peak_in_flight: m.peakInFlight, peak_answered: m.peakAnswered,
       latency_ms: summarize(m.latencies), call_ended_latency_ms: summarize(m.endedLatencies),
       hookline_cpu_per_call_ms: m.ended > 0 ? round(cpuMs / m.ended, 2) : null, hookline_cpu_cores: round(cpuMs / 1000 / m.duration_s, 2),
@@ -234,7 +244,8 @@ function print(r: { calls_per_s: number; calls_ended: number; duration_s: number
   console.log(`
 SIP calls through Hookline against SIPp (UDP, 127.0.0.1)
   calls/s              ${r.calls_per_s}  (${r.calls_ended} calls ended in ${r.duration_s} s; outcomes ${JSON.stringify(r.outcomes)})
-  events               ${JSON.stringify(r.events_by_type)}
+  events               ${JSON.stringify(r.events_by_type)}; missing ${JSON.stringify(r.events_missing)}
+  SIP socket (kernel)  ${JSON.stringify(r.sip_socket)} (warm-up included; rcvbuf_errors: the whole machine)
   concurrency reached  ${String(r.peak_in_flight)} calls placed and not ended; ${String(r.peak_answered)} answered at once
   event→receipt        ${ms(r.latency_ms)}
   call.ended→receipt   ${ms(r.call_ended_latency_ms)}

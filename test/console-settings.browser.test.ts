@@ -57,7 +57,8 @@ async function lifecycle(t: TestContext, kind: Lifecycle): Promise<{ page: Page;
   await form.getByRole('button', { name: 'Send test' }).click();
   await form.getByRole('status').filter({ hasText: 'Test delivered' }).waitFor();
   kind.check(await received(rx, '/unsaved'));
-  await screenshot(page, `settings-${kind.api.split('/').pop()}`);
+  await page.evaluate('window.scrollTo(0, 0)');
+  await screenshot(page, `settings-${kind.nav.toLowerCase().replace(/ /g, '-')}`);
   assert.equal((await h.server.api('GET', kind.api)).body.data.length, 0, 'a test saves nothing');
 
   await form.getByRole('button', { name: 'Create' }).click();
@@ -118,6 +119,18 @@ test('Endpoints: create, edit, disable, re-enable, test (unsaved and saved), rev
     return s !== secret && s;
   }, 'a rotated secret');
   await row.getByText(rotated, { exact: true }).waitFor();
+
+  // the saved test's "Request as sent" links to its page in the delivery log: the same request there
+  const result = page.locator(`tr[data-for="${id}"]`).getByRole('status');
+  await result.getByText('Request as sent').click();
+  const sent = await result.locator('pre').first().innerText();
+  await result.getByRole('link', { name: "open the delivery's page" }).click();
+  const test = (await h.server.api('GET', '/v1/deliveries?call_id=test')).body.data[0];
+  assert.equal(test.target.id, id);
+  await page.getByRole('heading', { name: test.id }).waitFor();
+  const attempt = page.getByRole('article', { name: 'Attempt 1' });
+  await attempt.getByText(sent.split('\n')[0]!, { exact: true }).waitFor();
+  assert.match(await attempt.innerText(), /200/);
 });
 
 test('Callback profiles (seed 000): create, edit, disable, re-enable, test', { skip: BROWSER_SKIP }, async (t) => {

@@ -166,16 +166,18 @@ export function HeadersEditor({ legend = 'Headers', value, onChange, errs, hint 
 export type TestOutcome = Answer<'/v1/test-deliveries', 'post'>;
 
 export function TestResult({ result }: { result: TestOutcome }) {
+  const page = `#/deliveries/${result.delivery_id}`;
   return (
     <div role="status" className={`test-result ${result.success ? 'ok' : 'failed'}`}>
       <strong>{result.success ? 'Test delivered' : 'Test failed'}</strong>{' '}
       <code>{result.event}</code>: {result.status_code === null ? 'no answer' : `HTTP ${result.status_code}`} in {Math.round(result.latency_ms)} ms
       {result.error && <> — {result.error}</>}
-      {' · '}<a href={`#/deliveries/${result.delivery_id}`}>{result.delivery_id}</a>
+      {' · '}<a href={page}>{result.delivery_id}</a>
       <details>
         <summary>Request as sent</summary>
         <pre>{`${result.request.method} ${result.request.url}\n${Object.entries(result.request.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}${result.request.body === null ? '' : `\n\n${result.request.body}`}`}</pre>
         {result.response_excerpt !== null && <><p>Response</p><pre>{result.response_excerpt}</pre></>}
+        <p>The delivery log keeps it (as a test): <a href={page}>open the delivery's page</a> for the attempt's response headers, or to retry it.</p>
       </details>
     </div>
   );

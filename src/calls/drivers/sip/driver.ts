@@ -8,7 +8,7 @@ import type { CallDriver, DriverRecord } from '../driver.ts';
 import { outcomeOf, sdpOffer } from './mapping.ts';
 import { byeOfOrphan, confirmedDialogs, endOrphan, isOurs, strayDialog } from './restore.ts';
 import { connected, inDialog, shownLeg, stateOf, type Dialog, type SipState } from './state.ts';
-import { SipStack, targetOf, type Message, type Target } from './stack.ts';
+import { SipStack, superviseUdp, targetOf, type Message, type Target } from './stack.ts';
 
 export const SIP = 'sip';
 
@@ -83,6 +83,7 @@ export class SipDriver implements CallDriver {
     this.#report = report;
     this.#live = live;
     this.#stack = new SipStack(this.#s.listen, (rq) => this.#onRequest(rq), (err) => this.#log.warn({ err }, 'sip stack error'), (rs) => this.#onStray(rs));
+    if (this.#stack.udp) superviseUdp(this.#stack.udp, this.#log);
   }
 
   /** On start, before the API listens: ends the calls the previous run left live (restore.ts); committed() sends their dialogs' BYEs. */

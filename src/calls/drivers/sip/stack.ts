@@ -1,6 +1,8 @@
 import sip, { type Message, type Target, type TransactionLayer, type Transport } from 'sip';
+import { UdpReceiver, withUdpSockets } from './udp.ts';
 
 export type { Message, Target } from 'sip';
+export { superviseUdp } from './udp.ts';
 
 /** A SIP URI's next hop: where a request to it goes (an IP literal: Hookline resolves no names). */
 export function targetOf(uri: string): Target {
@@ -17,11 +19,13 @@ export function targetOf(uri: string): Target {
 export class SipStack {
   readonly #transport: Transport;
   readonly #transactions: TransactionLayer;
+  /** the UDP socket, its receive buffer raised (udp.ts) */
+  readonly udp: UdpReceiver | undefined;
 
   /** `onStray` gets a response no transaction of this run sent the request of (one to the run before a restart). */
   constructor(listen: { host: string; port: number }, onRequest: (rq: Message, remote: Target) => void, onError: (err: unknown) => void, onStray: (rs: Message) => void) {
     const options = { address: listen.host, port: listen.port, udp: true, tcp: true, logger: { error: onError } };
-    this.#transport = sip.makeTransport(options, (m, remote) => {
+    const made = withUdpSockets(() => sip.makeTransport(options, (m, remote) => {
       try {
         if (m.method === undefined) {
           const client = this.#transactions.getClient(m);
@@ -40,7 +44,9 @@ export class SipStack {
       } catch (err) {
         onError(err);
       }
-    });
+    }));
+    this.#transport = made.value;
+    this.udp = made.sockets[0] && new UdpReceiver(made.sockets[0]);
     this.#transactions = sip.makeTransactionLayer(options, this.#transport.open.bind(this.#transport));
   }
 
@@ -80,6 +86,7 @@ export class SipStack {
   }
 
   close(): void {
+    this.udp?.close();
     this.#transactions.destroy();
     this.#transport.destroy();
   }
