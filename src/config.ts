@@ -23,7 +23,7 @@ export interface Config {
   readonly retentionMs: number;
   /** Dead deliveries are kept this long after they died, for a retry from the log (ms). */
   readonly deadRetentionMs: number;
-  /** SQLite, --role all: 2 runs the engine and the dispatcher on a thread of their own (split.ts). */
+  /** SQLite, --role all: 2 runs the dispatcher on a thread of its own (split.ts). */
   readonly threads: number;
   /** SIP (calls/drivers/sip/): set when HOOKLINE_SIP_TRUNK is; calls without `simulate` go there */
   readonly sip: SipConfig | undefined;

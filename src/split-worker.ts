@@ -1,6 +1,6 @@
 /**
- * The worker thread of split mode (split.ts): the call engine, the dispatcher and retention, on
- * a connection of their own to the same SQLite database, owning the delivery queue.
+ * The worker thread of split mode (split.ts): the dispatcher and retention, on a connection of
+ * their own to the same SQLite database, owning the delivery queue.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from './config.ts';

@@ -6,14 +6,14 @@ import type { AttemptResult, Delivery, DeliveryFilter, NewDelivery, StoreStats }
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
 
 /**
- * Split mode (SQLite, `--role all`, `HOOKLINE_THREADS=2`): the API runs on the main thread and the
- * call engine, the dispatcher and retention on a worker thread (split-worker.ts), each with its
- * own connection to the one WAL database, so the two halves of the hot path use both cores.
+ * Split mode (SQLite, `--role all`, `HOOKLINE_THREADS=2`): the API and the call engine run on the
+ * main thread, the dispatcher and retention on a worker thread (split-worker.ts) with its own
+ * connection to the one WAL database, so the two halves of the hot path use both cores. The
+ * main thread's connection does the writing (the worker's results come here to be written).
  *
- * The worker owns the delivery queue (it learns new deliveries by reading the rows committed
- * since its last look, in commit order); the main thread tells it "there is work" after each
- * commit that made some, and asks it for what only the queue knows (a delivery under way, a
- * retry, the queue's counts, the delivery metrics).
+ * The worker owns the delivery queue: the main thread hands it each commit's deliveries in
+ * commit order with the "there is work" message, and asks it for what only the queue knows
+ * (a delivery under way, a retry, the queue's counts, the delivery metrics).
  */
 
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
