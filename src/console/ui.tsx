@@ -28,12 +28,16 @@ export function go(path: string, query: Record<string, string | undefined> = {})
 }
 
 /**
- * Runs `load` now and whenever the returned `reload` is called (a live event came), one run at a
- * time: calls during a run make one more run after it, not one each.
+ * Runs `load` now, again whenever `deps` change, and whenever the returned `reload` is called (a
+ * live event came), one run at a time: calls during a run make one more run after it, not one
+ * each. Each run takes the latest `load` (a filter changed during a run: the run after it loads
+ * the new one), and `reload` itself never changes, so a live subscription that calls it is made
+ * once, not again on every change (events in between were missed).
  */
 export function useReloader(load: () => Promise<void>, deps: unknown[]): () => void {
   const state = useRef({ running: false, again: false, alive: true });
-  const fn = useCallback(load, deps);
+  const latest = useRef(load);
+  latest.current = load;
   const reload = useCallback((): void => {
     const s = state.current;
     if (s.running) {
@@ -45,21 +49,21 @@ export function useReloader(load: () => Promise<void>, deps: unknown[]): () => v
       do {
         s.again = false;
         try {
-          await fn();
+          await latest.current();
         } catch {
           // the next event or a reload tries again
         }
       } while (s.again && s.alive);
       s.running = false;
     })();
-  }, [fn]);
+  }, []);
   useEffect(() => {
     state.current.alive = true;
-    reload();
     return () => {
       state.current.alive = false;
     };
-  }, [reload]);
+  }, []);
+  useEffect(reload, deps);
   return reload;
 }
 
