@@ -112,13 +112,12 @@ export class EventBus {
   #n = 0;
   readonly #history = new Map<string, { items: Stored[]; evictedUpTo: number }>();
   readonly #readers = new Set<Reader>();
-  #forward: ((items: StreamItem[]) => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   /** readers disconnected for being too far behind (a metric and a test hook) */
   dropped = 0;
   /**
-   * Per call: the seq expected next, and events that came before it. Split mode publishes from
-   * two threads (the API thread's writes directly, the engine's over a message), so an event
+   * Per call: the seq expected next, and events that came before it. Events are published
+   * after their commits, and two commits' continuations may run in either order, so an event
    * can arrive before the one it follows; it waits for it, at most REORDER_WAIT_MS.
    */
   readonly #lines = new Map<string, { next: number; held: Map<number, StreamItem>; timer: NodeJS.Timeout | undefined }>();
@@ -127,18 +126,12 @@ export class EventBus {
     this.limits = { historyPerAccount: 1000, readerBufferBytes: 1024 * 1024, ...limits };
   }
 
-  /** Split mode's delivery thread: hand every item to the API thread instead of keeping it. */
-  forwardTo(fn: (items: StreamItem[]) => void): void {
-    this.#forward = fn;
-  }
-
   get readers(): number {
     return this.#readers.size;
   }
 
   publish(items: StreamItem[]): void {
     if (items.length === 0) return;
-    if (this.#forward) return this.#forward(items);
     for (const it of items) {
       const seq = it.event === 'call.event' && it.call_id !== null ? it.data.seq : undefined;
       if (typeof seq !== 'number') this.#store(it);

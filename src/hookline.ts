@@ -157,7 +157,6 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   }
 
   // GET /v1/stream: in split mode the delivery thread's items come over its channel (split.ts).
-  if (worker) worker.onStream = (items) => events.publish(items);
 
   const registry = new TargetRegistry(store, clock);
   const sender = new Sender({
@@ -165,7 +164,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     isRefused: isAddressRefused,
   });
   const dispatcher = new Dispatcher({
-    store: tapResults(store, (r) => events.publish(resultItems(r))), clock, log, registry, sender, metrics: new DeliveryMetrics(worker ? new Registry() : metrics), owner,
+    // Split mode's delivery thread publishes nothing: the API thread publishes the results it writes.
+    store: o.embedded ? store : tapResults(store, (r) => events.publish(resultItems(r))), clock, log, registry, sender, metrics: new DeliveryMetrics(worker ? new Registry() : metrics), owner,
     leaseMs: config.leaseMs, retryScheduleMs: config.retryScheduleMs, failureWindowMs: config.failureWindowMs,
   });
   const resourceDeps = { store, clock, registry };

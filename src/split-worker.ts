@@ -21,12 +21,7 @@ const writeResults = (results: AttemptResult[], held: string[], now: number): Pr
 });
 const store = new SqliteStore(config.dataDir, { queue: 'fed', writeResults });
 const h = await createHookline({ ...config, role: 'worker' }, { store, embedded: true });
-// GET /v1/stream is served by the API thread: this thread's call events and results go there.
-// Delivery results are published by the API thread when it writes them (hookline.ts).
-h.events.forwardTo((items) => {
-  const calls = items.filter((it) => it.event !== 'delivery.result');
-  if (calls.length > 0) port.postMessage({ type: 'stream', items: calls });
-});
+// GET /v1/stream is served by the API thread, which publishes the results as it writes them.
 await h.start();
 
 const methods: Record<string, (...args: never[]) => Promise<unknown>> = {

@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
-import type { StreamItem } from './events.ts';
 import type { AttemptResult, Delivery, DeliveryFilter, NewDelivery, StoreStats } from './store/contract.ts';
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
 
@@ -28,17 +27,12 @@ export class SplitWorker implements QueueRemote {
   #stopping = false;
   #nudged = false;
   #offered: NewDelivery[] = [];
-  /** the delivery thread's call events and delivery results, for GET /v1/stream (events.ts) */
-  onStream: ((items: StreamItem[]) => void) | undefined;
 
   private constructor(worker: Worker, log: Logger, writeResults: ResultWriter) {
     this.#worker = worker;
     this.#log = log;
-    worker.on('message', (m: Reply | Ask | { type: 'ready' } | { type: 'stream'; items: StreamItem[] }) => {
-      if ('type' in m) {
-        if (m.type === 'stream') this.onStream?.(m.items);
-        return;
-      }
+    worker.on('message', (m: Reply | Ask | { type: 'ready' }) => {
+      if ('type' in m) return;
       if ('wid' in m) {
         writeResults(...m.args).then(
           () => worker.postMessage({ wid: m.wid, ok: true }),

@@ -21,7 +21,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { Config } from '../src/config.ts';
 import type { Overrides } from '../src/hookline.ts';
 import { CONSOLE_DIR } from '../src/api/routes/console.ts';
-import { API_KEY, startHookline, type TestServer } from './helpers.ts';
+import { API_KEY, startHookline, waitFor, type TestServer } from './helpers.ts';
 
 /** The chromium binary: HOOKLINE_CHROMIUM, else /usr/bin/chromium, else `chromium` on the PATH. */
 export function findChromium(): string | null {
@@ -124,19 +124,8 @@ export async function signIn(page: Page, key: string = API_KEY): Promise<void> {
  * Polls `cond` until it holds (truthy), for assertions on things a locator cannot wait for:
  * `await expect(() => rx.requests.length === 2, 'two deliveries')`.
  */
-export async function expect<T>(cond: () => T | Promise<T>, what = 'condition', timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+export function expect<T>(cond: () => T | Promise<T>, what = 'condition', timeoutMs = 15_000): Promise<NonNullable<T>> {
+  return waitFor(cond, timeoutMs, what);
 }
 
 export const SCREENSHOT_DIR = process.env.HOOKLINE_SCREENSHOTS || null;
