@@ -33,11 +33,35 @@ const BATCH = 128;
 // in groups, one claim per group rather than one per attempt (bench: 1 ms took deliveries/s from
 // ~600 to ~1,500, at the cost of at most 1 ms per event).
 const CLAIM_GAP_MS = 1;
+// With each head a claim may lease up to 15 of its line's later deliveries (a chain: store
+// contract, claimDeliveries): a call's events then follow each other without a round between.
+const FOLLOWERS = 15;
+// A chain goes on only while at least this share of the lease is left: an attempt's timeout is
+// at most 0.8 of the lease (#attempt), so no follower is still being sent when the lease ends.
+const CHAIN_LEASE_LEFT = 0.8;
 // Nothing due: look again within 1 s anyway (another process may have enqueued; a nudge is only a hint).
 const IDLE_MS = 1000;
 // On shutdown, requests under way get this long to finish before they are cut and handed back.
 const DRAIN_MS = 5000;
 export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
+
+/** A claim's deliveries as chains: one per call's line for a target, in event order (a head alone when the store does not chain). */
+export function chainsOf(claimed: Delivery[]): Delivery[][] {
+  const lines = new Map<string, Delivery[]>();
+  const chains: Delivery[][] = [];
+  for (const d of claimed) {
+    const k = `${d.order_key}\u0000${d.call_id}`;
+    const line = lines.get(k);
+    if (line) line.push(d);
+    else {
+      const c = [d];
+      lines.set(k, c);
+      chains.push(c);
+    }
+  }
+  for (const c of chains) if (c.length > 1) c.sort((a, b) => a.event_seq - b.event_seq);
+  return chains;
+}
 
 /** What the headers of one request depend on: the delivery (or a test's stand-in) and its attempt. */
 export interface HeaderInput {
@@ -82,6 +106,8 @@ export class Dispatcher {
   /** set when stop() cuts what is still under way: those attempts are handed back, not failed */
   #cut = false;
   #results: AttemptResult[] = [];
+  /** followers of chains that stopped (their head will be retried): handed back by the next round */
+  #handBack: string[] = [];
   #total = 0;
   #lastShortClaim = 0;
 
@@ -119,32 +145,43 @@ export class Dispatcher {
   async #round(): Promise<number> {
     const { store, clock } = this.#d;
     const free = MAX_IN_FLIGHT - this.#total;
-    if (free <= 0 && this.#results.length === 0) return IDLE_MS; // a finished attempt nudges
+    if (free <= 0 && this.#results.length === 0 && this.#handBack.length === 0) return IDLE_MS; // a finished attempt nudges
     const gap = this.#lastShortClaim + CLAIM_GAP_MS - performance.now();
     if (gap > 0) await new Promise((r) => setTimeout(r, gap));
     const settle = this.#results;
     this.#results = [];
     const now = clock.now();
+    const leaseUntil = now + this.#d.leaseMs;
     const want = Math.max(0, Math.min(BATCH, free));
     let claimed: Delivery[];
     try {
-      claimed = await store.claimDeliveries(this.#d.owner, now, now + this.#d.leaseMs, want, this.#throttle.slots(this.#inFlight), settle);
+      claimed = await store.claimDeliveries(this.#d.owner, now, leaseUntil, want, this.#throttle.slots(this.#inFlight), settle, FOLLOWERS);
     } catch (err) {
       this.#results.unshift(...settle); // recorded by the next round
       throw err;
     }
     this.#settled(settle);
     // A batch may hold more of one target than it has free slots: the rest go back to the
-    // queue (the next claims skip the target while it is full).
-    const excess: string[] = [];
-    for (const d of claimed) {
-      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, await this.#limit(d))) this.#launch(d);
-      else excess.push(d.id);
+    // queue (the next claims skip the target while it is full). A chain takes one slot.
+    const excess = this.#handBack;
+    this.#handBack = [];
+    const chains = chainsOf(claimed);
+    for (const chain of chains) {
+      const d = chain[0]!;
+      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, await this.#limit(d))) this.#launch(chain, leaseUntil);
+      else for (const x of chain) excess.push(x.id);
     }
-    if (excess.length > 0) await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
-    if (claimed.length < want) this.#lastShortClaim = performance.now();
+    if (excess.length > 0) {
+      try {
+        await store.releaseDeliveries(this.#d.owner, clock.now(), excess);
+      } catch (err) {
+        this.#handBack.push(...excess); // handed back by the next round (or by their lease's end)
+        throw err;
+      }
+    }
+    if (chains.length < want) this.#lastShortClaim = performance.now();
     this.#throttle.forgetIdle(this.#inFlight);
-    if (claimed.length > 0 || this.#results.length > 0) return 0;
+    if (claimed.length > 0 || this.#results.length > 0 || this.#handBack.length > 0) return 0;
     // Due rows that were not claimed wait on an earlier event or a full target: a finished
     // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
     // A paused target (throttle.ts) is tried again when its pause ends.
@@ -163,28 +200,50 @@ export class Dispatcher {
     return n;
   }
 
-  #launch(d: Delivery): void {
+  /**
+   * Sends a chain (a head and the followers leased with it, in event order) one after another
+   * in one slot: a follower goes out once the one before it settled for good (succeeded or
+   * dead). When one does not (a retry later, shutdown, a crash) the rest are handed back.
+   */
+  #launch(chain: Delivery[], leaseUntil: number): void {
+    const key = chain[0]!.order_key;
     this.#total += 1;
-    this.#inFlight.set(d.order_key, (this.#inFlight.get(d.order_key) ?? 0) + 1);
-    const p: Promise<void> = this.#attempt(d)
-      .then((r) => {
-        if (r) {
-          this.#results.push(r);
-          this.#loop.nudge();
-        }
-      })
-      .catch((err: unknown) => {
-        // The lease runs out and the delivery is claimed again: late, never lost.
-        this.#d.log.error({ err, delivery_id: d.id }, 'delivery attempt crashed');
-      })
+    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+    const p: Promise<void> = this.#send(chain, leaseUntil)
       .finally(() => {
         this.#total -= 1;
-        const n = (this.#inFlight.get(d.order_key) ?? 1) - 1;
-        if (n <= 0) this.#inFlight.delete(d.order_key);
-        else this.#inFlight.set(d.order_key, n);
+        const n = (this.#inFlight.get(key) ?? 1) - 1;
+        if (n <= 0) this.#inFlight.delete(key);
+        else this.#inFlight.set(key, n);
         this.#pending.delete(p);
       });
     this.#pending.add(p);
+  }
+
+  async #send(chain: Delivery[], leaseUntil: number): Promise<void> {
+    for (let i = 0; i < chain.length; i++) {
+      const d = chain[i]!;
+      let r: AttemptResult | null = null;
+      try {
+        r = await this.#attempt(d);
+      } catch (err) {
+        // The lease runs out and the delivery is claimed again: late, never lost.
+        this.#d.log.error({ err, delivery_id: d.id }, 'delivery attempt crashed');
+      }
+      if (r) {
+        this.#results.push(r);
+        this.#loop.nudge();
+      }
+      const next = chain[i + 1];
+      if (next === undefined) return;
+      const goOn = r !== null && r.status !== 'pending' && !this.#cut
+        && leaseUntil - this.#d.clock.now() >= this.#d.leaseMs * CHAIN_LEASE_LEFT;
+      if (!goOn) {
+        for (const x of chain.slice(i + 1)) this.#handBack.push(x.id);
+        this.#loop.nudge();
+        return;
+      }
+    }
   }
 
   /** On shutdown: what finished after the last round. */

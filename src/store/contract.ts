@@ -229,8 +229,16 @@ export interface Store {
    * SQLite, whose claims write nothing, in its next group commit without holding the claim up
    * (a result whose commit failed is recorded with the next claim). Either way a delivery's
    * next event becomes claimable once its result is recorded.
+   *
+   * `followers` (default 0): a backend may lease, with each head, up to that many of its line's
+   * later deliveries (a chain, all in the answer). They may be sent only one after another, each
+   * once every one before it in the line settled for good; whatever is not sent goes back with
+   * releaseDeliveries, which (like an expired lease) makes a line's first unsettled delivery due
+   * and leaves the ones behind it waiting. PostgreSQL chains (a round trip saved per event of
+   * a call); SQLite's in-memory queue makes a line's next delivery due the moment the one before
+   * it is answered, so it hands out heads only.
    */
-  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle?: AttemptResult[]): Promise<Delivery[]>;
+  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle?: AttemptResult[], followers?: number): Promise<Delivery[]>;
   recordAttempts(results: AttemptResult[], now: number): Promise<void>;
   /**
    * The earliest time after `now` at which a pending delivery falls due or a lease runs out. Rows

@@ -1,5 +1,6 @@
 import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract.ts';
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
+import { releaseStep } from './queue.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
 
 /**
@@ -14,9 +15,8 @@ export async function nextDeliveryDue(c: Client, now: number): Promise<number | 
 }
 
 export async function releaseDeliveries(c: Client, owner: string, now: number, ids?: string[]): Promise<void> {
-  await countOf(c, 'deliveries_release_some',
-    `UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1
-     WHERE locked_by = $2 AND status = 'delivering' AND ($3::text[] IS NULL OR id = ANY($3::text[]))`, [now, owner, ids ?? null]);
+  const s = releaseStep(owner, now, ids ?? null);
+  await countOf(c, s.name, s.text, s.values);
 }
 
 export async function getDelivery(c: Client, accountId: string, id: string): Promise<Delivery | undefined> {

@@ -106,15 +106,39 @@ export function promoteStep(results: AttemptResult[], now: number): Step {
 }
 
 /**
- * A lease that ran out (its process died) puts the delivery back in line. Rows another
+ * Whether a line's earlier unsettled row exists: then a row handed back waits behind it
+ * ('queued'), else it is the line's head ('pending'). One index probe per row (deliveries_in_order,
+ * `LIMIT 1`), a plan that stays a probe. Within one statement every row is judged on the snapshot
+ * before it, so handing back a whole chain (head and followers, claimStep) makes the head
+ * pending and the rest queued.
+ */
+const HANDED_BACK_STATUS = `CASE WHEN EXISTS (
+           SELECT 1 FROM deliveries e
+           WHERE e.order_key = d.order_key AND e.call_id = d.call_id AND e.event_seq < d.event_seq
+             AND e.status IN ('queued', 'pending', 'delivering')
+           LIMIT 1) THEN 'queued' ELSE 'pending' END`;
+
+/**
+ * A lease that ran out (its process died) puts the delivery back in line: the line's first
+ * unsettled row becomes due, the followers a chain had taken wait behind it. Rows another
  * transaction holds are left for the next reap (a second later) rather than waited for.
  */
 export function reapStep(now: number): Step {
   return {
     name: 'deliveries_reap',
-    text: `UPDATE deliveries SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = $1
-       WHERE id IN (SELECT id FROM deliveries WHERE status = 'delivering' AND locked_until <= $1 FOR NO KEY UPDATE SKIP LOCKED)`,
+    text: `UPDATE deliveries d SET status = ${HANDED_BACK_STATUS}, locked_by = NULL, locked_until = NULL, next_attempt_at = $1
+       WHERE d.id IN (SELECT id FROM deliveries WHERE status = 'delivering' AND locked_until <= $1 FOR NO KEY UPDATE SKIP LOCKED)`,
     values: [now],
+  };
+}
+
+/** Hands leased deliveries back (all of `owner`'s, or only `ids`): heads due, followers queued. */
+export function releaseStep(owner: string, now: number, ids: string[] | null): Step {
+  return {
+    name: 'deliveries_release_some',
+    text: `UPDATE deliveries d SET status = ${HANDED_BACK_STATUS}, locked_by = NULL, locked_until = NULL, updated_at = $1
+       WHERE d.locked_by = $2 AND d.status = 'delivering' AND ($3::text[] IS NULL OR d.id = ANY($3::text[]))`,
+    values: [now, owner, ids],
   };
 }
 
@@ -126,8 +150,17 @@ export function reapStep(now: number): Step {
  * target's first before anyone's second — up to LIMIT. A full or failing target's backlog is
  * never walked. Only the head of each call's line for a target is 'pending' (later ones
  * 'queued'). Read its rows with claimedFrom.
+ *
+ * Chains: with `followers` > 0, each head claimed brings up to that many of its line's queued
+ * rows, in event order, under the same lease. The dispatcher sends them one after another as
+ * each one before settles for good, without a round trip between (at 500 events/s a round per
+ * event of a call cost ~7 ms each: a call's 5th event read p99 54–65 ms against 20–24 ms for
+ * its 1st), and hands back the rest when one does not (releaseStep). No other process touches a
+ * queued row (a call write locks only a line's first unsettled row; a promotion only updates
+ * the first unsettled row, which is our head), so these rows are not skipped: a gap would break
+ * the order.
  */
-export function claimStep(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots): Step {
+export function claimStep(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, followers: number): Step {
   const keys = [...slots.free.keys()];
   return {
     name: 'deliveries_claim',
@@ -152,10 +185,18 @@ export function claimStep(owner: string, now: number, leaseUntil: number, limit:
        UPDATE deliveries d SET status = 'delivering', locked_by = $1, locked_until = $2
        FROM (SELECT id FROM picked ORDER BY rank, next_attempt_at, id LIMIT $4) s
        WHERE d.id = s.id
+       RETURNING d.*),
+     chained AS (
+       UPDATE deliveries d SET status = 'delivering', locked_by = $1, locked_until = $2
+       FROM (SELECT f.id FROM claimed c CROSS JOIN LATERAL (
+               SELECT q.id FROM deliveries q
+               WHERE q.order_key = c.order_key AND q.call_id = c.call_id AND q.status = 'queued'
+               ORDER BY q.event_seq LIMIT $9) f) s
+       WHERE d.id = s.id AND d.status = 'queued'
        RETURNING d.*)
      -- the request comes from its own table (written once at enqueue, never rewritten)
-     SELECT c.*, r.request FROM claimed c JOIN delivery_requests r ON r.delivery_id = c.id`,
-    values: [owner, leaseUntil, now, limit, limit, slots.fallback, keys, keys.map((k) => slots.free.get(k)!)],
+     SELECT c.*, r.request FROM (SELECT * FROM claimed UNION ALL SELECT * FROM chained) c JOIN delivery_requests r ON r.delivery_id = c.id`,
+    values: [owner, leaseUntil, now, limit, limit, slots.fallback, keys, keys.map((k) => slots.free.get(k)!), followers],
   };
 }
 

@@ -245,14 +245,14 @@ export class PostgresStore implements Store {
 
   // deliveries
 
-  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = []): Promise<Delivery[]> {
+  async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = [], followers = 0): Promise<Delivery[]> {
     const steps = this.#settleSteps(settle, now);
     // Reaping at most once a second: a lease runs for seconds, so looking more often finds nothing new.
     if (limit > 0 && (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap)) {
       this.#lastReap = now;
       steps.push(reapStep(now));
     }
-    if (limit > 0) steps.push(claimStep(owner, now, leaseUntil, limit, slots));
+    if (limit > 0) steps.push(claimStep(owner, now, leaseUntil, limit, slots, followers));
     if (steps.length === 0) return [];
     // Settle, promote, reap and claim: one transaction (one commit), sent in one round trip.
     // It commits without waiting for the WAL flush (~2 ms here, and the dispatcher's rounds run

@@ -1,0 +1,102 @@
+/**
+ * Issue 10, chains (store contract, claimDeliveries `followers`): a claim may lease with each
+ * head its line's later deliveries, in event order; whatever is handed back — by the owner or by
+ * a lease that ran out — leaves the line with one due head and the rest waiting behind it.
+ * PostgreSQL chains; SQLite hands out heads only (its queue makes the next one due in memory),
+ * and must keep the same order guarantees.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Delivery, Store } from '../src/store/contract.ts';
+import { BACKENDS, enqueue, epoch, getDelivery, ids, newAccount, result, type Opened } from './store-harness.ts';
+
+// In event order (a claim's answer is in due-time order; the dispatcher orders each chain).
+const chainClaim = async (store: Store, owner: string, now: number, followers: number, lease = 60_000): Promise<Delivery[]> =>
+  (await store.claimDeliveries(owner, now, now + lease, 100, { free: new Map(), fallback: 100 }, [], followers)).sort((a, b) => a.event_seq - b.event_seq);
+
+for (const backend of BACKENDS) {
+  if (backend.skip) {
+    test(`${backend.name}: chained claims`, { skip: backend.skip }, () => {});
+    continue;
+  }
+
+  describe(`${backend.name}: chained claims`, () => {
+    let h: Opened;
+    let store: Store;
+    const chains = backend.name === 'postgres';
+    before(async () => {
+      h = await backend.open();
+      store = h.store;
+      await store.migrate();
+    });
+    after(async () => {
+      await h?.cleanup();
+    });
+
+    /** A call with four deliveries to one target, and a claim of its line with up to `n` followers. */
+    const line = async (key: string, T: number, n: number) => {
+      const acct = await newAccount(store);
+      const { ids: line } = await enqueue(store, acct, T, [1, 2, 3, 4].map((seq) => ({ seq, key })));
+      const got = await chainClaim(store, 'o1', T, n);
+      return { acct, line, got };
+    };
+
+    test('a head comes with its line’s later deliveries, in order, under the same lease; never more than asked', async () => {
+      const T = epoch();
+      const { line: all, got } = await line('chain_a', T, 2);
+      // A prefix of the line: the head first, then (PostgreSQL) up to 2 followers in event order.
+      assert.deepEqual(ids(got), all.slice(0, chains ? 3 : 1));
+      for (const d of got) {
+        assert.equal(d.status, 'delivering');
+        assert.equal(d.locked_by, 'o1');
+        assert.equal(d.locked_until, T + 60_000);
+      }
+      assert.deepEqual(await chainClaim(store, 'o2', T + 1, 15), [], 'nothing else of the line is due');
+      // Without followers asked, a claim is heads only (the default).
+      const other = await line('chain_a0', T, 0);
+      assert.deepEqual(ids(other.got), other.line.slice(0, 1));
+    });
+
+    test('a chain handed back: its head is due again, the rest wait behind it', async () => {
+      const T = epoch();
+      const { acct, line: all, got } = await line('chain_b', T, 15);
+      await store.releaseDeliveries('o1', T + 10, ids(got));
+      for (const id of all.slice(1)) assert.notEqual((await getDelivery(store, acct, id)).status, 'delivering');
+      const again = await chainClaim(store, 'o2', T + 20, 0);
+      assert.deepEqual(ids(again), all.slice(0, 1), 'the head, and only the head, is due');
+    });
+
+    test('the head is retried later: the followers go back behind it and wait for its success', async () => {
+      const T = epoch();
+      const { line: all, got } = await line('chain_c', T, 15);
+      const head = got[0]!;
+      // The head failed (retry at T+5000); its followers are handed back by the next round.
+      await store.recordAttempts([result('o1', head, 'pending', T + 10, { next: T + 5000 })], T + 10);
+      await store.releaseDeliveries('o1', T + 11, ids(got.slice(1)));
+      assert.deepEqual(await chainClaim(store, 'o2', T + 20, 15), [], 'nothing due before the retry');
+      const retried = await chainClaim(store, 'o2', T + 5000, 15);
+      assert.deepEqual(ids(retried), all.slice(0, chains ? 4 : 1), 'the head again, and its followers with it');
+      assert.equal(retried[0]!.attempts, 1);
+    });
+
+    test('followers after a head that succeeded: handed back, the first of them is the new head', async () => {
+      const T = epoch();
+      const { line: all, got } = await line('chain_d', T, 15);
+      await store.recordAttempts([result('o1', got[0]!, 'succeeded', T + 10)], T + 10);
+      await store.releaseDeliveries('o1', T + 11, ids(got.slice(1)));
+      assert.deepEqual(ids(await chainClaim(store, 'o2', T + 20, 0)), all.slice(1, 2));
+    });
+
+    test('a lease that runs out hands the whole chain back in order: the head first, never a follower alone', async () => {
+      const T = epoch();
+      const { line: all, got } = await line('chain_e', T, 15);
+      assert.ok(got.length >= 1);
+      assert.deepEqual(await chainClaim(store, 'o2', T + 59_999, 15), [], 'the lease holds');
+      // Past the lease (a claim reaps at most once a second): the head is due again; followers wait behind it.
+      const taken = await chainClaim(store, 'o2', T + 61_000, 0);
+      assert.deepEqual(ids(taken), all.slice(0, 1));
+      await store.recordAttempts([result('o2', taken[0]!, 'succeeded', T + 61_010)], T + 61_010);
+      assert.deepEqual(ids(await chainClaim(store, 'o2', T + 61_020, 0)), all.slice(1, 2), 'then the second, not the third');
+    });
+  });
+}
