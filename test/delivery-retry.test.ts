@@ -241,3 +241,28 @@ test('410 Gone disables the endpoint; later calls get dead rows for it, nothing 
     await rx.close();
   }
 });
+
+test('the log keeps the first 4 KiB of an answer; a very long answer is cut off and still counts as answered', async () => {
+  // 10 KiB: read whole, logged cut to 4 KiB. 1 MiB: the read stops past 64 KiB (the socket is
+  // given up), the attempt is still the 200 it was.
+  for (const size of [10 * 1024, 1024 * 1024]) {
+    const rx = await startReceiver();
+    const body = Array.from({ length: size }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    rx.respond((_r, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-answer': 'long' }).end(body);
+    });
+    try {
+      const { d } = await oneDelivery(rx, 'succeeded');
+      const full = (await s.api('GET', `/v1/deliveries/${d.id}`)).body;
+      assert.equal(full.attempts.length, 1);
+      const a = full.attempts[0];
+      assert.equal(a.status_code, 200);
+      assert.equal(a.error, null);
+      assert.equal(a.response_excerpt, body.slice(0, 4096));
+      assert.equal(a.response_headers['x-answer'], 'long');
+      assert.equal(a.response_headers['content-type'], 'text/plain');
+    } finally {
+      await rx.close();
+    }
+  }
+});
