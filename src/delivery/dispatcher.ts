@@ -105,6 +105,8 @@ export class Dispatcher {
   readonly #pending = new Set<Promise<void>>();
   /** set when stop() cuts what is still under way: those attempts are handed back, not failed */
   #cut = false;
+  /** set when stop() begins: chains start no further sends (their rest is handed back) */
+  #stopping = false;
   #results: AttemptResult[] = [];
   /** followers of chains that stopped (their head will be retried): handed back by the next round */
   #handBack: string[] = [];
@@ -126,6 +128,7 @@ export class Dispatcher {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     await this.#loop.stop();
     const drained = Promise.allSettled([...this.#pending]);
     let timer: NodeJS.Timeout | undefined;
@@ -236,7 +239,7 @@ export class Dispatcher {
       }
       const next = chain[i + 1];
       if (next === undefined) return;
-      const goOn = r !== null && r.status !== 'pending' && !this.#cut
+      const goOn = r !== null && r.status !== 'pending' && !this.#stopping
         && leaseUntil - this.#d.clock.now() >= this.#d.leaseMs * CHAIN_LEASE_LEFT;
       if (!goOn) {
         for (const x of chain.slice(i + 1)) this.#handBack.push(x.id);
