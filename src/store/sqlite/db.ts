@@ -10,6 +10,8 @@ export type Param = string | number | null;
 export interface Sql {
   run(sql: string, ...params: Param[]): number;
   all(sql: string, ...params: Param[]): Row[];
+  /** rows one at a time (a large result is never held whole) */
+  each(sql: string, ...params: Param[]): Iterable<Row>;
   get(sql: string, ...params: Param[]): Row | undefined;
 }
 
@@ -109,6 +111,10 @@ export class Db implements Sql {
 
   all(sql: string, ...params: Param[]): Row[] {
     return this.#q(sql).all(...params) as Row[];
+  }
+
+  each(sql: string, ...params: Param[]): Iterable<Row> {
+    return this.#q(sql).iterate(...params) as Iterable<Row>;
   }
 
   get(sql: string, ...params: Param[]): Row | undefined {

@@ -115,9 +115,12 @@ const addRow = (sched: Scheduler, r: Row): void => {
   sched.add({ id: String(r.id), order_key: String(r.order_key), call_id: String(r.call_id), event_seq: Number(r.event_seq), next_attempt_at: Number(r.next_attempt_at) });
 };
 
-/** Every unsettled delivery, in line order, to rebuild the scheduler at start. */
+/**
+ * Every unsettled delivery, in line order, to rebuild the scheduler at start: row by row, so a
+ * backlog of 100,000 is never also held as one array of rows while the queue is built.
+ */
 export function loadQueue(db: Sql, sched: Scheduler): void {
-  const rows: Row[] = db.all(
+  const rows = db.each(
     `SELECT id, order_key, call_id, event_seq, next_attempt_at FROM deliveries
      WHERE status IN ('queued', 'pending', 'delivering') ORDER BY order_key, call_id, event_seq`,
   );
