@@ -59,3 +59,40 @@ test('the console: / redirects, security headers, cached and compressed assets, 
   assert.ok(total < 300 * 1024, `first load is ${total} bytes compressed`);
   assert.equal((await get(`${s.url}/console/assets/nope.js`)).status, 404);
 });
+
+test('the build’s compressed copies are served as they are; a build without them (or with stale ones) is compressed at start', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync, utimesSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { brotliDecompressSync, gunzipSync } = await import('node:zlib');
+  const { precompress } = await import('../src/api/routes/console.ts');
+  const Fastify = (await import('fastify')).default;
+  const { consoleRoutes } = await import('../src/api/routes/console.ts');
+  const dir = mkdtempSync(path.join(tmpdir(), 'hookline-console-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const page = '<!doctype html><title>console</title>' + 'x'.repeat(2000);
+  writeFileSync(path.join(dir, 'index.html'), page);
+  const serve = async () => {
+    const app = Fastify();
+    consoleRoutes(app as never, dir);
+    const r = await app.inject({ url: '/console/', headers: { 'accept-encoding': 'br' } });
+    const g = await app.inject({ url: '/console/', headers: { 'accept-encoding': 'gzip' } });
+    await app.close();
+    return { br: r.rawPayload, gz: g.rawPayload };
+  };
+  // No copies: compressed at start, still correct.
+  let got = await serve();
+  assert.equal(brotliDecompressSync(got.br).toString(), page);
+  assert.equal(gunzipSync(got.gz).toString(), page);
+  // Copies written by the build: those very bytes are served.
+  assert.equal(precompress(dir), 1);
+  const marker = Buffer.from('from the build');
+  writeFileSync(path.join(dir, 'index.html.br'), marker);
+  got = await serve();
+  assert.deepEqual(got.br, marker, 'the .br beside the file is served as it is');
+  assert.equal(gunzipSync(got.gz).toString(), page);
+  // A copy older than its file is not trusted.
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(path.join(dir, 'index.html.br'), old, old);
+  got = await serve();
+  assert.equal(brotliDecompressSync(got.br).toString(), page);
+});
