@@ -5,12 +5,12 @@
  * dead-retention age. Deletion runs in batches until nothing is left.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import pino from 'pino';
 import { FakeClock } from '../src/clock.ts';
 import type { Store } from '../src/store/contract.ts';
 import { Retention } from '../src/retention.ts';
-import { BACKENDS, DAY, claim, enqueue, newAccount, result, type Opened } from './store-harness.ts';
+import { BACKENDS, DAY, claim, enqueue, newAccount, result, openForSuite } from './store-harness.ts';
 
 async function settle(store: Store, now: number, status: 'succeeded' | 'dead'): Promise<string[]> {
   const got = await claim(store, 'retention', now, { limit: 1000 });
@@ -31,15 +31,9 @@ for (const backend of BACKENDS) {
   }
 
   describe(`${backend.name}: retention`, () => {
-    let h: Opened;
     let store: Store;
-    before(async () => {
-      h = await backend.open();
-      store = h.store;
-      await store.migrate();
-    });
-    after(async () => {
-      await h?.cleanup();
+    openForSuite(backend, (o) => {
+      store = o.store;
     });
 
     test('old rows go in batches, dead deliveries stay until retried or expired', async () => {

@@ -6,9 +6,9 @@
  * and must keep the same order guarantees.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Delivery, Store } from '../src/store/contract.ts';
-import { BACKENDS, enqueue, epoch, getDelivery, ids, newAccount, result, type Opened } from './store-harness.ts';
+import { BACKENDS, enqueue, epoch, getDelivery, ids, newAccount, result, openForSuite } from './store-harness.ts';
 
 // In event order (a claim's answer is in due-time order; the dispatcher orders each chain).
 const chainClaim = async (store: Store, owner: string, now: number, followers: number, lease = 60_000): Promise<Delivery[]> =>
@@ -21,16 +21,10 @@ for (const backend of BACKENDS) {
   }
 
   describe(`${backend.name}: chained claims`, () => {
-    let h: Opened;
     let store: Store;
     const chains = backend.name === 'postgres';
-    before(async () => {
-      h = await backend.open();
-      store = h.store;
-      await store.migrate();
-    });
-    after(async () => {
-      await h?.cleanup();
+    openForSuite(backend, (o) => {
+      store = o.store;
     });
 
     /** A call with four deliveries to one target, and a claim of its line with up to `n` followers. */

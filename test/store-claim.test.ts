@@ -4,9 +4,9 @@
  * due rows never keeps another target's delivery from being claimed.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Store } from '../src/store/contract.ts';
-import { BACKENDS, enqueue, epoch, ids, newAccount, sorted, type Opened } from './store-harness.ts';
+import { BACKENDS, enqueue, epoch, ids, newAccount, sorted, openForSuite } from './store-harness.ts';
 
 const claimWith = (store: Store, now: number, limit: number, free: Record<string, number>, fallback = 100) =>
   store.claimDeliveries('claimer', now, now + 60_000, limit, { free: new Map(Object.entries(free)), fallback });
@@ -18,15 +18,9 @@ for (const backend of BACKENDS) {
   }
 
   describe(`${backend.name}: claims go target by target`, () => {
-    let h: Opened;
     let store: Store;
-    before(async () => {
-      h = await backend.open();
-      store = h.store;
-      await store.migrate();
-    });
-    after(async () => {
-      await h?.cleanup();
+    openForSuite(backend, (o) => {
+      store = o.store;
     });
 
     test('a full target with a backlog of 2,000 due rows does not hide a healthy target’s one delivery', async () => {

@@ -3,11 +3,11 @@
  * calls, events, idempotency, resources and target health. Queue claims are in store-queue.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Call } from '../src/calls/model.ts';
 import type { AttemptResult, CallWrite, Resource, Store } from '../src/store/contract.ts';
 import { newId } from '../src/ids.ts';
-import { BACKENDS, DAY, claim, enqueue, epoch, ids, makeCall, makeDelivery, makeEvent, newAccount, result, type Opened } from './store-harness.ts';
+import { BACKENDS, DAY, claim, enqueue, epoch, ids, makeCall, makeDelivery, makeEvent, newAccount, result, type Opened, openForSuite } from './store-harness.ts';
 import { pgStore } from './helpers.ts';
 
 
@@ -20,13 +20,9 @@ for (const backend of BACKENDS) {
   describe(`${backend.name}: storage conformance: calls and resources`, () => {
     let h: Opened;
     let store: Store;
-    before(async () => {
-      h = await backend.open();
-      store = h.store;
-      await store.migrate();
-    });
-    after(async () => {
-      await h?.cleanup();
+    openForSuite(backend, (o) => {
+      h = o;
+      store = o.store;
     });
 
     test('migrate twice is a no-op, also from another store on the same storage', async () => {

@@ -7,6 +7,7 @@
  * backend run share one store; each test takes its own slice of time (`epoch()`), lower than
  * every earlier test's, so rows an earlier test left behind are never due in a later one.
  */
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Call, CallEvent } from '../src/calls/model.ts';
 import { newId } from '../src/ids.ts';
@@ -150,3 +151,19 @@ export async function getDelivery(store: Store, accountId: string, id: string): 
   return d;
 }
 
+
+/**
+ * In a suite: opens the backend's store and migrates it before the tests, cleans it up after;
+ * `set` receives it (the suite keeps its own `h` and `store`).
+ */
+export function openForSuite(backend: Backend, set: (h: Opened) => void): void {
+  let h: Opened | undefined;
+  before(async () => {
+    h = await backend.open();
+    await h.store.migrate();
+    set(h);
+  });
+  after(async () => {
+    await h?.cleanup();
+  });
+}

@@ -4,10 +4,10 @@
  * racing from several stores.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Call } from '../src/calls/model.ts';
 import type { Delivery, Store } from '../src/store/contract.ts';
-import { BACKENDS, claim, enqueue, epoch, getDelivery, ids, makeCall, makeDelivery, newAccount, result, sorted, type Opened } from './store-harness.ts';
+import { BACKENDS, claim, enqueue, epoch, getDelivery, ids, makeCall, makeDelivery, newAccount, result, sorted, type Opened, openForSuite } from './store-harness.ts';
 import { pgStore, waitFor } from './helpers.ts';
 
 
@@ -20,13 +20,9 @@ for (const backend of BACKENDS) {
   describe(`${backend.name}: storage conformance: timers and deliveries`, () => {
     let h: Opened;
     let store: Store;
-    before(async () => {
-      h = await backend.open();
-      store = h.store;
-      await store.migrate();
-    });
-    after(async () => {
-      await h?.cleanup();
+    openForSuite(backend, (o) => {
+      h = o;
+      store = o.store;
     });
 
     test('timers: due ones only; a claimed timer waits for its lease to expire; release hands back', async () => {
