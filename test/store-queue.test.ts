@@ -191,6 +191,21 @@ for (const backend of BACKENDS) {
       assert.deepEqual(ids(await claim(store, 'third', T + 4003)), [id]);
     });
 
+    test('deliveries: a retry due at once, claimed in the round that records the failure, is the second attempt', async () => {
+      const T = epoch();
+      const acct = await newAccount(store);
+      const { ids: [id] } = await enqueue(store, acct, T, [{ seq: 1, key: 'again_k' }]);
+      const [first] = await claim(store, 'o1', T);
+      assert.equal(first?.attempts, 0);
+      // The failure is handed in with the next claim, and its retry is due at once: SQLite
+      // records it in a group commit after answering the claim, so the count must come from
+      // the queue, not from the row.
+      const again = await store.claimDeliveries('o1', T + 1, T + 60_001, 10, { free: new Map(), fallback: 10 }, [result('o1', first!, 'pending', T + 1, { next: T + 1 })]);
+      const retried = again.length > 0 ? again : await claim(store, 'o1', T + 2);
+      assert.deepEqual(ids(retried), [id]);
+      assert.equal(retried[0]!.attempts, 1, 'the next attempt is numbered 2');
+    });
+
     test('deliveries: recordAttempts settles rows and lists every attempt', async () => {
       const T = epoch();
       const acct = await newAccount(store);

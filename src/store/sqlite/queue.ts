@@ -47,7 +47,12 @@ export function claimDue(
 /** A stored delivery as the scheduler sees it now (under way, waiting its turn, or due). */
 export function withState(d: Delivery, e: Entry | undefined): Delivery {
   if (!e) return d;
-  return { ...d, status: e.state, locked_by: e.owner, locked_until: e.lease_until, next_attempt_at: e.state === 'queued' ? d.next_attempt_at : e.next_at };
+  // The attempts the queue has seen may be ahead of the row's: a retry due at once is claimed
+  // before the group commit that records the attempt before it.
+  return {
+    ...d, status: e.state, locked_by: e.owner, locked_until: e.lease_until, attempts: Math.max(d.attempts, e.attempts),
+    next_attempt_at: e.state === 'queued' ? d.next_attempt_at : e.next_at,
+  };
 }
 
 /**
@@ -58,7 +63,7 @@ export function guard(sched: Scheduler, results: AttemptResult[]): Settlement[] 
   const settled: Settlement[] = [];
   for (const r of results) {
     const id = r.attempt.delivery_id;
-    if (sched.holds(id, r.owner)) settled.push({ id, owner: r.owner, status: r.status, next_at: r.next_attempt_at });
+    if (sched.holds(id, r.owner)) settled.push({ id, owner: r.owner, status: r.status, next_at: r.next_attempt_at, attempt: r.attempt.attempt });
   }
   return settled;
 }

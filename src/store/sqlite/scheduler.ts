@@ -23,6 +23,8 @@ export interface Entry {
   call_id: string;
   seq: number;
   next_at: number;
+  /** attempts made as far as the queue knows (the row's count may not be committed yet) */
+  attempts: number;
   state: EntryState;
   owner: string | null;
   lease_until: number | null;
@@ -87,6 +89,8 @@ export interface Settlement {
   owner: string;
   status: 'succeeded' | 'pending' | 'dead';
   next_at: number;
+  /** the attempt this result is of */
+  attempt: number;
 }
 
 export class Scheduler {
@@ -119,7 +123,7 @@ export class Scheduler {
       target.calls.set(d.call_id, line);
     }
     // The order key string the target's first entry brought: one per target, not one per entry.
-    const e: Entry = { id: d.id, order_key: target.key, call_id: d.call_id, seq: d.event_seq, next_at: d.next_attempt_at, state: 'queued', owner: null, lease_until: null, version: 0 };
+    const e: Entry = { id: d.id, order_key: target.key, call_id: d.call_id, seq: d.event_seq, next_at: d.next_attempt_at, attempts: 0, state: 'queued', owner: null, lease_until: null, version: 0 };
     // Appended in seq order; never ahead of an entry already under way.
     let i = line.length;
     while (i > 0 && line[i - 1]!.seq > e.seq && line[i - 1]!.state === 'queued') i -= 1;
@@ -181,6 +185,7 @@ export class Scheduler {
     const e = this.#byId.get(s.id);
     if (!e || e.state !== 'delivering' || e.owner !== s.owner) return;
     if (s.status === 'pending') {
+      e.attempts = Math.max(e.attempts, s.attempt);
       this.#makePending(e, s.next_at);
       return;
     }
