@@ -67,6 +67,30 @@ export function useReloader(load: () => Promise<void>, deps: unknown[]): () => v
   return reload;
 }
 
+/**
+ * The page shown of a cursor-paged list (25 rows) under `filters`, back to the first page when
+ * the filters change. `reload` is useReloader's (for live events); `cursors` and `setCursors`
+ * drive the Pager.
+ */
+export function usePagedList<T>(path: string, filters: Record<string, string>) {
+  const [cursors, setCursors] = useState<string[]>([]);
+  const [page, setPage] = useState<List<T> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const key = JSON.stringify(filters);
+  useEffect(() => setCursors([]), [key]);
+  const cursor = cursors[cursors.length - 1];
+  const reload = useReloader(async () => {
+    const q = new URLSearchParams(Object.entries({ ...filters, limit: '25', cursor: cursor ?? '' }).filter(([, v]) => v !== ''));
+    try {
+      setPage(await api<List<T>>('GET', `${path}?${q}`));
+      setError(null);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }, [path, key, cursor]);
+  return { page, error, cursors, setCursors, reload };
+}
+
 /** Every page of a list (at most `max` rows). */
 export async function listAll<T>(path: string, query: Record<string, string> = {}, max = 1000): Promise<T[]> {
   const out: T[] = [];

@@ -3,8 +3,8 @@
  * (a call event reloads the page shown); "Place test call" places a simulated call.
  */
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { api, live, type Call, type List } from '../api.ts';
-import { ErrorNote, Pager, Status, dateTime, errorText, go, useReloader } from '../ui.tsx';
+import { api, live, type Call } from '../api.ts';
+import { ErrorNote, Pager, Status, dateTime, errorText, go, usePagedList } from '../ui.tsx';
 
 const OUTCOMES = ['answer', 'busy', 'no-answer', 'failed'] as const;
 
@@ -81,21 +81,7 @@ export function Calls({ query }: { query: URLSearchParams }): ReactNode {
     status: query.get('status') ?? '', outcome: query.get('outcome') ?? '', direction: query.get('direction') ?? '',
     created_after: query.get('created_after') ?? '', created_before: query.get('created_before') ?? '',
   };
-  const [cursors, setCursors] = useState<string[]>([]);
-  const [page, setPage] = useState<List<Call> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const key = JSON.stringify(filters);
-  useEffect(() => setCursors([]), [key]);
-  const cursor = cursors[cursors.length - 1];
-  const reload = useReloader(async () => {
-    const q = new URLSearchParams(Object.entries({ ...filters, limit: '25', cursor: cursor ?? '' }).filter(([, v]) => v !== ''));
-    try {
-      setPage(await api<List<Call>>('GET', `/v1/calls?${q}`));
-      setError(null);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, [key, cursor]);
+  const { page, error, cursors, setCursors, reload } = usePagedList<Call>('/v1/calls', filters);
   // a new call or a call's new event: reload the page shown
   useEffect(() => live((name) => name === 'call.event' && reload()), [reload]);
   const filter = (k: keyof typeof filters) => (v: string | undefined) => go('/calls', { ...filters, [k]: v });

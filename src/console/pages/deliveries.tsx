@@ -3,8 +3,8 @@
  * and cursor paging; live: a delivery result or a call event reloads the page shown.
  */
 import { useEffect, useState, type ReactNode } from 'react';
-import { api, live, type Delivery, type List } from '../api.ts';
-import { ErrorNote, Pager, Status, dateTime, errorText, go, targetLabel, useReloader, useTargets } from '../ui.tsx';
+import { live, type Delivery } from '../api.ts';
+import { ErrorNote, Pager, Status, dateTime, go, targetLabel, usePagedList, useTargets } from '../ui.tsx';
 
 const EVENT_TYPES = ['call.accepted', 'leg.initiated', 'leg.ringing', 'leg.answered', 'call.transcript', 'call.error', 'call.ended'];
 
@@ -13,25 +13,11 @@ export function Deliveries({ query }: { query: URLSearchParams }): ReactNode {
     status: query.get('status') ?? '', target_id: query.get('target_id') ?? '', event: query.get('event') ?? '', call_id: query.get('call_id') ?? '',
   };
   const targets = useTargets();
-  const [cursors, setCursors] = useState<string[]>([]);
-  const [page, setPage] = useState<List<Delivery> | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { page, error, cursors, setCursors, reload } = usePagedList<Delivery>('/v1/deliveries', filters);
+  // the call id box shows the URL's again when the filters change (typed text not applied is dropped)
   const [callInput, setCallInput] = useState(filters.call_id);
   const key = JSON.stringify(filters);
-  useEffect(() => {
-    setCursors([]);
-    setCallInput(filters.call_id);
-  }, [key]);
-  const cursor = cursors[cursors.length - 1];
-  const reload = useReloader(async () => {
-    const q = new URLSearchParams(Object.entries({ ...filters, limit: '25', cursor: cursor ?? '' }).filter(([, v]) => v !== ''));
-    try {
-      setPage(await api<List<Delivery>>('GET', `/v1/deliveries?${q}`));
-      setError(null);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, [key, cursor]);
+  useEffect(() => setCallInput(filters.call_id), [key]);
   useEffect(() => live(() => reload(), filters.call_id || undefined), [reload, filters.call_id]);
   const filter = (k: keyof typeof filters) => (v: string) => go('/deliveries', { ...filters, [k]: v });
   const targetOptions = [...targets.values()];
