@@ -17,72 +17,97 @@ import type { NewDelivery, Slots } from '../contract.ts';
  */
 export type EntryState = 'queued' | 'pending' | 'delivering';
 
+/**
+ * One unsettled delivery. Kept small, because a dead target's whole backlog is held here
+ * (issue 10: 100,000 due deliveries within 100 MB of RSS): ~200 bytes an entry beside its id
+ * and call id strings, against ~440 with a heap node per due time and an array per line.
+ */
 export interface Entry {
-  id: string;
-  order_key: string;
-  call_id: string;
-  seq: number;
+  readonly id: string;
+  readonly order_key: string;
+  readonly call_id: string;
+  readonly seq: number;
   next_at: number;
   /** attempts made as far as the queue knows (the row's count may not be committed yet) */
   attempts: number;
   state: EntryState;
   owner: string | null;
   lease_until: number | null;
-  /** bumped whenever the entry is (re)queued, so older heap nodes of it are ignored */
-  version: number;
+  /** its index in its target's due heap while pending, else -1 */
+  pos: number;
 }
 
-interface Node {
-  at: number;
-  id: string;
-  entry: Entry;
-  version: number;
-}
+const less = (x: Entry, y: Entry): boolean => x.next_at < y.next_at || (x.next_at === y.next_at && x.id < y.id);
 
-/** A binary min-heap of due times; stale nodes are skipped when they surface. */
+/**
+ * A binary min-heap of pending entries by due time. Indexed (each entry knows its place), so a
+ * due time that changes moves the entry itself: no stale copies to skip, no node per change.
+ */
 class Heap {
-  readonly #a: Node[] = [];
+  readonly #a: Entry[] = [];
   get size(): number {
     return this.#a.length;
   }
-  peek(): Node | undefined {
+  peek(): Entry | undefined {
     return this.#a[0];
   }
-  push(n: Node): void {
+  push(e: Entry): void {
+    e.pos = this.#a.length;
+    this.#a.push(e);
+    this.#up(e.pos);
+  }
+  /** after the entry's next_at changed */
+  update(e: Entry): void {
+    this.#down(this.#up(e.pos));
+  }
+  remove(e: Entry): void {
     const a = this.#a;
-    a.push(n);
-    let i = a.length - 1;
+    const i = e.pos;
+    const last = a.pop()!;
+    e.pos = -1;
+    if (last === e) return;
+    a[i] = last;
+    last.pos = i;
+    this.#down(this.#up(i));
+  }
+  #up(i: number): number {
+    const a = this.#a;
+    const e = a[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
+      const pe = a[p]!;
+      if (!less(e, pe)) break;
+      a[i] = pe;
+      pe.pos = i;
       i = p;
     }
+    a[i] = e;
+    e.pos = i;
+    return i;
   }
-  pop(): Node | undefined {
+  #down(i: number): void {
     const a = this.#a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
+    const e = a[i]!;
+    const n = a.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && less(a[r]!, a[l]!) ? r : l;
+      const ce = a[c]!;
+      if (!less(ce, e)) break;
+      a[i] = ce;
+      ce.pos = i;
+      i = c;
     }
-    return top;
+    a[i] = e;
+    e.pos = i;
   }
 }
 
-const less = (x: Node, y: Node): boolean => x.at < y.at || (x.at === y.at && x.id < y.id);
-const live = (n: Node): boolean => n.entry.state === 'pending' && n.entry.version === n.version;
+/** A call's line for one target: most calls have one unsettled delivery, kept without an array. */
+type Line = Entry | Entry[];
+const head = (l: Line | undefined): Entry | undefined => (Array.isArray(l) ? l[0] : l);
 
 export interface Settlement {
   id: string;
@@ -98,9 +123,9 @@ export class Scheduler {
   /**
    * each call's line per target (order key, then call), in seq order: only the first may be
    * pending or delivering. Two levels rather than one joined key: a key string per entry cost
-   * ~90 of the ~480 bytes an entry took (a 100,000-delivery backlog is held here whole).
+   * ~90 bytes (a 100,000-delivery backlog is held here whole).
    */
-  readonly #lines = new Map<string, { key: string; calls: Map<string, Entry[]> }>();
+  readonly #lines = new Map<string, { key: string; calls: Map<string, Line> }>();
   /** per target, its pending entries by due time */
   readonly #due = new Map<string, Heap>();
   readonly #delivering = new Set<Entry>();
@@ -117,18 +142,22 @@ export class Scheduler {
       target = { key: d.order_key, calls: new Map() };
       this.#lines.set(d.order_key, target);
     }
-    let line = target.calls.get(d.call_id);
-    if (!line) {
-      line = [];
-      target.calls.set(d.call_id, line);
-    }
     // The order key string the target's first entry brought: one per target, not one per entry.
-    const e: Entry = { id: d.id, order_key: target.key, call_id: d.call_id, seq: d.event_seq, next_at: d.next_attempt_at, attempts: 0, state: 'queued', owner: null, lease_until: null, version: 0 };
+    const e: Entry = { id: d.id, order_key: target.key, call_id: d.call_id, seq: d.event_seq, next_at: d.next_attempt_at, attempts: 0, state: 'queued', owner: null, lease_until: null, pos: -1 };
+    this.#byId.set(e.id, e);
+    const cur = target.calls.get(d.call_id);
+    if (cur === undefined) {
+      target.calls.set(d.call_id, e);
+      this.#makePending(e, e.next_at);
+      return;
+    }
+    let line: Entry[];
+    if (Array.isArray(cur)) line = cur;
+    else target.calls.set(d.call_id, (line = [cur]));
     // Appended in seq order; never ahead of an entry already under way.
     let i = line.length;
     while (i > 0 && line[i - 1]!.seq > e.seq && line[i - 1]!.state === 'queued') i -= 1;
     line.splice(i, 0, e);
-    this.#byId.set(e.id, e);
     if (i === 0) {
       if (line[1]?.state === 'pending') this.#demote(line[1]);
       this.#makePending(e, e.next_at);
@@ -146,31 +175,27 @@ export class Scheduler {
     }
     if (limit <= 0) return [];
     const picks: { e: Entry; rank: number }[] = [];
-    const spare: Node[] = [];
     for (const [key, heap] of this.#due) {
       const cap = Math.min(limit, slots.free.get(key) ?? slots.fallback);
       let rank = 0;
       while (rank < cap) {
         const top = heap.peek();
-        if (!top || top.at > now) break;
-        heap.pop();
-        if (!live(top)) continue;
-        picks.push({ e: top.entry, rank: rank++ });
-        spare.push(top);
+        if (!top || top.next_at > now) break;
+        heap.remove(top);
+        picks.push({ e: top, rank: rank++ });
       }
-      if (heap.size === 0) this.#due.delete(key);
     }
     picks.sort((a, b) => a.rank - b.rank || a.e.next_at - b.e.next_at || (a.e.id < b.e.id ? -1 : 1));
-    const chosen = picks.slice(0, limit).map((p) => p.e);
-    const taken = new Set(chosen);
     // What round-robin left over goes back in line, as it was.
-    for (const n of spare) if (!taken.has(n.entry)) this.#heap(n.entry.order_key).push(n);
+    for (let i = limit; i < picks.length; i++) this.#heap(picks[i]!.e.order_key).push(picks[i]!.e);
+    const chosen = picks.slice(0, limit).map((p) => p.e);
     for (const e of chosen) {
       e.state = 'delivering';
       e.owner = owner;
       e.lease_until = leaseUntil;
       this.#delivering.add(e);
     }
+    for (const [key, heap] of this.#due) if (heap.size === 0) this.#due.delete(key);
     return chosen.sort((a, b) => a.next_at - b.next_at || (a.id < b.id ? -1 : 1));
   }
 
@@ -190,7 +215,7 @@ export class Scheduler {
       return;
     }
     this.#remove(e);
-    const next = this.#lines.get(e.order_key)?.calls.get(e.call_id)?.[0];
+    const next = head(this.#lines.get(e.order_key)?.calls.get(e.call_id));
     if (next && next.state === 'queued') this.#makePending(next, now);
   }
 
@@ -219,7 +244,7 @@ export class Scheduler {
     };
     for (const heap of this.#due.values()) {
       const top = heap.peek();
-      if (top) consider(top.at);
+      if (top) consider(top.next_at);
     }
     for (const e of this.#delivering) if (e.lease_until !== null) consider(e.lease_until);
     return next;
@@ -254,25 +279,36 @@ export class Scheduler {
     e.owner = null;
     e.lease_until = null;
     e.next_at = at;
-    e.version += 1;
-    this.#heap(e.order_key).push({ at, id: e.id, entry: e, version: e.version });
+    if (e.pos >= 0) this.#due.get(e.order_key)!.update(e);
+    else this.#heap(e.order_key).push(e);
+  }
+
+  #unheap(e: Entry): void {
+    if (e.pos < 0) return;
+    const h = this.#due.get(e.order_key)!;
+    h.remove(e);
+    if (h.size === 0) this.#due.delete(e.order_key);
   }
 
   #demote(e: Entry): void {
+    this.#unheap(e);
     e.state = 'queued';
-    e.version += 1;
   }
 
   #remove(e: Entry): void {
+    this.#unheap(e);
     this.#delivering.delete(e);
     this.#byId.delete(e.id);
-    e.version += 1;
     const target = this.#lines.get(e.order_key);
     const line = target?.calls.get(e.call_id);
-    if (!target || !line) return;
-    const i = line.indexOf(e);
-    if (i >= 0) line.splice(i, 1);
-    if (line.length === 0) target.calls.delete(e.call_id);
+    if (!target || line === undefined) return;
+    if (line === e) target.calls.delete(e.call_id);
+    else if (Array.isArray(line)) {
+      const i = line.indexOf(e);
+      if (i >= 0) line.splice(i, 1);
+      if (line.length === 1) target.calls.set(e.call_id, line[0]!);
+      else if (line.length === 0) target.calls.delete(e.call_id);
+    }
     if (target.calls.size === 0) this.#lines.delete(e.order_key);
   }
 }
