@@ -19,7 +19,8 @@ const writeResults = (results: AttemptResult[], held: string[], now: number): Pr
   asks.set(wid, { resolve, reject });
   port.postMessage({ wid, method: 'writeResults', args: [results, held, now] });
 });
-const store = new SqliteStore(config.dataDir, { queue: 'fed', writeResults });
+// The API thread's connection runs the WAL's checkpoints (it does nearly all the writing).
+const store = new SqliteStore(config.dataDir, { queue: 'fed', writeResults, checkpoints: false });
 const h = await createHookline({ ...config, role: 'worker' }, { store, embedded: true });
 // GET /v1/stream is served by the API thread, which publishes the results as it writes them.
 await h.start();

@@ -49,6 +49,8 @@ export interface SqliteOptions {
    * page cache: with both writing, a call write cost twice as much).
    */
   writeResults?: ResultWriter;
+  /** false: leave the WAL's checkpoints to another connection (db.ts DbOptions) */
+  checkpoints?: boolean;
 }
 
 /**
@@ -76,7 +78,7 @@ export class SqliteStore implements Store {
   #onWork: (() => void) | undefined;
 
   constructor(dataDir: string, opts: SqliteOptions = {}) {
-    this.#db = new Db(dataDir);
+    this.#db = new Db(dataDir, { checkpoints: opts.checkpoints });
     this.#fed = opts.queue === 'fed';
     this.#remote = opts.remote;
     this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now)));
