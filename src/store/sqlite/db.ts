@@ -32,13 +32,17 @@ const isBusy = (err: unknown): boolean => ((err as { errcode?: number })?.errcod
 // Statements other than a group commit's BEGIN wait this long for a lock (rare in WAL mode).
 const READ_BUSY_MS = 1000;
 /**
- * A group commit starts at least this long after the one before: under load the writes of
- * ~2 ms share a commit instead of those of one event-loop turn; at a few hundred commits a
- * second or less nothing waits. Every commit rewrites the pages it touched (the tails of the
+ * A group commit starts at least this long after the one before when the one before held
+ * several writes (writes are coming concurrently): under load the writes of ~2 ms share a
+ * commit instead of those of one event-loop turn. A lone writer that waits for each commit
+ * before its next write (one client posting events one at a time) is never held back: it
+ * would be held to one write per 2 ms. At a few hundred commits a second nothing waits. Every commit rewrites the pages it touched (the tails of the
  * tables and indexes, the target's row): in the bench's run (workloads (a), (b) and the fixed
- * rate, ~180,000 deliveries) commits fell from ~32,000 to ~12,000 and the WAL frames written,
- * which the checkpointer copies again, from ~817,000 to ~501,000 (3.3 GB to 2.0 GB). A store-only
- * loop shows why: 131 µs of CPU per delivery at 4 writes a commit, 88 at 32, 64 at 128.
+ * rate, ~180,000 deliveries) commits fell from ~32,000 to ~23,000 and the WAL frames written,
+ * which the checkpointer copies again, from ~817,000 to ~565,000 (3.3 GB to 2.3 GB; spacing
+ * every commit, lone writers too: ~12,000 and ~501,000). The store
+ * alone shows why (bench/store-loop.ts, before this spacing): 131 µs of CPU per delivery at 4
+ * writes a commit, 88 at 32, 64 at 128.
  */
 const COMMIT_SPACING_MS = 2;
 
@@ -87,8 +91,9 @@ export class Db implements Sql {
   readonly #checkpointer: Worker | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
-  /** performance.now() at the end of the last group commit (COMMIT_SPACING_MS) */
+  /** performance.now() at the end of the last group commit, and how many writes it held (COMMIT_SPACING_MS) */
   #lastCommit = -Infinity;
+  #lastBatch = 0;
   /** told when a COMMIT fails: what was kept in memory about that transaction is void */
   onCommitFailed: () => void = () => undefined;
 
@@ -207,7 +212,7 @@ export class Db implements Sql {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        const wait = this.#lastCommit + COMMIT_SPACING_MS - performance.now();
+        const wait = this.#lastBatch > 1 ? this.#lastCommit + COMMIT_SPACING_MS - performance.now() : 0;
         if (wait > 0) setTimeout(() => this.#flush(), wait);
         else setImmediate(() => this.#flush());
       }
@@ -250,6 +255,7 @@ export class Db implements Sql {
     try {
       this.#x('COMMIT');
       this.#lastCommit = performance.now();
+      this.#lastBatch = batch.length;
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       this.onCommitFailed();

@@ -1,0 +1,102 @@
+/**
+ * `node bench/store-loop.ts [--deliveries N] [--per-commit K] [--repeat R]`: the SQLite store
+ * alone, on one thread, doing workload (b)'s writes — each switch event its call's write (call
+ * document, event, ingested id, idle timer, one delivery and its request), K of them per group
+ * commit, then a claim of what is due and its results (attempt rows and settles) in the next.
+ * Prints CPU µs per delivery (the checkpointer thread included: process CPU).
+ *
+ * Why it exists: the full bench reads ±40 % between runs on this machine; this loop, with no
+ * HTTP and one thread, reads within ~±10 %, so a change to the schema, the statements or the
+ * group commit can be judged here first (README "Where the time goes").
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Call } from '../src/calls/model.ts';
+import { newId } from '../src/ids.ts';
+import type { AttemptResult, NewDelivery } from '../src/store/contract.ts';
+import { SqliteStore } from '../src/store/sqlite/store.ts';
+
+const { values } = parseArgs({ options: { deliveries: { type: 'string' }, 'per-commit': { type: 'string' }, repeat: { type: 'string' } } });
+const N = Number(values.deliveries ?? 40_000);
+const PER = Number(values['per-commit'] ?? 128);
+const REPEAT = Number(values.repeat ?? 3);
+const ACCOUNT = 'acct_loop';
+const OWNER = 'loop';
+const EVENTS_PER_CALL = 5;
+// the size of a real delivery body of workload (b) (~980 B)
+const BODY = JSON.stringify({ type: 'leg.answered', timestamp: new Date(0).toISOString(), data: { pad: 'x'.repeat(900) } });
+
+function call(now: number, externalId: string): Call {
+  return {
+    id: newId('call', now), number: null, account_id: ACCOUNT, kind: 'inbound', direction: 'inbound', from: '+15550100001', to: '+15550100002',
+    bridge: null, channel_id: null, flow_id: null, source: 'switch', status: 'accepted', outcome: null,
+    created_at: now, started_at: null, answered_at: null, ended_at: null, duration: 0, recording_url: null,
+    transcript: [], tracking: null, metadata: { loop: true }, legs: [], error_message: null,
+    external_id: externalId, webhook_id: null, callback: null, driver_state: null, last_seq: 0, version: 0,
+  };
+}
+
+function delivery(c: Call, seq: number, now: number): NewDelivery {
+  return {
+    id: newId('dlv', now), account_id: ACCOUNT, call_id: c.id, event_seq: seq, event_type: 'leg.answered', event_name: 'leg.answered',
+    target_format: 'standard', target_id: 'ep_loop', order_key: 'ep_loop', created_at: now, next_attempt_at: now,
+    request: { method: 'POST', url: 'http://127.0.0.1:9/hook', headers: { 'content-type': 'application/json', 'user-agent': 'Hookline' }, body: BODY },
+  };
+}
+
+function success(d: { id: string; call_id: string; order_key: string; request: NewDelivery['request'] }, now: number): AttemptResult {
+  return {
+    owner: OWNER, call_id: d.call_id, format: 'standard', order_key: d.order_key, status: 'succeeded', next_attempt_at: now,
+    target: { id: 'ep_loop', account_id: ACCOUNT, success: true },
+    attempt: {
+      delivery_id: d.id, attempt: 1, started_at: now, duration_ms: 1, status_code: 200, error: null,
+      request: { method: 'POST', url: d.request.url, headers: { ...d.request.headers, 'webhook-id': d.id, 'webhook-timestamp': '0', 'webhook-signature': `v1,${'x'.repeat(44)}` } },
+      response_headers: { 'content-length': '2' }, response_excerpt: 'ok',
+    },
+  };
+}
+
+async function once(): Promise<number> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hookline-store-loop-'));
+  const store = new SqliteStore(dir);
+  try {
+    await store.migrate();
+    const open = new Map<number, Call>();
+    const cpu = process.cpuUsage();
+    for (let n = 0; n < N;) {
+      const writes: Promise<unknown>[] = [];
+      for (let k = 0; k < PER && n < N; k++, n++) {
+        const now = Date.now();
+        const i = Math.floor(n / EVENTS_PER_CALL);
+        const existing = open.get(i);
+        const c = existing ?? call(now, `sw_${i}`);
+        const expected = existing ? c.version : null;
+        c.version += 1;
+        c.last_seq += 1;
+        open.set(i, c);
+        if (c.last_seq === EVENTS_PER_CALL) open.delete(i);
+        writes.push(store.writeCall({
+          call: { ...c }, expected_version: expected, timer_due_at: now + 60_000, ingest_event_ids: [`ev_${n}`],
+          events: [{ call_id: c.id, account_id: ACCOUNT, seq: c.last_seq, type: 'leg.answered', leg: null, occurred_at: now, data: {} }],
+          deliveries: [delivery(c, c.last_seq, now)],
+        }));
+      }
+      await Promise.all(writes);
+      const now = Date.now();
+      const claimed = await store.claimDeliveries(OWNER, now, now + 30_000, 1_000, { free: new Map(), fallback: 1_000 });
+      if (claimed.length > 0) await store.recordAttempts(claimed.map((d) => success(d, now)), now);
+    }
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / N;
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const runs: number[] = [];
+for (let r = 0; r < REPEAT; r++) runs.push(await once());
+const fmt = (x: number): string => x.toFixed(1);
+console.log(`store loop: ${N} deliveries, ${PER} call writes per commit: CPU µs per delivery ${runs.map(fmt).join(' / ')} (median ${fmt(runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)]!)})`);
