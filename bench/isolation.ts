@@ -19,7 +19,7 @@ import {
   fixedRatePhase, fullSpeedPhase, latencyByWindow, log, warmUp, type BenchContext, type PhaseResult,
 } from './phase.ts';
 import { queueCounts, type QueueCounts } from './queue.ts';
-import { heapAfterGc, rssNow, sampleRss, type Rss } from './rss.ts';
+import { heapAfterGc, rssNow, sampleRss, sampleThreadHeaps, type Rss } from './rss.ts';
 import type { Topology } from './topology.ts';
 
 export const ISOLATION_TARGETS = { p99_ratio: 2, slowdown_pct: 20, rss_growth_mb: 100 };
@@ -133,10 +133,11 @@ async function buildBacklog(c: IsolationContext, n: number): Promise<{ requests:
   return { requests: n, failed, first_error: firstError, seconds: round(seconds), per_s: round((n - failed) / seconds, 0) };
 }
 
-async function measuredFullSpeed(c: IsolationContext, phase: string): Promise<PhaseResult & { rss_mb_peak: Rss; heap_mb_after_gc: Rss }> {
+async function measuredFullSpeed(c: IsolationContext, phase: string): Promise<PhaseResult & { rss_mb_peak: Rss; heap_mb_after_gc: Rss; thread_heap_mb_peak: Rss }> {
   const rss = sampleRss(c.hl.children);
+  const heaps = sampleThreadHeaps(c.api);
   const r = await fullSpeedPhase(c, phase);
-  return { ...r, rss_mb_peak: await rss.stop(), heap_mb_after_gc: await heapAfterGc(c.hl.children) };
+  return { ...r, rss_mb_peak: await rss.stop(), thread_heap_mb_peak: await heaps.stop(), heap_mb_after_gc: await heapAfterGc(c.hl.children) };
 }
 
 /** warm-up and a few seconds at full speed: a measured phase must not pay for a colder process */

@@ -102,6 +102,12 @@ export class CallApi {
     return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) };
   }
 
+  /** a GET's body as text (e.g. /metrics) */
+  async text(path: string): Promise<string> {
+    const res = await this.#pool.request({ path, method: 'GET', headers: { authorization: `Bearer ${this.#key}` } });
+    return res.body.text();
+  }
+
   /** resolves to null on success, else a description of the failure */
   async placeCall(phase: string): Promise<string | null> {
     let body = this.#bodies.get(phase);

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Child } from './ipc.ts';
+import type { CallApi } from './load.ts';
 
 const MB = 1024 * 1024;
 const EVERY_MS = 250;
@@ -59,4 +60,28 @@ export async function heapAfterGc(children: Child<unknown>[]): Promise<Rss> {
   children.forEach((c, i) => (out[c.name] = Math.round(each[i]! / MB)));
   out.total = Math.round(each.reduce((a, b) => a + b, 0) / MB);
   return out;
+}
+
+const HEAP_LINE = /^hookline_thread_heap_bytes\{thread="([^"]+)",kind="total"\} (\d+)/gm;
+
+/**
+ * Samples each thread's V8 heap (committed, from /metrics: hookline_thread_heap_bytes) until
+ * stop(); answers the peak MB per thread. RSS says how much; this says which thread holds it.
+ */
+export function sampleThreadHeaps(api: CallApi): { stop(): Promise<Rss> } {
+  const peak: Rss = {};
+  const take = async () => {
+    for (const m of (await api.text('/metrics')).matchAll(HEAP_LINE)) peak[m[1]!] = Math.max(peak[m[1]!] ?? 0, Math.round(Number(m[2]) / MB));
+  };
+  let running: Promise<void> = take().catch(() => undefined);
+  const timer = setInterval(() => {
+    running = running.then(take).catch(() => undefined);
+  }, EVERY_MS);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      return peak;
+    },
+  };
 }
