@@ -155,8 +155,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   if (!o.embedded) {
     collectDefaultMetrics({ register: metrics });
     registerStoreMetrics(metrics, store, clock);
+    registerThreadHeap(metrics, worker ? { delivery: () => worker.heap() } : {});
   }
-  registerThreadHeap(metrics, o.embedded ? 'delivery' : 'main');
 
   // GET /v1/stream: in split mode the delivery thread's items come over its channel (split.ts).
 

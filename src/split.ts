@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { AttemptResult, Delivery, DeliveryFilter, NewDelivery, StoreStats } from './store/contract.ts';
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
+import type { HeapUse } from './thread-heap.ts';
 
 /**
  * Split mode (SQLite, `--role all`, `HOOKLINE_THREADS=2`): the API and the call engine run on the
@@ -119,6 +120,11 @@ export class SplitWorker implements QueueRemote {
   /** the delivery thread's own metrics (the dispatcher's), in Prometheus text */
   metrics(): Promise<string> {
     return this.#call('metrics');
+  }
+
+  /** the delivery thread's V8 heap (hookline_thread_heap_bytes) */
+  heap(): Promise<HeapUse> {
+    return this.#call('heap');
   }
 
   async stop(): Promise<void> {
