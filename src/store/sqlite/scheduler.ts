@@ -19,7 +19,7 @@ export type EntryState = 'queued' | 'pending' | 'delivering';
 
 /**
  * One unsettled delivery. Kept small, because a dead target's whole backlog is held here
- * (issue 10: 100,000 due deliveries within 100 MB of RSS): ~200 bytes an entry beside its id
+ * (issue 10: 100,000 due deliveries within 100 MB of RSS): ~185 bytes an entry beside its id
  * and call id strings, against ~440 with a heap node per due time and an array per line.
  */
 export interface Entry {
