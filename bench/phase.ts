@@ -6,6 +6,7 @@ import { CpuMeter } from './cpu.ts';
 import type { Child } from './ipc.ts';
 import { fixedRate, fullSpeed, round, type CallApi, type LoadResult } from './load.ts';
 import { summarize, type Summary } from './stats.ts';
+import { perThousand, threadCpu } from './threads.ts';
 
 export const EVENTS_PER_CALL = 5; // call.accepted, leg.initiated, leg.ringing, leg.answered, call.ended
 export const API_KEY = 'hk_bench_key_not_secret';
@@ -55,6 +56,8 @@ export interface PhaseResult {
   hookline_cpu_ms_per_1000?: number | null;
   /** the same with PostgreSQL's CPU (equal on SQLite) */
   cpu_ms_per_1000?: number | null;
+  /** Hookline's by thread (split mode): main, delivery, other (bench/threads.ts) */
+  cpu_ms_per_1000_by_thread?: Record<string, number> | null;
   latency_ms: Summary;
   /** the same by the event's seq in its call (1 = call.accepted … 5 = call.ended) */
   latency_ms_by_seq: Record<string, Summary>;
@@ -132,6 +135,7 @@ export async function fixedRatePhase(c: BenchContext, phase: string, durationMs 
 /** Closed-loop calls (`c.concurrency` in flight) for the phase's duration, then the drain. */
 export async function fullSpeedPhase(c: BenchContext, phase: string): Promise<PhaseResult> {
   log(`${phase}: full speed, ${c.concurrency} API requests in flight for ${c.durationS} s`);
+  const t0 = await threadCpu(c.api);
   const c0 = await c.meter.sample();
   const fl = await fullSpeed(c.api, phase, c.concurrency, c.durationS * 1000, MAX_FULL_SPEED_CALLS);
   const during = await c.rx.ask<Stats>('stats', { phase });
@@ -148,5 +152,6 @@ export async function fullSpeedPhase(c: BenchContext, phase: string): Promise<Ph
   r.hookline_cpu_ms_per_1000 = fs.distinct > 0 ? round((CpuMeter.ms(c0, c1, isHookline, false) * 1000) / fs.distinct) : null;
   // with PostgreSQL's CPU too: what the peers' worker + store figure compares with
   r.cpu_ms_per_1000 = fs.distinct > 0 ? round((CpuMeter.ms(c0, c1, isHookline, true) * 1000) / fs.distinct) : null;
+  r.cpu_ms_per_1000_by_thread = perThousand(t0, await threadCpu(c.api), CpuMeter.ms(c0, c1, isHookline, false), fs.distinct);
   return r;
 }

@@ -9,6 +9,7 @@ import { round } from './load.ts';
 import type { PeerOutcome, PeerResult } from './peers.ts';
 import { cpuColumns, n, verdict } from './report.ts';
 import type { Summary } from './stats.ts';
+import { formatThreads } from './threads.ts';
 
 /** a rate: whole numbers read better than 4,201.7 /s */
 const r0 = (v: number | null | undefined) => n(v === null || v === undefined ? v : Math.round(v));
@@ -123,6 +124,7 @@ export function printThroughput(r: any): void {
   row('  event→receipt p50 / p95 / p99', lat(sw.latency_ms));
   row('  expected / received / duplicates / out of order', counts(sw));
   row('  CPU ms per 1,000 deliveries: Hookline (+ PostgreSQL)', n(sw.cpu_ms_per_1000));
+  if (sw.cpu_ms_per_1000_by_thread) row('    by thread (other: checkpointer, GC helpers)', formatThreads(sw.cpu_ms_per_1000_by_thread));
   row('  Hookline RSS peak', `${n(sw.rss_mb_peak.total)} MB`);
   if (sw.load.events_failed > 0) row('  events refused', `${n(sw.load.events_failed)}: ${sw.load.first_error}`);
 
@@ -134,6 +136,7 @@ export function printThroughput(r: any): void {
   row('  event→receipt p50 / p95 / p99', lat(f.latency_ms));
   row('  expected / received / duplicates / out of order', counts(f));
   row('  CPU ms per 1,000 deliveries: Hookline (+ PostgreSQL)', n(f.cpu_ms_per_1000));
+  if (f.cpu_ms_per_1000_by_thread) row('    by thread (other: checkpointer, GC helpers)', formatThreads(f.cpu_ms_per_1000_by_thread));
   row('  Hookline RSS peak', `${n(f.rss_mb_peak.total)} MB`);
 
   const q = r.fixed_rate;

@@ -23,6 +23,7 @@ import type { IsolationContext } from './isolation.ts';
 import { sampleRss } from './rss.ts';
 import { summarize } from './stats.ts';
 import { BATCH_EVENTS, BATCHES_IN_FLIGHT, switchBatches, SWITCH_EVENTS_PER_CALL } from './switch.ts';
+import { perThousand, threadCpu } from './threads.ts';
 
 export const THROUGHPUT_TARGETS = {
   /** (b) on SQLite: ≥ the BullMQ peer and ≥ 50 % of the ceiling */
@@ -52,6 +53,7 @@ interface Round {
 async function switchPhase(c: IsolationContext, phase: string, events: number, waitMs: number) {
   log(`${phase}: ${events} switch events in batches of ${BATCH_EVENTS} (${BATCH_EVENTS / SWITCH_EVENTS_PER_CALL} calls × ${SWITCH_EVENTS_PER_CALL}), ${BATCHES_IN_FLIGHT} requests in flight`);
   const rss = sampleRss(c.hl.children);
+  const t0 = await threadCpu(c.api);
   const c0 = await c.meter.sample();
   const load = await switchBatches(c.hl.api.info.url, API_KEY, phase, events);
   if (load.events_ok === 0) throw new Error(`${phase}: no event was accepted: ${load.first_error}`);
@@ -59,6 +61,7 @@ async function switchPhase(c: IsolationContext, phase: string, events: number, w
   const cLoad = await c.meter.sample();
   const st = await waitForDeliveries(c.rx, phase, load.events_ok, waitMs);
   const c1 = await c.meter.sample();
+  const t1 = await threadCpu(c.api);
   const bySeq = new Map<number, number[]>();
   (st.latencies ?? []).forEach((ms, i) => {
     const seq = st.seqs?.[i] ?? 0;
@@ -76,6 +79,8 @@ async function switchPhase(c: IsolationContext, phase: string, events: number, w
     cpu_pct: { ...CpuMeter.pct(c0, cLoad), ...prefix('drain_', CpuMeter.pct(cLoad, c1)) },
     /** Hookline's processes and its PostgreSQL per 1,000 deliveries, as the peers' worker + store: a figure other load skews less */
     cpu_ms_per_1000: st.distinct > 0 ? round((CpuMeter.ms(c0, c1, isHookline, true) * 1000) / st.distinct) : null,
+    /** the same by thread (split mode): main, delivery, other */
+    cpu_ms_per_1000_by_thread: perThousand(t0, t1, CpuMeter.ms(c0, c1, isHookline, false), st.distinct),
     rss_mb_peak: await rss.stop(),
   };
 }

@@ -37,7 +37,7 @@ import { PostgresStore } from './store/postgres/store.ts';
 import { SqliteStore, type QueueRemote } from './store/sqlite/store.ts';
 import { SplitWorker } from './split.ts';
 import { registerStoreMetrics } from './store/metrics.ts';
-import { registerThreadHeap } from './thread-heap.ts';
+import { registerThreadStats } from './thread-stats.ts';
 import { Retention } from './retention.ts';
 import { EventBus, callEventItems, resultItems, tapResults } from './events.ts';
 
@@ -155,7 +155,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   if (!o.embedded) {
     collectDefaultMetrics({ register: metrics });
     registerStoreMetrics(metrics, store, clock);
-    registerThreadHeap(metrics, worker ? { delivery: () => worker.heap() } : {});
+    registerThreadStats(metrics, worker ? { delivery: () => worker.threadStats() } : {});
   }
 
   // GET /v1/stream: in split mode the delivery thread's items come over its channel (split.ts).

@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import type { AttemptResult, NewDelivery } from './store/contract.ts';
 import { createHookline } from './hookline.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
-import { heapUse } from './thread-heap.ts';
+import { threadStats } from './thread-stats.ts';
 
 const port = parentPort!;
 const { config } = workerData as { config: Config };
@@ -36,7 +36,7 @@ const methods: Record<string, (...args: never[]) => Promise<unknown>> = {
   },
   stats: (now: number) => store.stats(now),
   metrics: () => h.metrics.metrics(),
-  heap: async () => heapUse(),
+  threadStats: async () => threadStats(),
   stop: () => h.stop(),
 };
 

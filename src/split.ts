@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { AttemptResult, Delivery, DeliveryFilter, NewDelivery, StoreStats } from './store/contract.ts';
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
-import type { HeapUse } from './thread-heap.ts';
+import type { ThreadStats } from './thread-stats.ts';
 
 /**
  * Split mode (SQLite, `--role all`, `HOOKLINE_THREADS=2`): the API and the call engine run on the
@@ -122,9 +122,9 @@ export class SplitWorker implements QueueRemote {
     return this.#call('metrics');
   }
 
-  /** the delivery thread's V8 heap (hookline_thread_heap_bytes) */
-  heap(): Promise<HeapUse> {
-    return this.#call('heap');
+  /** the delivery thread's heap and CPU (hookline_thread_heap_bytes, hookline_thread_cpu_seconds_total) */
+  threadStats(): Promise<ThreadStats> {
+    return this.#call('threadStats');
   }
 
   async stop(): Promise<void> {

@@ -32,11 +32,13 @@ test('/metrics: database and WAL bytes, deliveries by status, oldest due deliver
     assert.equal(gauge(text, 'hookline_deliveries{status="dead"}'), 0);
     assert.equal(gauge(text, 'hookline_oldest_due_delivery_seconds'), 0, 'the pending one is not due for a minute');
     assert.equal(gauge(text, 'hookline_delivery_attempts_total{format="standard",result="retry"}'), 1, 'attempts are counted per format');
-    // Split mode (the default): each thread's own V8 heap, the delivery thread's beside the main one's.
+    // Split mode (the default): each thread's own V8 heap and CPU, the delivery thread's beside the main one's.
     for (const thread of ['main', 'delivery']) {
       const used = gauge(text, `hookline_thread_heap_bytes{thread="${thread}",kind="used"}`);
       const total = gauge(text, `hookline_thread_heap_bytes{thread="${thread}",kind="total"}`);
       assert.ok(used !== undefined && used > 1_000_000 && total !== undefined && total >= used, `${thread} thread heap: ${used} of ${total}`);
+      const cpu = gauge(text, `hookline_thread_cpu_seconds_total{thread="${thread}"}`);
+      assert.ok(cpu !== undefined && cpu > 0, `${thread} thread CPU: ${cpu}`);
     }
   } finally {
     await app?.stop();
