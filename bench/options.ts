@@ -8,7 +8,7 @@ import { DEFAULT_ADMIN_URL } from './pg.ts';
 const BAD_TARGETS_SCHEDULE = '0.1,0.2,0.5,1,1,1,1,1';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--events N] [--full-speed S] [--concurrency N]
-                      [--repeat N] [--no-peers] [--quick] [--cpu-prof] [--threads N | --postgres [--workers N]]
+                      [--repeat N] [--no-peers] [--quick] [--cpu-prof] [--node-args=F] [--threads N | --postgres [--workers N]]
                       [--bad-targets | --backlog N] [--retry-schedule S]
        npm run bench -- --sip [--duration S] [--concurrency N] [--sip-hold MS] [--quick]
 
@@ -30,6 +30,8 @@ export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--event
   --no-peers       leave out BullMQ and graphile-worker (e.g. with --cpu-prof)
   --quick          short phases (2 s, 5,000 events, ceiling 1 s): a smoke check, not a measurement
   --cpu-prof       profile the Hookline processes (node --cpu-prof) and print their top functions
+  --node-args=F    Node/V8 flags for the Hookline processes only, space separated, after an =
+                   (e.g. --node-args=--single-threaded-gc): an experiment, not what \`hookline serve\` runs
   --postgres       PostgreSQL instead of SQLite: a fresh database on the server of
                    HOOKLINE_BENCH_DATABASE_URL (default ${DEFAULT_ADMIN_URL}),
                    dropped at the end; one --role api process takes the calls
@@ -83,6 +85,8 @@ export interface Opts {
   threads: number | null;
   /** --sip: how long SIPp holds each call before its BYE */
   sipHoldMs: number;
+  /** --node-args: Node/V8 flags for the Hookline processes only */
+  nodeArgs: string[];
 }
 
 export class UsageError extends Error {}
@@ -95,7 +99,7 @@ export function parse(argv: string[]): Opts {
       'cpu-prof': { type: 'boolean' }, postgres: { type: 'boolean' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'bad-targets': { type: 'boolean' }, backlog: { type: 'string' }, 'retry-schedule': { type: 'string' },
       events: { type: 'string' }, 'full-speed': { type: 'string' }, 'no-peers': { type: 'boolean' }, repeat: { type: 'string' },
-      threads: { type: 'string' }, sip: { type: 'boolean' }, 'sip-hold': { type: 'string' },
+      threads: { type: 'string' }, sip: { type: 'boolean' }, 'sip-hold': { type: 'string' }, 'node-args': { type: 'string' },
     },
   });
   if (values.help) {
@@ -147,5 +151,6 @@ export function parse(argv: string[]): Opts {
     retrySchedule,
     threads: values.threads === undefined ? null : Number(values.threads),
     sipHoldMs: Math.round(num('sip-hold', values['sip-hold'], 200, 0, 600_000)),
+    nodeArgs: values['node-args']?.trim().split(/\s+/).filter((a) => a !== '') ?? [],
   };
 }

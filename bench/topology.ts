@@ -18,6 +18,8 @@ export interface TopologyOptions {
   postgres: boolean;
   workers: number;
   cpuProf: boolean;
+  /** more Node/V8 flags for the Hookline processes (--node-args), e.g. GC experiments */
+  nodeArgs?: string[];
   profDir: string;
   /** SQLite's data dir */
   dataDir: string;
@@ -55,8 +57,9 @@ export class Topology {
 
   /** for the report's header */
   describe(): string {
-    if (!this.#o.postgres) return `${this.backend} in a fresh temp dir, one process (--role all)`;
-    return `${this.backend} (fresh database ${this.database?.name}), 1 --role api process + ${this.#o.workers} --role worker process${this.#o.workers === 1 ? '' : 'es'}`;
+    const flags = this.#o.nodeArgs?.length ? `, node ${this.#o.nodeArgs.join(' ')}` : '';
+    if (!this.#o.postgres) return `${this.backend} in a fresh temp dir, one process (--role all)${flags}`;
+    return `${this.backend} (fresh database ${this.database?.name}), 1 --role api process + ${this.#o.workers} --role worker process${this.#o.workers === 1 ? '' : 'es'}${flags}`;
   }
 
   async start(): Promise<void> {
@@ -85,7 +88,7 @@ export class Topology {
     const o = this.#o;
     const common = ['--port', '0', '--api-key', o.apiKey, '--allow-private-targets', '--log-level', 'warn', ...(o.extraArgs ?? [])];
     // --expose-gc only lets the bench ask for a full GC before it reads the heap (bench/rss.ts); it changes nothing else.
-    const execArgv = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : []), '--expose-gc'];
+    const execArgv = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : []), '--expose-gc', ...(o.nodeArgs ?? [])];
     const start = (name: string, args: string[]) => startChild<ServerInfo>(name, new URL('./server.ts', import.meta.url).pathname, [...common, ...args], { execArgv });
     if (!o.postgres) {
       this.children.push(await start('server', ['--data-dir', o.dataDir, ...(apiOnly ? ['--role', 'api'] : [])]));
