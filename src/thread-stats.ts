@@ -4,15 +4,16 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface ThreadStats {
   heap_used: number;
   heap_total: number;
-  /** CPU this thread has used since it started, µs (user + system) */
-  cpu_us: number;
+  /** CPU this thread has used since it started, µs (user + system); null where Node cannot say */
+  cpu_us: number | null;
 }
 
 /** this thread's V8 heap (in use, committed) and its CPU time */
 export function threadStats(): ThreadStats {
   const h = getHeapStatistics();
-  const cpu = process.threadCpuUsage();
-  return { heap_used: h.used_heap_size, heap_total: h.total_heap_size, cpu_us: cpu.user + cpu.system };
+  // process.threadCpuUsage is Node ≥ 23.9 (engines allow 22.13): without it, no per-thread CPU.
+  const cpu = typeof process.threadCpuUsage === 'function' ? process.threadCpuUsage() : null;
+  return { heap_used: h.used_heap_size, heap_total: h.total_heap_size, cpu_us: cpu === null ? null : cpu.user + cpu.system };
 }
 
 /**
@@ -51,6 +52,7 @@ export function registerThreadStats(registry: Registry, others: Record<string, (
     registers: [registry],
     async collect() {
       for (const [thread, s] of await read()) {
+        if (s.cpu_us === null) continue;
         const delta = s.cpu_us - (seen.get(thread) ?? 0);
         seen.set(thread, s.cpu_us);
         if (delta > 0) this.inc({ thread }, delta / 1e6);
