@@ -274,11 +274,11 @@ export class Dispatcher {
     const started = clock.now();
     const settings = await registry.sendSettings(d.account_id, d.target_id);
     const base = { delivery_id: d.id, attempt, started_at: started, response_headers: null, response_excerpt: null };
-    const logged = { method: d.request.method, url: redactUrl(d.request.url), headers: redactHeaders(d.request.headers) };
+    const logged = { method: d.request.method, url: redactUrl(d.request.url) };
     if (!settings || !settings.enabled) {
       // Given up without a request: not a success of the target (it must not refresh last_success_at).
       const error = settings ? `target disabled: ${settings.disabled_reason ?? 'by the user'}` : 'target deleted';
-      return this.#result(d, { ...base, duration_ms: 0, status_code: null, error, request: logged }, 'dead', started, false);
+      return this.#result(d, { ...base, duration_ms: 0, status_code: null, error, request: { ...logged, headers: redactHeaders(d.request.headers) } }, 'dead', started, false);
     }
     this.#throttle.learn(d.order_key, settings.concurrency);
     const headers = deliveryHeaders(d, settings, attempt, Math.floor(started / 1000));

@@ -22,9 +22,20 @@ export class DeliveryMetrics {
     });
   }
 
+  // The labelled series, looked up once: prom-client hashes the label object on every call
+  // otherwise (~1.8 µs an attempt in the bench profile).
+  readonly #counted = new Map<string, { inc(): void }>();
+  readonly #timed = new Map<string, { observe(v: number): void }>();
+
   attempt(r: AttemptResult): void {
     const format = r.format;
-    this.#attempts.inc({ format, result: r.status === 'pending' ? 'retry' : r.status });
-    this.#duration.observe({ format }, r.attempt.duration_ms / 1000);
+    const result = r.status === 'pending' ? 'retry' : r.status;
+    const key = `${format}\u0000${result}`;
+    let c = this.#counted.get(key);
+    if (!c) this.#counted.set(key, (c = this.#attempts.labels({ format, result })));
+    c.inc();
+    let t = this.#timed.get(format);
+    if (!t) this.#timed.set(format, (t = this.#duration.labels({ format })));
+    t.observe(r.attempt.duration_ms / 1000);
   }
 }

@@ -7,13 +7,34 @@
 const SECRET_NAME = /auth|signature|secret|token|api[-_]?key|password|passwd|cookie|credential|session[-_]?id|^key$|[-_.]key$/i;
 export const REDACTED = '[redacted]';
 
+// Both run for every attempt's log entry, on the few header names and URLs of a service's
+// targets: the answers are kept (bounded), instead of a regex per header and a URL parse per
+// attempt (~3 µs an attempt in the bench profile).
+const MAX_MEMO = 1_000;
+const secretNames = new Map<string, boolean>();
+const redactedUrls = new Map<string, string>();
+
+function remember<T>(memo: Map<string, T>, key: string, value: T): T {
+  if (memo.size >= MAX_MEMO) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
+function isSecretName(name: string): boolean {
+  return secretNames.get(name) ?? remember(secretNames, name, SECRET_NAME.test(name));
+}
+
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) out[k] = SECRET_NAME.test(k) ? REDACTED : v;
+  for (const k in headers) out[k] = isSecretName(k) ? REDACTED : headers[k]!;
   return out;
 }
 
 export function redactUrl(url: string): string {
+  return redactedUrls.get(url) ?? remember(redactedUrls, url, redactUrlNow(url));
+}
+
+function redactUrlNow(url: string): string {
   let u: URL;
   try {
     u = new URL(url);
