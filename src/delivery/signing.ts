@@ -63,8 +63,9 @@ function checkTimestamp(timestampSec: number): void {
 export function standardSignature(secrets: readonly string[], msgId: string, timestampSec: number, body: string): string {
   if (secrets.length === 0) throw new Error('at least one secret is required to sign');
   checkTimestamp(timestampSec);
-  const signed = Buffer.from(`${msgId}.${timestampSec}.${body}`, 'utf8');
-  return secrets.map((s) => 'v1,' + createHmac('sha256', secretKey(s)).update(signed).digest('base64')).join(' ');
+  // The body goes to the HMAC as it is (hashed as UTF-8): no ~1 KB joined string and Buffer per attempt.
+  const head = `${msgId}.${timestampSec}.`;
+  return secrets.map((s) => 'v1,' + createHmac('sha256', secretKey(s)).update(head).update(body).digest('base64')).join(' ');
 }
 
 /** The three Standard Webhooks headers for one request. */
