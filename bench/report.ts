@@ -3,6 +3,7 @@
  * and what every table shares (the standard run's is bench/summary.ts).
  */
 import type { Summary } from './stats.ts';
+import { formatThreads } from './threads.ts';
 
 export const n = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toLocaleString('en-US'));
 export const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
@@ -90,9 +91,8 @@ export function printBacklog(r: any): void {
   console.log('');
   row('Hookline RSS before the phase, without / with', `${mb(b.rss_mb_before.without)} / ${mb(b.rss_mb_before.with)}`);
   row('Hookline RSS peak without / with backlog', `${mb(b.without.rss_mb_peak)} / ${mb(b.with.rss_mb_peak)}`);
-  const threads = (x: Record<string, number> | undefined) => (x ? Object.entries(x).map(([t, v]) => `${t} ${n(v)}`).join(', ') : '–');
-  row('V8 heap peak per thread, MB: without', threads(b.without.thread_heap_mb_peak));
-  row('V8 heap peak per thread, MB: with', threads(b.with.thread_heap_mb_peak));
+  row('V8 heap peak per thread, MB: without', formatThreads(b.without.thread_heap_mb_peak));
+  row('V8 heap peak per thread, MB: with', formatThreads(b.with.thread_heap_mb_peak));
   row('V8 heap after a full GC (main thread), end of without / with', `${mb(b.without.heap_mb_after_gc)} / ${mb(b.with.heap_mb_after_gc)}`);
   row('RSS growth (peak with − peak without)', `${n(b.rss_growth_mb)} MB`, `target ≤ ${r.targets.rss_growth_mb} MB  ${verdict(b.rss_growth_mb <= r.targets.rss_growth_mb)}`);
   console.log('');

@@ -33,24 +33,32 @@ export async function rssNow(children: Child<unknown>[]): Promise<Rss> {
   return out;
 }
 
-/** Samples until stop(); stop() answers the peak per process (and of the total) over the samples. */
-export function sampleRss(children: Child<unknown>[]): { stop(): Promise<Rss> } {
+/**
+ * Reads `read()` every EVERY_MS until stop(); stop() answers the peak of each key over the
+ * readings (one more reading at the stop). A failed reading is skipped.
+ */
+function samplePeaks(read: () => Promise<Rss>): { stop(): Promise<Rss> } {
   const peak: Rss = {};
   const take = async () => {
-    for (const [k, v] of Object.entries(await rssNow(children))) peak[k] = Math.max(peak[k] ?? 0, v);
+    for (const [k, v] of Object.entries(await read())) peak[k] = Math.max(peak[k] ?? 0, v);
   };
-  let running: Promise<void> = take();
+  let running: Promise<void> = take().catch(() => undefined);
   const timer = setInterval(() => {
-    running = running.then(take, take);
+    running = running.then(take).catch(() => undefined);
   }, EVERY_MS);
   return {
     async stop() {
       clearInterval(timer);
-      await running.catch(() => undefined);
+      await running;
       await take().catch(() => undefined);
       return peak;
     },
   };
+}
+
+/** Samples until stop(); stop() answers the peak per process (and of the total) over the samples. */
+export function sampleRss(children: Child<unknown>[]): { stop(): Promise<Rss> } {
+  return samplePeaks(() => rssNow(children));
 }
 
 /** MB of V8 heap in use after a full GC, per process and `total`: retained memory, not GC slack */
@@ -69,19 +77,9 @@ const HEAP_LINE = /^hookline_thread_heap_bytes\{thread="([^"]+)",kind="total"\} 
  * stop(); answers the peak MB per thread. RSS says how much; this says which thread holds it.
  */
 export function sampleThreadHeaps(api: CallApi): { stop(): Promise<Rss> } {
-  const peak: Rss = {};
-  const take = async () => {
-    for (const m of (await api.text('/metrics')).matchAll(HEAP_LINE)) peak[m[1]!] = Math.max(peak[m[1]!] ?? 0, Math.round(Number(m[2]) / MB));
-  };
-  let running: Promise<void> = take().catch(() => undefined);
-  const timer = setInterval(() => {
-    running = running.then(take).catch(() => undefined);
-  }, EVERY_MS);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-      return peak;
-    },
-  };
+  return samplePeaks(async () => {
+    const out: Rss = {};
+    for (const m of (await api.text('/metrics')).matchAll(HEAP_LINE)) out[m[1]!] = Math.round(Number(m[2]) / MB);
+    return out;
+  });
 }

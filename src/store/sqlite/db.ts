@@ -36,13 +36,15 @@ const READ_BUSY_MS = 1000;
  * several writes (writes are coming concurrently): under load the writes of ~2 ms share a
  * commit instead of those of one event-loop turn. A lone writer that waits for each commit
  * before its next write (one client posting events one at a time) is never held back: it
- * would be held to one write per 2 ms. At a few hundred commits a second nothing waits. Every commit rewrites the pages it touched (the tails of the
- * tables and indexes, the target's row): in the bench's run (workloads (a), (b) and the fixed
- * rate, ~180,000 deliveries) commits fell from ~32,000 to ~23,000 and the WAL frames written,
- * which the checkpointer copies again, from ~817,000 to ~565,000 (3.3 GB to 2.3 GB; spacing
- * every commit, lone writers too: ~12,000 and ~501,000). The store
- * alone shows why (bench/store-loop.ts, before this spacing): 131 µs of CPU per delivery at 4
- * writes a commit, 88 at 32, 64 at 128.
+ * would be held to one write per 2 ms. At a few hundred commits a second nothing waits.
+ *
+ * Every commit rewrites the pages it touched (the tails of the tables and indexes, the
+ * target's row): in the bench's run (workloads (a), (b) and the fixed rate, ~180,000
+ * deliveries) commits fell from ~32,000 to ~23,000 and the WAL frames written, which the
+ * checkpointer copies again, from ~817,000 to ~565,000 (3.3 GB to 2.3 GB; spacing every
+ * commit, lone writers too: ~12,000 and ~501,000). The store alone shows why
+ * (bench/store-loop.ts, before this spacing): 131 µs of CPU per delivery at 4 writes a
+ * commit, 88 at 32, 64 at 128.
  */
 const COMMIT_SPACING_MS = 2;
 

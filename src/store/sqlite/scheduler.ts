@@ -184,6 +184,7 @@ export class Scheduler {
         heap.remove(top);
         picks.push({ e: top, rank: rank++ });
       }
+      if (heap.size === 0) this.#due.delete(key);
     }
     picks.sort((a, b) => a.rank - b.rank || a.e.next_at - b.e.next_at || (a.e.id < b.e.id ? -1 : 1));
     // What round-robin left over goes back in line, as it was.
@@ -195,7 +196,6 @@ export class Scheduler {
       e.lease_until = leaseUntil;
       this.#delivering.add(e);
     }
-    for (const [key, heap] of this.#due) if (heap.size === 0) this.#due.delete(key);
     return chosen.sort((a, b) => a.next_at - b.next_at || (a.id < b.id ? -1 : 1));
   }
 
