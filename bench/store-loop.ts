@@ -9,7 +9,7 @@
  * HTTP and one thread, reads within ~±10 %, so a change to the schema, the statements or the
  * group commit can be judged here first (README "Where the time goes").
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -58,6 +58,17 @@ function success(d: { id: string; call_id: string; order_key: string; request: N
   };
 }
 
+/** Bytes and write calls of this (the writing) thread so far, i.e. the WAL's frames (Linux; else 0). */
+function mainIo(): { bytes: number; calls: number } {
+  let io = '';
+  try {
+    io = readFileSync(`/proc/self/task/${process.pid}/io`, 'utf8');
+  } catch {
+    // not Linux
+  }
+  return { bytes: Number(/wchar: (\d+)/.exec(io)?.[1] ?? 0), calls: Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0) };
+}
+
 async function once(): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'hookline-store-loop-'));
   const store = new SqliteStore(dir);
@@ -65,6 +76,7 @@ async function once(): Promise<number> {
     await store.migrate();
     const open = new Map<number, Call>();
     const cpu = process.cpuUsage();
+    const io0 = mainIo();
     for (let n = 0; n < N;) {
       const writes: Promise<unknown>[] = [];
       for (let k = 0; k < PER && n < N; k++, n++) {
@@ -89,6 +101,8 @@ async function once(): Promise<number> {
       if (claimed.length > 0) await store.recordAttempts(claimed.map((d) => success(d, now)), now);
     }
     const used = process.cpuUsage(cpu);
+    const io1 = mainIo();
+    console.log(`  WAL writes per delivery: ${((io1.bytes - io0.bytes) / N / 1024).toFixed(1)} KB in ${((io1.calls - io0.calls) / N).toFixed(1)} write calls`);
     return (used.user + used.system) / N;
   } finally {
     await store.close();

@@ -260,6 +260,34 @@ for (const backend of BACKENDS) {
       assert.equal((await getDelivery(store, acct, b!)).attempts, 1, 'the attempt count carries on');
     });
 
+    // (an in-memory store has no storage to open again)
+    if (!backend.name.includes('memory')) test('deliveries: a store opened afresh finds exactly the unsettled ones', async () => {
+      const T = epoch();
+      const acct = await newAccount(store);
+      // a: succeeded; b: failed, retry due later; c: dead; d: succeeded, then retried by hand;
+      // e: never claimed (due later); f, g: two events of one call, f succeeded, g not yet due.
+      const { ids: [a, b, c, d, e] } = await enqueue(store, acct, T, [
+        { seq: 1, key: 'fr_a' }, { seq: 1, key: 'fr_b' }, { seq: 1, key: 'fr_c' }, { seq: 1, key: 'fr_d' }, { seq: 1, key: 'fr_e', next: T + 1_000 },
+      ]);
+      const { ids: [f, g] } = await enqueue(store, acct, T, [{ seq: 1, key: 'fr_f' }, { seq: 2, key: 'fr_f', next: T + 1_000 }]);
+      const got = new Map((await claim(store, 'o1', T, { limit: 1_000 })).map((x) => [x.id, x]));
+      assert.deepEqual(sorted([...got.keys()].filter((id) => [a, b, c, d, e, f, g].includes(id))), sorted([a!, b!, c!, d!, f!]));
+      await store.recordAttempts([
+        result('o1', got.get(a!)!, 'succeeded', T + 5), result('o1', got.get(b!)!, 'pending', T + 5, { next: T + 100 }),
+        result('o1', got.get(c!)!, 'dead', T + 5), result('o1', got.get(d!)!, 'succeeded', T + 5), result('o1', got.get(f!)!, 'succeeded', T + 5),
+      ], T + 5);
+      assert.equal(await store.retryDelivery(acct, d!, T + 10), true);
+      // What the first store settled is durable: a second one (another process after a restart,
+      // on SQLite) rebuilds its queue from the stored rows alone.
+      // (cleanup closes it)
+      const fresh = h.another!();
+      await fresh.migrate();
+      const mine = new Set([a, b, c, d, e, f, g]);
+      const due = (await claim(fresh, 'o2', T + 2_000, { limit: 1_000 })).filter((x) => mine.has(x.id));
+      assert.deepEqual(sorted(ids(due)), sorted([b!, d!, e!, g!]));
+      assert.equal(due.find((x) => x.id === b)!.attempts, 1);
+    });
+
 
 
     if (backend.shared) {

@@ -70,6 +70,7 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
       d.next_attempt_at, d.created_at, d.created_at,
     );
     db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(d.request));
+    db.run('INSERT INTO deliveries_open (id) VALUES (?)', d.id);
   }
   // Last, once every statement has run: a refused write leaves the queue as it was.
   if (sched) for (const d of w.deliveries) sched.add(d);

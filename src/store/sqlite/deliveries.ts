@@ -65,6 +65,7 @@ export function retryDelivery(db: Sql, sched: Scheduler, accountId: string, id: 
     return true;
   }
   db.run("UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ?", now, now, id);
+  db.run('INSERT INTO deliveries_open (id) VALUES (?) ON CONFLICT DO NOTHING', id);
   sched.add({ id, order_key: String(row.order_key), call_id: String(row.call_id), event_seq: Number(row.event_seq), next_attempt_at: now });
   return true;
 }

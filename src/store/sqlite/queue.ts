@@ -88,6 +88,7 @@ export function writeResults(db: Sql, results: AttemptResult[], held: ReadonlySe
        WHERE id = ?`,
       r.status, a.attempt, r.next_attempt_at, now, a.status_code, a.error, a.delivery_id,
     );
+    if (r.status !== 'pending') db.run('DELETE FROM deliveries_open WHERE id = ?', a.delivery_id);
   }
   targetHealth(db, results, now);
 }
@@ -126,8 +127,8 @@ const addRow = (sched: Scheduler, r: Row): void => {
  */
 export function loadQueue(db: Sql, sched: Scheduler): void {
   const rows = db.each(
-    `SELECT id, order_key, call_id, event_seq, next_attempt_at FROM deliveries
-     WHERE status IN ('queued', 'pending', 'delivering') ORDER BY order_key, call_id, event_seq`,
+    `SELECT d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at FROM deliveries_open o JOIN deliveries d ON d.id = o.id
+     ORDER BY d.order_key, d.call_id, d.event_seq`,
   );
   for (const r of rows) addRow(sched, r);
 }
