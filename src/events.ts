@@ -82,24 +82,51 @@ export function callEventItems(w: CallWrite): StreamItem[] {
   }));
 }
 
+/** What the stream tells of one finished attempt. */
+export interface ResultNews {
+  account_id: string;
+  call_id: string;
+  delivery_id: string;
+  format: string;
+  target_id: string;
+  status: AttemptResult['status'];
+  attempt: number;
+  started_at: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  next_attempt_at: number;
+}
+
 export function resultItems(results: AttemptResult[]): StreamItem[] {
-  return results.map((r) => ({
-    account_id: r.target.account_id,
-    call_id: r.call_id,
+  return results.map((r) => {
+    const a = r.attempt;
+    return resultItem({
+      account_id: r.target.account_id, call_id: r.call_id, delivery_id: a.delivery_id, format: r.format, target_id: r.target.id,
+      status: r.status, attempt: a.attempt, started_at: a.started_at, status_code: a.status_code, error: a.error,
+      duration_ms: a.duration_ms, next_attempt_at: r.next_attempt_at,
+    });
+  });
+}
+
+export function resultItem(n: ResultNews): StreamItem {
+  return {
+    account_id: n.account_id,
+    call_id: n.call_id,
     event: 'delivery.result',
     data: {
-      delivery_id: r.attempt.delivery_id,
-      call_id: r.call_id,
-      target: { format: r.format, id: r.target.id },
-      status: r.status,
-      attempt: r.attempt.attempt,
-      started_at: iso(r.attempt.started_at),
-      status_code: r.attempt.status_code,
-      error: r.attempt.error,
-      duration_ms: r.attempt.duration_ms,
-      next_attempt_at: r.status === 'pending' ? iso(r.next_attempt_at) : null,
+      delivery_id: n.delivery_id,
+      call_id: n.call_id,
+      target: { format: n.format, id: n.target_id },
+      status: n.status,
+      attempt: n.attempt,
+      started_at: iso(n.started_at),
+      status_code: n.status_code,
+      error: n.error,
+      duration_ms: n.duration_ms,
+      next_attempt_at: n.status === 'pending' ? iso(n.next_attempt_at) : null,
     },
-  }));
+  };
 }
 
 /** How long an event waits for the one before it (split mode's two threads), and for how many calls. */

@@ -35,11 +35,12 @@ import type { EndpointInput } from './targets/endpoints.ts';
 import type { EndpointDoc, SecretEntry } from './targets/model.ts';
 import { PostgresStore } from './store/postgres/store.ts';
 import { SqliteStore, type QueueRemote } from './store/sqlite/store.ts';
+import { resultNews } from './store/sqlite/packed-results.ts';
 import { SplitWorker } from './split.ts';
 import { registerStoreMetrics } from './store/metrics.ts';
 import { registerThreadStats } from './thread-stats.ts';
 import { Retention } from './retention.ts';
-import { EventBus, callEventItems, resultItems, tapResults } from './events.ts';
+import { EventBus, callEventItems, resultItem, resultItems, tapResults } from './events.ts';
 
 export interface Overrides {
   clock?: Clock;
@@ -134,7 +135,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const worker = remote
     ? await SplitWorker.start(config, log, async (r, held, now) => {
       await (store as SqliteStore).writeResultsFor(r, held, now);
-      events.publish(resultItems(r));
+      events.publish(resultNews(r).map(resultItem));
     })
     : undefined;
   if (worker) {

@@ -4,7 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from './config.ts';
-import type { AttemptResult, NewDelivery } from './store/contract.ts';
+import type { NewDelivery } from './store/contract.ts';
+import type { PackedResults } from './store/sqlite/packed-results.ts';
 import { createHookline } from './hookline.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
 import { threadStats } from './thread-stats.ts';
@@ -15,7 +16,7 @@ const { config } = workerData as { config: Config };
 // Results are written by the API thread's connection (see SqliteOptions.writeResults).
 const asks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 let nextAsk = 1;
-const writeResults = (results: AttemptResult[], held: string[], now: number): Promise<void> => new Promise((resolve, reject) => {
+const writeResults = (results: PackedResults, held: string[], now: number): Promise<void> => new Promise((resolve, reject) => {
   const wid = nextAsk++;
   asks.set(wid, { resolve, reject });
   port.postMessage({ wid, method: 'writeResults', args: [results, held, now] });

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
-import type { AttemptResult, Delivery, DeliveryFilter, NewDelivery, StoreStats } from './store/contract.ts';
+import type { Delivery, DeliveryFilter, NewDelivery, StoreStats } from './store/contract.ts';
+import type { PackedResults } from './store/sqlite/packed-results.ts';
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
 import type { ThreadStats } from './thread-stats.ts';
 
@@ -18,7 +19,7 @@ import type { ThreadStats } from './thread-stats.ts';
 
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 /** A request of the delivery thread to this one (the writes it leaves to this connection). */
-type Ask = { wid: number; method: 'writeResults'; args: [AttemptResult[], string[], number] };
+type Ask = { wid: number; method: 'writeResults'; args: [PackedResults, string[], number] };
 
 export class SplitWorker implements QueueRemote {
   readonly #worker: Worker;

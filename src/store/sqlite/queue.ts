@@ -1,4 +1,5 @@
 import type { AttemptResult, Delivery, NewDelivery, Slots } from '../contract.ts';
+import { F, FIELDS, type PackedResults } from './packed-results.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
 import type { Sql } from './db.ts';
 import type { Entry, Scheduler, Settlement } from './scheduler.ts';
@@ -73,24 +74,25 @@ export function guard(sched: Scheduler, results: AttemptResult[]): Settlement[] 
  * `held` (those that passed the guard), and the targets' health. Needs no scheduler, so the
  * thread that writes (split mode: the API thread) can run it for the one that holds the queue.
  */
-export function writeResults(db: Sql, results: AttemptResult[], held: ReadonlySet<string>, now: number): void {
-  for (const r of results) {
-    const a = r.attempt;
+export function writeResults(db: Sql, p: PackedResults, held: ReadonlySet<string>, now: number): void {
+  for (let o = 0; o < p.length; o += FIELDS) {
+    const id = p[o + F.delivery_id] as string;
     db.run(
       `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
-      a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
+      id, p[o + F.attempt] as number, p[o + F.started_at] as number, p[o + F.duration_ms] as number, p[o + F.status_code] as number | null,
+      p[o + F.error] as string | null, p[o + F.request] as string, p[o + F.response_headers] as string | null, p[o + F.response_excerpt] as string | null,
     );
-    if (!held.has(a.delivery_id)) continue;
+    if (!held.has(id)) continue;
+    const status = p[o + F.status] as string;
     db.run(
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, last_status_code = ?, last_error = ?
        WHERE id = ?`,
-      r.status, a.attempt, r.next_attempt_at, now, a.status_code, a.error, a.delivery_id,
+      status, p[o + F.attempt] as number, p[o + F.next_attempt_at] as number, now, p[o + F.status_code] as number | null, p[o + F.error] as string | null, id,
     );
-    if (r.status !== 'pending') db.run('DELETE FROM deliveries_open WHERE id = ?', a.delivery_id);
+    if (status !== 'pending') db.run('DELETE FROM deliveries_open WHERE id = ?', id);
   }
-  targetHealth(db, results, now);
+  targetHealth(db, p, now);
 }
 
 /**
@@ -98,22 +100,24 @@ export function writeResults(db: Sql, results: AttemptResult[], held: ReadonlySe
  * clears failing_since; failing_since follows the target's last result; a disable reason
  * disables it.
  */
-function targetHealth(db: Sql, results: AttemptResult[], now: number): void {
-  const last = new Map<string, AttemptResult['target']>();
+function targetHealth(db: Sql, p: PackedResults, now: number): void {
+  const last = new Map<string, boolean>();
   const ok = new Set<string>();
-  for (const r of results) {
-    last.set(r.target.id, r.target);
-    if (r.target.success) ok.add(r.target.id);
+  for (let o = 0; o < p.length; o += FIELDS) {
+    const id = p[o + F.target_id] as string;
+    const success = p[o + F.success] as boolean;
+    last.set(id, success);
+    if (success) ok.add(id);
   }
   for (const id of ok) {
     db.run('UPDATE resources SET last_success_at = ?, failing_since = NULL WHERE id = ? AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ? - 60000)', now, id, now);
   }
-  for (const [id, t] of last) {
-    if (!t.success) db.run('UPDATE resources SET failing_since = ? WHERE id = ? AND failing_since IS NULL', now, id);
+  for (const [id, success] of last) {
+    if (!success) db.run('UPDATE resources SET failing_since = ? WHERE id = ? AND failing_since IS NULL', now, id);
   }
-  for (const r of results) {
-    const t = r.target;
-    if (t.disable_reason !== undefined) db.run('UPDATE resources SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1', t.disable_reason, now, t.id);
+  for (let o = 0; o < p.length; o += FIELDS) {
+    const reason = p[o + F.disable_reason];
+    if (reason !== null) db.run('UPDATE resources SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1', reason as string, now, p[o + F.target_id] as string);
   }
 }
 

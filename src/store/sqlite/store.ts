@@ -11,6 +11,7 @@ import { Db } from './db.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
 import { claimDue, guard, loadQueue, writeResults } from './queue.ts';
+import { packResults, type PackedResults } from './packed-results.ts';
 import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
 import * as timers from './timers.ts';
@@ -32,7 +33,7 @@ export interface QueueRemote {
 }
 
 /** Records results on another connection (split mode: the API thread, the only writer of them). */
-export type ResultWriter = (results: AttemptResult[], held: string[], now: number) => Promise<void>;
+export type ResultWriter = (results: PackedResults, held: string[], now: number) => Promise<void>;
 
 export interface SqliteOptions {
   /**
@@ -74,7 +75,7 @@ export class SqliteStore implements Store {
   /** split mode: deliveries the API thread wrote, handed over in memory, not claimed yet (queue.ts claimDue) */
   readonly #fresh = new Map<string, NewDelivery>();
   /** results whose commit failed, recorded with the next claim */
-  #unsettled: { results: AttemptResult[]; held: string[] }[] = [];
+  #unsettled: { results: PackedResults; held: string[] }[] = [];
   #onWork: (() => void) | undefined;
 
   constructor(dataDir: string, opts: SqliteOptions = {}) {
@@ -255,10 +256,11 @@ export class SqliteStore implements Store {
       const sched = this.#queue();
       const settled = guard(sched, results);
       for (const x of settled) sched.settle(x, now);
-      batches.push({ results, held: settled.map((x) => x.id) });
+      batches.push({ results: packResults(results), held: settled.map((x) => x.id) });
     }
     if (batches.length === 0) return Promise.resolve();
-    return this.#writeResults(batches.flatMap((b) => b.results), batches.flatMap((b) => b.held), now).catch((err: unknown) => {
+    const packed = batches.length === 1 ? batches[0]!.results : batches.flatMap((b) => b.results);
+    return this.#writeResults(packed, batches.flatMap((b) => b.held), now).catch((err: unknown) => {
       this.#unsettled.push(...batches);
       throw err;
     });
@@ -280,7 +282,7 @@ export class SqliteStore implements Store {
   }
 
   /** Split mode, on the API thread: results held by the delivery thread, written here. */
-  writeResultsFor(results: AttemptResult[], held: string[], now: number): Promise<void> {
+  writeResultsFor(results: PackedResults, held: string[], now: number): Promise<void> {
     return this.#db.write(() => writeResults(this.#db, results, new Set(held), now));
   }
 

@@ -1,0 +1,51 @@
+import type { ResultNews } from '../../events.ts';
+import type { AttemptResult } from '../contract.ts';
+
+/**
+ * A batch of attempt results as the SQLite store writes them and as split mode sends them from
+ * the delivery thread to the writing thread: one flat array, FIELDS values per result, the
+ * attempt's request and response headers already as the JSON the rows hold.
+ *
+ * Why: a postMessage of AttemptResult objects serializes every key of every nested object
+ * (~40 per result) and rebuilds them all on the other side, only for them to be turned into
+ * JSON and SQL parameters there. Measured with node:v8 serialize/deserialize (the same
+ * serializer), 64 results: 5.4 µs a result as objects, 3.3 as this array including the two
+ * JSON.stringify calls that the writing thread no longer makes.
+ */
+export type PackedResults = (string | number | boolean | null)[];
+
+export const FIELDS = 17;
+
+// Offsets within one result.
+export const F = {
+  delivery_id: 0, attempt: 1, started_at: 2, duration_ms: 3, status_code: 4, error: 5, request: 6, response_headers: 7,
+  response_excerpt: 8, status: 9, next_attempt_at: 10, call_id: 11, format: 12, target_id: 13, account_id: 14, success: 15,
+  disable_reason: 16,
+} as const;
+
+export function packResults(results: readonly AttemptResult[], into: PackedResults = []): PackedResults {
+  for (const r of results) {
+    const a = r.attempt;
+    into.push(
+      a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
+      a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
+      r.status, r.next_attempt_at, r.call_id, r.format, r.target.id, r.target.account_id, r.target.success,
+      r.target.disable_reason ?? null,
+    );
+  }
+  return into;
+}
+
+/** What the event stream tells of each result (split mode publishes it on the writing thread). */
+export function resultNews(p: PackedResults): ResultNews[] {
+  const out: ResultNews[] = [];
+  for (let o = 0; o < p.length; o += FIELDS) {
+    out.push({
+      account_id: p[o + F.account_id] as string, call_id: p[o + F.call_id] as string, delivery_id: p[o + F.delivery_id] as string,
+      format: p[o + F.format] as string, target_id: p[o + F.target_id] as string, status: p[o + F.status] as AttemptResult['status'],
+      attempt: p[o + F.attempt] as number, started_at: p[o + F.started_at] as number, status_code: p[o + F.status_code] as number | null,
+      error: p[o + F.error] as string | null, duration_ms: p[o + F.duration_ms] as number, next_attempt_at: p[o + F.next_attempt_at] as number,
+    });
+  }
+  return out;
+}
