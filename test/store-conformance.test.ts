@@ -52,6 +52,17 @@ for (const backend of BACKENDS) {
       });
     }
 
+    // (an in-memory store has no storage to open again)
+    if (!backend.name.includes('memory')) test('call numbers given at once are stored by the time a later write is: another store goes on after the last', async () => {
+      const acct = await newAccount(store);
+      const given = await Promise.all([store.nextCallNumber(acct), store.nextCallNumber(acct), store.nextCallNumber(acct)]);
+      assert.deepEqual([...given].sort(), [1, 2, 3]);
+      await enqueue(store, acct, epoch(), []);
+      const other = h.another!();
+      await other.migrate();
+      assert.equal(await other.nextCallNumber(acct), 4);
+    });
+
     test('bootstrap key and accounts; findApiKey', async () => {
       assert.equal(await store.getBootstrapAccount(), undefined);
       const boot = newId('acct');
