@@ -12,6 +12,11 @@ export interface Rendered {
 export interface PlanTargets<Index> {
   index: Index;
   byId: ReadonlyMap<string, Resource>;
+  /**
+   * Kept for one planned write: every event of it sees the same call, so a format may render
+   * its view of the call once here (by its own key) and reuse it for the write's other events.
+   */
+  memo: Map<string, unknown>;
 }
 
 /** Called once per delivery a format plans: the target's id (a resource id, or `url:…`) and the request. */

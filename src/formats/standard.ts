@@ -10,18 +10,24 @@ import { ANY_2XX, JSON_HEADERS, type Format, type Rendered } from './format.ts';
  * canonical event and `data` holds the event and the call as it stands after it. The
  * `webhook-*` signature headers are added at send time (the timestamp is the send time).
  */
-export function renderStandard(call: Call, event: CallEvent, doc: EndpointDoc): Rendered {
-  const { events: _events, ...snapshot } = callView(call, []);
-  const body = JSON.stringify({
-    type: event.type,
-    timestamp: iso(event.occurred_at),
-    data: { event: { call_id: call.id, ...eventView(event) }, call: snapshot },
-  });
+export function renderStandard(call: Call, event: CallEvent, doc: EndpointDoc, memo?: Map<string, unknown>): Rendered {
+  // The same text as JSON.stringify({type, timestamp, data: {event, call}}), with the call's JSON
+  // made once per planned write: a simulated call's step plans four events of one call state.
+  let snapshot = memo?.get(SNAPSHOT) as string | undefined;
+  if (snapshot === undefined) {
+    const { events: _events, ...view } = callView(call, []);
+    snapshot = JSON.stringify(view);
+    memo?.set(SNAPSHOT, snapshot);
+  }
+  const body = `{"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(iso(event.occurred_at))},`
+    + `"data":{"event":${JSON.stringify({ call_id: call.id, ...eventView(event) })},"call":${snapshot}}}`;
   return {
     event_name: event.type,
     request: { method: 'POST', url: doc.url, headers: { ...doc.headers, ...JSON_HEADERS }, body },
   };
 }
+
+const SNAPSHOT = 'standard.call';
 
 interface EndpointTarget {
   resource: Resource;
@@ -53,7 +59,7 @@ export const standardFormat: Format<Map<EventType, EndpointTarget[]>> = {
   },
   plan(call, event, targets, add) {
     for (const t of targets.index.get(event.type) ?? []) {
-      if (endpointMatches(t.doc, call, event)) add(t.resource.id, renderStandard(call, event, t.doc));
+      if (endpointMatches(t.doc, call, event)) add(t.resource.id, renderStandard(call, event, t.doc, targets.memo));
     }
   },
   success: ANY_2XX,

@@ -11,9 +11,10 @@ import type { AccountTargets, TargetRegistry } from './registry.ts';
  */
 export function planEvents(call: Call, events: readonly CallEvent[], targets: AccountTargets, now: number): NewDelivery[] {
   const out: NewDelivery[] = [];
+  const memo = new Map<string, unknown>();
   for (const event of events) {
     for (const f of FORMAT_LIST) {
-      f.plan(call, event, { index: targets.indexes.get(f.name), byId: targets.byId }, (targetId, r) => {
+      f.plan(call, event, { index: targets.indexes.get(f.name), byId: targets.byId, memo }, (targetId, r) => {
         out.push({
           id: newId('msg', now),
           account_id: call.account_id,

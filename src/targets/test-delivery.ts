@@ -75,7 +75,7 @@ export class TestDeliveries {
     const targets = indexTargets([...properties, ...(setup.resources ?? []), target], now);
     const out: Planned[] = [];
     playSample(call, sampleEvents(call, setup.outcome ?? 'completed', withError), now, (ev) => {
-      format.plan(call, ev, { index: targets.indexes.get(format.name), byId: targets.byId }, (targetId, rendered) => {
+      format.plan(call, ev, { index: targets.indexes.get(format.name), byId: targets.byId, memo: new Map() }, (targetId, rendered) => {
         if (targetId === target.id) out.push({ event: ev, rendered });
       });
     });
