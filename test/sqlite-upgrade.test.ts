@@ -1,0 +1,43 @@
+/**
+ * Migration 0008 on a database written before it: the unsettled deliveries were found through
+ * the partial index deliveries_in_order; after the upgrade they are listed in deliveries_open,
+ * and a store opened on the upgraded file claims exactly them.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { test } from 'node:test';
+import { SqliteStore } from '../src/store/sqlite/store.ts';
+import { claim, enqueue, epoch, ids, newAccount, result, sorted } from './store-harness.ts';
+import { tempDir } from './helpers.ts';
+
+test('upgrading to deliveries_open keeps every unsettled delivery of the old schema, and only those', async () => {
+  const tmp = tempDir('hookline-upgrade-');
+  try {
+    const T = epoch();
+    let store = new SqliteStore(tmp.dir);
+    await store.migrate();
+    const acct = await newAccount(store);
+    const { ids: [a, b, c] } = await enqueue(store, acct, T, [{ seq: 1, key: 'up_a' }, { seq: 1, key: 'up_b' }, { seq: 1, key: 'up_c', next: T + 1_000 }]);
+    const got = new Map((await claim(store, 'o1', T)).map((d) => [d.id, d]));
+    await store.recordAttempts([result('o1', got.get(a!)!, 'succeeded', T + 5), result('o1', got.get(b!)!, 'pending', T + 5, { next: T + 100 })], T + 5);
+    await store.close();
+
+    // The file as the schema before 0008 left it: no deliveries_open, the partial index back.
+    const db = new DatabaseSync(path.join(tmp.dir, 'hookline.db'));
+    db.exec(`DROP TABLE deliveries_open;
+      CREATE INDEX deliveries_in_order ON deliveries (order_key, call_id, event_seq) WHERE status IN ('queued', 'pending', 'delivering');
+      DELETE FROM schema_migrations WHERE version = 8;`);
+    db.close();
+
+    store = new SqliteStore(tmp.dir);
+    try {
+      await store.migrate();
+      assert.deepEqual(sorted(ids(await claim(store, 'o2', T + 2_000))), sorted([b!, c!]));
+    } finally {
+      await store.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});
