@@ -41,3 +41,34 @@ test('upgrading to deliveries_open keeps every unsettled delivery of the old sch
     tmp.remove();
   }
 });
+
+test('a request stored before 0009 (its body inside the JSON) reads back whole; one stored after keeps its body apart, unescaped', async () => {
+  const tmp = tempDir('hookline-upgrade-');
+  try {
+    const T = epoch();
+    let store = new SqliteStore(tmp.dir);
+    await store.migrate();
+    const acct = await newAccount(store);
+    const { ids: [old, fresh] } = await enqueue(store, acct, T, [{ seq: 1, key: 'bd_old' }, { seq: 1, key: 'bd_new' }]);
+    const before = await store.getDelivery(acct, old!);
+    await store.close();
+
+    const db = new DatabaseSync(path.join(tmp.dir, 'hookline.db'));
+    const row = db.prepare('SELECT request, body FROM delivery_requests WHERE delivery_id = ?').get(fresh!) as { request: string; body: string };
+    assert.equal(row.body, before!.request.body, 'the body as it is sent');
+    assert.equal((JSON.parse(row.request) as { body?: unknown }).body, undefined, 'not also inside the request');
+    db.prepare('UPDATE delivery_requests SET request = ?, body = NULL WHERE delivery_id = ?').run(JSON.stringify(before!.request), old!);
+    db.close();
+
+    store = new SqliteStore(tmp.dir);
+    try {
+      assert.deepEqual((await store.getDelivery(acct, old!))!.request, before!.request);
+      const both = await store.listDeliveries(acct, {}, 10, null);
+      assert.deepEqual(both.map((d) => d.request.body).sort(), [before!.request.body, row.body].sort());
+    } finally {
+      await store.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});

@@ -24,6 +24,15 @@ export function eventFromRow(r: Row): CallEvent {
   };
 }
 
+/**
+ * SQLite keeps a request's body in a column of its own (migration 0009: not escaped inside the
+ * request's JSON); its older rows, and PostgreSQL's, have it inside `request`.
+ */
+function withBody(request: Delivery['request'], body: unknown): Delivery['request'] {
+  if (typeof body === 'string') request.body = body;
+  return request;
+}
+
 export function deliveryFromRow(r: Row): Delivery {
   return {
     id: String(r.id),
@@ -35,7 +44,7 @@ export function deliveryFromRow(r: Row): Delivery {
     target_format: String(r.target_format),
     target_id: String(r.target_id),
     order_key: String(r.order_key),
-    request: json(r.request),
+    request: withBody(json(r.request), r.body),
     status: String(r.status) as DeliveryStatus,
     attempts: Number(r.attempts),
     next_attempt_at: Number(r.next_attempt_at),

@@ -1,5 +1,5 @@
 import type { Call, CallEvent } from '../../calls/model.ts';
-import type { CallFilter, CallWrite, IdempotentAnswer, WriteOutcome } from '../contract.ts';
+import type { CallFilter, CallWrite, IdempotentAnswer, NewDelivery, WriteOutcome } from '../contract.ts';
 import { callFromRow, eventFromRow } from '../rows.ts';
 import { Undo, type Param, type Sql } from './db.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -69,12 +69,19 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
       d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
       d.next_attempt_at, d.created_at, d.created_at,
     );
-    db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(d.request));
+    insertRequest(db, d);
     db.run('INSERT INTO deliveries_open (id) VALUES (?)', d.id);
   }
   // Last, once every statement has run: a refused write leaves the queue as it was.
   if (sched) for (const d of w.deliveries) sched.add(d);
   return 'written';
+}
+
+/** The rendered request, written once: its body as it is sent (rows.ts deliveryFromRow). */
+export function insertRequest(db: Sql, d: NewDelivery): void {
+  const r = d.request;
+  if (r.body === null) db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(r));
+  else db.run('INSERT INTO delivery_requests (delivery_id, request, body) VALUES (?, ?, ?)', d.id, JSON.stringify({ method: r.method, url: r.url, headers: r.headers }), r.body);
 }
 
 export function getCall(db: Sql, accountId: string | null, id: string): Call | undefined {

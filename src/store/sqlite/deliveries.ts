@@ -1,6 +1,6 @@
 import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract.ts';
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
-import { pair } from './calls.ts';
+import { insertRequest, pair } from './calls.ts';
 import type { Sql } from './db.ts';
 import { withState } from './queue.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -11,7 +11,7 @@ import type { Scheduler } from './scheduler.ts';
  */
 
 // A delivery's row and its request, written once into delivery_requests (slim rows).
-const WITH_REQUEST = 'SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id';
+const WITH_REQUEST = 'SELECT d.*, r.request, r.body FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id';
 
 /** Timers' leases of an earlier run are void (one process per data directory). */
 export function recoverLeases(db: Sql): void {
@@ -79,7 +79,7 @@ export function recordTestDelivery(db: Sql, d: NewDelivery, status: 'succeeded' 
     d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
     status, now, d.created_at, now, a.status_code, a.error,
   );
-  db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(d.request));
+  insertRequest(db, d);
   db.run(
     `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -11,7 +11,7 @@ import type { Entry, Scheduler, Settlement } from './scheduler.ts';
  */
 
 // A delivery's row and its request, written once into delivery_requests (slim rows).
-const ROWS_BY_ID = `SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id
+const ROWS_BY_ID = `SELECT d.*, r.request, r.body FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id
                    WHERE d.id IN (SELECT value FROM json_each(?))`;
 
 /**
