@@ -11,64 +11,60 @@ import { SqliteStore } from '../src/store/sqlite/store.ts';
 import { claim, enqueue, epoch, ids, newAccount, result, sorted } from './store-harness.ts';
 import { tempDir } from './helpers.ts';
 
-test('upgrading to deliveries_open keeps every unsettled delivery of the old schema, and only those', async () => {
+/** A data directory with a migrated store and an account; `run` gets them, the directory goes after. */
+async function onFile(run: (o: { dir: string; store: SqliteStore; acct: string; T: number }) => Promise<void>): Promise<void> {
   const tmp = tempDir('hookline-upgrade-');
   try {
-    const T = epoch();
-    let store = new SqliteStore(tmp.dir);
+    const store = new SqliteStore(tmp.dir);
     await store.migrate();
-    const acct = await newAccount(store);
-    const { ids: [a, b, c] } = await enqueue(store, acct, T, [{ seq: 1, key: 'up_a' }, { seq: 1, key: 'up_b' }, { seq: 1, key: 'up_c', next: T + 1_000 }]);
-    const got = new Map((await claim(store, 'o1', T)).map((d) => [d.id, d]));
-    await store.recordAttempts([result('o1', got.get(a!)!, 'succeeded', T + 5), result('o1', got.get(b!)!, 'pending', T + 5, { next: T + 100 })], T + 5);
-    await store.close();
-
-    // The file as the schema before 0008 left it: no deliveries_open, the partial index back.
-    const db = new DatabaseSync(path.join(tmp.dir, 'hookline.db'));
-    db.exec(`DROP TABLE deliveries_open;
-      CREATE INDEX deliveries_in_order ON deliveries (order_key, call_id, event_seq) WHERE status IN ('queued', 'pending', 'delivering');
-      DELETE FROM schema_migrations WHERE version = 8;`);
-    db.close();
-
-    store = new SqliteStore(tmp.dir);
-    try {
-      await store.migrate();
-      assert.deepEqual(sorted(ids(await claim(store, 'o2', T + 2_000))), sorted([b!, c!]));
-    } finally {
-      await store.close();
-    }
+    await run({ dir: tmp.dir, store, acct: await newAccount(store), T: epoch() });
   } finally {
     tmp.remove();
   }
-});
+}
 
-test('a request stored before 0009 (its body inside the JSON) reads back whole; one stored after keeps its body apart, unescaped', async () => {
-  const tmp = tempDir('hookline-upgrade-');
+test('upgrading to deliveries_open keeps every unsettled delivery of the old schema, and only those', () => onFile(async ({ dir, store: first, acct, T }) => {
+  let store = first;
+  const { ids: [a, b, c] } = await enqueue(store, acct, T, [{ seq: 1, key: 'up_a' }, { seq: 1, key: 'up_b' }, { seq: 1, key: 'up_c', next: T + 1_000 }]);
+  const got = new Map((await claim(store, 'o1', T)).map((d) => [d.id, d]));
+  await store.recordAttempts([result('o1', got.get(a!)!, 'succeeded', T + 5), result('o1', got.get(b!)!, 'pending', T + 5, { next: T + 100 })], T + 5);
+  await store.close();
+
+  // The file as the schema before 0008 left it: no deliveries_open, the partial index back.
+  const db = new DatabaseSync(path.join(dir, 'hookline.db'));
+  db.exec(`DROP TABLE deliveries_open;
+    CREATE INDEX deliveries_in_order ON deliveries (order_key, call_id, event_seq) WHERE status IN ('queued', 'pending', 'delivering');
+    DELETE FROM schema_migrations WHERE version = 8;`);
+  db.close();
+
+  store = new SqliteStore(dir);
   try {
-    const T = epoch();
-    let store = new SqliteStore(tmp.dir);
     await store.migrate();
-    const acct = await newAccount(store);
-    const { ids: [old, fresh] } = await enqueue(store, acct, T, [{ seq: 1, key: 'bd_old' }, { seq: 1, key: 'bd_new' }]);
-    const before = await store.getDelivery(acct, old!);
-    await store.close();
-
-    const db = new DatabaseSync(path.join(tmp.dir, 'hookline.db'));
-    const row = db.prepare('SELECT request, body FROM delivery_requests WHERE delivery_id = ?').get(fresh!) as { request: string; body: string };
-    assert.equal(row.body, before!.request.body, 'the body as it is sent');
-    assert.equal((JSON.parse(row.request) as { body?: unknown }).body, undefined, 'not also inside the request');
-    db.prepare('UPDATE delivery_requests SET request = ?, body = NULL WHERE delivery_id = ?').run(JSON.stringify(before!.request), old!);
-    db.close();
-
-    store = new SqliteStore(tmp.dir);
-    try {
-      assert.deepEqual((await store.getDelivery(acct, old!))!.request, before!.request);
-      const both = await store.listDeliveries(acct, {}, 10, null);
-      assert.deepEqual(both.map((d) => d.request.body).sort(), [before!.request.body, row.body].sort());
-    } finally {
-      await store.close();
-    }
+    assert.deepEqual(sorted(ids(await claim(store, 'o2', T + 2_000))), sorted([b!, c!]));
   } finally {
-    tmp.remove();
+    await store.close();
   }
-});
+}));
+
+test('a request stored before 0009 (its body inside the JSON) reads back whole; one stored after keeps its body apart, unescaped', () => onFile(async ({ dir, store: first, acct, T }) => {
+  let store = first;
+  const { ids: [old, fresh] } = await enqueue(store, acct, T, [{ seq: 1, key: 'bd_old' }, { seq: 1, key: 'bd_new' }]);
+  const before = await store.getDelivery(acct, old!);
+  await store.close();
+
+  const db = new DatabaseSync(path.join(dir, 'hookline.db'));
+  const row = db.prepare('SELECT request, body FROM delivery_requests WHERE delivery_id = ?').get(fresh!) as { request: string; body: string };
+  assert.equal(row.body, before!.request.body, 'the body as it is sent');
+  assert.equal((JSON.parse(row.request) as { body?: unknown }).body, undefined, 'not also inside the request');
+  db.prepare('UPDATE delivery_requests SET request = ?, body = NULL WHERE delivery_id = ?').run(JSON.stringify(before!.request), old!);
+  db.close();
+
+  store = new SqliteStore(dir);
+  try {
+    assert.deepEqual((await store.getDelivery(acct, old!))!.request, before!.request);
+    const both = await store.listDeliveries(acct, {}, 10, null);
+    assert.deepEqual(both.map((d) => d.request.body).sort(), [before!.request.body, row.body].sort());
+  } finally {
+    await store.close();
+  }
+}));
