@@ -2,7 +2,7 @@ import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
 import { insertRequest, pair } from './calls.ts';
 import type { Sql } from './db.ts';
-import { withState } from './queue.ts';
+import { WITH_REQUEST, withState } from './queue.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /**
@@ -10,8 +10,6 @@ import type { Scheduler } from './scheduler.ts';
  * the scheduler's to say (scheduler.ts); the rows say the rest.
  */
 
-// A delivery's row and its request, written once into delivery_requests (slim rows).
-const WITH_REQUEST = 'SELECT d.*, r.request, r.body FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id';
 
 /** Timers' leases of an earlier run are void (one process per data directory). */
 export function recoverLeases(db: Sql): void {

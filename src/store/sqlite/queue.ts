@@ -10,9 +10,10 @@ import type { Entry, Scheduler, Settlement } from './scheduler.ts';
  * status, and the target's health, for a whole batch of results in one group commit.
  */
 
-// A delivery's row and its request, written once into delivery_requests (slim rows).
-const ROWS_BY_ID = `SELECT d.*, r.request, r.body FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id
-                   WHERE d.id IN (SELECT value FROM json_each(?))`;
+// A delivery's row and its request, written once into delivery_requests (slim rows); its body
+// apart (rows.ts deliveryFromRow). Every read of whole deliveries starts from this.
+export const WITH_REQUEST = 'SELECT d.*, r.request, r.body FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id';
+const ROWS_BY_ID = `${WITH_REQUEST} WHERE d.id IN (SELECT value FROM json_each(?))`;
 
 /**
  * The claimed entries as deliveries: their rows and requests read in one statement, except the
