@@ -112,7 +112,7 @@ export interface DeliveryResult {
 
 /**
  * The account's live events (GET /v1/stream). EventSource reconnects with Last-Event-ID by
- * itself; a refused token (expired) gets a new one.
+ * itself; a refused token (expired) gets a new one. Every open is passed on as a `reset`.
  */
 export function live(onEvent: (name: string, data: Record<string, unknown>) => void, callId?: string): () => void {
   let source: EventSource | null = null;
@@ -125,6 +125,9 @@ export function live(onEvent: (name: string, data: Record<string, unknown>) => v
     for (const name of ['call.event', 'delivery.result', 'reset']) {
       source.addEventListener(name, (e) => onEvent(name, JSON.parse((e as MessageEvent<string>).data) as Record<string, unknown>));
     }
+    // What happened between the page's first load and this subscription is not replayed (a
+    // new EventSource starts at "now"): each open tells the page to reload, as a reset does.
+    source.onopen = () => onEvent('reset', {});
     source.onerror = () => {
       if (source?.readyState !== EventSource.CLOSED || closed) return;
       setTimeout(() => void open().catch(() => undefined), 2000);

@@ -83,7 +83,7 @@ export function Calls({ query }: { query: URLSearchParams }): ReactNode {
   };
   const { page, error, cursors, setCursors, reload } = usePagedList<Call>('/v1/calls', filters);
   // a new call or a call's new event: reload the page shown
-  useEffect(() => live((name) => name === 'call.event' && reload()), [reload]);
+  useEffect(() => live((name) => (name === 'call.event' || name === 'reset') && reload()), [reload]);
   const filter = (k: keyof typeof filters) => (v: string | undefined) => go('/calls', { ...filters, [k]: v });
   return (
     <section>

@@ -62,6 +62,9 @@ export function DeliveryPage({ id }: { id: string }): ReactNode {
     setError(null);
     try {
       setD(await api<Delivery>('POST', `/v1/deliveries/${id}/retry`));
+      // the attempt's result may have come on the stream (and been loaded) before this answer
+      // was read: load again so the older answer does not stay on the page
+      reload();
       setNote('Sent again: the new attempt shows here when it is answered.');
     } catch (err) {
       setError(errorText(err));
