@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from './config.ts';
-import type { NewDelivery } from './store/contract.ts';
+import type { PackedOffers } from './store/sqlite/packed-offers.ts';
 import type { PackedResults } from './store/sqlite/packed-results.ts';
 import { createHookline } from './hookline.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
@@ -41,7 +41,7 @@ const methods: Record<string, (...args: never[]) => Promise<unknown>> = {
   stop: () => h.stop(),
 };
 
-port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean; error?: string; method?: string; args?: unknown[]; offered?: NewDelivery[] }) => {
+port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean; error?: string; method?: string; args?: unknown[]; offered?: PackedOffers }) => {
   if (m.wid !== undefined) {
     const a = asks.get(m.wid);
     asks.delete(m.wid);

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Delivery, DeliveryFilter, NewDelivery, StoreStats } from './store/contract.ts';
+import { packOffers } from './store/sqlite/packed-offers.ts';
 import type { PackedResults } from './store/sqlite/packed-results.ts';
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
 import type { ThreadStats } from './thread-stats.ts';
@@ -96,9 +97,9 @@ export class SplitWorker implements QueueRemote {
     this.#nudged = true;
     setImmediate(() => {
       this.#nudged = false;
-      const offered = this.#offered;
+      const { packed, transfer } = packOffers(this.#offered);
       this.#offered = [];
-      this.#worker.postMessage({ type: 'nudge', offered });
+      this.#worker.postMessage({ type: 'nudge', offered: packed }, transfer);
     });
   }
 

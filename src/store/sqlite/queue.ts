@@ -1,4 +1,5 @@
-import type { AttemptResult, Delivery, NewDelivery, Slots } from '../contract.ts';
+import type { AttemptResult, Delivery, Slots } from '../contract.ts';
+import { freshDelivery, type Fresh } from './packed-offers.ts';
 import { F, FIELDS, type PackedResults } from './packed-results.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
 import type { Sql } from './db.ts';
@@ -23,17 +24,17 @@ const ROWS_BY_ID = `${WITH_REQUEST} WHERE d.id IN (SELECT value FROM json_each(?
  */
 export function claimDue(
   db: Sql, sched: Scheduler, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean,
-  fresh?: Map<string, NewDelivery>,
+  fresh?: Map<string, Fresh>,
 ): Delivery[] {
   const claimed = sched.claim(owner, now, leaseUntil, limit, slots, reap);
   if (claimed.length === 0) return [];
   const known = new Map<string, Delivery>();
   if (fresh) {
     for (const e of claimed) {
-      const d = fresh.get(e.id);
-      if (!d) continue;
+      const f = fresh.get(e.id);
+      if (!f) continue;
       fresh.delete(e.id);
-      known.set(e.id, { ...d, status: 'pending', attempts: 0, locked_by: null, locked_until: null, updated_at: d.created_at, last_status_code: null, last_error: null });
+      known.set(e.id, freshDelivery(e, f));
     }
   }
   const missing = claimed.filter((e) => !known.has(e.id)).map((e) => e.id);
