@@ -172,12 +172,55 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await store.listEvents([a.id])).map((e) => e.seq), [1]);
       assert.deepEqual(await store.listDeliveries(acct, { call_id: a.id }, 10, null), []);
 
+      // Refused after some of its keys went in (a later id clashes; the version is stale): none
+      // of its keys stay behind, so they are free for the write that is not refused.
+      assert.equal(await store.writeCall({ call: a2, expected_version: 1, events: [makeEvent(a, 2)], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-2', 'evt-1'] }), 'key_taken');
+      assert.equal(await store.getIngested(acct, 'evt-2'), undefined);
+      assert.equal(await store.writeCall({
+        call: { ...a2, version: 3 }, expected_version: 2, events: [makeEvent(a, 2)], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-2', 'evt-3'],
+        idempotency: { route: 'POST /v1/call-events', key: 'stale-ingest', request_hash: 'h', status: 200, body: '{}' },
+      }), 'stale');
+      assert.equal(await store.getIngested(acct, 'evt-2'), undefined);
+      assert.equal(await store.getIngested(acct, 'evt-3'), undefined);
+      assert.equal(await store.getIdempotent(acct, 'POST /v1/call-events', 'stale-ingest'), undefined);
+
       // A new event id on the same call goes in; the same id in another account too.
       assert.equal(await store.writeCall({ call: a2, expected_version: 1, events: [makeEvent(a, 2)], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-2'] }), 'written');
       assert.equal(await store.getIngested(acct, 'evt-2'), a.id);
       const b = makeCall(other, { driver_state: { driver: 'external', state: null } });
       assert.equal(await store.writeCall({ call: b, expected_version: null, events: [], timer_due_at: null, deliveries: [], ingest_event_ids: ['evt-1'] }), 'written');
       assert.equal(await store.getIngested(other, 'evt-1'), b.id);
+    });
+
+    test('a write that fails half way leaves nothing, and the writes beside it in the same commit land', async () => {
+      const T = epoch();
+      const acct = await newAccount(store);
+      const a = makeCall(acct, { last_seq: 1 });
+      assert.equal(await store.writeCall({ call: a, expected_version: null, events: [makeEvent(a, 1)], timer_due_at: null, deliveries: [] }), 'written');
+      const writeBeside = (i: number) => {
+        const c = makeCall(acct, { last_seq: 1 });
+        return { c, written: store.writeCall({ call: c, expected_version: null, events: [makeEvent(c, 1)], timer_due_at: T, deliveries: [makeDelivery(c, { seq: 1 }, T)], ingest_event_ids: [`beside-${i}`] }) };
+      };
+      // All four in one turn, so in one group commit: one written before the broken one, two after.
+      const beside = [writeBeside(0)];
+      // Its call row updates, then its event clashes with the stored seq 1: an error, not a refusal.
+      const broken = store.writeCall({
+        call: { ...a, status: 'ringing', version: 2, last_seq: 2 }, expected_version: 1, events: [makeEvent(a, 1, { type: 'leg.ringing' })],
+        timer_due_at: T, deliveries: [makeDelivery(a, { seq: 1 }, T)], ingest_event_ids: ['half-1'],
+      });
+      beside.push(writeBeside(1), writeBeside(2));
+      await assert.rejects(broken);
+      for (const b of beside) assert.equal(await b.written, 'written');
+      assert.deepEqual(await store.getCall(acct, a.id), a);
+      assert.equal(await store.getIngested(acct, 'half-1'), undefined);
+      assert.deepEqual(await store.listDeliveries(acct, { call_id: a.id }, 10, null), []);
+      for (const [i, b] of beside.entries()) {
+        assert.equal((await store.getCall(acct, b.c.id))?.version, b.c.version);
+        assert.equal(await store.getIngested(acct, `beside-${i}`), b.c.id);
+      }
+      // the queue holds the deliveries beside it, and only those
+      const claimed = await claim(store, 'o_half', T + 1);
+      assert.deepEqual(claimed.map((d) => d.call_id).sort(), beside.map((b) => b.c.id).sort());
     });
 
     test('listCalls: filters, newest first, the `after` cursor, account scope', async () => {

@@ -10,6 +10,14 @@
 // 2 statements at a time, so 4 keeps it busy while one waits on a lock or a flush).
 const IN_FLIGHT = 4;
 
+/** An item's own failure in a batch's answer: that item's promise rejects, the others' resolve. */
+export class ItemFailed {
+  readonly cause: unknown;
+  constructor(cause: unknown) {
+    this.cause = cause;
+  }
+}
+
 interface Pending<I, O> {
   item: I;
   resolve: (o: O) => void;
@@ -17,7 +25,7 @@ interface Pending<I, O> {
 }
 
 export class Batcher<I, O> {
-  readonly #run: (items: I[]) => Promise<O[]>;
+  readonly #run: (items: I[]) => Promise<(O | ItemFailed)[]>;
   readonly #max: number;
   readonly #key: ((item: I) => string) | undefined;
   #queue: Pending<I, O>[] = [];
@@ -25,10 +33,11 @@ export class Batcher<I, O> {
   #inFlight = 0;
 
   /**
-   * `run` answers one result per item, in order. At most `max` items per batch; items with the
-   * same `key` never share a batch (a second write of one call goes in the next).
+   * `run` answers one result per item, in order (an `ItemFailed` rejects that item alone). At
+   * most `max` items per batch; items with the same `key` never share a batch (a second write of
+   * one call goes in the next).
    */
-  constructor(run: (items: I[]) => Promise<O[]>, max: number, key?: (item: I) => string) {
+  constructor(run: (items: I[]) => Promise<(O | ItemFailed)[]>, max: number, key?: (item: I) => string) {
     this.#run = run;
     this.#max = max;
     this.#key = key;
@@ -68,7 +77,11 @@ export class Batcher<I, O> {
     if (batch.length === 0) return;
     this.#inFlight += 1;
     this.#run(batch.map((p) => p.item))
-      .then((out) => batch.forEach((p, i) => p.resolve(out[i]!)), (err: unknown) => batch.forEach((p) => p.reject(err)))
+      .then((out) => batch.forEach((p, i) => {
+        const o = out[i]!;
+        if (o instanceof ItemFailed) p.reject(o.cause);
+        else p.resolve(o);
+      }), (err: unknown) => batch.forEach((p) => p.reject(err)))
       .finally(() => {
         this.#inFlight -= 1;
         this.#schedule();

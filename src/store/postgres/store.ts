@@ -7,7 +7,7 @@ import type {
 import { loadMigrations } from '../migrations.ts';
 import type { Row } from '../rows.ts';
 import * as accounts from './accounts.ts';
-import { Batcher } from './batch.ts';
+import { Batcher, ItemFailed } from './batch.ts';
 import * as calls from './calls.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
@@ -183,15 +183,16 @@ export class PostgresStore implements Store {
   }
 
   /** A batch of call writes in one statement (calls.ts, batch.ts). */
-  async #writeBatch(ws: CallWrite[]): Promise<WriteOutcome[]> {
+  async #writeBatch(ws: CallWrite[]): Promise<(WriteOutcome | ItemFailed)[]> {
     let r: calls.Written;
     try {
       r = await calls.writeCalls(this.#pool, ws);
     } catch (err) {
       if (ws.length === 1) throw err;
       // The batch wrote nothing. A taken key or a bad row is one write's: each alone finds whose,
-      // and the others go in.
-      return Promise.all(ws.map(async (w) => (await this.#writeBatch([w]))[0]!));
+      // and the others go in — and are answered so, whatever the one at fault answers.
+      const alone = await Promise.allSettled(ws.map(async (w) => (await this.#writeBatch([w]))[0]!));
+      return alone.map((a) => (a.status === 'fulfilled' ? a.value : new ItemFailed(a.reason)));
     }
     if (r.due > 0 || r.timers > 0) this.#notifier.hint();
     return r.outcomes;

@@ -6,12 +6,18 @@ import type { Scheduler } from './scheduler.ts';
 
 /**
  * A call's new state, its new events and what they cause (timer, deliveries, keys), written
- * together. Run inside a group-commit SAVEPOINT: a refused write throws `Undo` with its outcome,
- * and everything it wrote so far is undone with it.
+ * together. A refused write throws `Undo` with its outcome, having deleted the keys it inserted
+ * first: it leaves nothing behind, so it runs without a savepoint of its own (Db.write,
+ * `undoesItself`). Every refusal comes before the first statement that could not be undone so.
  */
 export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): WriteOutcome {
   const c = w.call;
+  let keyInserted = false;
+  let ingested = 0;
   const refuse = (outcome: Exclude<WriteOutcome, 'written'>): never => {
+    const ids = w.ingest_event_ids ?? [];
+    for (let k = 0; k < ingested; k++) db.run('DELETE FROM ingested_events WHERE account_id = ? AND event_id = ?', c.account_id, ids[k]!);
+    if (keyInserted) db.run('DELETE FROM idempotency_keys WHERE account_id = ? AND route = ? AND key = ?', c.account_id, w.idempotency!.route, w.idempotency!.key);
     throw new Undo<WriteOutcome>(outcome);
   };
   if (w.idempotency) {
@@ -21,6 +27,7 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
       c.account_id, i.route, i.key, i.request_hash, i.status, i.body, c.created_at,
     );
     if (n === 0) refuse('key_taken');
+    keyInserted = true;
   }
   for (const eventId of w.ingest_event_ids ?? []) {
     const n = db.run(
@@ -28,6 +35,7 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
       c.account_id, eventId, c.id, w.events[0]?.occurred_at ?? c.created_at,
     );
     if (n === 0) refuse('key_taken');
+    ingested += 1;
   }
   const doc = JSON.stringify(c);
   if (w.expected_version === null) {

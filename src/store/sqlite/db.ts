@@ -58,7 +58,11 @@ export interface DbOptions {
   checkpoints?: boolean;
 }
 
-/** Thrown inside a write to undo that write alone and answer `value`. */
+/**
+ * Thrown inside a write to undo that write alone and answer `value`. A write queued with
+ * `undoesItself` must have undone its own changes before it throws this (it runs without a
+ * SAVEPOINT of its own).
+ */
 export class Undo<T> extends Error {
   readonly value: T;
   constructor(value: T) {
@@ -67,8 +71,21 @@ export class Undo<T> extends Error {
   }
 }
 
+export interface WriteOptions {
+  /**
+   * The write leaves nothing behind when it is refused: it has nothing to undo at its refusal
+   * points, or deletes what it inserted before it throws `Undo`. It then runs without a
+   * SAVEPOINT of its own. Why: SQLite copies every page a savepoint touches into the statement
+   * journal first, and each savepoint starts that afresh; for the ingestion's call writes (200 a
+   * group commit in workload (b), ~17 pages each) that was ~4 % of the writing thread (perf).
+   */
+  undoesItself?: boolean;
+}
+
 interface Pending {
   fn: () => unknown;
+  /** runs without a savepoint (WriteOptions.undoesItself), until a failure makes it run with one */
+  bare: boolean;
   resolve: (v: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -80,7 +97,7 @@ interface Pending {
  * write queued in that turn, in ONE transaction: API requests, ingested events, engine steps
  * and the dispatcher's claim all share a commit (issue 10: one write transaction per step was
  * the bottleneck — each commit appends every page it touched to the WAL). Each write runs in a
- * SAVEPOINT, so one that is refused or fails is undone alone. A write's promise settles only
+ * SAVEPOINT, so one that is refused or fails is undone alone (or undoes itself: WriteOptions). A write's promise settles only
  * after the COMMIT that holds it: an API answer is never sent before its writes are durable.
  *
  * Reads run at once. The flush is synchronous from BEGIN to COMMIT, so no read ever sees a
@@ -115,7 +132,11 @@ export class Db implements Sql {
     // every page a savepoint touches into a statement journal first — a temporary FILE by
     // default: two pwrite calls per page, ~17 pages per ingested event (strace: 35 pwrites per
     // event). In memory the same store work took 85–98 µs of CPU per event instead of 177–199.
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${READ_BUSY_MS}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;`);
+    // cache_size 32 MB (default 2 MB): a group commit of a 1,000-event batch dirties ~2,000
+    // pages (8 MB); past the cache SQLite spills dirty pages to the WAL mid-transaction
+    // (journalling each one first) and writes them again at COMMIT: 6.4 % of the writing
+    // thread in a bench profile (perf: pagerStress), none with the larger cache.
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${READ_BUSY_MS}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;`);
     if (file !== null) {
       // What a killed run left in the WAL is copied back now, before anything runs, and the file
       // truncated: a start never inherits a large log. Checkpoints then run in a worker thread
@@ -209,9 +230,9 @@ export class Db implements Sql {
    * Queues a write for this turn's group commit; answers what `fn` answered once it is
    * committed, or the value of an `Undo` it threw (its writes undone, the others' kept).
    */
-  write<T>(fn: () => T): Promise<T> {
+  write<T>(fn: () => T, opts: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ fn, bare: opts.undoesItself === true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         const wait = this.#lastBatch > 1 ? this.#lastCommit + COMMIT_SPACING_MS - performance.now() : 0;
@@ -243,6 +264,29 @@ export class Db implements Sql {
       return;
     }
     for (const p of batch) {
+      if (p.bare) {
+        try {
+          outcomes.push({ ok: true, value: p.fn() });
+        } catch (err) {
+          if (err instanceof Undo) {
+            outcomes.push({ ok: true, value: err.value });
+            continue;
+          }
+          // Failed half way with no savepoint to go back to: this transaction cannot be
+          // trusted. It is undone whole, what memory learnt from it is void, and its writes run
+          // again at once, each in a savepoint (the one at fault then fails alone).
+          this.#db.exec('ROLLBACK');
+          this.onCommitFailed();
+          for (const q of batch) q.bare = false;
+          this.#queue = batch.concat(this.#queue);
+          if (!this.#scheduled) {
+            this.#scheduled = true;
+            setImmediate(() => this.#flush());
+          }
+          return;
+        }
+        continue;
+      }
       this.#x('SAVEPOINT w');
       try {
         const value = p.fn();

@@ -159,7 +159,7 @@ export class SqliteStore implements Store {
   // calls
 
   writeCall(w: CallWrite): Promise<WriteOutcome> {
-    return this.#db.write(() => calls.writeCall(this.#db, this.#feed(), w));
+    return this.#db.write(() => calls.writeCall(this.#db, this.#feed(), w), { undoesItself: true });
   }
 
   async getCall(accountId: string | null, id: string): Promise<Call | undefined> {
