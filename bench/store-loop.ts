@@ -1,15 +1,19 @@
 /**
- * `node bench/store-loop.ts [--deliveries N] [--per-commit K] [--repeat R]`: the SQLite store
+ * `node bench/store-loop.ts [--deliveries N] [--per-commit K] [--repeat R] [--wal-pages]`: the SQLite store
  * alone, on one thread, doing workload (b)'s writes — each switch event its call's write (call
  * document, event, ingested id, idle timer, one delivery and its request), K of them per group
  * commit, then a claim of what is due and its results (attempt rows and settles) in the next.
  * Prints CPU µs per delivery (the checkpointer thread included: process CPU).
+ *
+ * `--wal-pages` keeps the WAL (no checkpoints) and prints, per table and index, the frames
+ * (4 KB pages) it wrote per delivery and per commit: which B-trees the WAL's bytes go to.
  *
  * Why it exists: the full bench reads ±40 % between runs on this machine; this loop, with no
  * HTTP and one thread, reads within ~±10 %, so a change to the schema, the statements or the
  * group commit can be judged here first (README "Where the time goes").
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +22,8 @@ import { newId } from '../src/ids.ts';
 import type { AttemptResult, NewDelivery } from '../src/store/contract.ts';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
 
-const { values } = parseArgs({ options: { deliveries: { type: 'string' }, 'per-commit': { type: 'string' }, repeat: { type: 'string' } } });
+const { values } = parseArgs({ options: { deliveries: { type: 'string' }, 'per-commit': { type: 'string' }, repeat: { type: 'string' }, 'wal-pages': { type: 'boolean' } } });
+const WAL_PAGES = values['wal-pages'] === true;
 const N = Number(values.deliveries ?? 40_000);
 const PER = Number(values['per-commit'] ?? 128);
 const REPEAT = Number(values.repeat ?? 3);
@@ -71,7 +76,7 @@ function mainIo(): { bytes: number; calls: number } {
 
 async function once(): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'hookline-store-loop-'));
-  const store = new SqliteStore(dir);
+  const store = new SqliteStore(dir, { checkpoints: !WAL_PAGES });
   try {
     await store.migrate();
     const open = new Map<number, Call>();
@@ -102,11 +107,48 @@ async function once(): Promise<number> {
     }
     const used = process.cpuUsage(cpu);
     const io1 = mainIo();
+    if (WAL_PAGES) walPages(dir);
     console.log(`  WAL writes per delivery: ${((io1.bytes - io0.bytes) / N / 1024).toFixed(1)} KB in ${((io1.calls - io0.calls) / N).toFixed(1)} write calls`);
     return (used.user + used.system) / N;
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The WAL's frames by the table or index their page belongs to (dbstat): each frame is one page
+ * written by one commit (a 24-byte header — page number, and the database size on a commit's
+ * last frame — then the page).
+ */
+function walPages(dir: string): void {
+  const wal = readFileSync(path.join(dir, 'hookline.db-wal'));
+  const pageSize = wal.readUInt32BE(8);
+  const framesByPage = new Map<number, number>();
+  let frames = 0;
+  let commits = 0;
+  for (let o = 32; o + 24 + pageSize <= wal.length; o += 24 + pageSize) {
+    const page = wal.readUInt32BE(o);
+    frames += 1;
+    if (wal.readUInt32BE(o + 4) !== 0) commits += 1;
+    framesByPage.set(page, (framesByPage.get(page) ?? 0) + 1);
+  }
+  const db = new DatabaseSync(path.join(dir, 'hookline.db'), { readOnly: true });
+  const owner = new Map<number, string>();
+  for (const r of db.prepare('SELECT name, pageno FROM dbstat').all()) owner.set(Number(r.pageno), String(r.name));
+  db.close();
+  const byName = new Map<string, { frames: number; pages: number }>();
+  for (const [page, n] of framesByPage) {
+    const name = owner.get(page) ?? '(freed)';
+    const x = byName.get(name) ?? { frames: 0, pages: 0 };
+    x.frames += n;
+    x.pages += 1;
+    byName.set(name, x);
+  }
+  console.log(`  WAL: ${frames} frames of ${pageSize} B in ${commits} commits: ${(frames / N).toFixed(2)} a delivery`);
+  for (const [name, x] of [...byName].sort((a, b) => b[1].frames - a[1].frames)) {
+    if (x.frames / N < 0.005) continue;
+    console.log(`    ${name.padEnd(38)} ${(x.frames / N).toFixed(3)} a delivery, ${(x.frames / commits).toFixed(1)} a commit, ${x.pages} pages`);
   }
 }
 
