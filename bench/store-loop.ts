@@ -19,7 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Call } from '../src/calls/model.ts';
 import { newId } from '../src/ids.ts';
-import type { AttemptResult, NewDelivery } from '../src/store/contract.ts';
+import type { AttemptResult, NewDelivery, SendRequest } from '../src/store/contract.ts';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
 
 const { values } = parseArgs({ options: { deliveries: { type: 'string' }, 'per-commit': { type: 'string' }, repeat: { type: 'string' }, 'wal-pages': { type: 'boolean' } } });
@@ -51,7 +51,7 @@ function delivery(c: Call, seq: number, now: number): NewDelivery {
   };
 }
 
-function success(d: { id: string; call_id: string; order_key: string; request: NewDelivery['request'] }, now: number): AttemptResult {
+function success(d: { id: string; call_id: string; order_key: string; request: SendRequest }, now: number): AttemptResult {
   return {
     owner: OWNER, call_id: d.call_id, format: 'standard', order_key: d.order_key, status: 'succeeded', next_attempt_at: now,
     target: { id: 'ep_loop', account_id: ACCOUNT, success: true },

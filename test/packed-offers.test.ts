@@ -1,7 +1,8 @@
 /**
  * Split mode hands each committed delivery to the delivery thread as queue keys plus bytes
  * (packed-offers.ts), decoded at its first claim: what is claimed must be what was written,
- * byte for byte, through a real worker-thread transfer.
+ * byte for byte, through a real worker-thread transfer, and its body (kept in bytes) signed as
+ * its text is.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,6 +10,9 @@ import { MessageChannel } from 'node:worker_threads';
 import type { NewDelivery } from '../src/store/contract.ts';
 import { freshDelivery, offerKeys, packOffers, type PackedOffers } from '../src/store/sqlite/packed-offers.ts';
 import { Scheduler } from '../src/store/sqlite/scheduler.ts';
+import { channelsSignature, generateSecret, standardSignature } from '../src/delivery/signing.ts';
+
+const SECRET = generateSecret();
 
 const delivery = (n: number, body: string | null, headers: Record<string, string> = { 'content-type': 'application/json' }): NewDelivery => ({
   id: `dlv_${n}`, account_id: 'acc_1', call_id: `call_${n}`, event_seq: n, event_type: 'call.ended', event_name: 'call_end',
@@ -46,10 +50,22 @@ test('offers cross a thread as keys and bytes and come back as the deliveries wr
     const i = written.findIndex((w) => w.id === e.id);
     const d = freshDelivery(e, got.blobs[i]!);
     const w = written[i]!;
+    const { body, ...request } = d.request;
     assert.deepEqual(
-      { ...d, next_attempt_at: w.next_attempt_at },
-      { ...w, status: 'pending', attempts: 0, locked_by: null, locked_until: null, updated_at: w.created_at, last_status_code: null, last_error: null },
+      { ...d, request, next_attempt_at: w.next_attempt_at },
+      {
+        ...w, request: { method: w.request.method, url: w.request.url, headers: w.request.headers },
+        status: 'pending', attempts: 0, locked_by: null, locked_until: null, updated_at: w.created_at, last_status_code: null, last_error: null,
+      },
     );
-    assert.equal(d.request.body, w.request.body);
+    // the body stays in bytes: the UTF-8 of the text written, signed the same as the text
+    if (w.request.body === null) {
+      assert.equal(body, null);
+      continue;
+    }
+    assert.ok(body instanceof Uint8Array);
+    assert.deepEqual(Buffer.from(body), Buffer.from(w.request.body, 'utf8'));
+    assert.equal(standardSignature([SECRET], d.id, 1_700_000_000, body), standardSignature([SECRET], d.id, 1_700_000_000, w.request.body));
+    assert.equal(channelsSignature('key', 1_700_000_000, d.request.url, body), channelsSignature('key', 1_700_000_000, d.request.url, w.request.body));
   }
 });

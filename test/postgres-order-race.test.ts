@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Delivery } from '../src/store/contract.ts';
+import type { Claimed } from '../src/store/contract.ts';
 import { PG_SKIP, pgStore } from './helpers.ts';
 import { claim, enqueue, getDelivery, makeDelivery, makeEvent, newAccount, result } from './store-harness.ts';
 
@@ -27,7 +27,7 @@ for (const targets of [1, 3]) {
       const T = 1_800_000_000_000;
       const acct = await newAccount(writer);
       const keys = Array.from({ length: targets }, (_, k) => `race_${k}`);
-      const calls: { call: Awaited<ReturnType<typeof enqueue>>['call']; first: Delivery[]; second: string[] }[] = [];
+      const calls: { call: Awaited<ReturnType<typeof enqueue>>['call']; first: Claimed[]; second: string[] }[] = [];
       for (let i = 0; i < CALLS; i++) {
         const { call } = await enqueue(writer, acct, T, keys.map((key) => ({ seq: 1, key })));
         calls.push({ call, first: [], second: [] });

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { spawnHookline, stopChild, type Child } from './cli-child.ts';
 import { API_KEY, request, startHookline, startReceiver, tempDir, waitFor, type TestServer } from './helpers.ts';
 import { answer, createEndpoint, deliveries, hook, placeCall, waitDelivery, waitEnded } from './delivery-helpers.ts';
@@ -27,7 +28,7 @@ test('split mode: calls and batched events delivered in order; log, retry and me
     });
     s = await startHookline({ dataDir: data.dir, threads: 2, retryScheduleMs: [] });
     const ep = await createEndpoint(s.url, { url: `${rx.url}/split`, events: ['call.accepted'] });
-    await createEndpoint(s.url, { url: `${rx.url}/all`, concurrency: 64 });
+    const all = await createEndpoint(s.url, { url: `${rx.url}/all`, concurrency: 64 });
     const calls = await Promise.all(Array.from({ length: 20 }, () => placeCall(s!.url, { ring_ms: 5, talk_ms: 5 })));
     const u = randomUUID();
     const events = [];
@@ -51,6 +52,13 @@ test('split mode: calls and batched events delivered in order; log, retry and me
     }, 15_000, `${total} deliveries to the second endpoint`);
     for (const [id, n] of expected) {
       assert.deepEqual(got.filter((h) => h.call_id === id).map((h) => h.seq), Array.from({ length: n }, (_, i) => i + 1), `call ${id} in order`);
+    }
+    // Each body as received verifies (the delivery thread signs and sends the bytes it was
+    // handed, packed-offers.ts) and is the JSON of the event.
+    const verifier = new StandardWebhook(all.secret as string);
+    for (const r of rx.requests.filter((x) => x.url === '/all')) {
+      const payload = verifier.verify(r.body, r.headers as Record<string, string>) as { type: string };
+      assert.deepEqual(payload, JSON.parse(r.body));
     }
 
     // The log and the retry go through the delivery thread, which owns the queue.

@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Delivery, Store } from '../src/store/contract.ts';
+import type { Claimed, Store } from '../src/store/contract.ts';
 import { BACKENDS, enqueue, epoch, getDelivery, ids, newAccount, result, openForSuite } from './store-harness.ts';
 
 // In event order (a claim's answer is in due-time order; the dispatcher orders each chain).
-const chainClaim = async (store: Store, owner: string, now: number, followers: number, lease = 60_000): Promise<Delivery[]> =>
+const chainClaim = async (store: Store, owner: string, now: number, followers: number, lease = 60_000): Promise<Claimed[]> =>
   (await store.claimDeliveries(owner, now, now + lease, 100, { free: new Map(), fallback: 100 }, [], followers)).sort((a, b) => a.event_seq - b.event_seq);
 
 for (const backend of BACKENDS) {

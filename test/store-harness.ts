@@ -11,7 +11,7 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Call, CallEvent } from '../src/calls/model.ts';
 import { newId } from '../src/ids.ts';
-import type { AttemptResult, Delivery, NewDelivery, Store } from '../src/store/contract.ts';
+import type { AttemptResult, Claimed, Delivery, NewDelivery, Store } from '../src/store/contract.ts';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
 import { PG_SKIP, pgStore, tempDir } from './helpers.ts';
 
@@ -123,7 +123,7 @@ export async function enqueue(store: Store, accountId: string, now: number, spec
   return { call, ids: deliveries.map((d) => d.id) };
 }
 
-export function result(owner: string, d: Delivery, status: AttemptResult['status'], now: number, o: { next?: number; disable?: string; code?: number | null } = {}): AttemptResult {
+export function result(owner: string, d: Claimed, status: AttemptResult['status'], now: number, o: { next?: number; disable?: string; code?: number | null } = {}): AttemptResult {
   const ok = status === 'succeeded';
   const code = o.code === undefined ? (ok ? 200 : 500) : o.code;
   const target: AttemptResult['target'] = { id: d.target_id, account_id: d.account_id, success: ok };
@@ -141,7 +141,7 @@ export function result(owner: string, d: Delivery, status: AttemptResult['status
 export const ids = (ds: { id: string }[]): string[] => ds.map((d) => d.id);
 export const sorted = (xs: string[]): string[] => [...xs].sort();
 
-export async function claim(store: Store, owner: string, now: number, o: { lease?: number; limit?: number; exclude?: string[] } = {}): Promise<Delivery[]> {
+export async function claim(store: Store, owner: string, now: number, o: { lease?: number; limit?: number; exclude?: string[] } = {}): Promise<Claimed[]> {
   return store.claimDeliveries(owner, now, now + (o.lease ?? 60_000), o.limit ?? 100, { free: new Map((o.exclude ?? []).map((k) => [k, 0])), fallback: 100 });
 }
 

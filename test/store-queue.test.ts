@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Call } from '../src/calls/model.ts';
-import type { Delivery, Store } from '../src/store/contract.ts';
+import type { Claimed, Store } from '../src/store/contract.ts';
 import { BACKENDS, claim, enqueue, epoch, getDelivery, ids, makeCall, makeDelivery, newAccount, result, sorted, type Opened, openForSuite } from './store-harness.ts';
 import { pgStore, waitFor } from './helpers.ts';
 
@@ -369,7 +369,7 @@ for (const backend of BACKENDS) {
         // event may be claimed only once the earlier one's settle has been sent.
         const settleSent = new Set<string>();
         const claimedBy = new Map<string, string>(seen);
-        const held: Record<string, Delivery[]> = { owner_a: [], owner_b: [] };
+        const held: Record<string, Claimed[]> = { owner_a: [], owner_b: [] };
         for (const { owner, d } of first) held[owner]!.push(d);
         const earlier = new Map<string, string>();
         for (const [id, s] of seqOf) if (s.seq > 1) earlier.set(id, [...seqOf].find(([, t]) => t.call === s.call && t.seq === s.seq - 1)![0]);

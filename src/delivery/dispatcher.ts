@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import { formatOf } from '../formats/registry.ts';
-import type { AttemptResult, Delivery, Store } from '../store/contract.ts';
+import type { AttemptResult, Claimed, SendRequest, Store } from '../store/contract.ts';
 import { DEFAULT_CONCURRENCY, type SendSettings } from '../targets/model.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
 import { Loop } from '../loop.ts';
@@ -46,9 +46,9 @@ const DRAIN_MS = 5000;
 export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
 
 /** A claim's deliveries as chains: one per call's line for a target, in event order (a head alone when the store does not chain). */
-export function chainsOf(claimed: Delivery[]): Delivery[][] {
-  const lines = new Map<string, Delivery[]>();
-  const chains: Delivery[][] = [];
+export function chainsOf<D extends Claimed>(claimed: D[]): D[][] {
+  const lines = new Map<string, D[]>();
+  const chains: D[][] = [];
   for (const d of claimed) {
     const k = `${d.order_key}\u0000${d.call_id}`;
     const line = lines.get(k);
@@ -68,7 +68,7 @@ export interface HeaderInput {
   id: string;
   event_seq: number;
   target_format: string;
-  request: Delivery['request'];
+  request: SendRequest;
 }
 
 /**
@@ -156,7 +156,7 @@ export class Dispatcher {
     const now = clock.now();
     const leaseUntil = now + this.#d.leaseMs;
     const want = Math.max(0, Math.min(BATCH, free));
-    let claimed: Delivery[];
+    let claimed: Claimed[];
     try {
       claimed = await store.claimDeliveries(this.#d.owner, now, leaseUntil, want, this.#throttle.slots(this.#inFlight), settle, FOLLOWERS);
     } catch (err) {
@@ -194,7 +194,7 @@ export class Dispatcher {
   }
 
   /** The target's concurrency limit, learnt from its settings the first time it is seen. */
-  async #limit(d: Delivery): Promise<number> {
+  async #limit(d: Claimed): Promise<number> {
     let n = this.#throttle.limit(d.order_key);
     if (n === undefined) {
       n = (await this.#d.registry.sendSettings(d.account_id, d.target_id))?.concurrency ?? DEFAULT_CONCURRENCY;
@@ -208,7 +208,7 @@ export class Dispatcher {
    * in one slot: a follower goes out once the one before it settled for good (succeeded or
    * dead). When one does not (a retry later, shutdown, a crash) the rest are handed back.
    */
-  #launch(chain: Delivery[], leaseUntil: number): void {
+  #launch(chain: Claimed[], leaseUntil: number): void {
     const key = chain[0]!.order_key;
     this.#total += 1;
     this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
@@ -223,7 +223,7 @@ export class Dispatcher {
     this.#pending.add(p);
   }
 
-  async #send(chain: Delivery[], leaseUntil: number): Promise<void> {
+  async #send(chain: Claimed[], leaseUntil: number): Promise<void> {
     for (let i = 0; i < chain.length; i++) {
       const d = chain[i]!;
       let r: AttemptResult | null = null;
@@ -268,7 +268,7 @@ export class Dispatcher {
     }
   }
 
-  async #attempt(d: Delivery): Promise<AttemptResult | null> {
+  async #attempt(d: Claimed): Promise<AttemptResult | null> {
     const { clock, registry, sender } = this.#d;
     const attempt = d.attempts + 1;
     const started = clock.now();
@@ -316,7 +316,7 @@ export class Dispatcher {
   }
 
   #result(
-    d: Delivery, attempt: AttemptResult['attempt'], status: AttemptResult['status'], next: number,
+    d: Claimed, attempt: AttemptResult['attempt'], status: AttemptResult['status'], next: number,
     success: boolean, settings?: SendSettings, disable?: string,
   ): AttemptResult {
     const target: AttemptResult['target'] = { id: settings?.resource_id ?? d.target_id, account_id: d.account_id, success };

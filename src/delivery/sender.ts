@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
-import type { OutgoingRequest } from '../store/contract.ts';
+import type { SendRequest } from '../store/contract.ts';
 
 /** The result of one HTTP attempt, whatever happened. */
 export interface SendResult {
@@ -105,7 +105,7 @@ export class Sender {
    * headers and first bytes are all we keep, and the stream, async iterator and abort signal
    * that `request()` builds around them cost ~15 µs per delivery (profile of the bench's (a)).
    */
-  send(req: OutgoingRequest, timeoutMs: number, connectTimeoutMs: number): Promise<SendResult> {
+  send(req: SendRequest, timeoutMs: number, connectTimeoutMs: number): Promise<SendResult> {
     const started = performance.now();
     return new Promise<SendResult>((resolve) => {
       const flight = new Attempt(started + timeoutMs, started, this.#opts.isRefused, (r) => {

@@ -60,7 +60,7 @@ function checkTimestamp(timestampSec: number): void {
  * The `webhook-signature` value: one `v1,<base64 HMAC-SHA256>` per secret, space-separated, so
  * during a rotation receivers holding either the old or the new secret can verify.
  */
-export function standardSignature(secrets: readonly string[], msgId: string, timestampSec: number, body: string): string {
+export function standardSignature(secrets: readonly string[], msgId: string, timestampSec: number, body: string | Uint8Array): string {
   if (secrets.length === 0) throw new Error('at least one secret is required to sign');
   checkTimestamp(timestampSec);
   // The body goes to the HMAC as it is (hashed as UTF-8): no ~1 KB joined string and Buffer per attempt.
@@ -69,7 +69,7 @@ export function standardSignature(secrets: readonly string[], msgId: string, tim
 }
 
 /** The three Standard Webhooks headers for one request. */
-export function standardHeaders(secrets: readonly string[], msgId: string, timestampSec: number, body: string): Record<string, string> {
+export function standardHeaders(secrets: readonly string[], msgId: string, timestampSec: number, body: string | Uint8Array): Record<string, string> {
   return {
     'webhook-id': msgId,
     'webhook-timestamp': String(timestampSec),
@@ -82,9 +82,9 @@ export function standardHeaders(secrets: readonly string[], msgId: string, times
  * SHA-256(body))). The key is the signing key's UTF-8 text (Bird does not base64-decode it), and
  * the body digest goes in as its 32 raw bytes, not hex. `url` must be the exact URL requested.
  */
-export function channelsSignature(signingKey: string, timestampSec: number, url: string, body: string): string {
+export function channelsSignature(signingKey: string, timestampSec: number, url: string, body: string | Uint8Array): string {
   checkTimestamp(timestampSec);
-  const bodyDigest = createHash('sha256').update(body, 'utf8').digest();
+  const bodyDigest = (typeof body === 'string' ? createHash('sha256').update(body, 'utf8') : createHash('sha256').update(body)).digest();
   return createHmac('sha256', Buffer.from(signingKey, 'utf8'))
     .update(Buffer.from(`${timestampSec}\n${url}\n`, 'utf8'))
     .update(bodyDigest)

@@ -1,5 +1,5 @@
 import type { Call, CallEvent, CallKind, Outcome } from '../calls/model.ts';
-import type { OutgoingRequest, Resource } from '../store/contract.ts';
+import type { OutgoingRequest, Resource, SendRequest } from '../store/contract.ts';
 import type { FormatName, SendSettings } from '../targets/model.ts';
 
 /** One delivery as a format renders it: the format's own event name and the bytes to send. */
@@ -54,7 +54,7 @@ export interface Format<Index = unknown> {
   /** which response statuses count as success */
   success(status: number): boolean;
   /** headers that sign a request in the format's own way (Standard Webhooks signing is every format's, in signing.ts) */
-  sign?(request: OutgoingRequest, settings: SendSettings, deliveryId: string, timestampSec: number): Record<string, string>;
+  sign?(request: SendRequest, settings: SendSettings, deliveryId: string, timestampSec: number): Record<string, string>;
   /** how a sample call reaches `target` */
   sample(target: Resource): SampleSetup;
   /** the test mark a format's body carries (seed 004: `is_test: true`) on a rendered sample */

@@ -42,6 +42,14 @@ export interface OutgoingRequest {
   body: string | null;
 }
 
+/**
+ * A request as the delivery loop sends it: its body the text, or the UTF-8 bytes it was handed
+ * over in (SQLite split mode: packed-offers.ts), sent and signed as they are.
+ */
+export interface SendRequest extends Omit<OutgoingRequest, 'body'> {
+  body: string | Uint8Array | null;
+}
+
 export interface NewDelivery {
   id: string;
   account_id: string;
@@ -66,6 +74,11 @@ export const DELIVERY_STATUSES = ['pending', 'delivering', 'succeeded', 'dead'] 
  * call for the same target (the API shows it as `pending`).
  */
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number] | 'queued';
+
+/** A claimed delivery: as stored, its body possibly still in bytes (SendRequest). */
+export interface Claimed extends Omit<Delivery, 'request'> {
+  request: SendRequest;
+}
 
 export interface Delivery extends NewDelivery {
   status: DeliveryStatus;
@@ -238,7 +251,7 @@ export interface Store {
    * a call); SQLite's in-memory queue makes a line's next delivery due the moment the one before
    * it is answered, so it hands out heads only.
    */
-  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle?: AttemptResult[], followers?: number): Promise<Delivery[]>;
+  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle?: AttemptResult[], followers?: number): Promise<Claimed[]>;
   recordAttempts(results: AttemptResult[], now: number): Promise<void>;
   /**
    * The earliest time after `now` at which a pending delivery falls due or a lease runs out. Rows

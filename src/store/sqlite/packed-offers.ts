@@ -1,4 +1,4 @@
-import type { Delivery, NewDelivery } from '../contract.ts';
+import type { Claimed, NewDelivery } from '../contract.ts';
 import type { Entry } from './scheduler.ts';
 
 /**
@@ -61,15 +61,16 @@ export function offerKeys(p: PackedOffers, i: number): Pick<NewDelivery, 'id' | 
 
 /**
  * A kept offer, claimed for its first attempt, as the delivery it was when written (nothing of
- * it has changed since): the queue entry gives the keys, the bytes the rest.
+ * it has changed since): the queue entry gives the keys, the bytes the rest. Its body stays the
+ * bytes it came in, signed and sent as they are (no text made of them, and none encoded again).
  */
-export function freshDelivery(e: Entry, fresh: Fresh): Delivery {
+export function freshDelivery(e: Entry, fresh: Fresh): Claimed {
   const b = Buffer.from(fresh.buffer, fresh.byteOffset, fresh.byteLength);
   const end = b.indexOf(NEWLINE);
   const [account_id, event_type, event_name, target_format, target_id, created_at, method, url, headers, noBody] = JSON.parse(b.toString('utf8', 0, end)) as Line;
   return {
     id: e.id, account_id, call_id: e.call_id, event_seq: e.seq, event_type, event_name, target_format, target_id,
-    order_key: e.order_key, request: { method, url, headers, body: noBody ? null : b.toString('utf8', end + 1) },
+    order_key: e.order_key, request: { method, url, headers, body: noBody ? null : b.subarray(end + 1) },
     created_at, next_attempt_at: e.next_at,
     status: 'pending', attempts: 0, locked_by: null, locked_until: null, updated_at: created_at, last_status_code: null, last_error: null,
   };

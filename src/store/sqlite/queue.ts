@@ -1,4 +1,4 @@
-import type { AttemptResult, Delivery, Slots } from '../contract.ts';
+import type { AttemptResult, Claimed, Slots } from '../contract.ts';
 import { freshDelivery, type Fresh } from './packed-offers.ts';
 import { F, FIELDS, type PackedResults } from './packed-results.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
@@ -25,10 +25,10 @@ const ROWS_BY_ID = `${WITH_REQUEST} WHERE d.id IN (SELECT value FROM json_each(?
 export function claimDue(
   db: Sql, sched: Scheduler, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean,
   fresh?: Map<string, Fresh>,
-): Delivery[] {
+): Claimed[] {
   const claimed = sched.claim(owner, now, leaseUntil, limit, slots, reap);
   if (claimed.length === 0) return [];
-  const known = new Map<string, Delivery>();
+  const known = new Map<string, Claimed>();
   if (fresh) {
     for (const e of claimed) {
       const f = fresh.get(e.id);
@@ -39,7 +39,7 @@ export function claimDue(
   }
   const missing = claimed.filter((e) => !known.has(e.id)).map((e) => e.id);
   if (missing.length > 0) for (const r of db.all(ROWS_BY_ID, JSON.stringify(missing))) known.set(String(r.id), deliveryFromRow(r));
-  const out: Delivery[] = [];
+  const out: Claimed[] = [];
   for (const e of claimed) {
     const d = known.get(e.id);
     if (d) out.push(withState(d, e));
@@ -48,7 +48,7 @@ export function claimDue(
 }
 
 /** A stored delivery as the scheduler sees it now (under way, waiting its turn, or due). */
-export function withState(d: Delivery, e: Entry | undefined): Delivery {
+export function withState<D extends Claimed>(d: D, e: Entry | undefined): D {
   if (!e) return d;
   // The attempts the queue has seen may be ahead of the row's: a retry due at once is claimed
   // before the group commit that records the attempt before it.
