@@ -97,8 +97,9 @@ interface Pending {
  * write queued in that turn, in ONE transaction: API requests, ingested events, engine steps
  * and the dispatcher's claim all share a commit (issue 10: one write transaction per step was
  * the bottleneck — each commit appends every page it touched to the WAL). Each write runs in a
- * SAVEPOINT, so one that is refused or fails is undone alone (or undoes itself: WriteOptions). A write's promise settles only
- * after the COMMIT that holds it: an API answer is never sent before its writes are durable.
+ * SAVEPOINT, so one that is refused or fails is undone alone (or undoes itself: WriteOptions).
+ * A write's promise settles only after the COMMIT that holds it: an API answer is never sent
+ * before its writes are durable.
  *
  * Reads run at once. The flush is synchronous from BEGIN to COMMIT, so no read ever sees a
  * transaction half done.
@@ -278,7 +279,7 @@ export class Db implements Sql {
           // Failed half way with no savepoint to go back to: this transaction cannot be
           // trusted. It is undone whole, what memory learnt from it is void, and its writes run
           // again at once, each in a savepoint (the one at fault then fails alone).
-          this.#db.exec('ROLLBACK');
+          if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
           this.onCommitFailed();
           for (const q of batch) q.bare = false;
           this.#queue = batch.concat(this.#queue);
