@@ -8,7 +8,7 @@ import { DEFAULT_ADMIN_URL } from './pg.ts';
 const BAD_TARGETS_SCHEDULE = '0.1,0.2,0.5,1,1,1,1,1';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--events N] [--full-speed S] [--concurrency N]
-                      [--repeat N] [--no-peers] [--quick] [--cpu-prof] [--node-args=F] [--threads N | --postgres [--workers N]]
+                      [--repeat N] [--no-peers] [--quick] [--cpu-prof] [--perf] [--node-args=F] [--threads N | --postgres [--workers N]]
                       [--bad-targets | --backlog N] [--retry-schedule S]
        npm run bench -- --sip [--duration S] [--concurrency N] [--sip-hold MS] [--quick]
 
@@ -30,6 +30,8 @@ export const USAGE = `usage: npm run bench -- [--duration S] [--rate N] [--event
   --no-peers       leave out BullMQ and graphile-worker (e.g. with --cpu-prof)
   --quick          short phases (2 s, 5,000 events, ceiling 1 s): a smoke check, not a measurement
   --cpu-prof       profile the Hookline processes (node --cpu-prof) and print their top functions
+  --perf           Linux perf on the Hookline processes during (b)'s first round: each thread's time
+                   by kind of work (SQLite, kernel, GC, JSON, JavaScript…), native frames included
   --node-args=F    Node/V8 flags for the Hookline processes only, space separated, after an =
                    (e.g. --node-args=--single-threaded-gc): an experiment, not what \`hookline serve\` runs
   --postgres       PostgreSQL instead of SQLite: a fresh database on the server of
@@ -75,6 +77,8 @@ export interface Opts {
   concurrency: number;
   quick: boolean;
   cpuProf: boolean;
+  /** --perf: Linux perf during (b)'s first round (bench/perf.ts) */
+  perf: boolean;
   postgres: boolean;
   workers: number;
   /** --backlog: due deliveries to build for the hanging endpoint */
@@ -96,7 +100,7 @@ export function parse(argv: string[]): Opts {
     args: argv, strict: true, allowPositionals: false,
     options: {
       duration: { type: 'string' }, rate: { type: 'string' }, concurrency: { type: 'string' }, quick: { type: 'boolean' },
-      'cpu-prof': { type: 'boolean' }, postgres: { type: 'boolean' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'cpu-prof': { type: 'boolean' }, perf: { type: 'boolean' }, postgres: { type: 'boolean' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'bad-targets': { type: 'boolean' }, backlog: { type: 'string' }, 'retry-schedule': { type: 'string' },
       events: { type: 'string' }, 'full-speed': { type: 'string' }, 'no-peers': { type: 'boolean' }, repeat: { type: 'string' },
       threads: { type: 'string' }, sip: { type: 'boolean' }, 'sip-hold': { type: 'string' }, 'node-args': { type: 'string' },
@@ -112,6 +116,7 @@ export function parse(argv: string[]): Opts {
   if (values.threads !== undefined && values.threads !== '1' && values.threads !== '2') throw new UsageError(`--threads: expected 1 or 2, got "${values.threads}"`);
   if (values.threads !== undefined && values.postgres) throw new UsageError('--threads is for SQLite (--role all); with --postgres the roles are processes');
   if (values['bad-targets'] && values.backlog !== undefined) throw new UsageError('--bad-targets and --backlog are separate runs: give one of them');
+  if (values.perf && (values.sip || values['bad-targets'] || values.backlog !== undefined)) throw new UsageError('--perf profiles workload (b) of the standard run');
   const num = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
     if (v === undefined) return dflt;
     const n = Number(v);
@@ -136,7 +141,7 @@ export function parse(argv: string[]): Opts {
     retrySchedule = retrySchedule.replace(/\s+/g, '');
   }
   return {
-    mode, durationS, quick, cpuProf: values['cpu-prof'] ?? false,
+    mode, durationS, quick, cpuProf: values['cpu-prof'] ?? false, perf: values.perf ?? false,
     ceilingS: quick ? 1 : Math.min(5, durationS),
     fullSpeedS: num('full-speed', values['full-speed'], quick ? 2 : 10, 0.5, 120),
     events: Math.round(num('events', values.events, quick ? 5_000 : 50_000, 1_000, 1_000_000)),

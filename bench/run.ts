@@ -26,6 +26,7 @@ import { backlog, badTargets, ISOLATION_TARGETS, type IsolationContext } from '.
 import { CallApi, round } from './load.ts';
 import { parse, UsageError, USAGE } from './options.ts';
 import { API_KEY, log } from './phase.ts';
+import { perfAvailable } from './perf.ts';
 import { printTop, summarizeProfile } from './profile-summary.ts';
 import { printBacklog, printBadTargets } from './report.ts';
 import { sipBench } from './sip.ts';
@@ -40,6 +41,8 @@ let topology: Topology | undefined;
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
+  const noPerf = o.perf ? perfAvailable() : null;
+  if (noPerf) throw new UsageError(`--perf: ${noPerf}`);
   // Other work on the machine skews every number here: say so rather than report it silently.
   const loadBefore = round(loadavg()[0]!, 2);
   if (loadBefore > availableParallelism() * 0.25) log(`warning: load average is ${loadBefore} before the run; other processes will skew the numbers`);

@@ -12,9 +12,12 @@
  * alternate between peers and Hookline (ceiling, BullMQ, (b), graphile-worker, (a), fixed rate)
  * so that a slow drift of the machine's other load does not favour one side.
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CpuMeter } from './cpu.ts';
 import { rawCeiling, round, type CeilingResult } from './load.ts';
 import type { Opts } from './options.ts';
+import { perfSummary, startPerf } from './perf.ts';
 import { bullmqPeer, Bodies, graphilePeer, PEER_CONCURRENCY, type PeerOutcome, type PeerResult } from './peers.ts';
 import {
   API_KEY, EVENTS_PER_CALL, fixedRatePhase, fullSpeedPhase, log, prefix, waitForDeliveries, warmUp, type Stats,
@@ -49,17 +52,19 @@ interface Round {
   switch_batches: SwitchResult & { ratio_to_ceiling: number };
 }
 
-/** Workload (b): `events` switch events in batches, then until they all arrived. */
-async function switchPhase(c: IsolationContext, phase: string, events: number, waitMs: number) {
+/** Workload (b): `events` switch events in batches, then until they all arrived; with `perfFile`, under Linux perf. */
+async function switchPhase(c: IsolationContext, phase: string, events: number, waitMs: number, perfFile?: string) {
   log(`${phase}: ${events} switch events in batches of ${BATCH_EVENTS} (${BATCH_EVENTS / SWITCH_EVENTS_PER_CALL} calls × ${SWITCH_EVENTS_PER_CALL}), ${BATCHES_IN_FLIGHT} requests in flight`);
   const rss = sampleRss(c.hl.children);
   const t0 = await threadCpu(c.api);
   const c0 = await c.meter.sample();
+  const perf = perfFile === undefined ? null : startPerf(c.hl.children.map((h) => h.proc.pid!), perfFile);
   const load = await switchBatches(c.hl.api.info.url, API_KEY, phase, events);
   if (load.events_ok === 0) throw new Error(`${phase}: no event was accepted: ${load.first_error}`);
   const during = await c.rx.ask<Stats>('stats', { phase });
   const cLoad = await c.meter.sample();
   const st = await waitForDeliveries(c.rx, phase, load.events_ok, waitMs);
+  await perf?.stop();
   const c1 = await c.meter.sample();
   const t1 = await threadCpu(c.api);
   const bySeq = new Map<number, number[]>();
@@ -153,7 +158,9 @@ export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
     const run = { bodies, events: o.events, stamp, tag, waitMs: drainMs };
     const peers: PeerOutcome[] = [];
     if (o.peers) peers.push(await bullmqPeer(c.rx, run));
-    const sw = await switchPhase(c, `switch${tag}`, o.events, drainMs);
+    const perfFile = o.perf && i === 1 ? path.join(tmpdir(), `hookline-perf-${stamp}.data`) : undefined;
+    const sw = await switchPhase(c, `switch${tag}`, o.events, drainMs, perfFile);
+    if (perfFile) log(`${perfSummary(perfFile)}\n  (the recording: ${perfFile}; perf report -i it)`);
     if (o.peers && o.postgres) peers.push(await graphilePeer(c.rx, run));
     rounds.push({ ceiling: { ...ceiling, cpu_pct: ceilingCpu }, peers, switch_batches: { ...sw, ratio_to_ceiling: round(sw.deliveries_per_s / ceiling.rps, 3) } });
   }

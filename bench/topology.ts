@@ -11,6 +11,8 @@
  * restart() starts the processes afresh on the same data (`--backlog` builds its backlog with
  * an API-only process in between).
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startChild, type Child } from './ipc.ts';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from './pg.ts';
 
@@ -18,6 +20,8 @@ export interface TopologyOptions {
   postgres: boolean;
   workers: number;
   cpuProf: boolean;
+  /** --perf: JavaScript frames named for Linux perf (--perf-basic-prof) */
+  perf?: boolean;
   /** more Node/V8 flags for the Hookline processes (--node-args), e.g. GC experiments */
   nodeArgs?: string[];
   profDir: string;
@@ -88,7 +92,7 @@ export class Topology {
     const o = this.#o;
     const common = ['--port', '0', '--api-key', o.apiKey, '--allow-private-targets', '--log-level', 'warn', ...(o.extraArgs ?? [])];
     // --expose-gc only lets the bench ask for a full GC before it reads the heap (bench/rss.ts); it changes nothing else.
-    const execArgv = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : []), '--expose-gc', ...(o.nodeArgs ?? [])];
+    const execArgv = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : []), ...(o.perf ? ['--perf-basic-prof', `--logfile=${path.join(tmpdir(), 'hookline-v8-%p.log')}`, '--no-logfile-per-isolate'] : []), '--expose-gc', ...(o.nodeArgs ?? [])];
     const start = (name: string, args: string[]) => startChild<ServerInfo>(name, new URL('./server.ts', import.meta.url).pathname, [...common, ...args], { execArgv });
     if (!o.postgres) {
       this.children.push(await start('server', ['--data-dir', o.dataDir, ...(apiOnly ? ['--role', 'api'] : [])]));
