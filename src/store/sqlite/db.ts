@@ -135,12 +135,14 @@ export class Db implements Sql {
     // event). In memory the same store work took 85–98 µs of CPU per event instead of 177–199.
     this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${READ_BUSY_MS}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;`);
     // The writing connection (the one that also runs the checkpoints; split mode's delivery
-    // thread only reads) gets a 32 MB page cache instead of 2 MB: a group commit of a
-    // 1,000-event batch dirties ~2,000 pages (8 MB); past the cache SQLite spills dirty pages to
-    // the WAL mid-transaction (journalling each one first) and writes them again at COMMIT: 6.4 %
-    // of the writing thread in a bench profile (perf: pagerStress), none with the larger cache.
-    // Not the reader's: rebuilding a 100,000-delivery queue would fill it (RSS +30 MB).
-    if (opts.checkpoints !== false) this.#db.exec('PRAGMA cache_size = -32768');
+    // thread only reads) spills no dirty page before it holds 16,384 (64 MB): a group commit of
+    // a 1,000-event batch dirties ~2,000 pages (8 MB), and past the 2 MB cache SQLite spilled
+    // them to the WAL mid-transaction (journalling each one first) and wrote them again at
+    // COMMIT: 6.4 % of the writing thread in a bench profile (perf: pagerStress). A 32 MB cache
+    // stopped the spills too, but every COMMIT then walked its larger hash table
+    // (pcache1TruncateUnsafe: 1.4 % of all samples, 0.2 with this), and a reader's filled up
+    // rebuilding a large queue. A transaction past 64 MB (a migration) still spills.
+    if (opts.checkpoints !== false) this.#db.exec('PRAGMA cache_spill = 16384');
     if (file !== null) {
       // What a killed run left in the WAL is copied back now, before anything runs, and the file
       // truncated: a start never inherits a large log. Checkpoints then run in a worker thread

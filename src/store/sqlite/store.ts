@@ -26,6 +26,11 @@ export { WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './db.ts';
 // rows at their claim, as before.
 const FRESH_MAX = 32_768;
 
+// The hot writes that never refuse (no `Undo`) have nothing to undo alone: they run without a
+// savepoint of their own (db.ts WriteOptions), as call writes do. An error half way still
+// rolls the whole group commit back and runs each write again in a savepoint.
+const NEVER_REFUSED = { undoesItself: true } as const;
+
 /** The queue's reads and retries, answered by the thread that owns the queue (split mode). */
 export interface QueueRemote {
   getDelivery(accountId: string, id: string): Promise<Delivery | undefined>;
@@ -86,7 +91,7 @@ export class SqliteStore implements Store {
     this.#db = new Db(dataDir, { checkpoints: opts.checkpoints });
     this.#fed = opts.queue === 'fed';
     this.#remote = opts.remote;
-    this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now)));
+    this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED));
     // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
     this.#db.onCommitFailed = () => (this.#sched = null);
   }
@@ -222,7 +227,7 @@ export class SqliteStore implements Store {
     // most of the time nothing is due (in split mode an empty write transaction still takes
     // the lock from the API thread).
     if (!timers.anyDue(this.#db, now)) return Promise.resolve([]);
-    return this.#db.write(() => timers.claimTimers(this.#db, owner, now, leaseUntil, limit));
+    return this.#db.write(() => timers.claimTimers(this.#db, owner, now, leaseUntil, limit), NEVER_REFUSED);
   }
 
   async nextTimerDue(): Promise<number | null> {
@@ -230,7 +235,7 @@ export class SqliteStore implements Store {
   }
 
   releaseTimers(owner: string): Promise<void> {
-    return this.#db.write(() => timers.releaseTimers(this.#db, owner));
+    return this.#db.write(() => timers.releaseTimers(this.#db, owner), NEVER_REFUSED);
   }
 
   // deliveries
@@ -300,7 +305,7 @@ export class SqliteStore implements Store {
 
   /** Split mode, on the API thread: results held by the delivery thread, written here. */
   writeResultsFor(results: PackedResults, held: string[], now: number): Promise<void> {
-    return this.#db.write(() => writeResults(this.#db, results, new Set(held), now));
+    return this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED);
   }
 
   async nextDeliveryDue(now: number): Promise<number | null> {
