@@ -160,7 +160,13 @@ export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
     if (o.peers) peers.push(await bullmqPeer(c.rx, run));
     const perfFile = o.perf && i === 1 ? path.join(tmpdir(), `hookline-perf-${stamp}.data`) : undefined;
     const sw = await switchPhase(c, `switch${tag}`, o.events, drainMs, perfFile);
-    if (perfFile) log(`${perfSummary(perfFile)}\n  (the recording: ${perfFile}; perf report -i it)`);
+    if (perfFile) {
+      try {
+        log(`${perfSummary(perfFile)}\n  (the recording: ${perfFile}; perf report -i it)`);
+      } catch (err) {
+        log(`--perf: no summary (${(err as Error).message.split('\n')[0]}); is profiling permitted here (kernel.perf_event_paranoid)?`);
+      }
+    }
     if (o.peers && o.postgres) peers.push(await graphilePeer(c.rx, run));
     rounds.push({ ceiling: { ...ceiling, cpu_pct: ceilingCpu }, peers, switch_batches: { ...sw, ratio_to_ceiling: round(sw.deliveries_per_s / ceiling.rps, 3) } });
   }
