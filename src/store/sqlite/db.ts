@@ -248,6 +248,15 @@ export class Db implements Sql {
     });
   }
 
+  /** Puts a batch back at the head of the queue, to be flushed after `delayMs` (0: next turn). */
+  #again(batch: Pending[], delayMs: number): void {
+    this.#queue = batch.concat(this.#queue);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    if (delayMs > 0) setTimeout(() => this.#flush(), delayMs);
+    else setImmediate(() => this.#flush());
+  }
+
   #flush(): void {
     this.#scheduled = false;
     const batch = this.#queue;
@@ -259,48 +268,33 @@ export class Db implements Sql {
     } catch (err) {
       if (isBusy(err)) {
         // Someone else writes: this batch (and what joins it meanwhile) goes at the next try.
-        this.#queue = batch.concat(this.#queue);
-        if (!this.#scheduled) {
-          this.#scheduled = true;
-          setTimeout(() => this.#flush(), BUSY_RETRY_MS);
-        }
+        this.#again(batch, BUSY_RETRY_MS);
         return;
       }
       for (const p of batch) p.reject(err);
       return;
     }
     for (const p of batch) {
-      if (p.bare) {
-        try {
-          outcomes.push({ ok: true, value: p.fn() });
-        } catch (err) {
-          if (err instanceof Undo) {
-            outcomes.push({ ok: true, value: err.value });
-            continue;
-          }
+      if (!p.bare) this.#x('SAVEPOINT w');
+      try {
+        const value = p.fn();
+        if (!p.bare) this.#x('RELEASE w');
+        outcomes.push({ ok: true, value });
+      } catch (err) {
+        if (p.bare && !(err instanceof Undo)) {
           // Failed half way with no savepoint to go back to: this transaction cannot be
           // trusted. It is undone whole, what memory learnt from it is void, and its writes run
           // again at once, each in a savepoint (the one at fault then fails alone).
           if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
           this.onCommitFailed();
           for (const q of batch) q.bare = false;
-          this.#queue = batch.concat(this.#queue);
-          if (!this.#scheduled) {
-            this.#scheduled = true;
-            setImmediate(() => this.#flush());
-          }
+          this.#again(batch, 0);
           return;
         }
-        continue;
-      }
-      this.#x('SAVEPOINT w');
-      try {
-        const value = p.fn();
-        this.#x('RELEASE w');
-        outcomes.push({ ok: true, value });
-      } catch (err) {
-        this.#x('ROLLBACK TO w');
-        this.#x('RELEASE w');
+        if (!p.bare) {
+          this.#x('ROLLBACK TO w');
+          this.#x('RELEASE w');
+        }
         outcomes.push(err instanceof Undo ? { ok: true, value: err.value } : { ok: false, value: err });
       }
     }
