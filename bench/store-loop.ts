@@ -95,7 +95,7 @@ async function once(): Promise<number> {
         open.set(i, c);
         if (c.last_seq === EVENTS_PER_CALL) open.delete(i);
         writes.push(store.writeCall({
-          call: { ...c }, expected_version: expected, timer_due_at: now + 60_000, ingest_event_ids: [`ev_${n}`],
+          call: { ...c }, expected_version: expected, timer_due_at: now + 60_000, ingest_event_ids: [`ev_${n}`], ingest_seqs: [c.last_seq],
           events: [{ call_id: c.id, account_id: ACCOUNT, seq: c.last_seq, type: 'leg.answered', leg: null, occurred_at: now, data: {} }],
           deliveries: [delivery(c, c.last_seq, now)],
         }));

@@ -192,6 +192,34 @@ for (const backend of BACKENDS) {
       assert.equal(await store.getIngested(other, 'evt-1'), b.id);
     });
 
+    test('ingest event ids kept with their events (ingest_seqs) clash with each other and with ids kept apart', async () => {
+      const acct = await newAccount(store);
+      const a = makeCall(acct, { driver_state: { driver: 'external', state: null }, external_id: 'sw-seq', last_seq: 2 });
+      const written = await store.writeCall({
+        call: a, expected_version: null, events: [makeEvent(a, 1), makeEvent(a, 2, { type: 'leg.ringing' })], timer_due_at: null, deliveries: [],
+        ingest_event_ids: ['on-2', 'apart'], ingest_seqs: [2],
+      });
+      assert.equal(written, 'written');
+      assert.equal(await store.getIngested(acct, 'on-2'), a.id);
+      assert.equal(await store.getIngested(acct, 'apart'), a.id);
+      assert.deepEqual((await store.listEvents([a.id])).map((e) => [e.seq, e.type]), [[1, 'call.accepted'], [2, 'leg.ringing']]);
+
+      // Another call with either id, with or without an event for it: refused, nothing left of it.
+      for (const [ids, seqs] of [[['on-2'], [1]], [['on-2'], undefined], [['fresh', 'apart'], [1, 1]], [['fresh', 'apart'], undefined]] as const) {
+        const b = makeCall(acct, { driver_state: { driver: 'external', state: null }, last_seq: 1 });
+        const w = { call: b, expected_version: null, events: [makeEvent(b, 1)], timer_due_at: null, deliveries: [], ingest_event_ids: [...ids], ...(seqs ? { ingest_seqs: [...seqs] } : {}) };
+        assert.equal(await store.writeCall(w), 'key_taken', `${ids} ${seqs}`);
+        assert.equal(await store.getCall(acct, b.id), undefined);
+        assert.equal(await store.getIngested(acct, 'fresh'), undefined);
+      }
+      // A refusal after the ids were looked up (stale) leaves the ids free.
+      const stale = { ...a, version: 9, last_seq: 3 };
+      assert.equal(await store.writeCall({ call: stale, expected_version: 5, events: [makeEvent(a, 3, { type: 'leg.answered' })], timer_due_at: null, deliveries: [], ingest_event_ids: ['on-3'], ingest_seqs: [3] }), 'stale');
+      assert.equal(await store.getIngested(acct, 'on-3'), undefined);
+      assert.equal(await store.writeCall({ call: { ...a, version: 2, last_seq: 3 }, expected_version: 1, events: [makeEvent(a, 3, { type: 'leg.answered' })], timer_due_at: null, deliveries: [], ingest_event_ids: ['on-3'], ingest_seqs: [3] }), 'written');
+      assert.equal(await store.getIngested(acct, 'on-3'), a.id);
+    });
+
     test('a write that fails half way leaves nothing, and the writes beside it in the same commit land', async () => {
       const T = epoch();
       const acct = await newAccount(store);

@@ -73,6 +73,7 @@ export async function ingestLine(d: IngestDeps, accountId: string, evs: IngestIn
     const events: CallEvent[] = [];
     const deliveries: NewDelivery[] = [];
     const ids: string[] = [];
+    const seqs: number[] = [];
     const taken = new Set<string>();
     let now = d.clock.now();
     for (let i = 0; i < evs.length; i++) {
@@ -114,6 +115,7 @@ export async function ingestLine(d: IngestDeps, accountId: string, evs: IngestIn
         events.push(...applied);
         deliveries.push(...await d.plan(c, applied, now));
         ids.push(ev.event_id);
+        seqs.push(applied[applied.length - 1]!.seq);
         taken.add(ev.event_id);
         results[i] = { status: made ? 201 : 200 };
       } catch (err) {
@@ -125,7 +127,7 @@ export async function ingestLine(d: IngestDeps, accountId: string, evs: IngestIn
       const c = call!;
       const w: CallWrite = {
         call: c, expected_version: existing ? existing.version : null, events,
-        timer_due_at: d.timerFor(c, now), deliveries, ingest_event_ids: ids,
+        timer_due_at: d.timerFor(c, now), deliveries, ingest_event_ids: ids, ingest_seqs: seqs,
       };
       c.version = existing ? existing.version + 1 : 1;
       // 'stale' (the call changed), 'call_exists' (another request made it first), 'key_taken'

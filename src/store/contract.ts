@@ -150,6 +150,11 @@ export interface CallWrite {
   idempotency?: { route: string; key: string; request_hash: string; status: number; body: string };
   /** the switch's ids of the ingested events this write holds (a batch may hold several of one call) */
   ingest_event_ids?: string[];
+  /**
+   * for each of `ingest_event_ids` (same order), the seq of the event of this write it made,
+   * where it made one: a store may keep the id on that event rather than apart (SQLite does)
+   */
+  ingest_seqs?: number[];
 }
 
 /**

@@ -4,6 +4,11 @@ import { callFromRow, eventFromRow } from '../rows.ts';
 import { Undo, type Param, type Sql } from './db.ts';
 import type { Scheduler } from './scheduler.ts';
 
+// Where an ingested event id may be: on its event, or in ingested_events (an id given without an
+// event of its own, or stored before migration 0010).
+const INGESTED = `SELECT call_id FROM call_events WHERE account_id = ? AND event_id = ?
+  UNION ALL SELECT call_id FROM ingested_events WHERE account_id = ? AND event_id = ? LIMIT 1`;
+
 /**
  * A call's new state, its new events and what they cause (timer, deliveries, keys), written
  * together. A refused write throws `Undo` with its outcome, having deleted the keys it inserted
@@ -13,10 +18,10 @@ import type { Scheduler } from './scheduler.ts';
 export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): WriteOutcome {
   const c = w.call;
   let keyInserted = false;
-  let ingested = 0;
+  // the ids kept in ingested_events by this write (those with no event of their own)
+  const apart: string[] = [];
   const refuse = (outcome: Exclude<WriteOutcome, 'written'>): never => {
-    const ids = w.ingest_event_ids ?? [];
-    for (let k = 0; k < ingested; k++) db.run('DELETE FROM ingested_events WHERE account_id = ? AND event_id = ?', c.account_id, ids[k]!);
+    for (const id of apart) db.run('DELETE FROM ingested_events WHERE account_id = ? AND event_id = ?', c.account_id, id);
     if (keyInserted) db.run('DELETE FROM idempotency_keys WHERE account_id = ? AND route = ? AND key = ?', c.account_id, w.idempotency!.route, w.idempotency!.key);
     throw new Undo<WriteOutcome>(outcome);
   };
@@ -29,13 +34,20 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
     if (n === 0) refuse('key_taken');
     keyInserted = true;
   }
-  for (const eventId of w.ingest_event_ids ?? []) {
-    const n = db.run(
-      'INSERT INTO ingested_events (account_id, event_id, call_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      c.account_id, eventId, c.id, w.events[0]?.occurred_at ?? c.created_at,
-    );
-    if (n === 0) refuse('key_taken');
-    ingested += 1;
+  // An ingested event's id goes on the event it made (call_events.event_id, migration 0010):
+  // looked up here in both places an id may be, written with the event below.
+  const ids = w.ingest_event_ids ?? [];
+  let idOfSeq: Map<number, string> | undefined;
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    if (db.get(INGESTED, c.account_id, id, c.account_id, id) !== undefined) refuse('key_taken');
+    const seq = w.ingest_seqs?.[k];
+    if (seq !== undefined) {
+      (idOfSeq ??= new Map()).set(seq, id);
+      continue;
+    }
+    db.run('INSERT INTO ingested_events (account_id, event_id, call_id, created_at) VALUES (?, ?, ?, ?)', c.account_id, id, c.id, w.events[0]?.occurred_at ?? c.created_at);
+    apart.push(id);
   }
   const doc = JSON.stringify(c);
   if (w.expected_version === null) {
@@ -52,8 +64,8 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
     if (n === 0) refuse('stale');
   }
   for (const e of w.events) {
-    db.run('INSERT INTO call_events (call_id, seq, account_id, type, leg, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      e.call_id, e.seq, e.account_id, e.type, e.leg, e.occurred_at, JSON.stringify(e.data));
+    db.run('INSERT INTO call_events (call_id, seq, account_id, type, leg, occurred_at, data, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      e.call_id, e.seq, e.account_id, e.type, e.leg, e.occurred_at, JSON.stringify(e.data), idOfSeq?.get(e.seq) ?? null);
   }
   if (w.timer_due_at === null) {
     if (w.expected_version !== null) db.run('DELETE FROM call_timers WHERE call_id = ?', c.id);
@@ -134,7 +146,7 @@ export function getIdempotent(db: Sql, accountId: string, route: string, key: st
 }
 
 export function getIngested(db: Sql, accountId: string, eventId: string): string | undefined {
-  const row = db.get('SELECT call_id FROM ingested_events WHERE account_id = ? AND event_id = ?', accountId, eventId);
+  const row = db.get(INGESTED, accountId, eventId, accountId, eventId);
   return row ? String(row.call_id) : undefined;
 }
 
