@@ -55,7 +55,8 @@ test('offers cross a thread as keys and bytes and come back as the deliveries wr
       { ...d, request, next_attempt_at: w.next_attempt_at },
       {
         ...w, request: { method: w.request.method, url: w.request.url, headers: w.request.headers },
-        status: 'pending', attempts: 0, locked_by: null, locked_until: null, updated_at: w.created_at, last_status_code: null, last_error: null,
+        // in the state the queue holds it in: claimed by 'me' until the lease's end
+        status: 'delivering', attempts: 0, locked_by: 'me', locked_until: 1_800_000_060_000, updated_at: w.created_at, last_status_code: null, last_error: null,
       },
     );
     // the body stays in bytes: the UTF-8 of the text written, signed the same as the text

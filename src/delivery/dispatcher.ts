@@ -171,7 +171,9 @@ export class Dispatcher {
     const chains = chainsOf(claimed);
     for (const chain of chains) {
       const d = chain[0]!;
-      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, await this.#limit(d))) this.#launch(chain, leaseUntil);
+      // Awaited only the first time a target is seen: an await per chain was a turn of the microtask queue each.
+      const limit = this.#throttle.limit(d.order_key) ?? await this.#learnLimit(d);
+      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, limit)) this.#launch(chain, leaseUntil);
       else for (const x of chain) excess.push(x.id);
     }
     if (excess.length > 0) {
@@ -194,12 +196,9 @@ export class Dispatcher {
   }
 
   /** The target's concurrency limit, learnt from its settings the first time it is seen. */
-  async #limit(d: Claimed): Promise<number> {
-    let n = this.#throttle.limit(d.order_key);
-    if (n === undefined) {
-      n = (await this.#d.registry.sendSettings(d.account_id, d.target_id))?.concurrency ?? DEFAULT_CONCURRENCY;
-      this.#throttle.learn(d.order_key, n);
-    }
+  async #learnLimit(d: Claimed): Promise<number> {
+    const n = (await this.#d.registry.sendSettings(d.account_id, d.target_id))?.concurrency ?? DEFAULT_CONCURRENCY;
+    this.#throttle.learn(d.order_key, n);
     return n;
   }
 
@@ -269,10 +268,12 @@ export class Dispatcher {
   }
 
   async #attempt(d: Claimed): Promise<AttemptResult | null> {
-    const { clock, registry, sender } = this.#d;
+    const { clock, sender } = this.#d;
     const attempt = d.attempts + 1;
     const started = clock.now();
-    const settings = await registry.sendSettings(d.account_id, d.target_id);
+    // From memory without an await when the settings are there (TargetRegistry.sendSettingsNow).
+    const known = this.#d.registry.sendSettingsNow(d.account_id, d.target_id);
+    const settings = known === null ? await this.#d.registry.sendSettings(d.account_id, d.target_id) : known;
     const base = { delivery_id: d.id, attempt, started_at: started, response_headers: null, response_excerpt: null };
     const logged = { method: d.request.method, url: redactUrl(d.request.url) };
     if (!settings || !settings.enabled) {

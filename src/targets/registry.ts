@@ -76,6 +76,31 @@ export class TargetRegistry {
     return t;
   }
 
+  /**
+   * The target's send settings when they are known without a load: undefined when the loaded
+   * account has no such target any more, null when the account's targets must be (re)loaded
+   * first (then `sendSettings`). The dispatcher asks this for every attempt: an await per
+   * attempt cost two promises and a turn of the microtask queue for an answer that is nearly
+   * always in memory.
+   */
+  sendSettingsNow(accountId: string, targetId: string): SendSettings | undefined | null {
+    if (targetId.startsWith('url:')) return DEFAULT_SEND;
+    const hit = this.#cache.get(accountId);
+    if (!hit || Date.now() - hit.loaded_at >= TTL_MS) return null;
+    const r = hit.byId.get(targetId);
+    if (!r) return null; // made by another process since the load? sendSettings looks again
+    return this.#settingsOf(r);
+  }
+
+  #settingsOf(r: Resource): SendSettings {
+    const now = this.#clock.now();
+    const hit = this.#settings.get(r);
+    if (hit && now < hit.until) return hit.settings;
+    const settings = settingsOf(r, now);
+    this.#settings.set(r, { settings, until: nextExpiry(r, now) });
+    return settings;
+  }
+
   /** How to send to a target now: its timeouts, limits and live secrets. */
   async sendSettings(accountId: string, targetId: string): Promise<SendSettings | undefined> {
     if (!targetId.startsWith('url:')) {
@@ -86,12 +111,7 @@ export class TargetRegistry {
         r = (await this.forAccount(accountId)).byId.get(targetId);
       }
       if (!r) return undefined;
-      const now = this.#clock.now();
-      const hit = this.#settings.get(r);
-      if (hit && now < hit.until) return hit.settings;
-      const settings = settingsOf(r, now);
-      this.#settings.set(r, { settings, until: nextExpiry(r, now) });
-      return settings;
+      return this.#settingsOf(r);
     }
     return DEFAULT_SEND;
   }

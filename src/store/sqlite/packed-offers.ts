@@ -61,8 +61,9 @@ export function offerKeys(p: PackedOffers, i: number): Pick<NewDelivery, 'id' | 
 
 /**
  * A kept offer, claimed for its first attempt, as the delivery it was when written (nothing of
- * it has changed since): the queue entry gives the keys, the bytes the rest. Its body stays the
- * bytes it came in, signed and sent as they are (no text made of them, and none encoded again).
+ * it has changed since), in the state the queue holds it in: the queue entry gives the keys and
+ * the state, the bytes the rest. Its body stays the bytes it came in, signed and sent as they are
+ * (no text made of them, and none encoded again).
  */
 export function freshDelivery(e: Entry, fresh: Fresh): Claimed {
   const b = Buffer.from(fresh.buffer, fresh.byteOffset, fresh.byteLength);
@@ -72,6 +73,7 @@ export function freshDelivery(e: Entry, fresh: Fresh): Claimed {
     id: e.id, account_id, call_id: e.call_id, event_seq: e.seq, event_type, event_name, target_format, target_id,
     order_key: e.order_key, request: { method, url, headers, body: noBody ? null : b.subarray(end + 1) },
     created_at, next_attempt_at: e.next_at,
-    status: 'pending', attempts: 0, locked_by: null, locked_until: null, updated_at: created_at, last_status_code: null, last_error: null,
+    // as the queue holds it now (queue.ts withState, built here in one go)
+    status: e.state, attempts: e.attempts, locked_by: e.owner, locked_until: e.lease_until, updated_at: created_at, last_status_code: null, last_error: null,
   };
 }

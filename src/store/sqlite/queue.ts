@@ -28,23 +28,28 @@ export function claimDue(
 ): Claimed[] {
   const claimed = sched.claim(owner, now, leaseUntil, limit, slots, reap);
   if (claimed.length === 0) return [];
-  const known = new Map<string, Claimed>();
-  if (fresh) {
-    for (const e of claimed) {
-      const f = fresh.get(e.id);
-      if (!f) continue;
-      fresh.delete(e.id);
-      known.set(e.id, freshDelivery(e, f));
+  const out: (Claimed | undefined)[] = new Array(claimed.length);
+  let missing: string[] | undefined;
+  for (let i = 0; i < claimed.length; i++) {
+    const e = claimed[i]!;
+    const f = fresh?.get(e.id);
+    if (f === undefined) (missing ??= []).push(e.id);
+    else {
+      fresh!.delete(e.id);
+      out[i] = freshDelivery(e, f);
     }
   }
-  const missing = claimed.filter((e) => !known.has(e.id)).map((e) => e.id);
-  if (missing.length > 0) for (const r of db.all(ROWS_BY_ID, JSON.stringify(missing))) known.set(String(r.id), deliveryFromRow(r));
-  const out: Claimed[] = [];
-  for (const e of claimed) {
-    const d = known.get(e.id);
-    if (d) out.push(withState(d, e));
+  if (missing) {
+    const read = new Map<string, Claimed>();
+    for (const r of db.all(ROWS_BY_ID, JSON.stringify(missing))) read.set(String(r.id), deliveryFromRow(r));
+    for (let i = 0; i < claimed.length; i++) {
+      const e = claimed[i]!;
+      if (out[i] !== undefined) continue;
+      const d = read.get(e.id);
+      if (d) out[i] = withState(d, e);
+    }
   }
-  return out;
+  return missing ? out.filter((d) => d !== undefined) : (out as Claimed[]);
 }
 
 /** A stored delivery as the scheduler sees it now (under way, waiting its turn, or due). */
