@@ -1,6 +1,6 @@
 import type { Call, CallEvent } from '../calls/model.ts';
 import { RESOURCE_KINDS } from '../targets/model.ts';
-import { ANY_2XX, JSON_HEADERS, type Format, type Rendered } from './format.ts';
+import { ANY_2XX, JSON_HEADERS, targetHeaders, type Format, type Rendered } from './format.ts';
 import { parseTemplate, render, type Vars } from './template.ts';
 import { sqlTime } from './time.ts';
 
@@ -63,7 +63,7 @@ export function renderProfile(doc: CallbackProfileDoc, vars: Vars, name: string)
   const url = render(parseTemplate(doc.url, 'url'), vars);
   if (doc.method === 'GET') return { event_name: name, request: { method: 'GET', url, headers: { ...doc.headers }, body: null } };
   const body = doc.body === null ? JSON.stringify(vars) : render(parseTemplate(doc.body, 'json'), vars);
-  return { event_name: name, request: { method: 'POST', url, headers: { ...doc.headers, ...JSON_HEADERS }, body } };
+  return { event_name: name, request: { method: 'POST', url, headers: targetHeaders(doc.headers), body } };
 }
 
 /** A plain URL in the `callback` parameter: POST with a JSON object of all the variables. */

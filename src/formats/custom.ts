@@ -2,7 +2,7 @@ import type { Call, CallEvent } from '../calls/model.ts';
 import { firstAnsweredLeg, firstLeg } from '../calls/model.ts';
 import type { Resource } from '../store/contract.ts';
 import { RESOURCE_KINDS } from '../targets/model.ts';
-import { JSON_HEADERS, type Format, type Rendered } from './format.ts';
+import { targetHeaders, type Format, type Rendered } from './format.ts';
 import { unixSeconds } from './time.ts';
 
 /** Seed 004's six events. */
@@ -76,7 +76,7 @@ export function customBody(name: CustomEvent, timestampMs: number, payload: Reco
 
 export function renderCustom(doc: CustomIntegrationDoc, call: Call, event: CallEvent, name: CustomEvent): Rendered {
   const body = customBody(name, event.occurred_at, customPayload(name, call, event), false);
-  return { event_name: name, request: { method: 'POST', url: doc.url!, headers: { ...doc.headers, ...JSON_HEADERS }, body } };
+  return { event_name: name, request: { method: 'POST', url: doc.url!, headers: targetHeaders(doc.headers), body } };
 }
 
 /** Seed 004: the account's one integration, for the events it subscribed to. */

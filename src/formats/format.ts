@@ -63,5 +63,21 @@ export interface Format<Index = unknown> {
 
 export const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
+const JSON_ONLY: Readonly<Record<string, string>> = Object.freeze({ ...JSON_HEADERS });
+const withJson = new WeakMap<object, Readonly<Record<string, string>>>();
+
+/**
+ * A target's own headers with the JSON content type, as a rendered request carries them: one
+ * frozen object per target document (a reload of the targets makes new ones), shared by all its
+ * deliveries, so that the store writes its JSON once (store/sqlite/request-text.ts) instead of
+ * once per delivery. Frozen: nothing may change a rendered request's headers.
+ */
+export function targetHeaders(own: Readonly<Record<string, string>> | null | undefined): Readonly<Record<string, string>> {
+  if (!own) return JSON_ONLY;
+  let h = withJson.get(own);
+  if (!h) withJson.set(own, (h = Object.freeze({ ...own, ...JSON_HEADERS })));
+  return h;
+}
+
 /** SPEC §6: success is any 2xx unless the format says otherwise. */
 export const ANY_2XX = (s: number): boolean => s >= 200 && s < 300;

@@ -3,7 +3,7 @@ import { EVENT_TYPES, iso } from '../calls/model.ts';
 import { callView, eventView } from '../calls/view.ts';
 import type { Resource } from '../store/contract.ts';
 import { RESOURCE_KINDS, type EndpointDoc } from '../targets/model.ts';
-import { ANY_2XX, JSON_HEADERS, type Format, type Rendered } from './format.ts';
+import { ANY_2XX, targetHeaders, type Format, type Rendered } from './format.ts';
 
 /**
  * The native format: Standard Webhooks. Body `{type, timestamp, data}` where `type` is the
@@ -23,7 +23,7 @@ export function renderStandard(call: Call, event: CallEvent, doc: EndpointDoc, m
     + `"data":{"event":${JSON.stringify({ call_id: call.id, ...eventView(event) })},"call":${snapshot}}}`;
   return {
     event_name: event.type,
-    request: { method: 'POST', url: doc.url, headers: { ...doc.headers, ...JSON_HEADERS }, body },
+    request: { method: 'POST', url: doc.url, headers: targetHeaders(doc.headers), body },
   };
 }
 

@@ -2,6 +2,7 @@ import type { Call, CallEvent } from '../../calls/model.ts';
 import type { CallFilter, CallWrite, IdempotentAnswer, NewDelivery, WriteOutcome } from '../contract.ts';
 import { callFromRow, eventFromRow } from '../rows.ts';
 import { Undo, type Param, type Sql } from './db.ts';
+import { requestText } from './request-text.ts';
 import type { Scheduler } from './scheduler.ts';
 
 // Where an ingested event id may be: on its event, or in ingested_events (an id given without an
@@ -101,7 +102,7 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
 export function insertRequest(db: Sql, d: NewDelivery): void {
   const r = d.request;
   if (r.body === null) db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(r));
-  else db.run('INSERT INTO delivery_requests (delivery_id, request, body) VALUES (?, ?, ?)', d.id, JSON.stringify({ method: r.method, url: r.url, headers: r.headers }), r.body);
+  else db.run('INSERT INTO delivery_requests (delivery_id, request, body) VALUES (?, ?, ?)', d.id, requestText(r), r.body);
 }
 
 export function getCall(db: Sql, accountId: string | null, id: string): Call | undefined {

@@ -1,4 +1,5 @@
-import type { Claimed, NewDelivery } from '../contract.ts';
+import type { Claimed, NewDelivery, SendRequest } from '../contract.ts';
+import { requestText } from './request-text.ts';
 import type { Entry } from './scheduler.ts';
 
 /**
@@ -35,7 +36,7 @@ export function packOffers(ds: readonly NewDelivery[]): { packed: PackedOffers; 
     keys.push(d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at);
     const r = d.request;
     // JSON.stringify escapes every newline: the first byte 0x0a ends the line.
-    const line = JSON.stringify([d.account_id, d.event_type, d.event_name, d.target_format, d.target_id, d.created_at, r.method, r.url, r.headers, r.body === null]);
+    const line = `${JSON.stringify([d.account_id, d.event_type, d.event_name, d.target_format, d.target_id, d.created_at]).slice(0, -1)},${requestText(r)},${r.body === null}]`;
     const body = r.body ?? '';
     const lineBytes = Buffer.byteLength(line);
     // Not from Buffer's shared pool: each array owns its ArrayBuffer, so it can be transferred
@@ -50,7 +51,7 @@ export function packOffers(ds: readonly NewDelivery[]): { packed: PackedOffers; 
   return { packed: { keys, blobs }, transfer };
 }
 
-type Line = [string, string, string, string, string, number, string, string, Record<string, string>, boolean];
+type Line = [string, string, string, string, string, number, Pick<SendRequest, 'method' | 'url' | 'headers'>, boolean];
 
 /** The offer at `i` as the queue takes it (Scheduler.add). */
 export function offerKeys(p: PackedOffers, i: number): Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'event_seq' | 'next_attempt_at'> {
@@ -68,7 +69,7 @@ export function offerKeys(p: PackedOffers, i: number): Pick<NewDelivery, 'id' | 
 export function freshDelivery(e: Entry, fresh: Fresh): Claimed {
   const b = Buffer.from(fresh.buffer, fresh.byteOffset, fresh.byteLength);
   const end = b.indexOf(NEWLINE);
-  const [account_id, event_type, event_name, target_format, target_id, created_at, method, url, headers, noBody] = JSON.parse(b.toString('utf8', 0, end)) as Line;
+  const [account_id, event_type, event_name, target_format, target_id, created_at, { method, url, headers }, noBody] = JSON.parse(b.toString('utf8', 0, end)) as Line;
   return {
     id: e.id, account_id, call_id: e.call_id, event_seq: e.seq, event_type, event_name, target_format, target_id,
     order_key: e.order_key, request: { method, url, headers, body: noBody ? null : b.subarray(end + 1) },
