@@ -243,3 +243,44 @@ test('stream: an event that arrives before the one it follows (split mode: two t
   await waitFor(() => text.includes('"call_id":"call_2","seq":3') || null, 5_000, 'the held event after the wait');
   bus.close();
 });
+
+test('stream: with no reader an account keeps no history; one that comes back in time is replayed, later it gets a reset', async () => {
+  const { EventBus } = await import('../src/events.ts');
+  const { PassThrough } = await import('node:stream');
+  let now = 1_000;
+  const bus = new EventBus({ keepAfterReadersMs: 60_000 }, () => now);
+  const reader = (lastEventId?: string) => {
+    const out = new PassThrough();
+    const r = { out, text: '' };
+    out.on('data', (c: Buffer) => (r.text += c.toString()));
+    bus.attach(out as never, 'acct_1', undefined, lastEventId);
+    return r;
+  };
+  const result = (id: string) => ({ account_id: 'acct_1', call_id: 'call_1', event: 'delivery.result' as const, data: () => ({ delivery_id: id }) });
+  const ids = (text: string) => [...text.matchAll(/^id: (\S+)$/gm)].map((m) => m[1]!);
+
+  bus.publish([result('before-anyone')]);
+  const first = reader();
+  bus.publish([result('seen')]);
+  await waitFor(() => first.text.includes('"seen"') || null, 5_000, 'the live item');
+  const seenId = ids(first.text).at(-1)!;
+  first.out.destroy();
+  await waitFor(() => bus.readers === 0 || null, 5_000, 'the reader gone');
+
+  now += 59_000; // within keepAfterReadersMs: kept for the reader's return
+  bus.publish([result('while-away')]);
+  const back = reader(seenId);
+  await waitFor(() => back.text.includes('"while-away"') || null, 5_000, 'the replay');
+  assert.ok(!back.text.includes('before-anyone'), 'nothing from before anyone watched');
+  const awayId = ids(back.text).at(-1)!;
+  back.out.destroy();
+  await waitFor(() => bus.readers === 0 || null, 5_000, 'the reader gone again');
+
+  now += 60_001; // past it: not kept, and the history says so
+  bus.publish([result('unwatched')]);
+  const late = reader(awayId);
+  await waitFor(() => late.text.includes('event: reset') || null, 5_000, 'a reset, not a silent gap');
+  assert.match(late.text, /too_far_behind/);
+  assert.ok(!late.text.includes('"unwatched"'));
+  bus.close();
+});
