@@ -1,0 +1,128 @@
+/**
+ * `node bench/client-cost.ts [--requests N]`: the CPU one POST costs the sending process, through
+ * undici's dispatch API (what `src/delivery/sender.ts` uses) and through a minimal HTTP/1.1
+ * client on 64 keep-alive sockets (request head written as one string, the answer parsed for
+ * its status line and content-length only), against the same local server, with a delivery's
+ * body (~1 KB) and headers. Alternating rounds; µs of CPU per request of this process.
+ *
+ * Why: the delivery thread spends ~45–50 µs a delivery, and undici's share of it was the
+ * largest single lever left (README, session 8). The minimal client is a measuring stick, not
+ * a sender: it knows no chunked answers, TLS, timeouts or errors.
+ */
+import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+import { Agent, type Dispatcher } from 'undici';
+
+const { values } = parseArgs({ options: { requests: { type: 'string' }, serve: { type: 'boolean' } } });
+if (values.serve) {
+  const s = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-length': '0' }).end());
+  });
+  s.keepAliveTimeout = 60_000;
+  s.listen(0, '127.0.0.1', () => process.send!((s.address() as net.AddressInfo).port));
+} else {
+  const child = fork(import.meta.filename, ['--serve']);
+  const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
+  const N = Number(values.requests ?? 60_000);
+  const IN_FLIGHT = 64;
+  const body = Buffer.from(JSON.stringify({ type: 'leg.answered', timestamp: new Date(0).toISOString(), data: { pad: 'x'.repeat(900) } }));
+  const headers: Record<string, string> = {
+    'user-agent': 'Hookline/0.1 (+webhooks)', 'content-type': 'application/json', 'webhook-id': 'msg_01jabcdefghijklmnopqrstuvwx',
+    'hookline-seq': '3', 'hookline-attempt': '1', 'webhook-timestamp': '1732999999', 'webhook-signature': 'v1,' + 'a'.repeat(44),
+  };
+
+  const viaUndici = async (): Promise<number> => {
+    const agent = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
+    let done = 0;
+    let started = 0;
+    let bad = 0;
+    await new Promise<void>((resolve) => {
+      const next = (): void => {
+        if (started >= N) return;
+        started++;
+        let status = 0;
+        const handler: Dispatcher.DispatchHandler = {
+          onConnect() {},
+          onHeaders(s) {
+            status = s;
+            return true;
+          },
+          onData: () => true,
+          onComplete() {
+            if (status !== 200) bad++;
+            if (++done === N) resolve();
+            else next();
+          },
+          onError() {
+            bad++;
+            if (++done === N) resolve();
+            else next();
+          },
+        };
+        agent.dispatch({ origin: `http://127.0.0.1:${port}`, path: '/hook', method: 'POST', headers, body }, handler);
+      };
+      for (let i = 0; i < IN_FLIGHT; i++) next();
+    });
+    await agent.close();
+    return bad;
+  };
+
+  const minimal = async (): Promise<number> => {
+    let done = 0;
+    let started = 0;
+    let bad = 0;
+    let fixed = `POST /hook HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: keep-alive\r\n`;
+    for (const k in headers) fixed += `${k}: ${headers[k]}\r\n`;
+    const head = `${fixed}content-length: ${body.length}\r\n\r\n`;
+    const sockets: net.Socket[] = [];
+    await new Promise<void>((resolve) => {
+      for (let i = 0; i < IN_FLIGHT; i++) {
+        const sock = net.connect(port, '127.0.0.1');
+        sockets.push(sock);
+        sock.setNoDelay(true);
+        let buf: Buffer | null = null;
+        const send = (): void => {
+          if (started >= N) return;
+          started++;
+          sock.cork();
+          sock.write(head, 'latin1');
+          sock.write(body);
+          sock.uncork();
+        };
+        sock.on('connect', send);
+        sock.on('data', (chunk: Buffer) => {
+          buf = buf ? Buffer.concat([buf, chunk]) : chunk;
+          for (;;) {
+            const end: number = buf.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            const text = buf.toString('latin1', 0, end);
+            const m = /\r\ncontent-length: *(\d+)/i.exec(text);
+            const total: number = end + 4 + (m ? Number(m[1]) : 0);
+            if (buf.length < total) return;
+            if (text.slice(9, 12) !== '200') bad++;
+            buf = buf.length === total ? null : buf.subarray(total);
+            if (++done === N) resolve();
+            else send();
+            if (buf === null) return;
+          }
+        });
+      }
+    });
+    for (const s of sockets) s.destroy();
+    return bad;
+  };
+
+  for (let round = 0; round < 2; round++) {
+    for (const [name, run] of [['undici dispatch', viaUndici], ['minimal client', minimal]] as const) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const bad = await run();
+      const c = process.cpuUsage(c0);
+      console.log(`${name.padEnd(16)} ${((c.user + c.system) / N).toFixed(1)} µs CPU a request, ${Math.round(N / ((performance.now() - t0) / 1000))} req/s${bad ? `, ${bad} bad` : ''}`);
+    }
+  }
+  child.kill();
+}
