@@ -1,9 +1,10 @@
 /**
- * `node bench/client-cost.ts [--requests N]`: the CPU one POST costs the sending process, through
- * undici's dispatch API (what `src/delivery/sender.ts` uses) and through a minimal HTTP/1.1
- * client on 64 keep-alive sockets (request head written as one string, the answer parsed for
- * its status line and content-length only), against the same local server, with a delivery's
- * body (~1 KB) and headers. Alternating rounds; µs of CPU per request of this process.
+ * `node bench/client-cost.ts [--requests N] [--rounds N]`: the CPU one POST costs the sending
+ * process through undici's dispatch API (an Agent; a Pool, as `src/delivery/sender.ts` uses; a
+ * Pool given flat headers) and through a minimal HTTP/1.1 client on 64 keep-alive sockets (the
+ * request head written as one string, the answer parsed for its status line and content-length
+ * only), against the same local server, with a delivery's body (~1 KB) and headers. Alternating
+ * rounds; µs of CPU per request of this process.
  *
  * Why: the delivery thread spends ~45–50 µs a delivery, and undici's share of it was the
  * largest single lever left (README, session 8). The minimal client is a measuring stick, not
@@ -13,9 +14,9 @@ import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, Pool, type Dispatcher } from 'undici';
 
-const { values } = parseArgs({ options: { requests: { type: 'string' }, serve: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string' }, rounds: { type: 'string' }, serve: { type: 'boolean' } } });
 if (values.serve) {
   const s = createServer((req, res) => {
     req.resume();
@@ -34,8 +35,13 @@ if (values.serve) {
     'hookline-seq': '3', 'hookline-attempt': '1', 'webhook-timestamp': '1732999999', 'webhook-signature': 'v1,' + 'a'.repeat(44),
   };
 
-  const viaUndici = async (): Promise<number> => {
-    const agent = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
+  // undici three ways: an Agent (routes each request to its pool per origin), a Pool of our own
+  // (src/delivery/sender.ts), and a Pool given the headers as a flat array
+  const flat = Object.entries(headers).flat();
+  const viaUndici = async (kind: 'agent' | 'pool' | 'pool-flat'): Promise<number> => {
+    const agent: Dispatcher = kind === 'agent'
+      ? new Agent({ connections: 128, keepAliveTimeout: 10_000 })
+      : new Pool(`http://127.0.0.1:${port}`, { connections: 128, keepAliveTimeout: 10_000 });
     let done = 0;
     let started = 0;
     let bad = 0;
@@ -62,7 +68,7 @@ if (values.serve) {
             else next();
           },
         };
-        agent.dispatch({ origin: `http://127.0.0.1:${port}`, path: '/hook', method: 'POST', headers, body }, handler);
+        agent.dispatch({ origin: `http://127.0.0.1:${port}`, path: '/hook', method: 'POST', headers: kind === 'pool-flat' ? flat : headers, body }, handler);
       };
       for (let i = 0; i < IN_FLIGHT; i++) next();
     });
@@ -115,13 +121,14 @@ if (values.serve) {
     return bad;
   };
 
-  for (let round = 0; round < 2; round++) {
-    for (const [name, run] of [['undici dispatch', viaUndici], ['minimal client', minimal]] as const) {
+  const rounds = Number(values.rounds ?? 4);
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, run] of [['undici Agent', () => viaUndici('agent')], ['undici Pool', () => viaUndici('pool')], ['Pool, flat headers', () => viaUndici('pool-flat')], ['minimal client', minimal]] as const) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       const bad = await run();
       const c = process.cpuUsage(c0);
-      console.log(`${name.padEnd(16)} ${((c.user + c.system) / N).toFixed(1)} µs CPU a request, ${Math.round(N / ((performance.now() - t0) / 1000))} req/s${bad ? `, ${bad} bad` : ''}`);
+      console.log(`${name.padEnd(18)} ${((c.user + c.system) / N).toFixed(1)} µs CPU a request, ${Math.round(N / ((performance.now() - t0) / 1000))} req/s${bad ? `, ${bad} bad` : ''}`);
     }
   }
   child.kill();

@@ -186,7 +186,7 @@ export interface GuardOptions {
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 /**
- * An undici `connect` option (for `new Agent({ connect })`) that refuses forbidden addresses
+ * An undici `connect` option (for `new Pool(origin, { connect })`) that refuses forbidden addresses
  * unless `allowPrivate`. Literal IP hosts never reach a lookup function in net.connect, so the
  * wrapper judges them before connecting; names are judged by the lookup.
  */
