@@ -46,13 +46,13 @@ function describe(err: unknown): string {
 const SWEEP_MS = 50;
 // Parsed URLs of recent targets: most requests go to a few URLs again and again.
 const MAX_PARSED_URLS = 1000;
-// Pools kept at most: past this the oldest is closed (it finishes what it has under way).
+// Pools kept at most per connect timeout: past this the oldest is closed (it finishes the
+// requests it has under way, their handlers answer them, and takes no more).
 const MAX_POOLS = 1000;
 
 export class Sender {
   /** per connect timeout: its connector (the address guard's), and a Pool per origin */
   readonly #pools = new Map<number, { connect: Pool.Options['connect']; byOrigin: Map<string, Pool> }>();
-  #poolCount = 0;
   readonly #opts: SenderOptions;
   readonly #inFlight = new Set<Attempt>();
   readonly #urls = new Map<string, { origin: string; path: string }>();
@@ -67,7 +67,12 @@ export class Sender {
     if (!t) this.#pools.set(connectTimeoutMs, (t = { connect: this.#opts.connect(connectTimeoutMs), byOrigin: new Map() }));
     let p = t.byOrigin.get(origin);
     if (!p) {
-      if (this.#poolCount >= MAX_POOLS) this.#closeOldest(t.byOrigin.size > 0 ? t.byOrigin : this.#largest());
+      if (t.byOrigin.size >= MAX_POOLS) {
+        const [oldest, pool] = t.byOrigin.entries().next().value!;
+        t.byOrigin.delete(oldest);
+        // Nothing to report: its requests under way answer through their own handlers.
+        pool.close().catch(() => undefined);
+      }
       p = new Pool(origin, {
         connect: t.connect,
         keepAliveTimeout: 10_000,
@@ -75,27 +80,8 @@ export class Sender {
         connections: 128,
       });
       t.byOrigin.set(origin, p);
-      this.#poolCount += 1;
     }
     return p;
-  }
-
-  #largest(): Map<string, Pool> {
-    let m = new Map<string, Pool>();
-    for (const t of this.#pools.values()) if (t.byOrigin.size > m.size) m = t.byOrigin;
-    return m;
-  }
-
-  /**
-   * Closes the pool made longest ago: it finishes the requests it has under way (their
-   * handlers answer them) and takes no more. Its close has nothing to report.
-   */
-  #closeOldest(byOrigin: Map<string, Pool>): void {
-    const first = byOrigin.entries().next();
-    if (first.done) return;
-    byOrigin.delete(first.value[0]);
-    this.#poolCount -= 1;
-    first.value[1].close().catch(() => undefined);
   }
 
   #parse(url: string): { origin: string; path: string } {
@@ -164,7 +150,6 @@ export class Sender {
     clearInterval(this.#sweeper);
     await Promise.all([...this.#pools.values()].flatMap((t) => [...t.byOrigin.values()].map((p) => p.close())));
     this.#pools.clear();
-    this.#poolCount = 0;
   }
 }
 

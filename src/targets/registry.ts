@@ -59,8 +59,8 @@ export class TargetRegistry {
   }
 
   async forAccount(accountId: string): Promise<AccountTargets> {
-    const hit = this.#cache.get(accountId);
-    if (hit && Date.now() - hit.loaded_at < TTL_MS) return hit;
+    const hit = this.#fresh(accountId);
+    if (hit) return hit;
     let p = this.#loading.get(accountId);
     if (!p) {
       p = this.#load(accountId).finally(() => this.#loading.delete(accountId));
@@ -76,20 +76,22 @@ export class TargetRegistry {
     return t;
   }
 
-  /**
-   * The target's send settings when they are known without a load: undefined when the loaded
-   * account has no such target any more, null when the account's targets must be (re)loaded
-   * first (then `sendSettings`). The dispatcher asks this for every attempt: an await per
-   * attempt cost two promises and a turn of the microtask queue for an answer that is nearly
-   * always in memory.
-   */
-  sendSettingsNow(accountId: string, targetId: string): SendSettings | undefined | null {
-    if (targetId.startsWith('url:')) return DEFAULT_SEND;
+  /** The account's targets as cached, while they are trusted (TTL_MS). */
+  #fresh(accountId: string): AccountTargets | undefined {
     const hit = this.#cache.get(accountId);
-    if (!hit || Date.now() - hit.loaded_at >= TTL_MS) return null;
-    const r = hit.byId.get(targetId);
-    if (!r) return null; // made by another process since the load? sendSettings looks again
-    return this.#settingsOf(r);
+    return hit && Date.now() - hit.loaded_at < TTL_MS ? hit : undefined;
+  }
+
+  /**
+   * The target's send settings when they are known without a load; null when they are not
+   * (the account's targets must be loaded, or the target is not among them): then
+   * `sendSettings`. The dispatcher asks this for every attempt: an await per attempt cost two
+   * promises and a turn of the microtask queue for an answer that is nearly always in memory.
+   */
+  sendSettingsNow(accountId: string, targetId: string): SendSettings | null {
+    if (targetId.startsWith('url:')) return DEFAULT_SEND;
+    const r = this.#fresh(accountId)?.byId.get(targetId);
+    return r ? this.#settingsOf(r) : null;
   }
 
   #settingsOf(r: Resource): SendSettings {
