@@ -1,7 +1,8 @@
 /**
  * `node bench/client-cost.ts [--requests N] [--rounds N]`: the CPU one POST costs the sending
- * process through undici's dispatch API (an Agent; a Pool, as `src/delivery/sender.ts` uses; a
- * Pool given flat headers) and through a minimal HTTP/1.1 client on 64 keep-alive sockets (the
+ * process through undici's dispatch API (an Agent; a Pool, as the sender used until session 9;
+ * a Pool given flat headers), through Hookline's own client (`src/delivery/http1.ts`, what
+ * `src/delivery/sender.ts` uses) and through a minimal HTTP/1.1 client on 64 keep-alive sockets (the
  * request head written as one string, the answer parsed for its status line and content-length
  * only), against the same local server, with a delivery's body (~1 KB) and headers. Alternating
  * rounds; µs of CPU per request of this process.
@@ -14,7 +15,8 @@ import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { Agent, Pool, type Dispatcher } from 'undici';
+import { Agent, buildConnector, Pool, type Dispatcher } from 'undici';
+import { Http1Origin } from '../src/delivery/http1.ts';
 
 const { values } = parseArgs({ options: { requests: { type: 'string' }, rounds: { type: 'string' }, serve: { type: 'boolean' } } });
 if (values.serve) {
@@ -76,6 +78,40 @@ if (values.serve) {
     return bad;
   };
 
+  // Hookline's own client (src/delivery/http1.ts), as the sender uses it
+  const viaHttp1 = async (): Promise<number> => {
+    const origin = new Http1Origin(`http://127.0.0.1:${port}`, buildConnector({ timeout: 5000 }), 128);
+    let done = 0;
+    let started = 0;
+    let bad = 0;
+    await new Promise<void>((resolve) => {
+      const next = (): void => {
+        if (started >= N) return;
+        started++;
+        let status = 0;
+        origin.request('POST', '/hook', headers, body, {
+          onHead(s) {
+            status = s;
+          },
+          onData: () => true,
+          onComplete() {
+            if (status !== 200) bad++;
+            if (++done === N) resolve();
+            else next();
+          },
+          onError() {
+            bad++;
+            if (++done === N) resolve();
+            else next();
+          },
+        });
+      };
+      for (let i = 0; i < IN_FLIGHT; i++) next();
+    });
+    origin.destroy(new Error('done'));
+    return bad;
+  };
+
   const minimal = async (): Promise<number> => {
     let done = 0;
     let started = 0;
@@ -123,7 +159,7 @@ if (values.serve) {
 
   const rounds = Number(values.rounds ?? 4);
   for (let round = 0; round < rounds; round++) {
-    for (const [name, run] of [['undici Agent', () => viaUndici('agent')], ['undici Pool', () => viaUndici('pool')], ['Pool, flat headers', () => viaUndici('pool-flat')], ['minimal client', minimal]] as const) {
+    for (const [name, run] of [['undici Agent', () => viaUndici('agent')], ['undici Pool', () => viaUndici('pool')], ['Pool, flat headers', () => viaUndici('pool-flat')], ['Hookline http1.ts', viaHttp1], ['minimal client', minimal]] as const) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       const bad = await run();
