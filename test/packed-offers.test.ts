@@ -2,13 +2,13 @@
  * Split mode hands each committed delivery to the delivery thread as queue keys plus bytes
  * (packed-offers.ts), decoded at its first claim: what is claimed must be what was written,
  * byte for byte, through a real worker-thread transfer, and its body (kept in bytes) signed as
- * its text is.
+ * its text is. The offers kept for their claim are bounded in count and in bytes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import type { NewDelivery } from '../src/store/contract.ts';
-import { freshDelivery, offerKeys, packOffers, type PackedOffers } from '../src/store/sqlite/packed-offers.ts';
+import { freshDelivery, KeptOffers, offerCount, offerKeys, packOffers, requestHeads, type PackedOffers } from '../src/store/sqlite/packed-offers.ts';
 import { Scheduler } from '../src/store/sqlite/scheduler.ts';
 import { channelsSignature, generateSecret, standardSignature } from '../src/delivery/signing.ts';
 
@@ -39,16 +39,25 @@ test('offers cross a thread as keys and bytes and come back as the deliveries wr
     delivery(4, ''),
   ];
   const sent = packOffers(written);
+  // one head per distinct request: here every URL differs
+  assert.equal(sent.packed.requests.length, 4);
   const got = await throughPort(sent);
-  // transferred, not copied: the sender's arrays are detached
-  assert.ok(sent.packed.blobs.every((b) => b.byteLength === 0));
+  // transferred, not copied: the sender's array is detached
+  assert.equal(sent.packed.bytes.byteLength, 0);
   const sched = new Scheduler();
-  for (let i = 0; i < got.blobs.length; i++) sched.add(offerKeys(got, i));
+  const kept = new KeptOffers(100, 1 << 20);
+  const heads = requestHeads(got);
+  const msg = { size: got.bytes.byteLength, refs: 0 };
+  assert.equal(offerCount(got), 4);
+  for (let i = 0; i < offerCount(got); i++) {
+    sched.add(offerKeys(got, i));
+    kept.keep(got, heads, i, msg);
+  }
   const claimed = sched.claim('me', 1_800_000_000_000, 1_800_000_060_000, 10, { free: new Map(), fallback: 10 }, false);
   assert.equal(claimed.length, 4);
   for (const e of claimed) {
     const i = written.findIndex((w) => w.id === e.id);
-    const d = freshDelivery(e, got.blobs[i]!);
+    const d = freshDelivery(e, kept.take(e.id)!);
     const w = written[i]!;
     const { body, ...request } = d.request;
     assert.deepEqual(
@@ -69,4 +78,39 @@ test('offers cross a thread as keys and bytes and come back as the deliveries wr
     assert.equal(standardSignature([SECRET], d.id, 1_700_000_000, body), standardSignature([SECRET], d.id, 1_700_000_000, w.request.body));
     assert.equal(channelsSignature('key', 1_700_000_000, d.request.url, body), channelsSignature('key', 1_700_000_000, d.request.url, w.request.body));
   }
+});
+
+test('a target’s deliveries share one request head; kept offers are bounded in count and in bytes, a message held until its last is taken', async () => {
+  const headers = Object.freeze({ 'content-type': 'application/json', authorization: 'Bearer x' });
+  const same = (n: number): NewDelivery => ({ ...delivery(n, `{"n":${n}}`), request: { method: 'POST', url: 'http://127.0.0.1:9/hook', headers, body: `{"n":${n}}` } });
+  const got = await throughPort(packOffers([same(1), same(2), same(3)]));
+  assert.equal(got.requests.length, 1);
+  const heads = requestHeads(got);
+  const msg = { size: got.bytes.byteLength, refs: 0 };
+  // room for two by count
+  const kept = new KeptOffers(2, 1 << 20);
+  for (let i = 0; i < 3; i++) kept.keep(got, heads, i, msg);
+  assert.equal(kept.size, 2);
+  assert.equal(kept.bytes, got.bytes.byteLength, 'the message counted once');
+  const sched = new Scheduler();
+  for (let i = 0; i < 3; i++) sched.add(offerKeys(got, i));
+  const [a, b] = sched.claim('me', 1_800_000_000_000, 1_800_000_060_000, 10, { free: new Map(), fallback: 10 }, false);
+  const da = freshDelivery(a!, kept.take(a!.id)!);
+  assert.equal(kept.bytes, got.bytes.byteLength, 'held while one of its offers is kept');
+  const db = freshDelivery(b!, kept.take(b!.id)!);
+  assert.equal(kept.bytes, 0, 'let go with its last');
+  assert.equal(kept.take('dlv_3'), undefined, 'past the count bound: not kept, read from the rows');
+  assert.equal(da.request.headers, db.request.headers, 'one headers object for the target');
+  assert.deepEqual(da.request.headers, headers);
+  assert.deepEqual([Buffer.from(da.request.body as Uint8Array).toString(), Buffer.from(db.request.body as Uint8Array).toString()], ['{"n":1}', '{"n":2}']);
+
+  // by bytes: a second message is not kept once the first fills the budget
+  const small = new KeptOffers(100, 1);
+  const first = await throughPort(packOffers([same(4)]));
+  const second = await throughPort(packOffers([same(5)]));
+  small.keep(first, requestHeads(first), 0, { size: first.bytes.byteLength, refs: 0 });
+  small.keep(second, requestHeads(second), 0, { size: second.bytes.byteLength, refs: 0 });
+  assert.equal(small.size, 1);
+  assert.ok(small.take('dlv_4'));
+  assert.equal(small.take('dlv_5'), undefined);
 });

@@ -4,54 +4,84 @@ import type { Entry } from './scheduler.ts';
 
 /**
  * The deliveries the writing thread has committed, as split mode hands them to the delivery
- * thread: the five values its queue needs (`keys`: id, order_key, call_id, event_seq,
- * next_attempt_at per delivery) and, per delivery, one byte array with the rest (a JSON line of
- * the other fields, then the body), transferred, not copied.
+ * thread in one message: the values its queue needs (`keys`: id, order_key, call_id,
+ * event_seq, next_attempt_at per delivery, then where its bytes end and its request's index),
+ * the distinct requests (method, URL, headers) of the message as JSON, once each, and one byte
+ * array, transferred, not copied, with per delivery a JSON line of the other fields, then its
+ * body.
  *
- * Why: in workload (b) the API thread runs 20,000–30,000 deliveries ahead of the sender, and
- * those offers wait in the delivery thread's heap. As objects (a dozen strings, three objects
+ * Why bytes: in workload (b) the API thread runs 20,000–30,000 deliveries ahead of the sender,
+ * and those offers wait in the delivery thread's heap. As objects (a dozen strings, three objects
  * and a ~1 KB body string each) every young-generation GC copied them twice (to the other
- * semi-space, then to the old generation). A byte array's contents live outside the JS heap: a
- * waiting offer is its queue entry, its three key strings and one small typed array, and is
- * decoded only when claimed. The delivery thread's scavenges in one bench run
- * (`--trace-gc-nvp`, pauses + helper threads): 1.72 s of CPU as objects, 1.26 s as bytes.
+ * semi-space, then to the old generation). Bytes live outside the JS heap: a waiting offer is
+ * its queue entry, its three key strings, a view of the bytes and its request's shared object,
+ * and is decoded only when claimed. (`--trace-gc-nvp`, the delivery thread's scavenges in one
+ * bench run: 1.72 s of CPU as objects, 1.26 s as bytes.)
+ *
+ * Why one array and the requests apart (session 9): an ArrayBuffer of its own per delivery cost
+ * an allocation, a transfer and a sweep by the GC each, and nearly every delivery of a message
+ * has the same request head as many others (a target renders one headers object for all its
+ * deliveries: formats/format.ts targetHeaders), so its JSON was written and parsed per delivery.
  */
 export interface PackedOffers {
   keys: (string | number)[];
-  blobs: Uint8Array[];
+  requests: string[];
+  bytes: Uint8Array;
 }
 
-const KEYS = 5;
+const KEYS = 7;
+const END = 5;
+const REQUEST = 6;
 const NEWLINE = 0x0a;
 
-/** What is kept of an offer until its claim: its JSON line and body (see `freshDelivery`). */
-export type Fresh = Uint8Array;
+/** The parts of a request all deliveries of a target share, decoded once per message. */
+export type RequestHead = Pick<SendRequest, 'method' | 'url' | 'headers'>;
 
-/** The offers of one message, and the buffers to transfer with it. */
-export function packOffers(ds: readonly NewDelivery[]): { packed: PackedOffers; transfer: ArrayBuffer[] } {
-  const keys: (string | number)[] = [];
-  const blobs: Uint8Array[] = [];
-  const transfer: ArrayBuffer[] = [];
-  for (const d of ds) {
-    keys.push(d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at);
-    const r = d.request;
-    // JSON.stringify escapes every newline: the first byte 0x0a ends the line.
-    const line = `${JSON.stringify([d.account_id, d.event_type, d.event_name, d.target_format, d.target_id, d.created_at]).slice(0, -1)},${requestText(r)},${r.body === null}]`;
-    const body = r.body ?? '';
-    const lineBytes = Buffer.byteLength(line);
-    // Not from Buffer's shared pool: each array owns its ArrayBuffer, so it can be transferred
-    // and is freed with its offer.
-    const blob = Buffer.allocUnsafeSlow(lineBytes + 1 + Buffer.byteLength(body));
-    blob.write(line, 0, 'utf8');
-    blob[lineBytes] = NEWLINE;
-    blob.write(body, lineBytes + 1, 'utf8');
-    blobs.push(blob);
-    transfer.push(blob.buffer as ArrayBuffer);
-  }
-  return { packed: { keys, blobs }, transfer };
+/** What is kept of an offer until its claim: its line and body, and its request head. */
+export interface Fresh {
+  bytes: Uint8Array;
+  head: RequestHead;
 }
 
-type Line = [string, string, string, string, string, number, Pick<SendRequest, 'method' | 'url' | 'headers'>, boolean];
+/** The offers of one message, and the buffer to transfer with it. */
+export function packOffers(ds: readonly NewDelivery[]): { packed: PackedOffers; transfer: ArrayBuffer[] } {
+  const keys: (string | number)[] = [];
+  const requests: string[] = [];
+  const index = new Map<string, number>();
+  const lines: string[] = [];
+  let total = 0;
+  for (const d of ds) {
+    const r = d.request;
+    // the same string object for every delivery of a target (request-text.ts): hashed once
+    const text = requestText(r);
+    let ri = index.get(text);
+    if (ri === undefined) {
+      ri = requests.length;
+      requests.push(text);
+      index.set(text, ri);
+    }
+    // JSON.stringify escapes every newline: the first byte 0x0a ends the line.
+    const line = JSON.stringify([d.account_id, d.event_type, d.event_name, d.target_format, d.target_id, d.created_at, r.body === null]);
+    lines.push(line);
+    total += Buffer.byteLength(line) + 1 + (r.body === null ? 0 : Buffer.byteLength(r.body));
+    keys.push(d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at, total, ri);
+  }
+  // Not from Buffer's shared pool: the array owns its ArrayBuffer, so it can be transferred.
+  const bytes = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (let i = 0; i < ds.length; i++) {
+    at += bytes.write(lines[i]!, at, 'utf8');
+    bytes[at++] = NEWLINE;
+    const body = ds[i]!.request.body;
+    if (body !== null) at += bytes.write(body, at, 'utf8');
+  }
+  return { packed: { keys, requests, bytes }, transfer: [bytes.buffer as ArrayBuffer] };
+}
+
+/** How many offers a message holds. */
+export function offerCount(p: PackedOffers): number {
+  return p.keys.length / KEYS;
+}
 
 /** The offer at `i` as the queue takes it (Scheduler.add). */
 export function offerKeys(p: PackedOffers, i: number): Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'event_seq' | 'next_attempt_at'> {
@@ -60,6 +90,60 @@ export function offerKeys(p: PackedOffers, i: number): Pick<NewDelivery, 'id' | 
   return { id: k[o] as string, order_key: k[o + 1] as string, call_id: k[o + 2] as string, event_seq: k[o + 3] as number, next_attempt_at: k[o + 4] as number };
 }
 
+/** The request heads of a message, decoded (once per message, not per delivery). */
+export function requestHeads(p: PackedOffers): RequestHead[] {
+  return p.requests.map((t) => {
+    const { method, url, headers } = JSON.parse(t) as RequestHead;
+    return { method, url, headers: Object.freeze(headers) };
+  });
+}
+
+/**
+ * The offers kept for their first claim (split mode, on the delivery thread), bounded in count
+ * and in bytes. An offer's bytes are a view of its message's array, so a message is held until
+ * its last kept offer is claimed: the byte bound counts whole messages. Past either bound an
+ * offer is not kept; its claim reads it from the rows, as after a restart.
+ */
+export class KeptOffers {
+  readonly #byId = new Map<string, Fresh & { msg: { size: number; refs: number } }>();
+  readonly #maxCount: number;
+  readonly #maxBytes: number;
+  #bytes = 0;
+
+  constructor(maxCount: number, maxBytes: number) {
+    this.#maxCount = maxCount;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Keeps the offer at `i` of `p` if it fits; `heads` are the message's (requestHeads). */
+  keep(p: PackedOffers, heads: readonly RequestHead[], i: number, msg: { size: number; refs: number }): void {
+    if (this.#byId.size >= this.#maxCount || this.#bytes >= this.#maxBytes) return;
+    const k = p.keys;
+    const start = i === 0 ? 0 : (k[(i - 1) * KEYS + END] as number);
+    if (msg.refs++ === 0) this.#bytes += msg.size;
+    this.#byId.set(k[i * KEYS] as string, { bytes: p.bytes.subarray(start, k[i * KEYS + END] as number), head: heads[k[i * KEYS + REQUEST] as number]!, msg });
+  }
+
+  /** The kept offer of delivery `id`, no longer kept. */
+  take(id: string): Fresh | undefined {
+    const f = this.#byId.get(id);
+    if (f === undefined) return undefined;
+    this.#byId.delete(id);
+    if (--f.msg.refs === 0) this.#bytes -= f.msg.size;
+    return f;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+}
+
+type Line = [string, string, string, string, string, number, boolean];
+
 /**
  * A kept offer, claimed for its first attempt, as the delivery it was when written (nothing of
  * it has changed since), in the state the queue holds it in: the queue entry gives the keys and
@@ -67,9 +151,11 @@ export function offerKeys(p: PackedOffers, i: number): Pick<NewDelivery, 'id' | 
  * (no text made of them, and none encoded again).
  */
 export function freshDelivery(e: Entry, fresh: Fresh): Claimed {
-  const b = Buffer.from(fresh.buffer, fresh.byteOffset, fresh.byteLength);
+  const f = fresh.bytes;
+  const b = Buffer.from(f.buffer, f.byteOffset, f.byteLength);
   const end = b.indexOf(NEWLINE);
-  const [account_id, event_type, event_name, target_format, target_id, created_at, { method, url, headers }, noBody] = JSON.parse(b.toString('utf8', 0, end)) as Line;
+  const [account_id, event_type, event_name, target_format, target_id, created_at, noBody] = JSON.parse(b.toString('utf8', 0, end)) as Line;
+  const { method, url, headers } = fresh.head;
   return {
     id: e.id, account_id, call_id: e.call_id, event_seq: e.seq, event_type, event_name, target_format, target_id,
     order_key: e.order_key, request: { method, url, headers, body: noBody ? null : b.subarray(end + 1) },

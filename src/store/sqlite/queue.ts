@@ -1,5 +1,5 @@
 import type { AttemptResult, Claimed, Slots } from '../contract.ts';
-import { freshDelivery, type Fresh } from './packed-offers.ts';
+import { freshDelivery, type KeptOffers } from './packed-offers.ts';
 import { F, FIELDS, type PackedResults } from './packed-results.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
 import type { Sql } from './db.ts';
@@ -24,7 +24,7 @@ const ROWS_BY_ID = `${WITH_REQUEST} WHERE d.id IN (SELECT value FROM json_each(?
  */
 export function claimDue(
   db: Sql, sched: Scheduler, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean,
-  fresh?: Map<string, Fresh>,
+  fresh?: KeptOffers,
 ): Claimed[] {
   const claimed = sched.claim(owner, now, leaseUntil, limit, slots, reap);
   if (claimed.length === 0) return [];
@@ -32,12 +32,9 @@ export function claimDue(
   let missing: string[] | undefined;
   for (let i = 0; i < claimed.length; i++) {
     const e = claimed[i]!;
-    const f = fresh?.get(e.id);
+    const f = fresh?.take(e.id);
     if (f === undefined) (missing ??= []).push(e.id);
-    else {
-      fresh!.delete(e.id);
-      out[i] = freshDelivery(e, f);
-    }
+    else out[i] = freshDelivery(e, f);
   }
   if (missing) {
     const read = new Map<string, Claimed>();

@@ -11,7 +11,7 @@ import { Db } from './db.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
 import { claimDue, guard, loadQueue, writeResults } from './queue.ts';
-import { offerKeys, type Fresh, type PackedOffers } from './packed-offers.ts';
+import { KeptOffers, offerCount, offerKeys, requestHeads, type PackedOffers } from './packed-offers.ts';
 import { packResults, type PackedResults } from './packed-results.ts';
 import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
@@ -19,12 +19,13 @@ import * as timers from './timers.ts';
 
 export { WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './db.ts';
 
-// ~1.3 KB each (a ~1 KB body), outside the JS heap (packed-offers.ts): at most ~45 MB of
-// deliveries waiting for their first claim. At
-// full speed the API thread runs ahead of the sender by 20,000–30,000 deliveries in workload (b);
-// past the bound (a backlog for a target that does not answer, say) the rest are read from the
-// rows at their claim, as before.
+// ~1.3 KB each (a ~1 KB body), outside the JS heap (packed-offers.ts): at most 32,768
+// deliveries and 48 MB of their messages waiting for their first claim. At full speed the API
+// thread runs ahead of the sender by 20,000–30,000 deliveries in workload (b); past the bounds
+// (a backlog for a target that does not answer, say) the rest are read from the rows at their
+// claim, as before.
 const FRESH_MAX = 32_768;
+const FRESH_MAX_BYTES = 48 * 1024 * 1024;
 
 // The hot writes that never refuse (no `Undo`) have nothing to undo alone: they run without a
 // savepoint of their own (db.ts WriteOptions), as call writes do. An error half way still
@@ -82,7 +83,7 @@ export class SqliteStore implements Store {
   /** accounts whose last number given waits for its save (nextCallNumber) */
   readonly #numbersUnsaved = new Set<string>();
   /** split mode: deliveries the API thread wrote, handed over in memory, not claimed yet (queue.ts claimDue) */
-  readonly #fresh = new Map<string, Fresh>();
+  readonly #fresh = new KeptOffers(FRESH_MAX, FRESH_MAX_BYTES);
   /** results whose commit failed, recorded with the next claim */
   #unsettled: { results: PackedResults; held: string[] }[] = [];
   #onWork: (() => void) | undefined;
@@ -296,10 +297,11 @@ export class SqliteStore implements Store {
    */
   offer(p: PackedOffers): void {
     const sched = this.#queue();
-    for (let i = 0; i < p.blobs.length; i++) {
-      const d = offerKeys(p, i);
-      sched.add(d);
-      if (this.#fresh.size < FRESH_MAX) this.#fresh.set(d.id, p.blobs[i]!);
+    const heads = requestHeads(p);
+    const msg = { size: p.bytes.byteLength, refs: 0 };
+    for (let i = 0, n = offerCount(p); i < n; i++) {
+      sched.add(offerKeys(p, i));
+      this.#fresh.keep(p, heads, i, msg);
     }
   }
 
