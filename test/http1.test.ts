@@ -7,6 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { after, test } from 'node:test';
 import { buildConnector } from 'undici';
 import { Http1Origin, type Http1Handler } from '../src/delivery/http1.ts';
+import { parseAnswerHead } from '../src/delivery/http1-head.ts';
 
 interface Answer {
   status: number | null;
@@ -227,4 +228,27 @@ test('a header value with a line break is never sent', async () => {
   assert.match(a.error!.message, /line break/);
   assert.equal(srv.requests.length, 0);
   o.destroy(new Error('end'));
+});
+
+test('an answer head: status, headers, whether the connection is kept, the hint, the framing', () => {
+  const final = (text: string) => {
+    const a = parseAnswerHead(text);
+    assert.equal(a.kind, 'final', JSON.stringify(a));
+    return a as Extract<typeof a, { kind: 'final' }>;
+  };
+  const ok = final('HTTP/1.1 200 OK\r\nContent-Length: 12\r\nSet-Cookie: a\r\nset-cookie: b\r\nKeep-Alive: timeout=5, max=100');
+  assert.deepEqual([ok.status, ok.framing, ok.keep, ok.hintMs, ok.headers['set-cookie']], [200, 12, true, 5000, 'a, b']);
+  // chunked wins over a content-length (RFC 9112 §6.3)
+  assert.equal(final('HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: gzip, chunked').framing, 'chunked');
+  assert.deepEqual([final('HTTP/1.1 304 Not Modified\r\ncontent-length: 10').framing], ['none']);
+  const closeFramed = final('HTTP/1.1 200 OK\r\nX: y');
+  assert.deepEqual([closeFramed.framing, closeFramed.keep], ['close', false]);
+  assert.equal(final('HTTP/1.0 200 OK\r\ncontent-length: 0').keep, false);
+  assert.equal(final('HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\ncontent-length: 0').keep, true);
+  assert.equal(final('HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 0').keep, false);
+  assert.deepEqual(parseAnswerHead('HTTP/1.1 103 Early Hints\r\nLink: </a>'), { kind: 'interim' });
+  assert.equal(parseAnswerHead('HTTP/1.1 101 Switching Protocols').kind, 'bad');
+  assert.equal(parseAnswerHead('HTTP/1.1 200 OK\r\ncontent-length: -1').kind, 'bad');
+  assert.equal(parseAnswerHead('HTTP/1.1 200 OK\r\ncontent-length: 1x').kind, 'bad');
+  assert.equal(parseAnswerHead('HTTP/2 200').kind, 'bad');
 });
