@@ -142,10 +142,13 @@ export class Scheduler {
       target = { key: d.order_key, calls: new Map() };
       this.#lines.set(d.order_key, target);
     }
-    // The order key string the target's first entry brought: one per target, not one per entry.
-    const e: Entry = { id: d.id, order_key: target.key, call_id: d.call_id, seq: d.event_seq, next_at: d.next_attempt_at, attempts: 0, state: 'queued', owner: null, lease_until: null, pos: -1 };
-    this.#byId.set(e.id, e);
     const cur = target.calls.get(d.call_id);
+    // The order key string the target's first entry brought, and the call id its call's first
+    // entry brought: one string per target and per call, not one per entry (a row read from
+    // SQLite makes a string of each; ~48 bytes an entry of a dead target's backlog).
+    const callId = cur === undefined ? d.call_id : Array.isArray(cur) ? cur[0]!.call_id : cur.call_id;
+    const e: Entry = { id: d.id, order_key: target.key, call_id: callId, seq: d.event_seq, next_at: d.next_attempt_at, attempts: 0, state: 'queued', owner: null, lease_until: null, pos: -1 };
+    this.#byId.set(e.id, e);
     if (cur === undefined) {
       target.calls.set(d.call_id, e);
       this.#makePending(e, e.next_at);
