@@ -37,42 +37,45 @@ if (values.serve) {
     'hookline-seq': '3', 'hookline-attempt': '1', 'webhook-timestamp': '1732999999', 'webhook-signature': 'v1,' + 'a'.repeat(44),
   };
 
+  /**
+   * N requests, IN_FLIGHT at a time: `send(done)` starts one and calls `done(status)` when it
+   * ends (0 for an error). Answers how many were not a 200.
+   */
+  const drive = (send: (done: (status: number) => void) => void): Promise<number> => new Promise((resolve) => {
+    let done = 0;
+    let started = 0;
+    let bad = 0;
+    const next = (): void => {
+      if (started >= N) return;
+      started++;
+      send((status) => {
+        if (status !== 200) bad++;
+        if (++done === N) resolve(bad);
+        else next();
+      });
+    };
+    for (let i = 0; i < IN_FLIGHT; i++) next();
+  });
+
   // undici three ways: an Agent (routes each request to its pool per origin), a Pool of our own
-  // (src/delivery/sender.ts), and a Pool given the headers as a flat array
+  // (the sender until session 8), and a Pool given the headers as a flat array
   const flat = Object.entries(headers).flat();
   const viaUndici = async (kind: 'agent' | 'pool' | 'pool-flat'): Promise<number> => {
     const agent: Dispatcher = kind === 'agent'
       ? new Agent({ connections: 128, keepAliveTimeout: 10_000 })
       : new Pool(`http://127.0.0.1:${port}`, { connections: 128, keepAliveTimeout: 10_000 });
-    let done = 0;
-    let started = 0;
-    let bad = 0;
-    await new Promise<void>((resolve) => {
-      const next = (): void => {
-        if (started >= N) return;
-        started++;
-        let status = 0;
-        const handler: Dispatcher.DispatchHandler = {
-          onConnect() {},
-          onHeaders(s) {
-            status = s;
-            return true;
-          },
-          onData: () => true,
-          onComplete() {
-            if (status !== 200) bad++;
-            if (++done === N) resolve();
-            else next();
-          },
-          onError() {
-            bad++;
-            if (++done === N) resolve();
-            else next();
-          },
-        };
-        agent.dispatch({ origin: `http://127.0.0.1:${port}`, path: '/hook', method: 'POST', headers: kind === 'pool-flat' ? flat : headers, body }, handler);
-      };
-      for (let i = 0; i < IN_FLIGHT; i++) next();
+    const bad = await drive((done) => {
+      let status = 0;
+      agent.dispatch({ origin: `http://127.0.0.1:${port}`, path: '/hook', method: 'POST', headers: kind === 'pool-flat' ? flat : headers, body }, {
+        onConnect() {},
+        onHeaders(s) {
+          status = s;
+          return true;
+        },
+        onData: () => true,
+        onComplete: () => done(status),
+        onError: () => done(0),
+      });
     });
     await agent.close();
     return bad;
@@ -81,32 +84,16 @@ if (values.serve) {
   // Hookline's own client (src/delivery/http1.ts), as the sender uses it
   const viaHttp1 = async (): Promise<number> => {
     const origin = new Http1Origin(`http://127.0.0.1:${port}`, buildConnector({ timeout: 5000 }), 128);
-    let done = 0;
-    let started = 0;
-    let bad = 0;
-    await new Promise<void>((resolve) => {
-      const next = (): void => {
-        if (started >= N) return;
-        started++;
-        let status = 0;
-        origin.request('POST', '/hook', headers, body, {
-          onHead(s) {
-            status = s;
-          },
-          onData: () => true,
-          onComplete() {
-            if (status !== 200) bad++;
-            if (++done === N) resolve();
-            else next();
-          },
-          onError() {
-            bad++;
-            if (++done === N) resolve();
-            else next();
-          },
-        });
-      };
-      for (let i = 0; i < IN_FLIGHT; i++) next();
+    const bad = await drive((done) => {
+      let status = 0;
+      origin.request('POST', '/hook', headers, body, {
+        onHead(s) {
+          status = s;
+        },
+        onData: () => true,
+        onComplete: () => done(status),
+        onError: () => done(0),
+      });
     });
     origin.destroy(new Error('done'));
     return bad;
