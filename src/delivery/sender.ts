@@ -51,7 +51,7 @@ const MAX_CONNECTIONS = 128;
 const IDLE_SWEEP_MS = 2_000;
 
 export class Sender {
-  /** per connect timeout: its connector (the address guard's), and a Pool per origin */
+  /** per connect timeout: its connector (the address guard's), and the connections per origin */
   readonly #pools = new Map<number, { connect: Connector; byOrigin: Map<string, Http1Origin> }>();
   readonly #opts: SenderOptions;
   readonly #inFlight = new Set<Attempt>();
