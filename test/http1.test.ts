@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { after, test } from 'node:test';
 import { buildConnector } from 'undici';
 import { Http1Origin, type Http1Handler } from '../src/delivery/http1.ts';
@@ -16,6 +17,26 @@ interface Answer {
   error: Error | null;
 }
 
+/** Calls `onRequest` with each whole request a socket reads (bodies by content-length). */
+function eachRequest(s: Socket, onRequest: (text: string, head: string) => void): void {
+  let buf = Buffer.alloc(0);
+  s.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = buf.toString('latin1', 0, end);
+      const m = /content-length: (\d+)/i.exec(head);
+      const total = end + 4 + (m ? Number(m[1]) : 0);
+      if (buf.length < total) return;
+      const text = buf.toString('utf8', 0, total);
+      buf = buf.subarray(total);
+      onRequest(text, head);
+    }
+  });
+  s.on('error', () => undefined);
+}
+
 /** A server that runs `onRequest` for each request head it reads (bodies by content-length). */
 async function rawServer(onRequest: (s: Socket, n: number, head: string) => void): Promise<{ server: Server; origin: string; sockets: Set<Socket>; requests: string[] }> {
   const sockets = new Set<Socket>();
@@ -23,22 +44,10 @@ async function rawServer(onRequest: (s: Socket, n: number, head: string) => void
   const server = createServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
-    let buf = Buffer.alloc(0);
-    s.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = buf.toString('latin1', 0, end);
-        const m = /content-length: (\d+)/i.exec(head);
-        const total = end + 4 + (m ? Number(m[1]) : 0);
-        if (buf.length < total) return;
-        requests.push(buf.toString('utf8', 0, total));
-        buf = buf.subarray(total);
-        onRequest(s, requests.length, head);
-      }
+    eachRequest(s, (text, head) => {
+      requests.push(text);
+      onRequest(s, requests.length, head);
     });
-    s.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(() => {
@@ -251,4 +260,46 @@ test('an answer head: status, headers, whether the connection is kept, the hint,
   assert.equal(parseAnswerHead('HTTP/1.1 200 OK\r\ncontent-length: -1').kind, 'bad');
   assert.equal(parseAnswerHead('HTTP/1.1 200 OK\r\ncontent-length: 1x').kind, 'bad');
   assert.equal(parseAnswerHead('HTTP/2 200').kind, 'bad');
+});
+
+// A self-signed certificate for 127.0.0.1 and localhost, made for this test only (100 years).
+const TEST_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgS456Lu5FwTDB8e8m
+5Cu8n3Zb2KvWOaaqaXnXRJ6ZNZGhRANCAAS8YXxUYjiw+yZfomayzuBCrp/ja2nO
+5IPNyAnro5HxXRlsrfWSh3ucX0S+GvXd2O6pspu1e0X9dfqlfBGDZb5S
+-----END PRIVATE KEY-----`;
+const TEST_CERT = `-----BEGIN CERTIFICATE-----
+MIIBmjCCAUGgAwIBAgIUddvuRGrozB81eRjOS84YOw4nilIwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwMTAzMDYxNloYDzIxMjYxMTA3
+MDMwNjE2WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAS8YXxUYjiw+yZfomayzuBCrp/ja2nO5IPNyAnro5HxXRlsrfWSh3uc
+X0S+GvXd2O6pspu1e0X9dfqlfBGDZb5So28wbTAdBgNVHQ4EFgQUOLSaR4fBpjzb
+d71CGvBnBZouCr0wHwYDVR0jBBgwFoAUOLSaR4fBpjzbd71CGvBnBZouCr0wDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+zj0EAwIDRwAwRAIgabRibs4z4P5oyvczvvcHTisif2z3dTODRHG5YiU+G58CIADE
+hatSZ+1kZa69ZMrAJnF17fMQx7AKq/aZkilc3yjC
+-----END CERTIFICATE-----`;
+
+test('over TLS: the connector’s socket carries the same exchange, kept alive', async () => {
+  const seen = new Set<unknown>();
+  const server = createTlsServer({ key: TEST_KEY, cert: TEST_CERT }, (s) => {
+    seen.add(s);
+    eachRequest(s, () => s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const o = new Http1Origin(origin, buildConnector({ timeout: 2000, ca: TEST_CERT }), 4);
+  try {
+    for (let i = 0; i < 3; i++) assert.deepEqual(await send(o).then((a) => [a.status, a.body, a.error]), [200, 'ok', null]);
+    assert.equal(seen.size, 1, 'one TLS connection for all three');
+    // a certificate the connector does not trust: the attempt fails, nothing is sent
+    const untrusting = new Http1Origin(origin, buildConnector({ timeout: 2000 }), 4);
+    const a = await send(untrusting);
+    assert.equal(a.status, null);
+    assert.match(String(a.error?.message), /self.signed|certificate/i);
+    untrusting.destroy(new Error('end'));
+  } finally {
+    o.destroy(new Error('end'));
+    server.close();
+  }
 });
