@@ -16,8 +16,17 @@ export function anyDue(db: Sql, now: number): boolean {
   return db.get('SELECT 1 AS x FROM call_timers WHERE due_at <= ? AND (locked_until IS NULL OR locked_until <= ?) LIMIT 1', now, now) !== undefined;
 }
 
+/**
+ * The earliest unleased due time, or the earliest lease to run out: two index probes
+ * (call_timers_by_due, call_timers_leased; migration 0011), not a read of every live call's timer.
+ */
+export const NEXT_TIMER_DUE = `SELECT MIN(t) AS t FROM (
+    SELECT * FROM (SELECT due_at AS t FROM call_timers WHERE locked_until IS NULL ORDER BY due_at LIMIT 1)
+    UNION ALL
+    SELECT * FROM (SELECT locked_until AS t FROM call_timers WHERE locked_until IS NOT NULL ORDER BY locked_until LIMIT 1))`;
+
 export function nextTimerDue(db: Sql): number | null {
-  const row = db.get('SELECT MIN(COALESCE(locked_until, due_at)) AS t FROM call_timers');
+  const row = db.get(NEXT_TIMER_DUE);
   return row && row.t !== null ? Number(row.t) : null;
 }
 
