@@ -84,8 +84,11 @@ export class Http1Origin implements ConnOwner {
     this.#connect({ hostname, host: u.host, protocol: u.protocol, port: u.port }, (err: Error | null, socket: Socket | null) => {
       this.#connecting--;
       if (err || !socket) {
-        job.done = true;
-        job.handler.onError(err ?? new Error('no connection'));
+        // (a request cancelled while it waited for this connection has had its answer)
+        if (!job.done) {
+          job.done = true;
+          job.handler.onError(err ?? new Error('no connection'));
+        }
         this.#next();
         return;
       }
@@ -141,10 +144,6 @@ export class Http1Origin implements ConnOwner {
   /** Drops idle connections past their time (called now and then, not per request). */
   sweepIdle(now: number): void {
     for (let i = this.#idle.length - 1; i >= 0; i--) if (this.#idle[i]!.expires <= now) this.#drop(this.#idle[i]!);
-  }
-
-  get busy(): boolean {
-    return this.#all.size > this.#idle.length || this.#connecting > 0 || this.#waiting.length > 0;
   }
 
   /** Takes no more requests; idle connections closed now, busy ones when their answer is in. */
