@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
+import { LIST_BY_CALL } from '../src/store/sqlite/deliveries.ts';
 import { COUNT_DEAD } from '../src/store/sqlite/housekeeping.ts';
 import { NEXT_TIMER_DUE } from '../src/store/sqlite/timers.ts';
 import { tempDir } from './helpers.ts';
@@ -45,4 +46,9 @@ test('the engine\'s next timer is found through indexes, not a scan of every liv
 test('the dead deliveries of /metrics are counted in their index, not by reading every delivery', async () => {
   const [steps] = await plans([COUNT_DEAD]);
   assert.deepEqual(steps, ['SEARCH deliveries USING COVERING INDEX deliveries_settled (status=?)']);
+});
+
+test('a call\'s deliveries are read through deliveries_by_call, not by walking the account\'s history', async () => {
+  const [steps] = await plans([LIST_BY_CALL]);
+  assert.ok(steps!.includes('SEARCH d USING INDEX deliveries_by_call (call_id=?)'), steps!.join('\n'));
 });
