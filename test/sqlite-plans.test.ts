@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
+import { CALLS_BY_EXTERNAL_ID } from '../src/store/sqlite/calls.ts';
 import { LIST_BY_CALL } from '../src/store/sqlite/deliveries.ts';
 import { COUNT_DEAD } from '../src/store/sqlite/housekeeping.ts';
 import { NEXT_TIMER_DUE } from '../src/store/sqlite/timers.ts';
@@ -51,4 +52,9 @@ test('the dead deliveries of /metrics are counted in their index, not by reading
 test('a call\'s deliveries are read through deliveries_by_call, not by walking the account\'s history', async () => {
   const [steps] = await plans([LIST_BY_CALL]);
   assert.ok(steps!.includes('SEARCH d USING INDEX deliveries_by_call (call_id=?)'), steps!.join('\n'));
+});
+
+test('a call listed by the switch\'s id is read through calls_by_external_id', async () => {
+  const [steps] = await plans([CALLS_BY_EXTERNAL_ID]);
+  assert.deepEqual(steps, ['SEARCH calls USING INDEX calls_by_external_id (account_id=? AND external_id=?)']);
 });

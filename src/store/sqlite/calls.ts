@@ -117,19 +117,28 @@ export function getCallByExternalId(db: Sql, accountId: string, externalId: stri
   return row ? callFromRow(row) : undefined;
 }
 
-export function listCalls(db: Sql, accountId: string, f: CallFilter, limit: number, after: string | null): Call[] {
-  // Fixed SQL with "? IS NULL OR" guards: one prepared statement serves every filter combination.
-  return db.all(
-    `SELECT doc FROM calls
-     WHERE account_id = ? AND (? IS NULL OR id < ?)
+// The filters after the first terms, one prepared statement for every combination of them.
+const CALLS_REST = `AND (? IS NULL OR id < ?)
        AND (? IS NULL OR kind = ?) AND (? IS NULL OR direction = ?) AND (? IS NULL OR status = ?)
        AND (? IS NULL OR outcome = ?) AND (? IS NULL OR from_number = ?) AND (? IS NULL OR to_number = ?)
-       AND (? IS NULL OR channel_id = ?) AND (? IS NULL OR external_id = ?)
-     ORDER BY id DESC LIMIT ?`,
-    accountId, after, after,
-    ...pair(f.kind), ...pair(f.direction), ...pair(f.status), ...pair(f.outcome), ...pair(f.from), ...pair(f.to),
-    ...pair(f.channel_id), ...pair(f.external_id), limit,
-  ).map(callFromRow);
+       AND (? IS NULL OR channel_id = ?)
+     ORDER BY id DESC LIMIT ?`;
+/**
+ * A switch's call by its own id goes through calls_by_external_id; written as
+ * `(? IS NULL OR external_id = ?)` the filter made SQLite walk the account's calls newest first.
+ */
+export const CALLS_BY_EXTERNAL_ID = `SELECT doc FROM calls WHERE account_id = ? AND external_id = ? ${CALLS_REST}`;
+const CALLS_BY_ACCOUNT = `SELECT doc FROM calls WHERE account_id = ? ${CALLS_REST}`;
+
+export function listCalls(db: Sql, accountId: string, f: CallFilter, limit: number, after: string | null): Call[] {
+  const rest = [
+    after, after, ...pair(f.kind), ...pair(f.direction), ...pair(f.status), ...pair(f.outcome), ...pair(f.from), ...pair(f.to),
+    ...pair(f.channel_id), limit,
+  ];
+  const rows = f.external_id === undefined
+    ? db.all(CALLS_BY_ACCOUNT, accountId, ...rest)
+    : db.all(CALLS_BY_EXTERNAL_ID, accountId, f.external_id, ...rest);
+  return rows.map(callFromRow);
 }
 
 export function liveCalls(db: Sql, driver: string): Call[] {
