@@ -24,12 +24,19 @@ export async function getDelivery(c: Client, accountId: string, id: string): Pro
   return rows[0] ? deliveryFromRow(rows[0]) : undefined;
 }
 
-export async function listDeliveries(c: Client, accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
-  const rows = await rowsOf(c, 'deliveries_list',
-    `SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id
-     WHERE d.account_id = $1 AND ($2::text IS NULL OR d.id < $2) AND ($3::text IS NULL OR d.call_id = $3) AND ($4::text IS NULL OR d.target_id = $4)
+// A call's deliveries (the console's call page) by their own statement through deliveries_by_call:
+// written as `($3 IS NULL OR d.call_id = $3)` in one named statement, a generic plan cannot use
+// that index and walks the account's deliveries newest first until it has found the call's.
+const LIST_REST = `AND ($2::text IS NULL OR d.id < $2) AND ($4::text IS NULL OR d.target_id = $4)
        AND ($5::text IS NULL OR d.status = $5 OR ($5 = 'pending' AND d.status = 'queued'))
-     ORDER BY d.id DESC LIMIT $6`, [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
+     ORDER BY d.id DESC LIMIT $6`;
+
+export async function listDeliveries(c: Client, accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
+  const byCall = f.call_id !== undefined;
+  const rows = await rowsOf(c, byCall ? 'deliveries_list_call' : 'deliveries_list',
+    `SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id
+     WHERE d.account_id = $1 AND ${byCall ? 'd.call_id = $3' : '$3::text IS NULL'} ${LIST_REST}`,
+    [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
   return rows.map(deliveryFromRow);
 }
 
