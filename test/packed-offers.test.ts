@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import type { NewDelivery } from '../src/store/contract.ts';
-import { freshDelivery, KeptOffers, offerCount, offerKeys, packOffers, requestHeads, type PackedOffers } from '../src/store/sqlite/packed-offers.ts';
+import { freshDelivery, KeptOffers, offerCount, offerKeys, packOffers, type PackedOffers } from '../src/store/sqlite/packed-offers.ts';
 import { Scheduler } from '../src/store/sqlite/scheduler.ts';
 import { channelsSignature, generateSecret, standardSignature } from '../src/delivery/signing.ts';
 
@@ -46,13 +46,9 @@ test('offers cross a thread as keys and bytes and come back as the deliveries wr
   assert.equal(sent.packed.bytes.byteLength, 0);
   const sched = new Scheduler();
   const kept = new KeptOffers(100, 1 << 20);
-  const heads = requestHeads(got);
-  const msg = { size: got.bytes.byteLength, refs: 0 };
   assert.equal(offerCount(got), 4);
-  for (let i = 0; i < offerCount(got); i++) {
-    sched.add(offerKeys(got, i));
-    kept.keep(got, heads, i, msg);
-  }
+  for (let i = 0; i < offerCount(got); i++) sched.add(offerKeys(got, i));
+  kept.keep(got);
   const claimed = sched.claim('me', 1_800_000_000_000, 1_800_000_060_000, 10, { free: new Map(), fallback: 10 }, false);
   assert.equal(claimed.length, 4);
   for (const e of claimed) {
@@ -85,11 +81,9 @@ test('a target’s deliveries share one request head; kept offers are bounded in
   const same = (n: number): NewDelivery => ({ ...delivery(n, `{"n":${n}}`), request: { method: 'POST', url: 'http://127.0.0.1:9/hook', headers, body: `{"n":${n}}` } });
   const got = await throughPort(packOffers([same(1), same(2), same(3)]));
   assert.equal(got.requests.length, 1);
-  const heads = requestHeads(got);
-  const msg = { size: got.bytes.byteLength, refs: 0 };
   // room for two by count
   const kept = new KeptOffers(2, 1 << 20);
-  for (let i = 0; i < 3; i++) kept.keep(got, heads, i, msg);
+  kept.keep(got);
   assert.equal(kept.size, 2);
   assert.equal(kept.bytes, got.bytes.byteLength, 'the message counted once');
   const sched = new Scheduler();
@@ -108,8 +102,8 @@ test('a target’s deliveries share one request head; kept offers are bounded in
   const small = new KeptOffers(100, 1);
   const first = await throughPort(packOffers([same(4)]));
   const second = await throughPort(packOffers([same(5)]));
-  small.keep(first, requestHeads(first), 0, { size: first.bytes.byteLength, refs: 0 });
-  small.keep(second, requestHeads(second), 0, { size: second.bytes.byteLength, refs: 0 });
+  small.keep(first);
+  small.keep(second);
   assert.equal(small.size, 1);
   assert.ok(small.take('dlv_4'));
   assert.equal(small.take('dlv_5'), undefined);

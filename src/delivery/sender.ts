@@ -24,7 +24,7 @@ export interface SenderOptions {
 }
 
 function describe(err: unknown): string {
-  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e?.cause?.code ?? e?.code;
   const msg = e?.cause?.message ?? e?.message ?? String(err);
   return code ? `${code}: ${msg}` : msg;

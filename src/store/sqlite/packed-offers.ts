@@ -91,7 +91,7 @@ export function offerKeys(p: PackedOffers, i: number): Pick<NewDelivery, 'id' | 
 }
 
 /** The request heads of a message, decoded (once per message, not per delivery). */
-export function requestHeads(p: PackedOffers): RequestHead[] {
+function requestHeads(p: PackedOffers): RequestHead[] {
   return p.requests.map((t) => {
     const { method, url, headers } = JSON.parse(t) as RequestHead;
     return { method, url, headers: Object.freeze(headers) };
@@ -115,13 +115,21 @@ export class KeptOffers {
     this.#maxBytes = maxBytes;
   }
 
-  /** Keeps the offer at `i` of `p` if it fits; `heads` are the message's (requestHeads). */
-  keep(p: PackedOffers, heads: readonly RequestHead[], i: number, msg: { size: number; refs: number }): void {
-    if (this.#byId.size >= this.#maxCount || this.#bytes >= this.#maxBytes) return;
+  /** Keeps what fits of a message's offers, in order; the rest are read from the rows at their claim. */
+  keep(p: PackedOffers): void {
+    if (this.#full()) return;
+    const heads = requestHeads(p);
+    const msg = { size: p.bytes.byteLength, refs: 0 };
     const k = p.keys;
-    const start = i === 0 ? 0 : (k[(i - 1) * KEYS + END] as number);
-    if (msg.refs++ === 0) this.#bytes += msg.size;
-    this.#byId.set(k[i * KEYS] as string, { bytes: p.bytes.subarray(start, k[i * KEYS + END] as number), head: heads[k[i * KEYS + REQUEST] as number]!, msg });
+    for (let i = 0, n = offerCount(p); i < n && !this.#full(); i++) {
+      const start = i === 0 ? 0 : (k[(i - 1) * KEYS + END] as number);
+      if (msg.refs++ === 0) this.#bytes += msg.size;
+      this.#byId.set(k[i * KEYS] as string, { bytes: p.bytes.subarray(start, k[i * KEYS + END] as number), head: heads[k[i * KEYS + REQUEST] as number]!, msg });
+    }
+  }
+
+  #full(): boolean {
+    return this.#byId.size >= this.#maxCount || this.#bytes >= this.#maxBytes;
   }
 
   /** The kept offer of delivery `id`, no longer kept. */

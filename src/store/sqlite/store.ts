@@ -11,7 +11,7 @@ import { Db } from './db.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
 import { claimDue, guard, loadQueue, writeResults } from './queue.ts';
-import { KeptOffers, offerCount, offerKeys, requestHeads, type PackedOffers } from './packed-offers.ts';
+import { KeptOffers, offerCount, offerKeys, type PackedOffers } from './packed-offers.ts';
 import { packResults, type PackedResults } from './packed-results.ts';
 import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
@@ -297,12 +297,8 @@ export class SqliteStore implements Store {
    */
   offer(p: PackedOffers): void {
     const sched = this.#queue();
-    const heads = requestHeads(p);
-    const msg = { size: p.bytes.byteLength, refs: 0 };
-    for (let i = 0, n = offerCount(p); i < n; i++) {
-      sched.add(offerKeys(p, i));
-      this.#fresh.keep(p, heads, i, msg);
-    }
+    for (let i = 0, n = offerCount(p); i < n; i++) sched.add(offerKeys(p, i));
+    this.#fresh.keep(p);
   }
 
   /** Split mode, on the API thread: results held by the delivery thread, written here. */
