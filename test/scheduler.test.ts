@@ -147,3 +147,46 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     }
   });
 }
+
+for (const seed of [11, 12, 13]) {
+  test(`scheduler: a rebuild from rows in any order makes the queue a sorted one makes (seed ${seed})`, () => {
+    const r = rng(seed);
+    const rows = Array.from({ length: 400 }, (_, n) => ({
+      id: `d${String(n).padStart(5, '0')}`, order_key: `ep_${'abc'[r(3)]}`, call_id: `c${r(40)}`, event_seq: r(50), next_attempt_at: 1_000 + r(100),
+    }));
+    // distinct seqs within a line, as the rows of one call and target are
+    const seen = new Set<string>();
+    const unique = rows.filter((d) => {
+      const k = `${d.order_key}/${d.call_id}/${d.event_seq}`;
+      return !seen.has(k) && seen.add(k);
+    });
+    const sorted = [...unique].sort((a, b) => (a.order_key < b.order_key ? -1 : a.order_key > b.order_key ? 1 : a.call_id < b.call_id ? -1 : a.call_id > b.call_id ? 1 : a.event_seq - b.event_seq));
+    const shuffled = [...unique];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = r(i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const a = new Scheduler();
+    for (const d of sorted) a.add(d, true);
+    const b = new Scheduler();
+    for (const d of shuffled) b.add(d, true);
+    const state = (s: Scheduler) => unique.map((d) => [d.id, s.get(d.id)!.state, s.get(d.id)!.state === 'pending' ? s.get(d.id)!.next_at : 0]);
+    assert.deepEqual(state(b), state(a));
+    // each line offers its lowest seq only
+    for (const d of unique) {
+      const first = Math.min(...unique.filter((x) => x.order_key === d.order_key && x.call_id === d.call_id).map((x) => x.event_seq));
+      assert.equal(b.get(d.id)!.state, d.event_seq === first ? 'pending' : 'queued', d.id);
+    }
+    // and claims then drain them in the same order
+    const drain = (s: Scheduler) => {
+      const out: string[] = [];
+      for (let now = 2_000; s.size > 0; now += 1) {
+        const got = s.claim('w', now, now + 100, 10, { free: new Map(), fallback: 10 }, false);
+        for (const e of got) s.settle({ id: e.id, owner: 'w', status: 'succeeded', next_at: now, attempt: 1 }, now);
+        out.push(...got.map((e) => e.id));
+      }
+      return out;
+    };
+    assert.deepEqual(drain(b), drain(a));
+  });
+}

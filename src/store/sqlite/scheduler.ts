@@ -134,8 +134,13 @@ export class Scheduler {
     return this.#byId.size;
   }
 
-  /** An unsettled delivery, at enqueue or when the queue is rebuilt; it waits behind its call's earlier events. */
-  add(d: Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'event_seq' | 'next_attempt_at'>): void {
+  /**
+   * An unsettled delivery, at enqueue or when the queue is rebuilt; it waits behind its call's
+   * earlier events. At enqueue (and a manual retry) it never goes ahead of the entry its line
+   * already offers; `rebuild` (nothing is under way yet) puts it in seq order whatever came
+   * first, so the rows may be read in any order (queue.ts loadQueue).
+   */
+  add(d: Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'event_seq' | 'next_attempt_at'>, rebuild = false): void {
     if (this.#byId.has(d.id)) return;
     let target = this.#lines.get(d.order_key);
     if (!target) {
@@ -157,9 +162,9 @@ export class Scheduler {
     let line: Entry[];
     if (Array.isArray(cur)) line = cur;
     else target.calls.set(d.call_id, (line = [cur]));
-    // Appended in seq order; never ahead of an entry already under way.
+    // Appended in seq order; never ahead of an entry already offered, except in a rebuild.
     let i = line.length;
-    while (i > 0 && line[i - 1]!.seq > e.seq && line[i - 1]!.state === 'queued') i -= 1;
+    while (i > 0 && line[i - 1]!.seq > e.seq && (line[i - 1]!.state === 'queued' || (rebuild && line[i - 1]!.state === 'pending'))) i -= 1;
     line.splice(i, 0, e);
     if (i === 0) {
       if (line[1]?.state === 'pending') this.#demote(line[1]);
