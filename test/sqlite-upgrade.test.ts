@@ -1,7 +1,8 @@
 /**
- * Migration 0008 on a database written before it: the unsettled deliveries were found through
+ * Migrations on databases written before them. 0008: the unsettled deliveries were found through
  * the partial index deliveries_in_order; after the upgrade they are listed in deliveries_open,
- * and a store opened on the upgraded file claims exactly them.
+ * and a store opened on the upgraded file claims exactly them. 0009: a body inside the request's
+ * JSON. 0012: requests keyed by the delivery's id move to delivery_bodies.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -53,10 +54,10 @@ test('a request stored before 0009 (its body inside the JSON) reads back whole; 
   await store.close();
 
   const db = new DatabaseSync(path.join(dir, 'hookline.db'));
-  const row = db.prepare('SELECT request, body FROM delivery_requests WHERE delivery_id = ?').get(fresh!) as { request: string; body: string };
+  const row = db.prepare('SELECT b.request, b.body FROM deliveries d JOIN delivery_bodies b ON b.n = d.request_n WHERE d.id = ?').get(fresh!) as { request: string; body: string };
   assert.equal(row.body, before!.request.body, 'the body as it is sent');
   assert.equal((JSON.parse(row.request) as { body?: unknown }).body, undefined, 'not also inside the request');
-  db.prepare('UPDATE delivery_requests SET request = ?, body = NULL WHERE delivery_id = ?').run(JSON.stringify(before!.request), old!);
+  db.prepare('UPDATE delivery_bodies SET request = ?, body = NULL WHERE n = (SELECT request_n FROM deliveries WHERE id = ?)').run(JSON.stringify(before!.request), old!);
   db.close();
 
   store = new SqliteStore(dir);
@@ -64,6 +65,44 @@ test('a request stored before 0009 (its body inside the JSON) reads back whole; 
     assert.deepEqual((await store.getDelivery(acct, old!))!.request, before!.request);
     const both = await store.listDeliveries(acct, {}, 10, null);
     assert.deepEqual(both.map((d) => d.request.body).sort(), [before!.request.body, row.body].sort());
+  } finally {
+    await store.close();
+  }
+}));
+
+test('upgrading to delivery_bodies (0012) keeps every stored request, open or settled, and new ones number on from them', () => onFile(async ({ dir, store: first, acct, T }) => {
+  let store = first;
+  const { ids: [settled, open, inJson] } = await enqueue(store, acct, T, [{ seq: 1, key: 'rq_a' }, { seq: 1, key: 'rq_b' }, { seq: 1, key: 'rq_c' }]);
+  const got = new Map((await claim(store, 'o1', T)).map((d) => [d.id, d]));
+  await store.recordAttempts([result('o1', got.get(settled!)!, 'succeeded', T + 5), result('o1', got.get(open!)!, 'pending', T + 5, { next: T + 100 })], T + 5);
+  const before = new Map(await Promise.all([settled!, open!, inJson!].map(async (id) => [id, await store.getDelivery(acct, id)] as const)));
+  await store.close();
+
+  // The file as the schema before 0012 left it: requests keyed by delivery id, one of them from
+  // before 0009 (its body inside the JSON).
+  const db = new DatabaseSync(path.join(dir, 'hookline.db'));
+  db.exec(`CREATE TABLE delivery_requests (delivery_id TEXT PRIMARY KEY, request TEXT NOT NULL, body TEXT);
+    INSERT INTO delivery_requests (delivery_id, request, body) SELECT d.id, b.request, b.body FROM deliveries d JOIN delivery_bodies b ON b.n = d.request_n;
+    DROP TABLE delivery_bodies;
+    ALTER TABLE deliveries DROP COLUMN request_n;
+    DELETE FROM schema_migrations WHERE version = 12;`);
+  db.prepare('UPDATE delivery_requests SET request = ?, body = NULL WHERE delivery_id = ?').run(JSON.stringify(before.get(inJson!)!.request), inJson!);
+  db.close();
+
+  store = new SqliteStore(dir);
+  try {
+    await store.migrate();
+    for (const [id, d] of before) assert.deepEqual((await store.getDelivery(acct, id))!.request, d!.request, id);
+    assert.deepEqual(sorted((await store.listDeliveries(acct, {}, 10, null)).map((d) => d.request.body!)), sorted([...before.values()].map((d) => d!.request.body!)));
+    // the open ones are claimed whole
+    const again = await claim(store, 'o2', T + 2_000);
+    assert.deepEqual(sorted(ids(again)), sorted([open!, inJson!]));
+    for (const d of again) assert.deepEqual(d.request, before.get(d.id)!.request);
+    // a request written after the upgrade takes a number of its own
+    const { ids: [later] } = await enqueue(store, acct, T + 3_000, [{ seq: 1, key: 'rq_d' }]);
+    const d = await store.getDelivery(acct, later!);
+    assert.ok(d!.request.body);
+    for (const [id, b] of before) assert.deepEqual((await store.getDelivery(acct, id))!.request, b!.request, `${id} after a new write`);
   } finally {
     await store.close();
   }

@@ -85,12 +85,11 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
     // is the scheduler's to track (scheduler.ts).
     db.run(
       `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
-                               status, attempts, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+                               status, attempts, next_attempt_at, created_at, updated_at, request_n)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
       d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
-      d.next_attempt_at, d.created_at, d.created_at,
+      d.next_attempt_at, d.created_at, d.created_at, insertRequest(db, d),
     );
-    insertRequest(db, d);
     db.run('INSERT INTO deliveries_open (id) VALUES (?)', d.id);
   }
   // Last, once every statement has run: a refused write leaves the queue as it was.
@@ -98,11 +97,15 @@ export function writeCall(db: Sql, sched: Scheduler | null, w: CallWrite): Write
   return 'written';
 }
 
-/** The rendered request, written once: its body as it is sent (rows.ts deliveryFromRow). */
-export function insertRequest(db: Sql, d: NewDelivery): void {
+/**
+ * The rendered request, written once, before its deliveries row (migration 0012): its number,
+ * which the row keeps as request_n. Its body as it is sent (rows.ts deliveryFromRow).
+ */
+export function insertRequest(db: Sql, d: NewDelivery): number {
   const r = d.request;
-  if (r.body === null) db.run('INSERT INTO delivery_requests (delivery_id, request) VALUES (?, ?)', d.id, JSON.stringify(r));
-  else db.run('INSERT INTO delivery_requests (delivery_id, request, body) VALUES (?, ?, ?)', d.id, requestText(r), r.body);
+  return r.body === null
+    ? db.insert('INSERT INTO delivery_bodies (request) VALUES (?)', JSON.stringify(r))
+    : db.insert('INSERT INTO delivery_bodies (request, body) VALUES (?, ?)', requestText(r), r.body);
 }
 
 export function getCall(db: Sql, accountId: string | null, id: string): Call | undefined {

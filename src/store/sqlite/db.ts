@@ -9,6 +9,8 @@ export type Param = string | number | null;
 /** The statement runners every concern module of the SQLite store is written against. */
 export interface Sql {
   run(sql: string, ...params: Param[]): number;
+  /** an INSERT of one row: its rowid (an INTEGER PRIMARY KEY's value) */
+  insert(sql: string, ...params: Param[]): number;
   all(sql: string, ...params: Param[]): Row[];
   /** rows one at a time (a large result is never held whole) */
   each(sql: string, ...params: Param[]): Iterable<Row>;
@@ -179,6 +181,10 @@ export class Db implements Sql {
 
   run(sql: string, ...params: Param[]): number {
     return Number(this.#q(sql).run(...params).changes);
+  }
+
+  insert(sql: string, ...params: Param[]): number {
+    return Number(this.#q(sql).run(...params).lastInsertRowid);
   }
 
   get inTransaction(): boolean {

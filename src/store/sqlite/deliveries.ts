@@ -82,12 +82,11 @@ export function retryDelivery(db: Sql, sched: Scheduler, accountId: string, id: 
 export function recordTestDelivery(db: Sql, d: NewDelivery, status: 'succeeded' | 'dead', a: Attempt, now: number): void {
   db.run(
     `INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
-                             status, attempts, next_attempt_at, created_at, updated_at, last_status_code, last_error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
+                             status, attempts, next_attempt_at, created_at, updated_at, last_status_code, last_error, request_n)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`,
     d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
-    status, now, d.created_at, now, a.status_code, a.error,
+    status, now, d.created_at, now, a.status_code, a.error, insertRequest(db, d),
   );
-  insertRequest(db, d);
   db.run(
     `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

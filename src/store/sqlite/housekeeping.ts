@@ -14,7 +14,7 @@ export function purge(db: Sql, c: RetentionCutoffs): number {
       'SELECT id FROM deliveries WHERE status = ? AND updated_at < ? ORDER BY updated_at LIMIT ?', status, before, c.batch,
     ).map((r) => String(r.id)));
     n += db.run('DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))', ids);
-    n += db.run('DELETE FROM delivery_requests WHERE delivery_id IN (SELECT value FROM json_each(?))', ids);
+    n += db.run('DELETE FROM delivery_bodies WHERE n IN (SELECT request_n FROM deliveries WHERE id IN (SELECT value FROM json_each(?)))', ids);
     n += db.run('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))', ids);
   }
   // An ended call goes once none of its deliveries is left (a dead one keeps its call in the log).

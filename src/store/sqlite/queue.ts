@@ -11,9 +11,9 @@ import type { Entry, Scheduler, Settlement } from './scheduler.ts';
  * status, and the target's health, for a whole batch of results in one group commit.
  */
 
-// A delivery's row and its request, written once into delivery_requests (slim rows); its body
-// apart (rows.ts deliveryFromRow). Every read of whole deliveries starts from this.
-export const WITH_REQUEST = 'SELECT d.*, r.request, r.body FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id';
+// A delivery's row and its request, written once into delivery_bodies (slim rows; migration
+// 0012); its body apart (rows.ts deliveryFromRow). Every read of whole deliveries starts from this.
+export const WITH_REQUEST = 'SELECT d.*, r.request, r.body FROM deliveries d JOIN delivery_bodies r ON r.n = d.request_n';
 const ROWS_BY_ID = `${WITH_REQUEST} WHERE d.id IN (SELECT value FROM json_each(?))`;
 
 /**
