@@ -107,3 +107,39 @@ test('upgrading to delivery_bodies (0012) keeps every stored request, open or se
     await store.close();
   }
 }));
+
+test('upgrading attempts to a rowid table (0013) keeps every attempt, and an attempt recorded twice is still kept once', () => onFile(async ({ dir, store: first, acct, T }) => {
+  let store = first;
+  const { ids: [a, b] } = await enqueue(store, acct, T, [{ seq: 1, key: 'at_a' }, { seq: 1, key: 'at_b' }]);
+  let got = new Map((await claim(store, 'o1', T)).map((d) => [d.id, d]));
+  await store.recordAttempts([result('o1', got.get(a!)!, 'pending', T + 5, { next: T + 10 }), result('o1', got.get(b!)!, 'succeeded', T + 5)], T + 5);
+  got = new Map((await claim(store, 'o1', T + 20)).map((d) => [d.id, d]));
+  const second = result('o1', got.get(a!)!, 'succeeded', T + 25);
+  await store.recordAttempts([second], T + 25);
+  const before = await store.listAttempts([a!, b!]);
+  assert.equal(before.length, 3);
+  await store.close();
+
+  // The file as the schema before 0013 left it: attempts keyed (delivery_id, attempt), WITHOUT ROWID.
+  const db = new DatabaseSync(path.join(dir, 'hookline.db'));
+  db.exec(`CREATE TABLE old_attempts (
+      delivery_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+      status_code INTEGER, error TEXT, request TEXT NOT NULL, response_headers TEXT, response_excerpt TEXT,
+      PRIMARY KEY (delivery_id, attempt)) WITHOUT ROWID;
+    INSERT INTO old_attempts SELECT delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt FROM delivery_attempts;
+    DROP TABLE delivery_attempts;
+    ALTER TABLE old_attempts RENAME TO delivery_attempts;
+    DELETE FROM schema_migrations WHERE version = 13;`);
+  db.close();
+
+  store = new SqliteStore(dir);
+  try {
+    await store.migrate();
+    assert.deepEqual(await store.listAttempts([a!, b!]), before);
+    // a result recorded again (a commit retried) adds no second row of the same attempt
+    await store.recordAttempts([second], T + 30);
+    assert.deepEqual(await store.listAttempts([a!, b!]), before);
+  } finally {
+    await store.close();
+  }
+}));
