@@ -84,6 +84,8 @@ export class SqliteStore implements Store {
   readonly #numbersUnsaved = new Set<string>();
   /** split mode: deliveries the API thread wrote, handed over in memory, not claimed yet (queue.ts claimDue) */
   readonly #fresh = new KeptOffers(FRESH_MAX, FRESH_MAX_BYTES);
+  /** who holds which call's timer while its step runs (timers.ts) */
+  readonly #timerLeases = new timers.TimerLeases();
   /** results whose commit failed, recorded with the next claim */
   #unsettled: { results: PackedResults; held: string[] }[] = [];
   #onWork: (() => void) | undefined;
@@ -165,7 +167,12 @@ export class SqliteStore implements Store {
   // calls
 
   writeCall(w: CallWrite): Promise<WriteOutcome> {
-    return this.#db.write(() => calls.writeCall(this.#db, this.#feed(), w), { undoesItself: true });
+    return this.#db.write(() => {
+      const outcome = calls.writeCall(this.#db, this.#feed(), w);
+      // the step is written with the call's new timer: whoever held the old one holds nothing
+      if (outcome === 'written') this.#timerLeases.clear(w.call.id);
+      return outcome;
+    }, { undoesItself: true });
   }
 
   async getCall(accountId: string | null, id: string): Promise<Call | undefined> {
@@ -223,20 +230,18 @@ export class SqliteStore implements Store {
 
   // timers
 
-  claimTimers(owner: string, now: number, leaseUntil: number, limit: number): Promise<TimerClaim[]> {
-    // Looked at first without the write lock: the engine is nudged by every call write, and
-    // most of the time nothing is due (in split mode an empty write transaction still takes
-    // the lock from the API thread).
-    if (!timers.anyDue(this.#db, now)) return Promise.resolve([]);
-    return this.#db.write(() => timers.claimTimers(this.#db, owner, now, leaseUntil, limit), NEVER_REFUSED);
+  // Leases in memory, the due times in the rows (timers.ts says why): claims read, never write.
+
+  async claimTimers(owner: string, now: number, leaseUntil: number, limit: number): Promise<TimerClaim[]> {
+    return timers.claimTimers(this.#db, this.#timerLeases, owner, now, leaseUntil, limit);
   }
 
   async nextTimerDue(): Promise<number | null> {
-    return timers.nextTimerDue(this.#db);
+    return timers.nextTimerDue(this.#db, this.#timerLeases);
   }
 
-  releaseTimers(owner: string): Promise<void> {
-    return this.#db.write(() => timers.releaseTimers(this.#db, owner), NEVER_REFUSED);
+  async releaseTimers(owner: string): Promise<void> {
+    this.#timerLeases.release(owner);
   }
 
   // deliveries

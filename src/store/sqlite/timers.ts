@@ -1,35 +1,88 @@
 import type { TimerClaim } from '../contract.ts';
 import type { Sql } from './db.ts';
 
-/** The call engine's durable timers: one row per live call, claimed under a lease. */
+/**
+ * The call engine's durable timers: one row per live call (its due time, written with the
+ * call). Who holds a timer while its step runs is kept in memory (`TimerLeases`): SQLite serves
+ * one process per data directory, so there is no other process to tell, and a crash voids
+ * every lease anyway (as the scheduler's, scheduler.ts).
+ *
+ * Why: a claim in SQL was a write — an UPDATE of the claimed rows, in and out of the
+ * call_timers_leased index, and a group commit of its own for each engine round — for a lease
+ * nothing outside this process reads. Workload (a) claims a timer per simulated call.
+ */
+export class TimerLeases {
+  readonly #held = new Map<string, { owner: string; until: number }>();
 
-export function claimTimers(db: Sql, owner: string, now: number, leaseUntil: number, limit: number): TimerClaim[] {
-  return db.all(
-    `UPDATE call_timers SET locked_by = ?, locked_until = ?
-     WHERE call_id IN (SELECT call_id FROM call_timers WHERE due_at <= ? AND (locked_until IS NULL OR locked_until <= ?) ORDER BY due_at LIMIT ?)
-     RETURNING call_id, due_at`,
-    owner, leaseUntil, now, now, limit,
-  ).map((r) => ({ call_id: String(r.call_id), due_at: Number(r.due_at) })).sort((a, b) => a.due_at - b.due_at);
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** held by someone whose lease has not run out at `now` */
+  held(callId: string, now: number): boolean {
+    const l = this.#held.get(callId);
+    return l !== undefined && l.until > now;
+  }
+
+  take(callId: string, owner: string, until: number): void {
+    this.#held.set(callId, { owner, until });
+  }
+
+  /** The call's step is written (its timer set anew or cleared): nobody holds it. */
+  clear(callId: string): void {
+    this.#held.delete(callId);
+  }
+
+  release(owner: string): void {
+    for (const [id, l] of this.#held) if (l.owner === owner) this.#held.delete(id);
+  }
+
+  /** Forgets leases run out by `now` (a step that failed, a call purged): at most an engine round's few are kept. */
+  sweep(now: number): void {
+    for (const [id, l] of this.#held) if (l.until <= now) this.#held.delete(id);
+  }
+
+  /** the earliest end of a lease, or null */
+  earliestEnd(): number | null {
+    let t: number | null = null;
+    for (const l of this.#held.values()) if (t === null || l.until < t) t = l.until;
+    return t;
+  }
 }
 
-export function anyDue(db: Sql, now: number): boolean {
-  return db.get('SELECT 1 AS x FROM call_timers WHERE due_at <= ? AND (locked_until IS NULL OR locked_until <= ?) LIMIT 1', now, now) !== undefined;
+// The earliest timers, due by ?: through call_timers_by_due. Up to `limit` more than the held
+// ones are read, since each held one is skipped.
+export const EARLIEST_DUE = 'SELECT call_id, due_at FROM call_timers WHERE due_at <= ? ORDER BY due_at LIMIT ?';
+
+/** Up to `limit` due timers nobody holds, by due time, leased to `owner` until `leaseUntil`. Reads only. */
+export function claimTimers(db: Sql, leases: TimerLeases, owner: string, now: number, leaseUntil: number, limit: number): TimerClaim[] {
+  // Leases run out are forgotten first: their timers are claimable again, and a lease on a call
+  // whose timer is gone (purged) must not keep waking the engine (nextTimerDue).
+  leases.sweep(now);
+  const out: TimerClaim[] = [];
+  if (limit <= 0) return out;
+  for (const r of db.all(EARLIEST_DUE, now, limit + leases.size)) {
+    const id = String(r.call_id);
+    if (leases.held(id, now)) continue;
+    leases.take(id, owner, leaseUntil);
+    out.push({ call_id: id, due_at: Number(r.due_at) });
+    if (out.length === limit) break;
+  }
+  return out;
 }
 
 /**
- * The earliest unleased due time, or the earliest lease to run out: two index probes
- * (call_timers_by_due, call_timers_leased; migration 0011), not a read of every live call's timer.
+ * The earliest due time of a timer nobody holds, or the earliest end of a lease: when the
+ * engine must look again.
  */
-export const NEXT_TIMER_DUE = `SELECT MIN(t) AS t FROM (
-    SELECT * FROM (SELECT due_at AS t FROM call_timers WHERE locked_until IS NULL ORDER BY due_at LIMIT 1)
-    UNION ALL
-    SELECT * FROM (SELECT locked_until AS t FROM call_timers WHERE locked_until IS NOT NULL ORDER BY locked_until LIMIT 1))`;
-
-export function nextTimerDue(db: Sql): number | null {
-  const row = db.get(NEXT_TIMER_DUE);
-  return row && row.t !== null ? Number(row.t) : null;
-}
-
-export function releaseTimers(db: Sql, owner: string): void {
-  db.run('UPDATE call_timers SET locked_by = NULL, locked_until = NULL WHERE locked_by = ?', owner);
+export function nextTimerDue(db: Sql, leases: TimerLeases): number | null {
+  let next = leases.earliestEnd();
+  for (const r of db.all(EARLIEST_DUE, Number.MAX_SAFE_INTEGER, leases.size + 1)) {
+    const id = String(r.call_id);
+    const due = Number(r.due_at);
+    if (leases.held(id, -Infinity)) continue;
+    if (next === null || due < next) next = due;
+    break;
+  }
+  return next;
 }
