@@ -27,11 +27,11 @@ export { WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './db.ts';
 const FRESH_MAX = 32_768;
 const FRESH_MAX_BYTES = 48 * 1024 * 1024;
 
-// The results' writes never refuse (no `Undo`), so they have nothing to undo alone: they run
-// without a savepoint of their own (db.ts WriteOptions), as call writes do; an error half way
-// still rolls the whole group commit back and runs each write again in a savepoint. And they
-// are lazy: their queue is settled in memory already, so their record joins the next commit
-// another write starts (db.ts LAZY_MS).
+// The hot writes that never refuse (no `Undo`) have nothing to undo alone: they run without a
+// savepoint of their own (db.ts WriteOptions), as call writes do. An error half way still
+// rolls the whole group commit back and runs each write again in a savepoint.
+const NEVER_REFUSED = { undoesItself: true } as const;
+/** results: their queue is settled in memory already; their record joins the next commit (Db LAZY_MS) */
 const LAZY_RESULTS = { undoesItself: true, lazy: true } as const;
 
 /** The queue's reads and retries, answered by the thread that owns the queue (split mode). */
