@@ -49,14 +49,6 @@ const READ_BUSY_MS = 1000;
  * commit, 88 at 32, 64 at 128.
  */
 const COMMIT_SPACING_MS = 2;
-/**
- * How long a lazy write (WriteOptions.lazy) waits at most for another write to share its
- * commit. At 1,000 events/s on this machine the delivery results made ~2 of every 3 writes and
- * most commits on their own: each commit rewrites the tail pages of every table and index it
- * touches (~18 pages), so the WAL grew ~35 MB/s, and the checkpointer's RESTART, which holds
- * the write lock for two fsyncs (10–15 ms here), came every ~0.6 s.
- */
-const LAZY_MS = 10;
 
 export interface DbOptions {
   /**
@@ -90,13 +82,6 @@ export interface WriteOptions {
    * group commit in workload (b), ~17 pages each) that was ~4 % of the writing thread (perf).
    */
   undoesItself?: boolean;
-  /**
-   * Nothing waits for this write but its own caller, who need not hear soon: it does not start
-   * a group commit of its own, but joins the next one another write starts, or one LAZY_MS on.
-   * For the delivery results: the queue has settled them in memory already (SqliteStore
-   * #record), and at a steady rate a commit of their own each was most of the commits.
-   */
-  lazy?: boolean;
 }
 
 interface Pending {
@@ -128,8 +113,6 @@ export class Db implements Sql {
   readonly #checkpointer: Worker | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
-  /** the flush a lazy write set up, if no other write has started one since */
-  #lazyTimer: NodeJS.Timeout | undefined;
   /** performance.now() at the end of the last group commit, and how many writes it held (COMMIT_SPACING_MS) */
   #lastCommit = -Infinity;
   #lastBatch = 0;
@@ -262,10 +245,6 @@ export class Db implements Sql {
   write<T>(fn: () => T, opts: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, bare: opts.undoesItself === true, resolve: resolve as (v: unknown) => void, reject });
-      if (opts.lazy === true) {
-        if (!this.#scheduled && this.#lazyTimer === undefined) this.#lazyTimer = setTimeout(() => this.#flush(), LAZY_MS);
-        return;
-      }
       if (!this.#scheduled) {
         this.#scheduled = true;
         const wait = this.#lastBatch > 1 ? this.#lastCommit + COMMIT_SPACING_MS - performance.now() : 0;
@@ -286,8 +265,6 @@ export class Db implements Sql {
 
   #flush(): void {
     this.#scheduled = false;
-    clearTimeout(this.#lazyTimer);
-    this.#lazyTimer = undefined;
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;

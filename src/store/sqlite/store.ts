@@ -31,8 +31,6 @@ const FRESH_MAX_BYTES = 48 * 1024 * 1024;
 // savepoint of their own (db.ts WriteOptions), as call writes do. An error half way still
 // rolls the whole group commit back and runs each write again in a savepoint.
 const NEVER_REFUSED = { undoesItself: true } as const;
-/** results: their queue is settled in memory already; their record joins the next commit (Db LAZY_MS) */
-const LAZY_RESULTS = { undoesItself: true, lazy: true } as const;
 
 /** The queue's reads and retries, answered by the thread that owns the queue (split mode). */
 export interface QueueRemote {
@@ -96,7 +94,7 @@ export class SqliteStore implements Store {
     this.#db = new Db(dataDir, { checkpoints: opts.checkpoints });
     this.#fed = opts.queue === 'fed';
     this.#remote = opts.remote;
-    this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now), LAZY_RESULTS));
+    this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED));
     // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
     this.#db.onCommitFailed = () => (this.#sched = null);
   }
@@ -310,7 +308,7 @@ export class SqliteStore implements Store {
 
   /** Split mode, on the API thread: results held by the delivery thread, written here. */
   writeResultsFor(results: PackedResults, held: string[], now: number): Promise<void> {
-    return this.#db.write(() => writeResults(this.#db, results, new Set(held), now), LAZY_RESULTS);
+    return this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED);
   }
 
   async nextDeliveryDue(now: number): Promise<number | null> {
