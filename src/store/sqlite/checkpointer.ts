@@ -8,10 +8,10 @@
  * writer finds every frame already copied, and under steady load a new frame is always there
  * (measured: 2.18 GB of WAL after 60 s at 100 calls/s with PASSIVE checkpoints alone). So:
  * - a PASSIVE checkpoint every TICK_MS copies what it can without waiting for anyone;
- * - once the file passes `restartBytes`, one more PASSIVE copies the bulk and a RESTART copies
- *   the few frames written since and makes the next writer start the log over. RESTART holds
- *   the write lock only for that tail and one fsync (a few ms; the main thread waits that long
- *   on its busy timeout), about once per `restartBytes` of WAL;
+ * - once the file passes `restartBytes`, more PASSIVE copies catch up with the writers (catchUp)
+ *   and a RESTART copies the few frames written since and makes the next writer start the log
+ *   over. RESTART holds the write lock only for that tail and its syncs (a few ms; the main
+ *   thread waits that long on its busy timeout), about once per `restartBytes` of WAL;
  * - `journal_size_limit` (set on both connections) truncates the file back to that size when
  *   the log starts over, so the disk is given back too.
  */
@@ -34,11 +34,38 @@ function walBytes(): number {
   }
 }
 
+const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+const restart = db.prepare('PRAGMA wal_checkpoint(RESTART)');
+/** frames (pages) in the WAL, as a checkpoint reports them */
+const walFrames = (r: unknown): number => Number((r as { log?: number } | undefined)?.log ?? 0);
+
+/**
+ * Before a RESTART: more PASSIVE copies, without the write lock, until one finds fewer than this
+ * many frames written since the one before (at most CATCH_UP_PASSES). The RESTART copies, under
+ * the write lock, every frame written since the last copy; the writers wait meanwhile. Measured
+ * on a machine where a system call costs ~20–30 µs (session 10), 1,000 events/s: the ~25 ms of
+ * one PASSIVE let ~200 frames pile up, and the RESTART that copied them held the writers
+ * 10–17 ms every ~0.6 s; after catching up, 2–3 ms.
+ */
+const CATCH_UP_FRAMES = 32;
+const CATCH_UP_PASSES = 5;
+
+function catchUp(): void {
+  let frames = walFrames(passive.get());
+  for (let i = 1; i < CATCH_UP_PASSES; i++) {
+    const now = walFrames(passive.get());
+    // the WAL restarted meanwhile (now < frames), or little was written during the last copy
+    if (now - frames < CATCH_UP_FRAMES) return;
+    frames = now;
+  }
+}
+
 const timer = setInterval(() => {
   try {
-    db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    passive.get();
     if (walBytes() > restartBytes) {
-      db.exec('PRAGMA wal_checkpoint(RESTART)');
+      catchUp();
+      restart.get();
     }
   } catch {
     // busy or closing: the next tick tries again
