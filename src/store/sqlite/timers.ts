@@ -18,10 +18,9 @@ export class TimerLeases {
     return this.#held.size;
   }
 
-  /** held by someone whose lease has not run out at `now` */
-  held(callId: string, now: number): boolean {
-    const l = this.#held.get(callId);
-    return l !== undefined && l.until > now;
+  /** leased (a claim sweeps the leases run out first, so there it means held now) */
+  has(callId: string): boolean {
+    return this.#held.has(callId);
   }
 
   take(callId: string, owner: string, until: number): void {
@@ -63,7 +62,7 @@ export function claimTimers(db: Sql, leases: TimerLeases, owner: string, now: nu
   if (limit <= 0) return out;
   for (const r of db.all(EARLIEST_DUE, now, limit + leases.size)) {
     const id = String(r.call_id);
-    if (leases.held(id, now)) continue;
+    if (leases.has(id)) continue;
     leases.take(id, owner, leaseUntil);
     out.push({ call_id: id, due_at: Number(r.due_at) });
     if (out.length === limit) break;
@@ -80,7 +79,7 @@ export function nextTimerDue(db: Sql, leases: TimerLeases): number | null {
   for (const r of db.all(EARLIEST_DUE, Number.MAX_SAFE_INTEGER, leases.size + 1)) {
     const id = String(r.call_id);
     const due = Number(r.due_at);
-    if (leases.held(id, -Infinity)) continue;
+    if (leases.has(id)) continue;
     if (next === null || due < next) next = due;
     break;
   }
