@@ -20,7 +20,10 @@ const here = path.resolve(import.meta.dirname, '..');
 const dash = process.argv.indexOf('--');
 const own = dash === -1 ? process.argv.slice(2) : process.argv.slice(2, dash);
 const benchArgs = dash === -1 ? [] : process.argv.slice(dash + 1);
-const { values, positionals } = parseArgs({ args: own, allowPositionals: true, options: { pairs: { type: 'string' } } });
+const { values, positionals } = parseArgs({ args: own, allowPositionals: true, options: { pairs: { type: 'string' }, 'this-args': { type: 'string' } } });
+// Bench args for this checkout's runs only (e.g. `--this-args=--node-args=--max-semi-space-size=64`
+// against the same revision): a flag measured the same way as a change.
+const thisArgs = values['this-args']?.split(' ').filter((a) => a !== '') ?? [];
 const rev = positionals[0];
 if (!rev) {
   console.error('usage: node bench/ab.ts <rev> [--pairs N] [-- bench args]');
@@ -51,9 +54,9 @@ function cpuOf(phase: Record<string, unknown> | undefined): number[] {
   return [Number(phase?.cpu_ms_per_1000 ?? NaN), t.main ?? NaN, t.delivery ?? NaN, t.other ?? NaN];
 }
 
-function run(tree: string): Figures {
+function run(tree: string, extra: string[] = []): Figures {
   const before = newestResult(tree);
-  const r = spawnSync(process.execPath, ['bench/run.ts', '--repeat', '1', '--no-peers', '--duration', '5', ...benchArgs], { cwd: tree, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(process.execPath, ['bench/run.ts', '--repeat', '1', '--no-peers', '--duration', '5', ...benchArgs, ...extra], { cwd: tree, stdio: ['ignore', 'ignore', 'inherit'] });
   const file = newestResult(tree);
   if (r.status !== 0 || !file || file === before) throw new Error(`the bench in ${tree} failed (exit ${r.status})`);
   const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown> & { ceiling: { rps: number } }>;
@@ -91,7 +94,7 @@ try {
     const order = i % 2 === 0 ? ['this', rev] : [rev, 'this'];
     const got: Record<string, Figures> = {};
     for (const side of order) {
-      got[side] = run(side === 'this' ? here : tree);
+      got[side] = side === 'this' ? run(here, thisArgs) : run(tree);
       console.log(row(side === 'this' ? 'this' : 'that', got[side]!));
     }
     const t = got.this!;

@@ -1,7 +1,8 @@
 /**
  * The SQLite store's in-memory queue (src/store/sqlite/scheduler.ts) against a reference that
- * does the same by brute force (sorting every due entry on every claim): random adds, claims,
- * results, releases, retries and lease expiries, compared after every step. The scheduler's
+ * does the same by brute force (sorting every due entry on every claim): random adds, claims
+ * (with and without chains of followers), results, releases, retries and lease expiries,
+ * compared after every step. The scheduler's
  * indexed heaps and one-entry lines are what keep a 100,000 backlog small; this is what says
  * they still claim exactly what the simple rules say.
  */
@@ -33,8 +34,16 @@ class Reference {
   pend(e: R, at: number): void {
     Object.assign(e, { state: 'pending', owner: null, lease: null, next_at: at });
   }
-  claim(owner: string, now: number, until: number, limit: number, free: Map<string, number>, fallback: number, reap: boolean): string[] {
-    if (reap) for (const e of this.byId.values()) if (e.state === 'delivering' && e.lease! <= now) this.pend(e, now);
+  first(e: R): boolean {
+    return this.lines.get(`${e.key}\u0000${e.call}`)![0] === e;
+  }
+  /** a leased entry given up: due if it heads its line, else waiting behind it */
+  handBack(e: R, at: number): void {
+    if (this.first(e)) this.pend(e, at);
+    else Object.assign(e, { state: 'queued', owner: null, lease: null });
+  }
+  claim(owner: string, now: number, until: number, limit: number, free: Map<string, number>, fallback: number, reap: boolean, followers: number): string[] {
+    if (reap) for (const e of this.byId.values()) if (e.state === 'delivering' && e.lease! <= now) this.handBack(e, now);
     if (limit <= 0) return [];
     const byKey = new Map<string, R[]>();
     for (const e of this.byId.values()) if (e.state === 'pending' && e.next_at <= now) byKey.set(e.key, [...(byKey.get(e.key) ?? []), e]);
@@ -44,7 +53,18 @@ class Reference {
     picks.sort((a, b) => a.rank - b.rank || cmp(a.e, b.e));
     const chosen = picks.slice(0, limit).map((p) => p.e);
     for (const e of chosen) Object.assign(e, { state: 'delivering', owner, lease: until });
-    return chosen.sort(cmp).map((e) => e.id);
+    const heads = chosen.sort(cmp);
+    const out = heads.map((e) => e.id);
+    // a chain: each head's line's waiting entries right behind it, after all the heads
+    for (const h of heads) {
+      const line = this.lines.get(`${h.key}\u0000${h.call}`)!;
+      if (line[0] !== h) continue;
+      for (let k = 1; k <= followers && k < line.length && line[k]!.state === 'queued'; k++) {
+        Object.assign(line[k]!, { state: 'delivering', owner, lease: until });
+        out.push(line[k]!.id);
+      }
+    }
+    return out;
   }
   settle(id: string, owner: string, status: 'succeeded' | 'pending' | 'dead', at: number, attempt: number, now: number): void {
     const e = this.byId.get(id);
@@ -61,7 +81,7 @@ class Reference {
     if (line[0]?.state === 'queued') this.pend(line[0], now);
   }
   release(owner: string, ids?: string[]): void {
-    for (const e of this.byId.values()) if (e.state === 'delivering' && e.owner === owner && (!ids || ids.includes(e.id))) this.pend(e, e.next_at);
+    for (const e of this.byId.values()) if (e.state === 'delivering' && e.owner === owner && (!ids || ids.includes(e.id))) this.handBack(e, e.next_at);
   }
   retry(id: string, now: number): boolean {
     const e = this.byId.get(id);
@@ -116,10 +136,12 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
         const fallback = 1 + r(3);
         const reap = r(3) === 0;
         const until = now + 30 + r(50);
-        const got = s.claim(owner, now, until, limit, { free, fallback }, reap).map((e) => e.id);
-        assert.deepEqual(got, ref.claim(owner, now, until, limit, free, fallback, reap), `claim at step ${step}`);
+        const followers = r(3) === 0 ? 0 : r(4);
+        const got = s.claim(owner, now, until, limit, { free, fallback }, reap, followers).map((e) => e.id);
+        assert.deepEqual(got, ref.claim(owner, now, until, limit, free, fallback, reap, followers), `claim at step ${step}`);
       } else if (op < 9) {
-        const delivering = [...ref.byId.values()].filter((e) => e.state === 'delivering');
+        // a result comes for the first of its line (a chain's follower is sent once those before it settled)
+        const delivering = [...ref.byId.values()].filter((e) => e.state === 'delivering' && ref.first(e));
         const e = delivering[r(delivering.length + 1)];
         if (!e) continue;
         const status = (['succeeded', 'pending', 'dead'] as const)[r(3)]!;

@@ -2,8 +2,8 @@
  * Issue 10, chains (store contract, claimDeliveries `followers`): a claim may lease with each
  * head its line's later deliveries, in event order; whatever is handed back — by the owner or by
  * a lease that ran out — leaves the line with one due head and the rest waiting behind it.
- * PostgreSQL chains; SQLite hands out heads only (its queue makes the next one due in memory),
- * and must keep the same order guarantees.
+ * Both backends chain (SQLite in its in-memory queue, PostgreSQL in SQL) with the same order
+ * guarantees.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -22,7 +22,6 @@ for (const backend of BACKENDS) {
 
   describe(`${backend.name}: chained claims`, () => {
     let store: Store;
-    const chains = backend.name === 'postgres';
     openForSuite(backend, (o) => {
       store = o.store;
     });
@@ -38,8 +37,8 @@ for (const backend of BACKENDS) {
     test('a head comes with its line’s later deliveries, in order, under the same lease; never more than asked', async () => {
       const T = epoch();
       const { line: all, got } = await line('chain_a', T, 2);
-      // A prefix of the line: the head first, then (PostgreSQL) up to 2 followers in event order.
-      assert.deepEqual(ids(got), all.slice(0, chains ? 3 : 1));
+      // A prefix of the line: the head first, then up to 2 followers in event order.
+      assert.deepEqual(ids(got), all.slice(0, 3));
       for (const d of got) {
         assert.equal(d.status, 'delivering');
         assert.equal(d.locked_by, 'o1');
@@ -69,7 +68,7 @@ for (const backend of BACKENDS) {
       await store.releaseDeliveries('o1', T + 11, ids(got.slice(1)));
       assert.deepEqual(await chainClaim(store, 'o2', T + 20, 15), [], 'nothing due before the retry');
       const retried = await chainClaim(store, 'o2', T + 5000, 15);
-      assert.deepEqual(ids(retried), all.slice(0, chains ? 4 : 1), 'the head again, and its followers with it');
+      assert.deepEqual(ids(retried), all.slice(0, 4), 'the head again, and its followers with it');
       assert.equal(retried[0]!.attempts, 1);
     });
 

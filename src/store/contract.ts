@@ -252,9 +252,8 @@ export interface Store {
    * later deliveries (a chain, all in the answer). They may be sent only one after another, each
    * once every one before it in the line settled for good; whatever is not sent goes back with
    * releaseDeliveries, which (like an expired lease) makes a line's first unsettled delivery due
-   * and leaves the ones behind it waiting. PostgreSQL chains (a round trip saved per event of
-   * a call); SQLite's in-memory queue makes a line's next delivery due the moment the one before
-   * it is answered, so it hands out heads only.
+   * and leaves the ones behind it waiting. Both backends chain: PostgreSQL saves a round trip
+   * per event of a call, SQLite a dispatcher round (a claim gap and a thread's turn) per event.
    */
   claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle?: AttemptResult[], followers?: number): Promise<Claimed[]>;
   recordAttempts(results: AttemptResult[], now: number): Promise<void>;

@@ -24,9 +24,9 @@ const ROWS_BY_ID = `${WITH_REQUEST} WHERE d.id IN (SELECT value FROM json_each(?
  */
 export function claimDue(
   db: Sql, sched: Scheduler, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean,
-  fresh?: KeptOffers,
+  fresh?: KeptOffers, followers = 0,
 ): Claimed[] {
-  const claimed = sched.claim(owner, now, leaseUntil, limit, slots, reap);
+  const claimed = sched.claim(owner, now, leaseUntil, limit, slots, reap, followers);
   if (claimed.length === 0) return [];
   const out: (Claimed | undefined)[] = new Array(claimed.length);
   let missing: string[] | undefined;

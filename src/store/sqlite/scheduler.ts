@@ -122,7 +122,7 @@ export class Scheduler {
   readonly #byId = new Map<string, Entry>();
   /**
    * each call's line per target (order key, then call), in seq order: only the first may be
-   * pending or delivering. Two levels rather than one joined key: a key string per entry cost
+   * pending; those after it wait ('queued'), or are under way behind it in a chain. Two levels rather than one joined key: a key string per entry cost
    * ~90 bytes (a 100,000-delivery backlog is held here whole).
    */
   readonly #lines = new Map<string, { key: string; calls: Map<string, Line> }>();
@@ -176,10 +176,14 @@ export class Scheduler {
     return this.#byId.get(id);
   }
 
-  /** Up to `limit` due entries, round-robin over targets with free slots; leased to `owner`. */
-  claim(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean): Entry[] {
+  /**
+   * Up to `limit` due entries, round-robin over targets with free slots; leased to `owner`. With
+   * each, up to `followers` of its line's waiting entries (a chain: store contract), leased
+   * alike and answered after the heads; a chain takes one slot.
+   */
+  claim(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean, followers = 0): Entry[] {
     if (reap) {
-      for (const e of [...this.#delivering]) if (e.lease_until !== null && e.lease_until <= now) this.#makePending(e, now);
+      for (const e of [...this.#delivering]) if (e.lease_until !== null && e.lease_until <= now) this.#handBack(e, now);
     }
     if (limit <= 0) return [];
     const picks: { e: Entry; rank: number }[] = [];
@@ -198,13 +202,26 @@ export class Scheduler {
     // What round-robin left over goes back in line, as it was.
     for (let i = limit; i < picks.length; i++) this.#heap(picks[i]!.e.order_key).push(picks[i]!.e);
     const chosen = picks.slice(0, limit).map((p) => p.e);
-    for (const e of chosen) {
-      e.state = 'delivering';
-      e.owner = owner;
-      e.lease_until = leaseUntil;
-      this.#delivering.add(e);
+    for (const e of chosen) this.#lease(e, owner, leaseUntil);
+    chosen.sort((a, b) => a.next_at - b.next_at || (a.id < b.id ? -1 : 1));
+    if (followers <= 0) return chosen;
+    const n = chosen.length;
+    for (let i = 0; i < n; i++) {
+      const line = this.#lines.get(chosen[i]!.order_key)?.calls.get(chosen[i]!.call_id);
+      if (!Array.isArray(line) || line[0] !== chosen[i]) continue;
+      for (let k = 1; k <= followers && k < line.length && line[k]!.state === 'queued'; k++) {
+        this.#lease(line[k]!, owner, leaseUntil);
+        chosen.push(line[k]!);
+      }
     }
-    return chosen.sort((a, b) => a.next_at - b.next_at || (a.id < b.id ? -1 : 1));
+    return chosen;
+  }
+
+  #lease(e: Entry, owner: string, leaseUntil: number): void {
+    e.state = 'delivering';
+    e.owner = owner;
+    e.lease_until = leaseUntil;
+    this.#delivering.add(e);
   }
 
   /** Whether `owner` still holds the entry (the owner guard for a result). */
@@ -227,12 +244,28 @@ export class Scheduler {
     if (next && next.state === 'queued') this.#makePending(next, now);
   }
 
-  /** Hands leased entries back (all of `owner`'s, or only `ids`), due as they were. */
+  /** Hands leased entries back (all of `owner`'s, or only `ids`): heads due as they were, followers behind them. */
   release(owner: string, ids?: string[]): void {
     const only = ids ? new Set(ids) : null;
     for (const e of [...this.#delivering]) {
-      if (e.owner === owner && (only === null || only.has(e.id))) this.#makePending(e, e.next_at);
+      if (e.owner === owner && (only === null || only.has(e.id))) this.#handBack(e, e.next_at);
     }
+  }
+
+  /**
+   * A leased entry given up (released, or its lease ran out): due at `at` if it heads its line,
+   * else (a chain's follower) waiting behind the one before it, as it was before the claim.
+   */
+  #handBack(e: Entry, at: number): void {
+    if (head(this.#lines.get(e.order_key)?.calls.get(e.call_id)) === e) {
+      this.#makePending(e, at);
+      return;
+    }
+    this.#delivering.delete(e);
+    this.#unheap(e);
+    e.state = 'queued';
+    e.owner = null;
+    e.lease_until = null;
   }
 
   /** A manual retry: due now, unless it is under way or waits behind an earlier event. */

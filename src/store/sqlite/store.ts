@@ -246,14 +246,14 @@ export class SqliteStore implements Store {
 
   // deliveries
 
-  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = []): Promise<Claimed[]> {
+  claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = [], followers = 0): Promise<Claimed[]> {
     // A claim writes nothing (the queue is in memory): it is answered at once, and the results
     // go into the next group commit without holding the claim up (under another writer's lock,
     // the dispatcher keeps sending meanwhile). What a failed commit did not record is recorded
     // with the next claim; the next events of the settled calls are due at once (#record).
     // A result that disables its target is committed before the claim answers: the caller
     // reloads the target's settings next, and must find it disabled.
-    const claim = (): Claimed[] => claimDue(this.#db, this.#queue(), owner, now, leaseUntil, limit, slots, this.#reap.due(now), this.#fresh);
+    const claim = (): Claimed[] => claimDue(this.#db, this.#queue(), owner, now, leaseUntil, limit, slots, this.#reap.due(now), this.#fresh, followers);
     if (settle.length === 0 && this.#unsettled.length === 0) return Promise.resolve(claim());
     const recorded = this.#record(settle, now);
     if (settle.some((r) => r.target.disable_reason !== undefined)) return recorded.then(claim);
