@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startChild, type Child } from './ipc.ts';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from './pg.ts';
+import { NODE_FLAGS } from '../src/node-flags.ts';
 
 export interface TopologyOptions {
   postgres: boolean;
@@ -92,7 +93,7 @@ export class Topology {
     const o = this.#o;
     const common = ['--port', '0', '--api-key', o.apiKey, '--allow-private-targets', '--log-level', 'warn', ...(o.extraArgs ?? [])];
     // --expose-gc only lets the bench ask for a full GC before it reads the heap (bench/rss.ts); it changes nothing else.
-    const execArgv = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : []), ...(o.perf ? ['--perf-basic-prof', `--logfile=${path.join(tmpdir(), 'hookline-v8-%p.log')}`, '--no-logfile-per-isolate'] : []), '--expose-gc', ...(o.nodeArgs ?? [])];
+    const execArgv = [...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.profDir] : []), ...(o.perf ? ['--perf-basic-prof', `--logfile=${path.join(tmpdir(), 'hookline-v8-%p.log')}`, '--no-logfile-per-isolate'] : []), '--expose-gc', ...NODE_FLAGS, ...(o.nodeArgs ?? [])];
     const start = (name: string, args: string[]) => startChild<ServerInfo>(name, new URL('./server.ts', import.meta.url).pathname, [...common, ...args], { execArgv });
     if (!o.postgres) {
       this.children.push(await start('server', ['--data-dir', o.dataDir, ...(apiOnly ? ['--role', 'api'] : [])]));

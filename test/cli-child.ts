@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { NODE_FLAGS } from '../src/node-flags.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
@@ -27,7 +28,7 @@ process.once('exit', () => {
 
 /** Starts `hookline serve --port 0 <args>` with the Hookline variables of this environment cleared. */
 export async function spawnHookline(args: string[], name = 'hookline'): Promise<Child> {
-  const proc = spawn(NODE, ['src/cli/main.ts', 'serve', '--port', '0', '--log-level', 'info', ...args], {
+  const proc = spawn(NODE, [...NODE_FLAGS, 'src/cli/main.ts', 'serve', '--port', '0', '--log-level', 'info', ...args], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: '', HOOKLINE_API_KEY: '', HOOKLINE_LEASE_MS: '', HOOKLINE_ROLE: '', HOOKLINE_RETRY_SCHEDULE: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
