@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
 import { CALLS_BY_EXTERNAL_ID } from '../src/store/sqlite/calls.ts';
 import { LIST_BY_CALL } from '../src/store/sqlite/deliveries.ts';
-import { COUNT_DEAD } from '../src/store/sqlite/housekeeping.ts';
+import { COUNT_DEAD, OLDEST_SETTLED } from '../src/store/sqlite/housekeeping.ts';
 import { EARLIEST_DUE } from '../src/store/sqlite/timers.ts';
 import { tempDir } from './helpers.ts';
 
@@ -45,6 +45,12 @@ test('the engine\'s next timer is found through indexes, not a scan of every liv
 test('the dead deliveries of /metrics are counted in their index, not by reading every delivery', async () => {
   const [steps] = await plans([COUNT_DEAD]);
   assert.deepEqual(steps, ['SEARCH deliveries USING COVERING INDEX deliveries_settled (status=?)']);
+});
+
+test('retention finds the oldest settled deliveries in their index, not by reading every delivery', async () => {
+  for (const steps of await plans([OLDEST_SETTLED.succeeded, OLDEST_SETTLED.dead])) {
+    assert.deepEqual(steps, ['SEARCH deliveries USING INDEX deliveries_settled (status=? AND updated_at<?)']);
+  }
 });
 
 test('a call\'s deliveries are read through deliveries_by_call, not by walking the account\'s history', async () => {
