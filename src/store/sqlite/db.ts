@@ -140,8 +140,11 @@ export class Db implements Sql {
     // batch of new calls touches (and a connection's cache is dropped when another one restarts
     // the WAL). perf in (b): pread 4.2 % of the API thread, plus its kernel entry; with the map,
     // (b)'s API thread −12 µs of CPU a delivery (bench/ab.ts, three pairs; (a) within the
-    // noise). 1 GiB of address space, not of memory: mapped pages are the OS's file cache.
-    this.#db.exec('PRAGMA mmap_size = 1073741824');
+    // noise). 1 GiB of address space, not of memory: mapped pages are the OS's file cache, but
+    // they count in the process's RSS once touched. So only the writing connection maps: split
+    // mode's delivery thread reads a whole backlog at start (queue.ts loadQueue), and mapped,
+    // those pages would stay in RSS (issue 10 item 5 bounds RSS with a 100,000 backlog).
+    if (opts.checkpoints !== false) this.#db.exec('PRAGMA mmap_size = 1073741824');
     // The writing connection (the one that also runs the checkpoints; split mode's delivery
     // thread only reads) spills no dirty page before it holds 16,384 (64 MB): a group commit of
     // a 1,000-event batch dirties ~2,000 pages (8 MB), and past the 2 MB cache SQLite spilled
