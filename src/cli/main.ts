@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=4
 import { ConfigError, loadConfig } from '../config.ts';
 import { createHookline } from '../hookline.ts';
 
