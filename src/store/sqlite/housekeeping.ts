@@ -4,20 +4,19 @@ import type { Sql } from './db.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /**
- * Retention and statistics on SQLite. Each purge deletes at most `batch` rows of each kind in
- * the caller's transaction, so the writer is held for a few ms at a time, never minutes.
- */
-/**
  * The oldest settled deliveries of one status, through the partial index deliveries_settled.
  * The status is written into the SQL with the index's own term: with `status = ?` SQLite
  * cannot prove the partial index applies and read every delivery row (bench: 265 ms on the
  * delivery thread with ~300,000 rows, every retention pass, and the whole table paged in).
  */
-export const OLDEST_SETTLED = {
-  succeeded: "SELECT id FROM deliveries WHERE status IN ('succeeded', 'dead') AND status = 'succeeded' AND updated_at < ? ORDER BY updated_at LIMIT ?",
-  dead: "SELECT id FROM deliveries WHERE status IN ('succeeded', 'dead') AND status = 'dead' AND updated_at < ? ORDER BY updated_at LIMIT ?",
-} as const;
+const oldestSettled = (status: 'succeeded' | 'dead'): string =>
+  `SELECT id FROM deliveries WHERE status IN ('succeeded', 'dead') AND status = '${status}' AND updated_at < ? ORDER BY updated_at LIMIT ?`;
+export const OLDEST_SETTLED = { succeeded: oldestSettled('succeeded'), dead: oldestSettled('dead') } as const;
 
+/**
+ * Retention and statistics on SQLite. Each purge deletes at most `batch` rows of each kind in
+ * the caller's transaction, so the writer is held for a few ms at a time, never minutes.
+ */
 export function purge(db: Sql, c: RetentionCutoffs): number {
   let n = 0;
   for (const [status, before] of [['succeeded', c.before], ['dead', c.deadBefore]] as const) {

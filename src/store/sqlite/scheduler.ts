@@ -122,8 +122,9 @@ export class Scheduler {
   readonly #byId = new Map<string, Entry>();
   /**
    * each call's line per target (order key, then call), in seq order: only the first may be
-   * pending; those after it wait ('queued'), or are under way behind it in a chain. Two levels rather than one joined key: a key string per entry cost
-   * ~90 bytes (a 100,000-delivery backlog is held here whole).
+   * pending; those after it wait ('queued'), or are under way behind it in a chain. Two levels
+   * rather than one joined key: a key string per entry cost ~90 bytes (a 100,000-delivery
+   * backlog is held here whole).
    */
   readonly #lines = new Map<string, { key: string; calls: Map<string, Line> }>();
   /** per target, its pending entries by due time */
