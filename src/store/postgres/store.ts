@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type {
   Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter, NewDelivery,
@@ -15,6 +15,7 @@ import { Listener } from './listener.ts';
 import { Notifier } from './notifier.ts';
 import { claimedFrom, claimStep, promoteStep, reapStep, settlesForGood, settleStep } from './queue.ts';
 import * as resources from './resources.ts';
+import { newPool } from './pool.ts';
 import { pipelinedTx, type Step } from './sql.ts';
 import * as timers from './timers.ts';
 
@@ -31,6 +32,8 @@ export interface PostgresOptions {
   /** a schema of its own (tests isolate themselves this way); created when missing */
   schema?: string;
   max?: number;
+  /** a connection's lifetime is between this and twice this (pool.ts); default 30 */
+  lifetimeSeconds?: number;
 }
 
 /**
@@ -66,23 +69,8 @@ export class PostgresStore implements Store {
     this.#opts = opts;
     const schema = opts.schema;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`bad schema name ${schema}`);
-    this.#pool = new pg.Pool({
-      connectionString: opts.connectionString,
-      // A transaction's statements go out together (pipelinedTx): one round trip, not one each.
-      pipeline: true,
-      // Statements are prepared per connection and PostgreSQL reuses a generic plan, made from the
-      // table sizes of the moment; autovacuum refreshes statistics at most once a minute
-      // (autovacuum_naptime). On a young database the tables grow from nothing to ~100,000 rows
-      // in that minute, and a plan made for 400 rows scanned them all (20 ms per settle). A new
-      // connection every 30 s plans again from the sizes of then; it costs one connect per
-      // connection per 30 s.
-      maxLifetimeSeconds: 30,
-      // 10 connections: on 2 cores PostgreSQL itself is the limit well before that.
-      max: opts.max ?? 10,
-      ...(schema ? { options: `-c search_path=${schema}` } : {}),
-    });
-    // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
-    this.#pool.on('error', () => undefined);
+    // 10 connections: on 2 cores PostgreSQL itself is the limit well before that.
+    this.#pool = newPool({ connectionString: opts.connectionString, schema, max: opts.max ?? 10, lifetimeSeconds: opts.lifetimeSeconds ?? 30 });
     // Delivered to every listening process: "there is work", nothing more.
     this.#notifier = new Notifier(() => this.#pool.query({ name: 'notify', text: 'SELECT pg_notify($1, \'\')', values: [this.#channel()] }));
   }

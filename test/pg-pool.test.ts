@@ -1,0 +1,35 @@
+/**
+ * The PostgreSQL pool's connections end at different times (store/postgres/pool.ts): made
+ * together in a burst, with one fixed lifetime they all ended within a few ms and were all made
+ * again together, every 30 s (a p99 spike in the bench's fixed rate each time).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type pg from 'pg';
+import { newPool } from '../src/store/postgres/pool.ts';
+import { PG_SKIP, PG_URL, waitFor } from './helpers.ts';
+
+test('connections made in one burst end spread over [L, 2L), not together', { skip: PG_SKIP }, async () => {
+  const pool = newPool({ connectionString: PG_URL!, max: 8, lifetimeSeconds: 1 });
+  const ended: number[] = [];
+  pool.on('remove', () => ended.push(performance.now()));
+  try {
+    const start = performance.now();
+    // eight connections at once, all in use together, then all idle
+    const clients: pg.PoolClient[] = await Promise.all(Array.from({ length: 8 }, () => pool.connect()));
+    await Promise.all(clients.map((c) => c.query('SELECT 1')));
+    for (const c of clients) c.release();
+    assert.equal(pool.totalCount, 8);
+    await waitFor(() => ended.length === 8, 5_000);
+    const first = Math.min(...ended);
+    const last = Math.max(...ended);
+    // Uniform over [1 s, 2 s): eight ends within 100 ms of each other has a chance of ~1e-6.
+    assert.ok(last - first > 100, `ends spread over ${Math.round(last - first)} ms`);
+    assert.ok(first - start >= 950, `the first ended ${Math.round(first - start)} ms after the burst`);
+    assert.ok(last - start < 2_500, `the last ended ${Math.round(last - start)} ms after the burst`);
+    // idle connections are not closed for idleness: only their lifetime ends them
+    assert.equal(pool.totalCount, 0);
+  } finally {
+    await pool.end();
+  }
+});
