@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type pg from 'pg';
 import { newPool } from '../src/store/postgres/pool.ts';
-import { PG_SKIP, PG_URL, waitFor } from './helpers.ts';
+import { PG_SKIP, PG_URL, pgStore, waitFor } from './helpers.ts';
 
 test('connections made in one burst end spread over [L, 2L), not together', { skip: PG_SKIP }, async () => {
   const pool = newPool({ connectionString: PG_URL!, max: 8, lifetimeSeconds: 1 });
@@ -31,5 +31,25 @@ test('connections made in one burst end spread over [L, 2L), not together', { sk
     assert.equal(pool.totalCount, 0);
   } finally {
     await pool.end();
+  }
+});
+
+test('a plan made while deliveries is nearly empty still reads it by key, not by a sequential scan', { skip: PG_SKIP }, async (t) => {
+  const db = pgStore('hl_pool');
+  t.after(() => db.cleanup());
+  await db.store.migrate();
+  const pool = newPool({ connectionString: PG_URL!, schema: db.schema, max: 1, lifetimeSeconds: 0 });
+  t.after(() => pool.end());
+  // The dispatcher's settle joins a batch's ids to deliveries; prepared on a young database its
+  // generic plan was a hash join over a sequential scan, kept while the table grew.
+  const c = await pool.connect();
+  try {
+    await c.query('SET plan_cache_mode = force_generic_plan');
+    await c.query('PREPARE settle_like(text[]) AS UPDATE deliveries d SET attempts = d.attempts + 1 FROM unnest($1::text[]) AS r(id) WHERE d.id = r.id');
+    const plan = (await c.query("EXPLAIN EXECUTE settle_like('{msg_a,msg_b}')")).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    assert.doesNotMatch(plan, /Seq Scan on deliveries/, plan);
+    assert.match(plan, /Index Scan using deliveries_pkey/, plan);
+  } finally {
+    c.release();
   }
 });
