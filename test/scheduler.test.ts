@@ -2,7 +2,7 @@
  * The SQLite store's in-memory queue (src/store/sqlite/scheduler.ts) against a reference that
  * does the same by brute force (sorting every due entry on every claim): random adds, claims
  * (with and without chains of followers), results, releases, retries and lease expiries,
- * compared after every step. The scheduler's
+ * compared after every step (each entry, the next due time, and the counts by state). The scheduler's
  * indexed heaps and one-entry lines are what keep a 100,000 backlog small; this is what says
  * they still claim exactly what the simple rules say.
  */
@@ -33,6 +33,14 @@ class Reference {
   }
   pend(e: R, at: number): void {
     Object.assign(e, { state: 'pending', owner: null, lease: null, next_at: at });
+  }
+  counts(now: number): { queued: number; pending: number; delivering: number; oldest_due_at: number | null } {
+    const c = { queued: 0, pending: 0, delivering: 0, oldest_due_at: null as number | null };
+    for (const e of this.byId.values()) {
+      c[e.state] += 1;
+      if (e.state === 'pending' && e.next_at <= now && (c.oldest_due_at === null || e.next_at < c.oldest_due_at)) c.oldest_due_at = e.next_at;
+    }
+    return c;
   }
   first(e: R): boolean {
     return this.lines.get(`${e.key}\u0000${e.call}`)![0] === e;
@@ -166,6 +174,7 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
         assert.deepEqual([got.state, got.owner, got.lease_until, got.attempts, got.state === 'queued' ? 0 : got.next_at], [e.state, e.owner, e.lease, e.attempts, e.state === 'queued' ? 0 : e.next_at], `${e.id} at step ${step}`);
       }
       assert.equal(s.nextDue(now), ref.nextDue(now), `nextDue at step ${step}`);
+      assert.deepEqual(s.counts(now), ref.counts(now), `counts at step ${step}`);
     }
   });
 }
