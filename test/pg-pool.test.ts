@@ -26,8 +26,8 @@ test('connections made in one burst end spread over [L, 2L), not together', { sk
     // Uniform over [1 s, 2 s): eight ends within 100 ms of each other has a chance of ~1e-6.
     assert.ok(last - first > 100, `ends spread over ${Math.round(last - first)} ms`);
     assert.ok(first - start >= 950, `the first ended ${Math.round(first - start)} ms after the burst`);
-    assert.ok(last - start < 2_500, `the last ended ${Math.round(last - start)} ms after the burst`);
-    // idle connections are not closed for idleness: only their lifetime ends them
+    // (2 s after its connect at most; the connects themselves take a moment on a busy machine)
+    assert.ok(last - start < 3_500, `the last ended ${Math.round(last - start)} ms after the burst`);
     assert.equal(pool.totalCount, 0);
   } finally {
     await pool.end();
