@@ -32,8 +32,6 @@ export interface PostgresOptions {
   /** a schema of its own (tests isolate themselves this way); created when missing */
   schema?: string;
   max?: number;
-  /** a connection's lifetime is between this and twice this (pool.ts); default 30 */
-  lifetimeSeconds?: number;
 }
 
 /**
@@ -69,8 +67,9 @@ export class PostgresStore implements Store {
     this.#opts = opts;
     const schema = opts.schema;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`bad schema name ${schema}`);
-    // 10 connections: on 2 cores PostgreSQL itself is the limit well before that.
-    this.#pool = newPool({ connectionString: opts.connectionString, schema, max: opts.max ?? 10, lifetimeSeconds: opts.lifetimeSeconds ?? 30 });
+    // 10 connections: on 2 cores PostgreSQL itself is the limit well before that. Each lives
+    // 30–60 s (pool.ts says why).
+    this.#pool = newPool({ connectionString: opts.connectionString, schema, max: opts.max ?? 10, lifetimeSeconds: 30 });
     // Delivered to every listening process: "there is work", nothing more.
     this.#notifier = new Notifier(() => this.#pool.query({ name: 'notify', text: 'SELECT pg_notify($1, \'\')', values: [this.#channel()] }));
   }

@@ -270,10 +270,9 @@ export class Scheduler {
       return;
     }
     this.#delivering.delete(e);
-    this.#unheap(e);
-    this.#to(e, 'queued');
     e.owner = null;
     e.lease_until = null;
+    this.#demote(e);
   }
 
   /** A manual retry: due now, unless it is under way or waits behind an earlier event. */
