@@ -13,6 +13,7 @@ import { CALLS_BY_EXTERNAL_ID } from '../src/store/sqlite/calls.ts';
 import { LIST_BY_CALL } from '../src/store/sqlite/deliveries.ts';
 import { COUNT_DEAD, OLDEST_SETTLED } from '../src/store/sqlite/housekeeping.ts';
 import { EARLIEST_DUE } from '../src/store/sqlite/timers.ts';
+import { OPEN_OF_CALL, OPEN_OF_TARGET } from '../src/store/sqlite/queue.ts';
 import { tempDir } from './helpers.ts';
 
 function plan(db: DatabaseSync, sql: string): string[] {
@@ -61,4 +62,11 @@ test('a call\'s deliveries are read through deliveries_by_call, not by walking t
 test('a call listed by the switch\'s id is read through calls_by_external_id', async () => {
   const [steps] = await plans([CALLS_BY_EXTERNAL_ID]);
   assert.deepEqual(steps, ['SEARCH calls USING INDEX calls_by_external_id (account_id=? AND external_id=?)']);
+});
+
+test('a spilled target is read back from the open set and each call through deliveries_by_call, never by reading every delivery', async () => {
+  const [target, call] = await plans([OPEN_OF_TARGET, OPEN_OF_CALL]);
+  assert.deepEqual(target, ['SCAN o', 'SEARCH d USING INDEX sqlite_autoindex_deliveries_1 (id=?)']);
+  assert.ok(call!.includes('SEARCH d USING INDEX deliveries_by_call (call_id=?)'), call!.join('\n'));
+  assert.ok(!call!.some((s) => s.startsWith('SCAN d')), call!.join('\n'));
 });

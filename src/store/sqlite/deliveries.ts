@@ -67,8 +67,9 @@ export function listAttempts(db: Sql, deliveryIds: string[]): Attempt[] {
 export function retryDelivery(db: Sql, sched: Scheduler, accountId: string, id: string, now: number): boolean {
   const row = db.get('SELECT order_key, call_id, event_seq, status FROM deliveries WHERE id = ? AND account_id = ?', id, accountId);
   if (!row) return false;
-  if (sched.get(id)) {
-    if (!sched.retry(id, now)) return false;
+  // one in memory, or one of a call that waits in the database (its row is read back due now)
+  if (sched.get(id) || (row.status === 'pending' && sched.spilled(String(row.order_key), id))) {
+    if (sched.get(id) && !sched.retry(id, now)) return false;
     db.run('UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ?', now, now, id);
     return true;
   }

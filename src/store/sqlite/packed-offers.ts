@@ -115,13 +115,17 @@ export class KeptOffers {
     this.#maxBytes = maxBytes;
   }
 
-  /** Keeps what fits of a message's offers, in order; the rest are read from the rows at their claim. */
-  keep(p: PackedOffers): void {
+  /**
+   * Keeps what fits of a message's offers, in order, but those at the indexes in `skip` (not in
+   * the queue: spilled to the database); the rest are read from the rows at their claim.
+   */
+  keep(p: PackedOffers, skip?: ReadonlySet<number>): void {
     if (this.#full()) return;
     const heads = requestHeads(p);
     const msg = { size: p.bytes.byteLength, refs: 0 };
     const k = p.keys;
     for (let i = 0, n = offerCount(p); i < n && !this.#full(); i++) {
+      if (skip?.has(i)) continue;
       const start = i === 0 ? 0 : (k[(i - 1) * KEYS + END] as number);
       if (msg.refs++ === 0) this.#bytes += msg.size;
       this.#byId.set(k[i * KEYS] as string, { bytes: p.bytes.subarray(start, k[i * KEYS + END] as number), head: heads[k[i * KEYS + REQUEST] as number]!, msg });

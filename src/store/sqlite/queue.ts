@@ -3,7 +3,7 @@ import { freshDelivery, type KeptOffers } from './packed-offers.ts';
 import { F, FIELDS, type PackedResults } from './packed-results.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
 import type { Sql } from './db.ts';
-import type { Entry, Scheduler, Settlement } from './scheduler.ts';
+import type { Entry, EntryKeys, Scheduler, Settlement } from './scheduler.ts';
 
 /**
  * The SQLite delivery queue: claims come from the in-memory scheduler (scheduler.ts says why);
@@ -26,6 +26,7 @@ export function claimDue(
   db: Sql, sched: Scheduler, owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, reap: boolean,
   fresh?: KeptOffers, followers = 0,
 ): Claimed[] {
+  for (const key of sched.refillsDue(now)) refill(db, sched, key, now);
   const claimed = sched.claim(owner, now, leaseUntil, limit, slots, reap, followers);
   if (claimed.length === 0) return [];
   const out: (Claimed | undefined)[] = new Array(claimed.length);
@@ -125,9 +126,7 @@ function targetHealth(db: Sql, p: PackedResults, now: number): void {
   }
 }
 
-const addRow = (sched: Scheduler, r: Row): void => {
-  sched.add({ id: String(r.id), order_key: String(r.order_key), call_id: String(r.call_id), event_seq: Number(r.event_seq), next_attempt_at: Number(r.next_attempt_at) }, true);
-};
+const keys = (r: Row): EntryKeys => ({ id: String(r.id), order_key: String(r.order_key), call_id: String(r.call_id), event_seq: Number(r.event_seq), next_attempt_at: Number(r.next_attempt_at) });
 
 /**
  * Every unsettled delivery, to rebuild the scheduler at start: row by row, so a backlog of
@@ -139,5 +138,21 @@ const addRow = (sched: Scheduler, r: Row): void => {
  */
 export function loadQueue(db: Sql, sched: Scheduler): void {
   const rows = db.each('SELECT d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at FROM deliveries_open o JOIN deliveries d ON d.id = o.id');
-  for (const r of rows) addRow(sched, r);
+  for (const r of rows) sched.add(keys(r), true);
+}
+
+// CROSS JOIN: the open set is the outer loop (SQLite keeps that order), never the deliveries
+// table, which holds every delivery kept for the log.
+export const OPEN_OF_TARGET = 'SELECT d.id, d.call_id FROM deliveries_open o CROSS JOIN deliveries d ON d.id = o.id WHERE d.order_key = ?';
+export const OPEN_OF_CALL = `SELECT d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at FROM deliveries d
+                      WHERE d.call_id = ? AND d.order_key = ? AND d.id IN (SELECT id FROM deliveries_open)`;
+
+/**
+ * A spilled target's calls read back from the rows (Scheduler.refill, Windows): its open rows in
+ * the open set's order (ids: oldest first), each new call whole through the index by call.
+ * The scan stops once the window is full, so a dead target's refill reads about a window's rows.
+ */
+export function refill(db: Sql, sched: Scheduler, key: string, now: number): void {
+  const open = db.each(OPEN_OF_TARGET, key) as Iterable<{ id: string; call_id: string }>;
+  sched.refill(key, now, open, (callId) => db.all(OPEN_OF_CALL, callId, key).map(keys));
 }

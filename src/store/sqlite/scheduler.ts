@@ -1,4 +1,5 @@
 import type { NewDelivery, Slots } from '../contract.ts';
+import { Heap } from './heap.ts';
 
 /**
  * The SQLite store's delivery queue, in memory. SQLite serves one process per data directory, so
@@ -37,77 +38,51 @@ export interface Entry {
   pos: number;
 }
 
-const less = (x: Entry, y: Entry): boolean => x.next_at < y.next_at || (x.next_at === y.next_at && x.id < y.id);
-
-/**
- * A binary min-heap of pending entries by due time. Indexed (each entry knows its place), so a
- * due time that changes moves the entry itself: no stale copies to skip, no node per change.
- */
-class Heap {
-  readonly #a: Entry[] = [];
-  get size(): number {
-    return this.#a.length;
-  }
-  peek(): Entry | undefined {
-    return this.#a[0];
-  }
-  push(e: Entry): void {
-    e.pos = this.#a.length;
-    this.#a.push(e);
-    this.#up(e.pos);
-  }
-  /** after the entry's next_at changed */
-  update(e: Entry): void {
-    this.#down(this.#up(e.pos));
-  }
-  remove(e: Entry): void {
-    const a = this.#a;
-    const i = e.pos;
-    const last = a.pop()!;
-    e.pos = -1;
-    if (last === e) return;
-    a[i] = last;
-    last.pos = i;
-    this.#down(this.#up(i));
-  }
-  #up(i: number): number {
-    const a = this.#a;
-    const e = a[i]!;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const pe = a[p]!;
-      if (!less(e, pe)) break;
-      a[i] = pe;
-      pe.pos = i;
-      i = p;
-    }
-    a[i] = e;
-    e.pos = i;
-    return i;
-  }
-  #down(i: number): void {
-    const a = this.#a;
-    const e = a[i]!;
-    const n = a.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && less(a[r]!, a[l]!) ? r : l;
-      const ce = a[c]!;
-      if (!less(ce, e)) break;
-      a[i] = ce;
-      ce.pos = i;
-      i = c;
-    }
-    a[i] = e;
-    e.pos = i;
-  }
-}
-
 /** A call's line for one target: most calls have one unsettled delivery, kept without an array. */
 type Line = Entry | Entry[];
 const head = (l: Line | undefined): Entry | undefined => (Array.isArray(l) ? l[0] : l);
+const entries = (l: Line): Entry[] => (Array.isArray(l) ? l : [l]);
+
+/** The keys of a delivery the queue holds, as written or read back from its row. */
+export type EntryKeys = Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'event_seq' | 'next_attempt_at'>;
+
+/**
+ * How many of a target's deliveries the queue holds in memory; past that, whole calls stay in
+ * the database only ("spilled") and are read back, oldest first, when the target's part has
+ * fallen below half its window (queue.ts refill).
+ *
+ * Why: a dead target's backlog was held here whole — 100,000 entries, ~25 MB live, which V8
+ * grows into ~100 MB of old generation (issue 10 item 5: RSS within 100 MB of the run without
+ * the backlog). `healthy` is above what a healthy burst builds (workload (b) runs 20,000–30,000
+ * deliveries ahead of the sender: those must not spill, or each would be read back at its claim
+ * instead of taken from the offer kept in memory); `failing` applies to a target whose last
+ * result failed, and at start to every target (nothing is known of them yet: a restart with a
+ * large backlog is the case of a dead target). Refills of one target are at least `refillGapMs`
+ * apart: each reads the open set from its start (a flapping target must not scan it per result).
+ */
+export interface Windows {
+  healthy: number;
+  failing: number;
+  refillGapMs: number;
+}
+export const WINDOWS: Windows = { healthy: 50_000, failing: 5_000, refillGapMs: 1_000 };
+
+/** One target's part of the queue. */
+interface Target {
+  readonly key: string;
+  /** its calls' lines, oldest call first (Map order) */
+  readonly calls: Map<string, Line>;
+  /** entries in memory */
+  n: number;
+  /** whether some of its calls wait in the database only */
+  spilled: boolean;
+  /** how many deliveries those are: counted as they spill and come back, exact after a full refill */
+  spilledN: number;
+  /** its last result failed, or (rebuilt at start) nothing is known of it yet */
+  failing: boolean;
+  /** when its last refill ran */
+  refilledAt: number;
+}
 
 export interface Settlement {
   id: string;
@@ -126,7 +101,17 @@ export class Scheduler {
    * rather than one joined key: a key string per entry cost ~90 bytes (a 100,000-delivery
    * backlog is held here whole).
    */
-  readonly #lines = new Map<string, { key: string; calls: Map<string, Line> }>();
+  readonly #lines = new Map<string, Target>();
+  /** targets with calls in the database only (Windows) */
+  readonly #spilled = new Set<Target>();
+  /**
+   * ids whose result the queue has applied and the database has not yet recorded (the write
+   * follows in the next group commit): a refill must not read them back as still open, nor a
+   * trim drop one whose row is behind what memory knows.
+   */
+  readonly #settling = new Set<string>();
+  readonly #windows: Windows;
+  readonly #onEvict: ((id: string) => void) | undefined;
   /** per target, its pending entries by due time */
   readonly #due = new Map<string, Heap>();
   readonly #delivering = new Set<Entry>();
@@ -137,6 +122,11 @@ export class Scheduler {
    */
   readonly #n: Record<EntryState, number> = { queued: 0, pending: 0, delivering: 0 };
 
+  constructor(opts: { windows?: Partial<Windows>; onEvict?: (id: string) => void } = {}) {
+    this.#windows = { ...WINDOWS, ...opts.windows };
+    this.#onEvict = opts.onEvict;
+  }
+
   get size(): number {
     return this.#byId.size;
   }
@@ -145,15 +135,29 @@ export class Scheduler {
    * An unsettled delivery, at enqueue or when the queue is rebuilt; it waits behind its call's
    * earlier events. At enqueue (and a manual retry) it never goes ahead of the entry its line
    * already offers; `rebuild` (nothing is under way yet) puts it in seq order whatever came
-   * first, so the rows may be read in any order (queue.ts loadQueue).
+   * first, so the rows may be read in any order (queue.ts loadQueue). False when it stays in the
+   * database only (its target is at its window: Windows), to be read back by a refill.
    */
-  add(d: Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'event_seq' | 'next_attempt_at'>, rebuild = false): void {
-    if (this.#byId.has(d.id)) return;
-    let target = this.#lines.get(d.order_key);
-    if (!target) {
-      target = { key: d.order_key, calls: new Map() };
-      this.#lines.set(d.order_key, target);
+  add(d: EntryKeys, rebuild = false): boolean {
+    if (this.#byId.has(d.id)) return true;
+    let t = this.#lines.get(d.order_key);
+    if (!t) {
+      t = { key: d.order_key, calls: new Map(), n: 0, spilled: false, spilledN: 0, failing: rebuild, refilledAt: -Infinity };
+      this.#lines.set(d.order_key, t);
     }
+    // A call already here is let in whole (its line must be complete to keep its order); a new
+    // one waits in the database while the target is at its window, or while older calls do.
+    if (!t.calls.has(d.call_id) && (t.spilled || t.n >= this.#window(t))) {
+      t.spilled = true;
+      t.spilledN += 1;
+      this.#spilled.add(t);
+      return false;
+    }
+    this.#insert(t, d, rebuild);
+    return true;
+  }
+
+  #insert(target: Target, d: EntryKeys, rebuild: boolean): void {
     const cur = target.calls.get(d.call_id);
     // The order key string the target's first entry brought, and the call id its call's first
     // entry brought: one string per target and per call, not one per entry (a row read from
@@ -162,6 +166,7 @@ export class Scheduler {
     const e: Entry = { id: d.id, order_key: target.key, call_id: callId, seq: d.event_seq, next_at: d.next_attempt_at, attempts: 0, state: 'queued', owner: null, lease_until: null, pos: -1 };
     this.#byId.set(e.id, e);
     this.#n.queued += 1;
+    target.n += 1;
     if (cur === undefined) {
       target.calls.set(d.call_id, e);
       this.#makePending(e, e.next_at);
@@ -242,14 +247,102 @@ export class Scheduler {
   settle(s: Settlement, now: number): void {
     const e = this.#byId.get(s.id);
     if (!e || e.state !== 'delivering' || e.owner !== s.owner) return;
+    this.#settling.add(e.id);
+    const t = this.#lines.get(e.order_key)!;
+    const turnsFailing = s.status !== 'succeeded' && !t.failing;
+    t.failing = s.status !== 'succeeded';
     if (s.status === 'pending') {
       e.attempts = Math.max(e.attempts, s.attempt);
       this.#makePending(e, s.next_at);
+    } else {
+      this.#remove(e);
+      const next = head(t.calls.get(e.call_id));
+      if (next && next.state === 'queued') this.#makePending(next, now);
+    }
+    if (turnsFailing) this.#trim(t);
+  }
+
+  /** The database has recorded these results (`settle`): a refill may read their rows again. */
+  recorded(ids: Iterable<string>): void {
+    for (const id of ids) this.#settling.delete(id);
+  }
+
+  #window(t: Target): number {
+    return t.failing ? this.#windows.failing : this.#windows.healthy;
+  }
+
+  /**
+   * A target turned failing holds more than its window: its newest whole calls go back to the
+   * database only (none under way, none with a result not yet recorded), to be read back later.
+   */
+  #trim(t: Target): void {
+    const w = this.#window(t);
+    if (t.n <= w) return;
+    const calls = [...t.calls.values()];
+    for (let i = calls.length - 1; i >= 0 && t.n > w; i--) {
+      const es = entries(calls[i]!);
+      if (es.some((e) => e.state === 'delivering' || this.#settling.has(e.id))) continue;
+      t.spilled = true;
+      t.spilledN += es.length;
+      this.#spilled.add(t);
+      for (const e of [...es]) {
+        this.#remove(e);
+        this.#onEvict?.(e.id);
+      }
+    }
+  }
+
+  /** Targets whose calls wait in the database and whose window has room again: to refill now. */
+  refillsDue(now: number): string[] {
+    const due: string[] = [];
+    if (this.#spilled.size === 0) return due;
+    for (const t of this.#spilled) if (this.#refillAt(t) <= now) due.push(t.key);
+    return due;
+  }
+
+  /** when a spilled target may be refilled: once below half its window, `refillGapMs` after the last */
+  #refillAt(t: Target): number {
+    return t.n < this.#window(t) / 2 ? t.refilledAt + this.#windows.refillGapMs : Infinity;
+  }
+
+  /**
+   * Reads a spilled target's calls back (queue.ts refill): `open` lists its open rows oldest
+   * first, `call` all open rows of one call; whole calls are taken until the window is full.
+   * A scan that reaches the end has seen every call left in the database: none is spilled then.
+   */
+  refill(key: string, now: number, open: Iterable<{ id: string; call_id: string }>, call: (callId: string) => EntryKeys[]): void {
+    const t = this.#lines.get(key);
+    if (!t || !t.spilled) return;
+    t.refilledAt = now;
+    const w = this.#window(t);
+    let back = 0;
+    let full = false;
+    for (const r of open) {
+      // in memory already (or its offer is on the way: its call is here), or its result not yet recorded
+      if (t.calls.has(r.call_id) || this.#byId.has(r.id) || this.#settling.has(r.id)) continue;
+      if (t.n >= w) {
+        full = true;
+        break;
+      }
+      for (const d of call(r.call_id)) {
+        if (this.#byId.has(d.id) || this.#settling.has(d.id)) continue;
+        this.#insert(t, d, true);
+        back += 1;
+      }
+    }
+    if (full) {
+      t.spilledN = Math.max(1, t.spilledN - back);
       return;
     }
-    this.#remove(e);
-    const next = head(this.#lines.get(e.order_key)?.calls.get(e.call_id));
-    if (next && next.state === 'queued') this.#makePending(next, now);
+    t.spilled = false;
+    t.spilledN = 0;
+    this.#spilled.delete(t);
+    if (t.calls.size === 0) this.#lines.delete(key);
+  }
+
+  /** Whether a delivery not in memory waits in the database to be read back (a spilled call's). */
+  spilled(orderKey: string, id: string): boolean {
+    return this.#lines.get(orderKey)?.spilled === true && !this.#byId.has(id) && !this.#settling.has(id);
   }
 
   /** Hands leased entries back (all of `owner`'s, or only `ids`): heads due as they were, followers behind them. */
@@ -295,17 +388,26 @@ export class Scheduler {
       if (top) consider(top.next_at);
     }
     for (const e of this.#delivering) if (e.lease_until !== null) consider(e.lease_until);
+    for (const t of this.#spilled) {
+      const at = this.#refillAt(t);
+      if (at !== Infinity) consider(Math.max(at, now + 1));
+    }
     return next;
   }
 
-  /** The entries in each state, and the oldest due time of a pending one due by `now` (each target's heap top). */
+  /**
+   * The entries in each state, and the oldest due time of a pending one due by `now` (each
+   * target's heap top). Deliveries spilled to the database count as pending, their rows' status.
+   */
   counts(now: number): { queued: number; pending: number; delivering: number; oldest_due_at: number | null } {
     let oldest: number | null = null;
     for (const heap of this.#due.values()) {
       const top = heap.peek();
       if (top && top.next_at <= now && (oldest === null || top.next_at < oldest)) oldest = top.next_at;
     }
-    return { ...this.#n, oldest_due_at: oldest };
+    let spilled = 0;
+    for (const t of this.#spilled) spilled += t.spilledN;
+    return { ...this.#n, pending: this.#n.pending + spilled, oldest_due_at: oldest };
   }
 
   /** ids under way now, for the delivery log's view of them */
@@ -358,6 +460,7 @@ export class Scheduler {
     const target = this.#lines.get(e.order_key);
     const line = target?.calls.get(e.call_id);
     if (!target || line === undefined) return;
+    target.n -= 1;
     if (line === e) target.calls.delete(e.call_id);
     else if (Array.isArray(line)) {
       const i = line.indexOf(e);
@@ -365,6 +468,7 @@ export class Scheduler {
       if (line.length === 1) target.calls.set(e.call_id, line[0]!);
       else if (line.length === 0) target.calls.delete(e.call_id);
     }
-    if (target.calls.size === 0) this.#lines.delete(e.order_key);
+    // a spilled target is kept: it knows its calls in the database
+    if (target.calls.size === 0 && !target.spilled) this.#lines.delete(e.order_key);
   }
 }

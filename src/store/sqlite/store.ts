@@ -13,7 +13,7 @@ import { purge, stats } from './housekeeping.ts';
 import { claimDue, guard, loadQueue, writeResults } from './queue.ts';
 import { KeptOffers, offerCount, offerKeys, type PackedOffers } from './packed-offers.ts';
 import { packResults, type PackedResults } from './packed-results.ts';
-import { Scheduler } from './scheduler.ts';
+import { Scheduler, type Windows } from './scheduler.ts';
 import * as resources from './resources.ts';
 import * as timers from './timers.ts';
 
@@ -60,6 +60,8 @@ export interface SqliteOptions {
   writeResults?: ResultWriter;
   /** false: leave the WAL's checkpoints to another connection (db.ts DbOptions) */
   checkpoints?: boolean;
+  /** how much of each target's queue is held in memory (scheduler.ts Windows; tests make them small) */
+  windows?: Partial<Windows>;
 }
 
 /**
@@ -76,6 +78,7 @@ export class SqliteStore implements Store {
   readonly #fed: boolean;
   readonly #remote: QueueRemote | undefined;
   readonly #writeResults: ResultWriter;
+  readonly #windows: Partial<Windows> | undefined;
   /** the delivery queue (scheduler.ts), rebuilt from the rows on first use */
   #sched: Scheduler | null = null;
   /** the last call number given per account (nextCallNumber) */
@@ -94,6 +97,7 @@ export class SqliteStore implements Store {
     this.#db = new Db(dataDir, { checkpoints: opts.checkpoints });
     this.#fed = opts.queue === 'fed';
     this.#remote = opts.remote;
+    this.#windows = opts.windows;
     this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED));
     // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
     this.#db.onCommitFailed = () => (this.#sched = null);
@@ -101,7 +105,8 @@ export class SqliteStore implements Store {
 
   #queue(): Scheduler {
     if (!this.#sched) {
-      const s = new Scheduler();
+      // a delivery whose call goes back to the database keeps no offer in memory
+      const s = new Scheduler({ windows: this.#windows, onEvict: (id) => this.#fresh.take(id) });
       loadQueue(this.#db, s);
       this.#sched = s;
     }
@@ -287,10 +292,14 @@ export class SqliteStore implements Store {
     }
     if (batches.length === 0) return Promise.resolve();
     const packed = batches.length === 1 ? batches[0]!.results : batches.flatMap((b) => b.results);
-    return this.#writeResults(packed, batches.flatMap((b) => b.held), now).catch((err: unknown) => {
-      this.#unsettled.push(...batches);
-      throw err;
-    });
+    const held = batches.flatMap((b) => b.held);
+    return this.#writeResults(packed, held, now).then(
+      () => this.#sched?.recorded(held),
+      (err: unknown) => {
+        this.#unsettled.push(...batches);
+        throw err;
+      },
+    );
   }
 
   /**
@@ -302,8 +311,9 @@ export class SqliteStore implements Store {
    */
   offer(p: PackedOffers): void {
     const sched = this.#queue();
-    for (let i = 0, n = offerCount(p); i < n; i++) sched.add(offerKeys(p, i));
-    this.#fresh.keep(p);
+    let spilled: Set<number> | undefined;
+    for (let i = 0, n = offerCount(p); i < n; i++) if (!sched.add(offerKeys(p, i))) (spilled ??= new Set()).add(i);
+    this.#fresh.keep(p, spilled);
   }
 
   /** Split mode, on the API thread: results held by the delivery thread, written here. */

@@ -1,0 +1,78 @@
+/**
+ * Issue 10 item 5, on the real SQLite store: a target's deliveries past its window (scheduler.ts
+ * Windows; small here) wait in the database only, through a failure, a restart and a manual
+ * retry, and come back whole, in each call's order, each delivered once, when the target recovers.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AttemptResult, Claimed } from '../src/store/contract.ts';
+import { SqliteStore } from '../src/store/sqlite/store.ts';
+import { enqueue, epoch, newAccount, result } from './store-harness.ts';
+import { tempDir } from './helpers.ts';
+
+const W = { healthy: 40, failing: 10, refillGapMs: 0 };
+const slots = { free: new Map<string, number>(), fallback: 1000 };
+
+test('sqlite: a backlog past its window waits in the database and comes back whole, in order, once', async () => {
+  const tmp = tempDir('hookline-window-');
+  let store = new SqliteStore(tmp.dir, { windows: W });
+  try {
+    await store.migrate();
+    const T = epoch();
+    await store.recoverLeases();
+    const acct = await newAccount(store);
+    const calls: string[][] = [];
+    for (let c = 0; c < 30; c++) calls.push((await enqueue(store, acct, T, [1, 2, 3].map((seq) => ({ seq, key: 'w_dead' })))).ids);
+    const total = async (now: number): Promise<number> => {
+      const d = (await store.stats(now)).deliveries;
+      return d.queued! + d.pending! + d.delivering!;
+    };
+    const claimAt = (now: number, settle: AttemptResult[] = [], limit = 1000): Promise<Claimed[]> =>
+      store.claimDeliveries('o', now, now + 60_000, limit, slots, settle);
+
+    // healthy so far: whole calls up to 40 entries are held, 14 calls' first events are due
+    const first = await claimAt(T, [], 1);
+    assert.deepEqual(first.map((d) => d.id), [calls[0]![0]]);
+    const rest = await claimAt(T);
+    assert.equal(rest.length, 13);
+    await store.releaseDeliveries('o', T, rest.map((d) => d.id));
+    // its first failure: the newest calls go back to the database, down to the failing window
+    await store.recordAttempts([result('o', first[0]!, 'pending', T, { next: T + 1 })], T);
+    assert.equal((await claimAt(T + 5)).length, 3, 'calls 0–2 held (9 entries), the rest in the database');
+    assert.equal(await total(T + 5), 90, 'the counts include what waits in the database');
+    await store.releaseDeliveries('o', T + 5);
+
+    // a restart: nothing is known of the target, it is held to the failing window
+    await store.close();
+    store = new SqliteStore(tmp.dir, { windows: W });
+    await store.recoverLeases();
+    assert.equal((await claimAt(T + 10)).length, 4, 'calls 0–3 held (12 entries)');
+    await store.releaseDeliveries('o', T + 10);
+    // a manual retry of a delivery that waits in the database: its row is due now
+    assert.equal(await store.retryDelivery(acct, calls[29]![0]!, T + 10), true);
+
+    // the target recovers: every delivery once, each call's events in order
+    const done = new Set<string>();
+    const seqOf = new Map(calls.flatMap((ids) => ids.map((id, i) => [id, i] as const)));
+    let now = T + 20;
+    let settle: AttemptResult[] = [];
+    for (let round = 0; round < 200 && done.size < 90; round++) {
+      const got = await claimAt(now, settle);
+      settle = [];
+      for (const d of got) {
+        assert.ok(!done.has(d.id), `${d.id} delivered twice`);
+        const line = calls.find((ids) => ids.includes(d.id))!;
+        for (const earlier of line.slice(0, seqOf.get(d.id))) assert.ok(done.has(earlier), `${d.id} claimed before ${earlier} of its call`);
+        done.add(d.id);
+        settle.push(result('o', d, 'succeeded', now));
+      }
+      now += 1;
+    }
+    await store.recordAttempts(settle, now);
+    assert.equal(done.size, 90);
+    assert.equal(await total(now), 0);
+  } finally {
+    await store.close();
+    tmp.remove();
+  }
+});
