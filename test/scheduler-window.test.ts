@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Scheduler, type EntryKeys, type Windows } from '../src/store/sqlite/scheduler.ts';
+import type { EntryKeys, Windows } from '../src/store/sqlite/entries.ts';
+import { Scheduler } from '../src/store/sqlite/scheduler.ts';
 
 interface Row { id: string; key: string; call: string; seq: number; at: number; open: boolean }
 

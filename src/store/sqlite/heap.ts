@@ -1,4 +1,4 @@
-import type { Entry } from './scheduler.ts';
+import type { Entry } from './entries.ts';
 
 const less = (x: Entry, y: Entry): boolean => x.next_at < y.next_at || (x.next_at === y.next_at && x.id < y.id);
 

@@ -1,6 +1,6 @@
 import type { Claimed, NewDelivery, SendRequest } from '../contract.ts';
 import { requestText } from './request-text.ts';
-import type { Entry } from './scheduler.ts';
+import type { Entry } from './entries.ts';
 
 /**
  * The deliveries the writing thread has committed, as split mode hands them to the delivery

@@ -3,7 +3,8 @@ import { freshDelivery, type KeptOffers } from './packed-offers.ts';
 import { F, FIELDS, type PackedResults } from './packed-results.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
 import type { Sql } from './db.ts';
-import type { Entry, EntryKeys, Scheduler, Settlement } from './scheduler.ts';
+import type { Entry, EntryKeys, Settlement } from './entries.ts';
+import type { Scheduler } from './scheduler.ts';
 
 /**
  * The SQLite delivery queue: claims come from the in-memory scheduler (scheduler.ts says why);

@@ -1,4 +1,5 @@
-import type { NewDelivery, Slots } from '../contract.ts';
+import type { Slots } from '../contract.ts';
+import { entries, head, WINDOWS, type Entry, type EntryKeys, type EntryState, type Settlement, type Target, type Windows } from './entries.ts';
 import { Heap } from './heap.ts';
 
 /**
@@ -14,92 +15,16 @@ import { Heap } from './heap.ts';
  * flight at the crash are sent again: at least once, the same webhook-id).
  *
  * The contract's semantics are kept exactly: a lease expires and is taken over, a late result
- * from an owner that lost its lease changes nothing, a full target is never walked.
+ * from an owner that lost its lease changes nothing, a full target is never walked. Each target
+ * holds up to its window (entries.ts Windows); past it, whole calls wait in the rows (`refill`).
  */
-export type EntryState = 'queued' | 'pending' | 'delivering';
-
-/**
- * One unsettled delivery. Kept small, because a dead target's whole backlog is held here
- * (issue 10: 100,000 due deliveries within 100 MB of RSS): ~185 bytes an entry beside its id
- * and call id strings, against ~440 with a heap node per due time and an array per line.
- */
-export interface Entry {
-  readonly id: string;
-  readonly order_key: string;
-  readonly call_id: string;
-  readonly seq: number;
-  next_at: number;
-  /** attempts made as far as the queue knows (the row's count may not be committed yet) */
-  attempts: number;
-  state: EntryState;
-  owner: string | null;
-  lease_until: number | null;
-  /** its index in its target's due heap while pending, else -1 */
-  pos: number;
-}
-
-/** A call's line for one target: most calls have one unsettled delivery, kept without an array. */
-type Line = Entry | Entry[];
-const head = (l: Line | undefined): Entry | undefined => (Array.isArray(l) ? l[0] : l);
-const entries = (l: Line): Entry[] => (Array.isArray(l) ? l : [l]);
-
-/** The keys of a delivery the queue holds, as written or read back from its row. */
-export type EntryKeys = Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'event_seq' | 'next_attempt_at'>;
-
-/**
- * How many of a target's deliveries the queue holds in memory; past that, whole calls stay in
- * the database only ("spilled") and are read back, oldest first, when the target's part has
- * fallen below half its window (queue.ts refill).
- *
- * Why: a dead target's backlog was held here whole — 100,000 entries, ~25 MB live, which V8
- * grows into ~100 MB of old generation (issue 10 item 5: RSS within 100 MB of the run without
- * the backlog). `healthy` is above what a healthy burst builds (workload (b) runs 20,000–30,000
- * deliveries ahead of the sender: those must not spill, or each would be read back at its claim
- * instead of taken from the offer kept in memory); `failing` applies to a target whose last
- * result failed, and at start to every target (nothing is known of them yet: a restart with a
- * large backlog is the case of a dead target). Refills of one target are at least `refillGapMs`
- * apart: each reads the open set from its start (a flapping target must not scan it per result).
- */
-export interface Windows {
-  healthy: number;
-  failing: number;
-  refillGapMs: number;
-}
-export const WINDOWS: Windows = { healthy: 50_000, failing: 5_000, refillGapMs: 1_000 };
-
-/** One target's part of the queue. */
-interface Target {
-  readonly key: string;
-  /** its calls' lines, oldest call first (Map order) */
-  readonly calls: Map<string, Line>;
-  /** entries in memory */
-  n: number;
-  /** whether some of its calls wait in the database only */
-  spilled: boolean;
-  /** how many deliveries those are: counted as they spill and come back, exact after a full refill */
-  spilledN: number;
-  /** its last result failed, or (rebuilt at start) nothing is known of it yet */
-  failing: boolean;
-  /** when its last refill ran */
-  refilledAt: number;
-}
-
-export interface Settlement {
-  id: string;
-  owner: string;
-  status: 'succeeded' | 'pending' | 'dead';
-  next_at: number;
-  /** the attempt this result is of */
-  attempt: number;
-}
-
 export class Scheduler {
   readonly #byId = new Map<string, Entry>();
   /**
    * each call's line per target (order key, then call), in seq order: only the first may be
    * pending; those after it wait ('queued'), or are under way behind it in a chain. Two levels
-   * rather than one joined key: a key string per entry cost ~90 bytes (a 100,000-delivery
-   * backlog is held here whole).
+   * rather than one joined key: a key string per entry cost ~90 bytes (a dead target's window,
+   * thousands of entries, is held here).
    */
   readonly #lines = new Map<string, Target>();
   /** targets with calls in the database only (Windows) */

@@ -13,7 +13,8 @@ import { purge, stats } from './housekeeping.ts';
 import { claimDue, guard, loadQueue, writeResults } from './queue.ts';
 import { KeptOffers, offerCount, offerKeys, type PackedOffers } from './packed-offers.ts';
 import { packResults, type PackedResults } from './packed-results.ts';
-import { Scheduler, type Windows } from './scheduler.ts';
+import type { Windows } from './entries.ts';
+import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
 import * as timers from './timers.ts';
 
