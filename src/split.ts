@@ -6,7 +6,7 @@ import { packOffers } from './store/sqlite/packed-offers.ts';
 import type { PackedResults } from './store/sqlite/packed-results.ts';
 import type { QueueRemote, ResultWriter } from './store/sqlite/store.ts';
 import type { ThreadStats } from './thread-stats.ts';
-import { WORKER_YOUNG_GENERATION_MB } from './node-flags.ts';
+import { WORKER_OLD_GENERATION_MB, WORKER_YOUNG_GENERATION_MB } from './node-flags.ts';
 
 /**
  * Split mode (SQLite, `--role all`, `HOOKLINE_THREADS=2`): the API and the call engine run on the
@@ -63,7 +63,7 @@ export class SplitWorker implements QueueRemote {
 
   /** `writeResults` writes the delivery thread's results on this thread's connection. */
   static async start(config: Config, log: Logger, writeResults: ResultWriter): Promise<SplitWorker> {
-    const worker = new Worker(new URL('./split-worker.ts', import.meta.url), { workerData: { config }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    const worker = new Worker(new URL('./split-worker.ts', import.meta.url), { workerData: { config }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB } });
     const w = new SplitWorker(worker, log, writeResults);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: { type?: string }): void => {
