@@ -1,23 +1,28 @@
 /**
- * The V8 flags Hookline runs with. They must be on node's command line (V8 sizes a heap when it
- * creates it; `v8.setFlagsFromString` later changes nothing), so they are written out where
- * Hookline is started: `npm start`, the `hookline` bin's shebang (`env -S`), the bench's and the
- * tests' child processes (test/node-flags.test.ts holds those to this list). The delivery thread
- * gets the same young generation through its resourceLimits when node was started without it
- * (a flag on the command line, when there is one, wins over a worker's resourceLimits).
+ * The V8 flags Hookline runs with: none at present. Flags must be on node's command line (V8
+ * sizes a heap when it creates it; `v8.setFlagsFromString` later changes nothing), so any are
+ * written out where Hookline is started: `npm start`, the `hookline` bin's shebang (`env -S`),
+ * the bench's and the tests' child processes (test/node-flags.test.ts holds those to this list).
  *
- * --max-semi-space-size=4 (MB; V8's default here is 16, and it grows the space under load):
- * scavenges often and short instead of every ~3 s with pauses of 5–35 ms on the delivery
- * thread (--trace-gc, the bench's fixed rate after its full-speed phases). With 8 MB: pauses
- * ≤ 4 ms, fixed-rate p99 31–33 → 18–30 ms in full runs; bench/ab.ts against the default, three
- * pairs: CPU per 1,000 deliveries (b) −5.5, (a) −10.1 ms. With 4 MB: p99 14 ms in a full run,
- * 15–18 in ab's short phases (19–24 with 8), for +3–4 ms of CPU per 1,000 deliveries against
- * 8 (ab, three pairs): item 3 of issue 10 (p99 < 25 ms) is a bound, the CPU a small cost.
- * Larger spaces (64, 128) were tried in sessions 5–6 and 11: no gain.
+ * The delivery thread's young generation: semi-spaces of 4 MB (V8's default here is 16, and it
+ * grows the space under load), set through the worker's resourceLimits. With the default it
+ * scavenged every ~3 s with pauses of 5–35 ms (--trace-gc, the bench's fixed rate after its
+ * full-speed phases). With 8 MB: pauses ≤ 4 ms, fixed-rate p99 31–33 → 18–30 ms in full runs;
+ * with 4 MB: p99 14 ms in a full run, 15–18 in ab's short phases (19–24 with 8), for +3–4 ms of
+ * CPU per 1,000 deliveries against 8: item 3 of issue 10 (p99 < 25 ms) is a bound.
+ *
+ * The main thread keeps V8's default (session 13). Until then `--max-semi-space-size=4` was on
+ * the command line, which also set the main thread's (a flag on the command line wins over a
+ * worker's resourceLimits); in split mode the main thread ingests, renders and writes — a 1,000-
+ * event request's objects live across many 4 MB scavenges and were promoted. bench/ab.ts, three
+ * pairs, against the flag: CPU per 1,000 deliveries (b) −6.0 (main −1.7, delivery −1.8, GC
+ * helpers −2.9), (a) −6.2 ms; a fixed-rate-only run's p99 5 ms (4 with the flag, same machine).
+ * Where the dispatcher runs on the main thread (PostgreSQL, --threads 1, SIP) it now has V8's
+ * default too.
  */
+export const NODE_FLAGS: readonly string[] = [];
 export const SEMI_SPACE_MB = 4;
-export const NODE_FLAGS: readonly string[] = [`--max-semi-space-size=${SEMI_SPACE_MB}`];
-/** a worker's young generation with the same semi-space (V8: three semi-spaces' worth) */
+/** the delivery thread's young generation (V8: three semi-spaces' worth) */
 export const WORKER_YOUNG_GENERATION_MB = 3 * SEMI_SPACE_MB;
 /**
  * The delivery thread's old generation is capped at 2,000 MB (V8's default here is ~4,100):

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env node
 import { ConfigError, loadConfig } from '../config.ts';
 import { createHookline } from '../hookline.ts';
 
