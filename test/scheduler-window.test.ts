@@ -143,7 +143,7 @@ test('a windowed queue keeps each call in order, its memory bound and its counts
   for (let seed = 1; seed <= 300; seed++) run(seed);
 });
 
-test('a target whose delivery fails keeps only its failing window in memory; at start every target does', () => {
+test('a target whose deliveries fail three times in a row keeps only its failing window in memory; at start every target does', () => {
   const add = (s: Scheduler, i: number, rebuild = false): boolean =>
     s.add({ id: `d${String(i).padStart(4, '0')}`, order_key: 't', call_id: `c${Math.floor(i / 2)}`, event_seq: (i % 2) + 1, next_attempt_at: 0 }, rebuild);
   const held = (s: Scheduler): number => s.counts(0).queued + s.counts(0).pending + s.counts(0).delivering - spilled(s);
@@ -155,16 +155,22 @@ test('a target whose delivery fails keeps only its failing window in memory; at 
   assert.equal(kept, 8);
   assert.equal(s.size, 8);
   assert.equal(spilled(s), 192);
-  // its first failure: the newest whole calls not under way go back, down to 3 (a call of 2 may pass it by 1)
+  // failures: after three in a row the newest whole calls not under way go back, down to 3 (a
+  // call of 2 may pass it by 1)
   const [first] = s.claim('w', 0, 1_000, 1, { free: new Map(), fallback: 1 }, false);
-  s.settle({ id: first!.id, owner: 'w', status: 'pending', next_at: 10, attempt: 1 }, 0);
-  assert.ok(s.size <= 4, `${s.size} held after the first failure`);
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    if (attempt > 1) assert.deepEqual(s.claim('w', attempt, 1_000, 1, { free: new Map(), fallback: 1 }, false).map((e) => e.id), [first!.id]);
+    assert.equal(s.size, 8, `still the healthy window before failure ${attempt}`);
+    // due before every other (all due at 0): the next claim of one takes it again
+    s.settle({ id: first!.id, owner: 'w', status: 'pending', next_at: -attempt, attempt }, attempt);
+  }
+  assert.ok(s.size <= 4, `${s.size} held after three failures in a row`);
   assert.equal(held(s) + spilled(s), 200, 'counted whether held or not');
   // a failing target at its window is not read back; after a success it is (the healthy window)
   assert.deepEqual(s.refillsDue(10), []);
   const again = s.claim('w', 10, 1_000, 1, { free: new Map(), fallback: 1 }, false);
   assert.deepEqual(again.map((e) => e.id), [first!.id]);
-  s.settle({ id: first!.id, owner: 'w', status: 'succeeded', next_at: 10, attempt: 2 }, 10);
+  s.settle({ id: first!.id, owner: 'w', status: 'succeeded', next_at: 10, attempt: 4 }, 10);
   assert.deepEqual(s.refillsDue(10), ['t']);
 
   const r = new Scheduler({ windows: W });

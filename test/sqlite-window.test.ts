@@ -36,8 +36,14 @@ test('sqlite: a backlog past its window waits in the database and comes back who
     const rest = await claimAt(T);
     assert.equal(rest.length, 13);
     await store.releaseDeliveries('o', T, rest.map((d) => d.id));
-    // its first failure: the newest calls go back to the database, down to the failing window
-    await store.recordAttempts([result('o', first[0]!, 'pending', T, { next: T + 1 })], T);
+    // three failures in a row: the newest calls go back to the database, down to the failing window
+    let d = first[0]!;
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) d = (await claimAt(T + i, [], 1))[0]!;
+      assert.equal(d.id, calls[0]![0]);
+      // due again before every other delivery: the next claim of one takes it
+      await store.recordAttempts([result('o', d, 'pending', T + i, { next: T - 100 + i })], T + i);
+    }
     assert.equal((await claimAt(T + 5)).length, 3, 'calls 0–2 held (9 entries), the rest in the database');
     assert.equal(await total(T + 5), 90, 'the counts include what waits in the database');
     await store.releaseDeliveries('o', T + 5);

@@ -41,8 +41,10 @@ export type EntryKeys = Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'even
  * the backlog). `healthy` is above what a healthy burst builds (workload (b) runs 20,000–30,000
  * deliveries ahead of the sender: those must not spill, or each would be read back at its claim
  * instead of taken from the offer kept in memory); `failing` applies to a target whose last
- * result failed, and at start to every target (nothing is known of them yet: a restart with a
- * large backlog is the case of a dead target). Refills of one target are at least `refillGapMs`
+ * FAILS_TO_SHRINK results failed (as the throttle pauses a target after 3 failures in a row: a
+ * lone 500 among successes must not send a healthy burst back to the database), and at start
+ * to every target (nothing is known of them yet: a restart with a large backlog is the case of
+ * a dead target). Refills of one target are at least `refillGapMs`
  * apart: each reads the open set from its start (a flapping target must not scan it per result).
  */
 export interface Windows {
@@ -51,6 +53,7 @@ export interface Windows {
   refillGapMs: number;
 }
 export const WINDOWS: Windows = { healthy: 50_000, failing: 5_000, refillGapMs: 1_000 };
+export const FAILS_TO_SHRINK = 3;
 
 /** One target's part of the queue. */
 export interface Target {
@@ -63,8 +66,8 @@ export interface Target {
   spilled: boolean;
   /** how many deliveries those are: counted as they spill and come back, exact after a full refill */
   spilledN: number;
-  /** its last result failed, or (rebuilt at start) nothing is known of it yet */
-  failing: boolean;
+  /** its failed results in a row (FAILS_TO_SHRINK of them at start: nothing is known of it yet) */
+  fails: number;
   /** when its last refill ran */
   refilledAt: number;
 }

@@ -1,5 +1,5 @@
 import type { Slots } from '../contract.ts';
-import { entries, head, WINDOWS, type Entry, type EntryKeys, type EntryState, type Settlement, type Target, type Windows } from './entries.ts';
+import { entries, FAILS_TO_SHRINK, head, WINDOWS, type Entry, type EntryKeys, type EntryState, type Settlement, type Target, type Windows } from './entries.ts';
 import { Heap } from './heap.ts';
 
 /**
@@ -67,7 +67,7 @@ export class Scheduler {
     if (this.#byId.has(d.id)) return true;
     let t = this.#lines.get(d.order_key);
     if (!t) {
-      t = { key: d.order_key, calls: new Map(), n: 0, spilled: false, spilledN: 0, failing: rebuild, refilledAt: -Infinity };
+      t = { key: d.order_key, calls: new Map(), n: 0, spilled: false, spilledN: 0, fails: rebuild ? FAILS_TO_SHRINK : 0, refilledAt: -Infinity };
       this.#lines.set(d.order_key, t);
     }
     // A call already here is let in whole (its line must be complete to keep its order); a new
@@ -174,8 +174,8 @@ export class Scheduler {
     if (!e || e.state !== 'delivering' || e.owner !== s.owner) return;
     this.#settling.add(e.id);
     const t = this.#lines.get(e.order_key)!;
-    const turnsFailing = s.status !== 'succeeded' && !t.failing;
-    t.failing = s.status !== 'succeeded';
+    t.fails = s.status === 'succeeded' ? 0 : t.fails + 1;
+    const turnsFailing = t.fails === FAILS_TO_SHRINK;
     if (s.status === 'pending') {
       e.attempts = Math.max(e.attempts, s.attempt);
       this.#makePending(e, s.next_at);
@@ -193,7 +193,7 @@ export class Scheduler {
   }
 
   #window(t: Target): number {
-    return t.failing ? this.#windows.failing : this.#windows.healthy;
+    return t.fails >= FAILS_TO_SHRINK ? this.#windows.failing : this.#windows.healthy;
   }
 
   /**
