@@ -71,7 +71,7 @@ export interface KillLoopReport extends DeliveryCounts {
 }
 
 /** A small seeded PRNG (mulberry32): a run's call mix and kill times follow from its seed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -11,27 +11,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EntryKeys, Windows } from '../src/store/sqlite/entries.ts';
 import { Scheduler } from '../src/store/sqlite/scheduler.ts';
+import { prng } from './kill-loop.ts';
 
 interface Row { id: string; key: string; call: string; seq: number; at: number; open: boolean }
-
-/** a small deterministic generator (mulberry32): a failure names its seed */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const W: Windows = { healthy: 8, failing: 3, refillGapMs: 0 };
 const KEYS = ['t0', 't1', 't2'];
 const MAX_CALL = 4;
 
 function run(seed: number): void {
-  const r = rng(seed);
+  const r = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const rows = new Map<string, Row>();
   let nextId = 0;
