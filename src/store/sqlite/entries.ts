@@ -4,9 +4,9 @@ import type { NewDelivery } from '../contract.ts';
 export type EntryState = 'queued' | 'pending' | 'delivering';
 
 /**
- * One unsettled delivery. Kept small, because a dead target's whole backlog is held here
- * (issue 10: 100,000 due deliveries within 100 MB of RSS): ~185 bytes an entry beside its id
- * and call id strings, against ~440 with a heap node per due time and an array per line.
+ * One unsettled delivery. Kept small, because up to a window of each target's backlog is held
+ * here (Windows): ~185 bytes an entry beside its id and call id strings, against ~440 with a
+ * heap node per due time and an array per line.
  */
 export interface Entry {
   readonly id: string;
