@@ -12,6 +12,7 @@
  * peers promise no order per call, so their out-of-order count is information, not a failure.
  */
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { CpuMeter } from './cpu.ts';
 import { startChild, type Child } from './ipc.ts';
 import { round } from './load.ts';
@@ -202,7 +203,11 @@ export async function graphilePeer(rx: Child<{ url: string }>, { bodies, events,
     return { name: 'graphile-worker', skipped: why };
   }
   let worker: Child<{ kind: string } & Record<string, unknown>> | undefined;
-  const utils = await makeWorkerUtils({ connectionString: db.url });
+  // Our own pool, with an error handler: dropping the database (WITH (FORCE)) ends any connection
+  // still open, and an unhandled 'error' on graphile-worker's own pool crashed a run.
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool.on('error', () => undefined);
+  const utils = await makeWorkerUtils({ pgPool: pool });
   try {
     await utils.migrate();
     worker = await startChild('graphile_worker', workerScript, ['graphile', rx.info.url, db.url, '-', String(PEER_CONCURRENCY)]);
@@ -216,6 +221,7 @@ export async function graphilePeer(rx: Child<{ url: string }>, { bodies, events,
   } finally {
     await worker?.stop();
     await utils.release();
+    await pool.end();
     await db.drop().catch((err: unknown) => log(`could not drop ${db.name}: ${(err as Error).message}`));
   }
 }
