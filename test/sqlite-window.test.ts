@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AttemptResult, Claimed } from '../src/store/contract.ts';
+import type { AttemptResult, Claimed, NewDelivery } from '../src/store/contract.ts';
+import { packOffers } from '../src/store/sqlite/packed-offers.ts';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
-import { enqueue, epoch, newAccount, result } from './store-harness.ts';
+import { enqueue, epoch, makeCall, makeDelivery, makeEvent, newAccount, result } from './store-harness.ts';
 import { tempDir } from './helpers.ts';
 
 const W = { healthy: 40, failing: 10, refillGapMs: 0 };
@@ -79,6 +80,50 @@ test('sqlite: a backlog past its window waits in the database and comes back who
     assert.equal(await total(now), 0);
   } finally {
     await store.close();
+    tmp.remove();
+  }
+});
+
+test('sqlite split mode: offers past the window come back from the rows, bodies intact, each once, in order', async () => {
+  const tmp = tempDir('hookline-window-fed-');
+  // the API thread's store writes; the delivery thread's is fed what it committed (split.ts)
+  const writer = new SqliteStore(tmp.dir);
+  const fed = new SqliteStore(tmp.dir, { queue: 'fed', windows: { healthy: 6, failing: 3, refillGapMs: 0 } });
+  try {
+    await writer.migrate();
+    const T = epoch();
+    await fed.recoverLeases();
+    const acct = await newAccount(writer);
+    const lines: NewDelivery[][] = [];
+    for (let c = 0; c < 5; c++) {
+      const call = makeCall(acct, { last_seq: 3 });
+      const ds = [1, 2, 3].map((seq) => ({ ...makeDelivery(call, { seq, key: 'w_fed' }, T), request: { method: 'POST', url: 'https://receiver.example/hook', headers: { 'content-type': 'application/json' }, body: `{"call":${c},"seq":${seq}}` } }));
+      assert.equal(await writer.writeCall({ call, expected_version: null, events: [1, 2, 3].map((s) => makeEvent(call, s)), timer_due_at: null, deliveries: ds }), 'written');
+      lines.push(ds);
+    }
+    fed.offer(packOffers(lines.flat()).packed);
+    const body = (d: Claimed): string => Buffer.from(d.request.body as string | Uint8Array).toString();
+    const first = await fed.claimDeliveries('o', T, T + 60_000, 100, slots, [], 15);
+    assert.equal(first.length, 6, 'two whole calls held (6 entries), chained');
+    const done = new Map<string, string>();
+    let got = first;
+    let settle: AttemptResult[] = [];
+    for (let round = 0; round < 20 && done.size < 15; round++) {
+      for (const d of got) {
+        assert.ok(!done.has(d.id), `${d.id} delivered twice`);
+        const line = lines.find((ds) => ds.some((x) => x.id === d.id))!;
+        for (const earlier of line.filter((x) => x.event_seq < d.event_seq)) assert.ok(done.has(earlier.id), `${d.id} before ${earlier.id} of its call`);
+        done.set(d.id, body(d));
+        settle.push(result('o', d, 'succeeded', T + round));
+      }
+      got = await fed.claimDeliveries('o', T + round + 1, T + 60_000, 100, slots, settle, 15);
+      settle = [];
+    }
+    assert.equal(done.size, 15);
+    for (const [c, ds] of lines.entries()) for (const d of ds) assert.equal(done.get(d.id), `{"call":${c},"seq":${d.event_seq}}`);
+  } finally {
+    await fed.close();
+    await writer.close();
     tmp.remove();
   }
 });
