@@ -49,15 +49,6 @@ const READ_BUSY_MS = 1000;
  * commit, 88 at 32, 64 at 128.
  */
 const COMMIT_SPACING_MS = 2;
-/**
- * After a commit of at least BUSY_BATCH writes (full speed, not a steady rate) the next waits
- * BUSY_SPACING_MS: bench/ab.ts, three pairs, 4 ms for every spaced commit against 2: CPU (b)
- * −7.7, (a) −3.1 ms per 1,000 deliveries (fewer commits, and fewer, larger offer messages to
- * the delivery thread), but the fixed rate's p50 2 → 4 ms and p99 4–6 → 7 ms. At 1,000 events/s
- * a commit holds a few writes, so the steady rate keeps the 2 ms and its latency.
- */
-const BUSY_BATCH = 16;
-const BUSY_SPACING_MS = 4;
 
 export interface DbOptions {
   /**
@@ -265,8 +256,7 @@ export class Db implements Sql {
       this.#queue.push({ fn, bare: opts.undoesItself === true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        const spacing = this.#lastBatch >= BUSY_BATCH ? BUSY_SPACING_MS : COMMIT_SPACING_MS;
-        const wait = this.#lastBatch > 1 ? this.#lastCommit + spacing - performance.now() : 0;
+        const wait = this.#lastBatch > 1 ? this.#lastCommit + COMMIT_SPACING_MS - performance.now() : 0;
         if (wait > 0) setTimeout(() => this.#flush(), wait);
         else setImmediate(() => this.#flush());
       }
