@@ -9,13 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { EntryKeys, Windows } from '../src/store/sqlite/entries.ts';
+import type { RowKeys, Windows } from '../src/store/sqlite/entries.ts';
 import { Scheduler } from '../src/store/sqlite/scheduler.ts';
 import { prng } from './kill-loop.ts';
 
 interface Row { id: string; key: string; call: string; seq: number; at: number; open: boolean }
 
-const W: Windows = { healthy: 8, failing: 3, refillGapMs: 0 };
+const W: Windows = { healthy: 8, failing: 3, refillGapMs: 0, offerGraceMs: 0 };
 const KEYS = ['t0', 't1', 't2'];
 const MAX_CALL = 4;
 
@@ -31,7 +31,7 @@ function run(seed: number): void {
   const out = new Map<string, string>();
   /** answered, not yet written to the rows */
   let unrecorded: { id: string; status: 'succeeded' | 'pending' | 'dead' }[] = [];
-  const keys = (x: Row): EntryKeys => ({ id: x.id, order_key: x.key, call_id: x.call, event_seq: x.seq, next_attempt_at: x.at });
+  const keys = (x: Row): RowKeys => ({ id: x.id, order_key: x.key, call_id: x.call, event_seq: x.seq, next_attempt_at: x.at, created_at: 0 });
   const openOf = (key: string): Row[] => [...rows.values()].filter((x) => x.open && x.key === key).sort((a, b) => (a.id < b.id ? -1 : 1));
 
   const refill = (): void => {

@@ -55,8 +55,12 @@ test('sqlite: a backlog past its window waits in the database and comes back who
     await store.recoverLeases();
     assert.equal((await claimAt(T + 10)).length, 4, 'calls 0–3 held (12 entries)');
     await store.releaseDeliveries('o', T + 10);
-    // a manual retry of a delivery that waits in the database: its row is due now
+    // a manual retry of a delivery that waits in the database: its call is read back, due now
     assert.equal(await store.retryDelivery(acct, calls[29]![0]!, T + 10), true);
+    assert.equal(await store.retryDelivery(acct, calls[28]![1]!, T + 10), false, 'the second event waits behind the first');
+    const retried = await claimAt(T + 10);
+    assert.ok(retried.some((d) => d.id === calls[29]![0]), 'the retried delivery is claimed at once');
+    await store.releaseDeliveries('o', T + 10);
 
     // the target recovers: every delivery once, each call's events in order
     const done = new Set<string>();
@@ -84,7 +88,7 @@ test('sqlite: a backlog past its window waits in the database and comes back who
   }
 });
 
-test('sqlite split mode: offers past the window come back from the rows, bodies intact, each once, in order', async () => {
+test('sqlite split mode: past the window, rows come back once their offers cannot be on the way; each once, in order, bodies intact', async () => {
   const tmp = tempDir('hookline-window-fed-');
   // the API thread's store writes; the delivery thread's is fed what it committed (split.ts)
   const writer = new SqliteStore(tmp.dir);
@@ -95,31 +99,39 @@ test('sqlite split mode: offers past the window come back from the rows, bodies 
     await fed.recoverLeases();
     const acct = await newAccount(writer);
     const lines: NewDelivery[][] = [];
-    for (let c = 0; c < 5; c++) {
+    const write = async (c: number, at: number): Promise<NewDelivery[]> => {
       const call = makeCall(acct, { last_seq: 3 });
-      const ds = [1, 2, 3].map((seq) => ({ ...makeDelivery(call, { seq, key: 'w_fed' }, T), request: { method: 'POST', url: 'https://receiver.example/hook', headers: { 'content-type': 'application/json' }, body: `{"call":${c},"seq":${seq}}` } }));
+      const ds = [1, 2, 3].map((seq) => ({ ...makeDelivery(call, { seq, key: 'w_fed' }, at), request: { method: 'POST', url: 'https://receiver.example/hook', headers: { 'content-type': 'application/json' }, body: `{"call":${c},"seq":${seq}}` } }));
       assert.equal(await writer.writeCall({ call, expected_version: null, events: [1, 2, 3].map((s) => makeEvent(call, s)), timer_due_at: null, deliveries: ds }), 'written');
       lines.push(ds);
-    }
+      return ds;
+    };
+    for (let c = 0; c < 5; c++) await write(c, T);
     fed.offer(packOffers(lines.flat()).packed);
     const body = (d: Claimed): string => Buffer.from(d.request.body as string | Uint8Array).toString();
-    const first = await fed.claimDeliveries('o', T, T + 60_000, 100, slots, [], 15);
-    assert.equal(first.length, 6, 'two whole calls held (6 entries), chained');
     const done = new Map<string, string>();
-    let got = first;
-    let settle: AttemptResult[] = [];
-    for (let round = 0; round < 20 && done.size < 15; round++) {
+    const deliver = async (now: number, got: Claimed[]): Promise<Claimed[]> => {
+      const settle: AttemptResult[] = [];
       for (const d of got) {
         assert.ok(!done.has(d.id), `${d.id} delivered twice`);
         const line = lines.find((ds) => ds.some((x) => x.id === d.id))!;
         for (const earlier of line.filter((x) => x.event_seq < d.event_seq)) assert.ok(done.has(earlier.id), `${d.id} before ${earlier.id} of its call`);
         done.set(d.id, body(d));
-        settle.push(result('o', d, 'succeeded', T + round));
+        settle.push(result('o', d, 'succeeded', now));
       }
-      got = await fed.claimDeliveries('o', T + round + 1, T + 60_000, 100, slots, settle, 15);
-      settle = [];
-    }
-    assert.equal(done.size, 15);
+      return fed.claimDeliveries('o', now + 1, now + 60_000, 100, slots, settle, 15);
+    };
+    const first = await fed.claimDeliveries('o', T, T + 60_000, 100, slots, [], 15);
+    assert.equal(first.length, 6, 'two whole calls held (6 entries), chained');
+    // A sixth call is committed now; its offer is still on its way when the next claim reads the rows.
+    const late = await write(5, T + 10);
+    const next = await deliver(T + 10, first);
+    assert.deepEqual(next, [], 'rows written under 2 s ago are left to their offers');
+    fed.offer(packOffers(late).packed);
+    // 2 s on, the rows come back (the late call's once, though its offer came after a refill)
+    let got = await fed.claimDeliveries('o', T + 2_100, T + 60_000, 100, slots, [], 15);
+    for (let round = 0; round < 20 && done.size < 18; round++) got = await deliver(T + 2_100 + round, got);
+    assert.equal(done.size, 18);
     for (const [c, ds] of lines.entries()) for (const d of ds) assert.equal(done.get(d.id), `{"call":${c},"seq":${d.event_seq}}`);
   } finally {
     await fed.close();

@@ -2,7 +2,7 @@ import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
 import { insertRequest, pair } from './calls.ts';
 import type { Sql } from './db.ts';
-import { WITH_REQUEST, withState } from './queue.ts';
+import { openOfCall, WITH_REQUEST, withState } from './queue.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /**
@@ -67,9 +67,17 @@ export function listAttempts(db: Sql, deliveryIds: string[]): Attempt[] {
 export function retryDelivery(db: Sql, sched: Scheduler, accountId: string, id: string, now: number): boolean {
   const row = db.get('SELECT order_key, call_id, event_seq, status FROM deliveries WHERE id = ? AND account_id = ?', id, accountId);
   if (!row) return false;
-  // one in memory, or one of a call that waits in the database (its row is read back due now)
-  if (sched.get(id) || (row.status === 'pending' && sched.spilled(String(row.order_key), id))) {
-    if (sched.get(id) && !sched.retry(id, now)) return false;
+  // One of a call that waits in the database (scheduler.ts Windows) is read back with its call
+  // first; one that cannot be yet (its call was written a moment ago) is due now when it is.
+  const key = String(row.order_key);
+  if (row.status === 'pending' && !sched.get(id) && sched.spilled(key, id)) {
+    if (!sched.admitSpilled(key, id, openOfCall(db, key, String(row.call_id)), now)) {
+      db.run('UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ?', now, now, id);
+      return true;
+    }
+  }
+  if (sched.get(id)) {
+    if (!sched.retry(id, now)) return false;
     db.run('UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ?', now, now, id);
     return true;
   }

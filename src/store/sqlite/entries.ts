@@ -30,6 +30,8 @@ export const entries = (l: Line): Entry[] => (Array.isArray(l) ? l : [l]);
 
 /** The keys of a delivery the queue holds, as written or read back from its row. */
 export type EntryKeys = Pick<NewDelivery, 'id' | 'order_key' | 'call_id' | 'event_seq' | 'next_attempt_at'>;
+/** As read back from its row, with when it was written (Windows offerGraceMs). */
+export type RowKeys = EntryKeys & { created_at: number };
 
 /**
  * How many of a target's deliveries the queue holds in memory; past that, whole calls stay in
@@ -51,8 +53,14 @@ export interface Windows {
   healthy: number;
   failing: number;
   refillGapMs: number;
+  /**
+   * Split mode: a refill leaves a call alone while one of its rows is younger than this, since
+   * its offer may still be on its way from the writing thread (Scheduler #admit); 0 where the
+   * writes feed the queue themselves.
+   */
+  offerGraceMs: number;
 }
-export const WINDOWS: Windows = { healthy: 50_000, failing: 5_000, refillGapMs: 1_000 };
+export const WINDOWS: Windows = { healthy: 50_000, failing: 5_000, refillGapMs: 1_000, offerGraceMs: 0 };
 export const FAILS_TO_SHRINK = 3;
 
 /** One target's part of the queue. */

@@ -3,7 +3,7 @@ import { freshDelivery, type KeptOffers } from './packed-offers.ts';
 import { F, FIELDS, type PackedResults } from './packed-results.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
 import type { Sql } from './db.ts';
-import type { Entry, EntryKeys, Settlement } from './entries.ts';
+import type { Entry, EntryKeys, RowKeys, Settlement } from './entries.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /**
@@ -145,7 +145,7 @@ export function loadQueue(db: Sql, sched: Scheduler): void {
 // CROSS JOIN: the open set is the outer loop (SQLite keeps that order), never the deliveries
 // table, which holds every delivery kept for the log.
 export const OPEN_OF_TARGET = 'SELECT d.id, d.call_id FROM deliveries_open o CROSS JOIN deliveries d ON d.id = o.id WHERE d.order_key = ?';
-export const OPEN_OF_CALL = `SELECT d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at FROM deliveries d
+export const OPEN_OF_CALL = `SELECT d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at, d.created_at FROM deliveries d
                       WHERE d.call_id = ? AND d.order_key = ? AND d.id IN (SELECT id FROM deliveries_open)`;
 
 /**
@@ -155,5 +155,10 @@ export const OPEN_OF_CALL = `SELECT d.id, d.order_key, d.call_id, d.event_seq, d
  */
 export function refill(db: Sql, sched: Scheduler, key: string, now: number): void {
   const open = db.each(OPEN_OF_TARGET, key) as Iterable<{ id: string; call_id: string }>;
-  sched.refill(key, now, open, (callId) => db.all(OPEN_OF_CALL, callId, key).map(keys));
+  sched.refill(key, now, open, (callId) => openOfCall(db, key, callId));
+}
+
+/** A call's open rows for one target, as a refill (or a manual retry) reads them back. */
+export function openOfCall(db: Sql, key: string, callId: string): RowKeys[] {
+  return db.all(OPEN_OF_CALL, callId, key).map((r) => ({ ...keys(r), created_at: Number(r.created_at) }));
 }

@@ -1,5 +1,6 @@
 import type { Slots } from '../contract.ts';
-import { entries, FAILS_TO_SHRINK, head, WINDOWS, type Entry, type EntryKeys, type EntryState, type Settlement, type Target, type Windows } from './entries.ts';
+import { FAILS_TO_SHRINK, head, WINDOWS, type Entry, type EntryKeys, type EntryState, type RowKeys, type Settlement, type Target, type Windows } from './entries.ts';
+import { QueueWindow } from './window.ts';
 import { Heap } from './heap.ts';
 
 /**
@@ -27,16 +28,8 @@ export class Scheduler {
    * thousands of entries, is held here).
    */
   readonly #lines = new Map<string, Target>();
-  /** targets with calls in the database only (Windows) */
-  readonly #spilled = new Set<Target>();
-  /**
-   * ids whose result the queue has applied and the database has not yet recorded (the write
-   * follows in the next group commit): a refill must not read them back as still open, nor a
-   * trim drop one whose row is behind what memory knows.
-   */
-  readonly #settling = new Set<string>();
-  readonly #windows: Windows;
-  readonly #onEvict: ((id: string) => void) | undefined;
+  /** what of each target is held in memory (window.ts) */
+  readonly #w: QueueWindow;
   /** per target, its pending entries by due time */
   readonly #due = new Map<string, Heap>();
   readonly #delivering = new Set<Entry>();
@@ -47,9 +40,10 @@ export class Scheduler {
    */
   readonly #n: Record<EntryState, number> = { queued: 0, pending: 0, delivering: 0 };
 
-  constructor(opts: { windows?: Partial<Windows>; onEvict?: (id: string) => void } = {}) {
-    this.#windows = { ...WINDOWS, ...opts.windows };
-    this.#onEvict = opts.onEvict;
+  /** `settling`: results a queue before this one applied and the database has not yet recorded */
+  constructor(opts: { windows?: Partial<Windows>; onEvict?: (id: string) => void; settling?: Iterable<string> } = {}) {
+    const host = { lines: this.#lines, has: (id: string) => this.#byId.has(id), insert: (t: Target, d: EntryKeys) => this.#insert(t, d, true), remove: (e: Entry) => this.#remove(e) };
+    this.#w = new QueueWindow(host, { ...WINDOWS, ...opts.windows }, opts.onEvict, opts.settling);
   }
 
   get size(): number {
@@ -65,19 +59,13 @@ export class Scheduler {
    */
   add(d: EntryKeys, rebuild = false): boolean {
     if (this.#byId.has(d.id)) return true;
+    if (this.#w.settling.has(d.id)) return false; // its result is applied; its row not yet updated
     let t = this.#lines.get(d.order_key);
     if (!t) {
       t = { key: d.order_key, calls: new Map(), n: 0, spilled: false, spilledN: 0, fails: rebuild ? FAILS_TO_SHRINK : 0, refilledAt: -Infinity };
       this.#lines.set(d.order_key, t);
     }
-    // A call already here is let in whole (its line must be complete to keep its order); a new
-    // one waits in the database while the target is at its window, or while older calls do.
-    if (!t.calls.has(d.call_id) && (t.spilled || t.n >= this.#window(t))) {
-      t.spilled = true;
-      t.spilledN += 1;
-      this.#spilled.add(t);
-      return false;
-    }
+    if (this.#w.spills(t, d.call_id)) return false;
     this.#insert(t, d, rebuild);
     return true;
   }
@@ -172,10 +160,8 @@ export class Scheduler {
   settle(s: Settlement, now: number): void {
     const e = this.#byId.get(s.id);
     if (!e || e.state !== 'delivering' || e.owner !== s.owner) return;
-    this.#settling.add(e.id);
     const t = this.#lines.get(e.order_key)!;
-    t.fails = s.status === 'succeeded' ? 0 : t.fails + 1;
-    const turnsFailing = t.fails === FAILS_TO_SHRINK;
+    const turnsFailing = this.#w.result(t, e.id, s.status === 'succeeded');
     if (s.status === 'pending') {
       e.attempts = Math.max(e.attempts, s.attempt);
       this.#makePending(e, s.next_at);
@@ -184,90 +170,32 @@ export class Scheduler {
       const next = head(t.calls.get(e.call_id));
       if (next && next.state === 'queued') this.#makePending(next, now);
     }
-    if (turnsFailing) this.#trim(t);
+    if (turnsFailing) this.#w.trim(t);
   }
 
-  /** The database has recorded these results (`settle`): a refill may read their rows again. */
+  // The window's (window.ts), for the store: results recorded, refills, a retry of a spilled one.
   recorded(ids: Iterable<string>): void {
-    for (const id of ids) this.#settling.delete(id);
+    this.#w.recorded(ids);
   }
 
-  #window(t: Target): number {
-    return t.fails >= FAILS_TO_SHRINK ? this.#windows.failing : this.#windows.healthy;
+  unrecorded(): string[] {
+    return this.#w.unrecorded();
   }
 
-  /**
-   * A target turned failing holds more than its window: its newest whole calls go back to the
-   * database only (none under way, none with a result not yet recorded), to be read back later.
-   */
-  #trim(t: Target): void {
-    const w = this.#window(t);
-    if (t.n <= w) return;
-    const calls = [...t.calls.values()];
-    for (let i = calls.length - 1; i >= 0 && t.n > w; i--) {
-      const es = entries(calls[i]!);
-      if (es.some((e) => e.state === 'delivering' || this.#settling.has(e.id))) continue;
-      t.spilled = true;
-      t.spilledN += es.length;
-      this.#spilled.add(t);
-      for (const e of [...es]) {
-        this.#remove(e);
-        this.#onEvict?.(e.id);
-      }
-    }
-  }
-
-  /** Targets whose calls wait in the database and whose window has room again: to refill now. */
   refillsDue(now: number): string[] {
-    const due: string[] = [];
-    if (this.#spilled.size === 0) return due;
-    for (const t of this.#spilled) if (this.#refillAt(t) <= now) due.push(t.key);
-    return due;
+    return this.#w.refillsDue(now);
   }
 
-  /** when a spilled target may be refilled: once below half its window, `refillGapMs` after the last */
-  #refillAt(t: Target): number {
-    return t.n < this.#window(t) / 2 ? t.refilledAt + this.#windows.refillGapMs : Infinity;
+  refill(key: string, now: number, open: Iterable<{ id: string; call_id: string }>, call: (callId: string) => RowKeys[]): void {
+    this.#w.refill(key, now, open, call);
   }
 
-  /**
-   * Reads a spilled target's calls back (queue.ts refill): `open` lists its open rows oldest
-   * first, `call` all open rows of one call; whole calls are taken until the window is full.
-   * A scan that reaches the end has seen every call left in the database: none is spilled then.
-   */
-  refill(key: string, now: number, open: Iterable<{ id: string; call_id: string }>, call: (callId: string) => EntryKeys[]): void {
-    const t = this.#lines.get(key);
-    if (!t || !t.spilled) return;
-    t.refilledAt = now;
-    const w = this.#window(t);
-    let back = 0;
-    let full = false;
-    for (const r of open) {
-      // in memory already (or its offer is on the way: its call is here), or its result not yet recorded
-      if (t.calls.has(r.call_id) || this.#byId.has(r.id) || this.#settling.has(r.id)) continue;
-      if (t.n >= w) {
-        full = true;
-        break;
-      }
-      for (const d of call(r.call_id)) {
-        if (this.#byId.has(d.id) || this.#settling.has(d.id)) continue;
-        this.#insert(t, d, true);
-        back += 1;
-      }
-    }
-    if (full) {
-      t.spilledN = Math.max(1, t.spilledN - back);
-      return;
-    }
-    t.spilled = false;
-    t.spilledN = 0;
-    this.#spilled.delete(t);
-    if (t.calls.size === 0) this.#lines.delete(key);
-  }
-
-  /** Whether a delivery not in memory waits in the database to be read back (a spilled call's). */
   spilled(orderKey: string, id: string): boolean {
-    return this.#lines.get(orderKey)?.spilled === true && !this.#byId.has(id) && !this.#settling.has(id);
+    return this.#w.spilled(orderKey, id);
+  }
+
+  admitSpilled(orderKey: string, id: string, rows: RowKeys[], now: number): boolean {
+    return this.#w.admitSpilled(orderKey, id, rows, now);
   }
 
   /** Hands leased entries back (all of `owner`'s, or only `ids`): heads due as they were, followers behind them. */
@@ -313,10 +241,8 @@ export class Scheduler {
       if (top) consider(top.next_at);
     }
     for (const e of this.#delivering) if (e.lease_until !== null) consider(e.lease_until);
-    for (const t of this.#spilled) {
-      const at = this.#refillAt(t);
-      if (at !== Infinity) consider(Math.max(at, now + 1));
-    }
+    const refill = this.#w.nextRefill(now);
+    if (refill !== null) consider(refill);
     return next;
   }
 
@@ -330,9 +256,7 @@ export class Scheduler {
       const top = heap.peek();
       if (top && top.next_at <= now && (oldest === null || top.next_at < oldest)) oldest = top.next_at;
     }
-    let spilled = 0;
-    for (const t of this.#spilled) spilled += t.spilledN;
-    return { ...this.#n, pending: this.#n.pending + spilled, oldest_due_at: oldest };
+    return { ...this.#n, pending: this.#n.pending + this.#w.spilledCount(), oldest_due_at: oldest };
   }
 
   /** ids under way now, for the delivery log's view of them */

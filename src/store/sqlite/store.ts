@@ -27,6 +27,7 @@ export { WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './db.ts';
 // claim, as before.
 const FRESH_MAX = 32_768;
 const FRESH_MAX_BYTES = 48 * 1024 * 1024;
+const OFFER_GRACE_MS = 2_000;
 
 // The hot writes that never refuse (no `Undo`) have nothing to undo alone: they run without a
 // savepoint of their own (db.ts WriteOptions), as call writes do. An error half way still
@@ -82,6 +83,8 @@ export class SqliteStore implements Store {
   readonly #windows: Partial<Windows> | undefined;
   /** the delivery queue (scheduler.ts), rebuilt from the rows on first use */
   #sched: Scheduler | null = null;
+  /** results the queue dropped by a failed commit had applied and not recorded (onCommitFailed) */
+  #carried: string[] = [];
   /** the last call number given per account (nextCallNumber) */
   readonly #numbers = new Map<string, number>();
   /** accounts whose last number given waits for its save (nextCallNumber) */
@@ -98,16 +101,23 @@ export class SqliteStore implements Store {
     this.#db = new Db(dataDir, { checkpoints: opts.checkpoints });
     this.#fed = opts.queue === 'fed';
     this.#remote = opts.remote;
-    this.#windows = opts.windows;
+    // Fed by another thread's commits, a refill must leave a call alone while its offer may be
+    // on its way (Windows offerGraceMs): a message's latency is a thread hop, far below 2 s.
+    this.#windows = this.#fed ? { offerGraceMs: OFFER_GRACE_MS, ...opts.windows } : opts.windows;
     this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED));
     // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
-    this.#db.onCommitFailed = () => (this.#sched = null);
+    // What it had applied and not yet recorded is carried over: those rows still read as open.
+    this.#db.onCommitFailed = () => {
+      this.#carried = this.#sched?.unrecorded() ?? [];
+      this.#sched = null;
+    };
   }
 
   #queue(): Scheduler {
     if (!this.#sched) {
       // a delivery whose call goes back to the database keeps no offer in memory
-      const s = new Scheduler({ windows: this.#windows, onEvict: (id) => this.#fresh.take(id) });
+      const s = new Scheduler({ windows: this.#windows, onEvict: (id) => this.#fresh.take(id), settling: this.#carried });
+      this.#carried = [];
       loadQueue(this.#db, s);
       this.#sched = s;
     }
