@@ -70,7 +70,7 @@ export function retryDelivery(db: Sql, sched: Scheduler, accountId: string, id: 
   // One of a call that waits in the database (scheduler.ts Windows) is read back with its call
   // first; one that cannot be yet (its call was written a moment ago) is due now when it is.
   const key = String(row.order_key);
-  if (row.status === 'pending' && !sched.get(id) && sched.spilled(key, id)) {
+  if (row.status === 'pending' && sched.spilled(key, id)) {
     if (!sched.admitSpilled(key, id, openOfCall(db, key, String(row.call_id)), now)) {
       db.run('UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ?', now, now, id);
       return true;

@@ -182,7 +182,7 @@ export class Scheduler {
     return this.#w.unrecorded();
   }
 
-  refillsDue(now: number): string[] {
+  refillsDue(now: number): readonly string[] {
     return this.#w.refillsDue(now);
   }
 

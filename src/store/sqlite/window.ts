@@ -1,6 +1,8 @@
 import type { Entry, EntryKeys, RowKeys, Target, Windows } from './entries.ts';
 import { entries, FAILS_TO_SHRINK } from './entries.ts';
 
+const NONE: readonly string[] = [];
+
 /** What the window needs of the queue it bounds (scheduler.ts). */
 export interface WindowHost {
   /** the queue's targets, by order key */
@@ -106,12 +108,17 @@ export class QueueWindow {
     }
   }
 
-  /** Targets whose calls wait in the database and whose window has room again: to refill now. */
-  refillsDue(now: number): string[] {
+  /** Targets whose calls wait in the database and whose window has room again: to refill now (every claim asks). */
+  refillsDue(now: number): readonly string[] {
+    if (this.targets.size === 0) return NONE;
     const due: string[] = [];
-    if (this.targets.size === 0) return due;
     for (const t of this.targets) if (this.refillAt(t) <= now) due.push(t.key);
     return due;
+  }
+
+  /** in memory, or its result applied here and not yet recorded: either way not to read back */
+  #known(id: string): boolean {
+    return this.#host.has(id) || this.settling.has(id);
   }
 
   /** when a spilled target may be refilled: once below half its window, `refillGapMs` after the last */
@@ -133,7 +140,7 @@ export class QueueWindow {
     let young = false;
     for (const r of open) {
       // in memory already (or its offer is on the way: its call is here), or its result not yet recorded
-      if (t.calls.has(r.call_id) || this.#host.has(r.id) || this.settling.has(r.id)) continue;
+      if (t.calls.has(r.call_id) || this.#known(r.id)) continue;
       if (t.n >= w) {
         full = true;
         break;
@@ -160,7 +167,7 @@ export class QueueWindow {
     if (grace > 0 && rows.some((d) => d.created_at > now - grace)) return null;
     let n = 0;
     for (const d of rows) {
-      if (this.#host.has(d.id) || this.settling.has(d.id)) continue;
+      if (this.#known(d.id)) continue;
       this.#host.insert(t, d);
       n += 1;
     }
@@ -183,7 +190,7 @@ export class QueueWindow {
 
   /** Whether a delivery not in memory waits in the database to be read back (a spilled call's). */
   spilled(orderKey: string, id: string): boolean {
-    return this.#host.lines.get(orderKey)?.spilled === true && !this.#host.has(id) && !this.settling.has(id);
+    return this.#host.lines.get(orderKey)?.spilled === true && !this.#known(id);
   }
 
   /** Results applied here and not yet recorded: carried into a queue rebuilt after a failed commit. */
