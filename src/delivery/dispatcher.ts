@@ -10,7 +10,7 @@ import type { DeliveryMetrics } from './metrics.ts';
 import { redactHeaders, redactUrl } from './redact.ts';
 import { nextAttemptAt, parseRetryAfter } from './retry-policy.ts';
 import type { Sender } from './sender.ts';
-import { standardHeaders } from './signing.ts';
+import { standardSignature } from './signing.ts';
 
 export interface DispatcherDeps {
   store: Store;
@@ -84,8 +84,11 @@ export function deliveryHeaders(d: HeaderInput, s: SendSettings, attempt: number
     'hookline-seq': String(d.event_seq),
     'hookline-attempt': String(attempt),
   };
-  const body = d.request.body ?? '';
-  if (s.secrets.length > 0) Object.assign(h, standardHeaders(s.secrets, d.id, tsSec, body));
+  if (s.secrets.length > 0) {
+    // standardHeaders' three, set here without an object of their own per attempt
+    h['webhook-timestamp'] = String(tsSec);
+    h['webhook-signature'] = standardSignature(s.secrets, d.id, tsSec, d.request.body ?? '');
+  }
   const sign = formatOf(d.target_format).sign;
   if (sign) Object.assign(h, sign(d.request, s, d.id, tsSec));
   return h;
@@ -286,7 +289,7 @@ export class Dispatcher {
     // An attempt must end well inside its lease, or another process could take the delivery
     // over while this one is still sending it.
     const timeout = Math.min(settings.timeout_ms, Math.floor(this.#d.leaseMs * 0.8));
-    const r = await sender.send({ ...d.request, headers }, timeout, Math.min(settings.connect_timeout_ms, timeout));
+    const r = await sender.send({ method: d.request.method, url: d.request.url, headers, body: d.request.body }, timeout, Math.min(settings.connect_timeout_ms, timeout));
     if (this.#cut && r.status_code === null) return null; // shutting down: handed back, not failed
     const now = clock.now();
     const record = {

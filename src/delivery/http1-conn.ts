@@ -48,18 +48,17 @@ export class SocketClosedError extends Error {
 }
 
 export class Job implements Http1Job {
-  readonly head: string;
-  readonly body: string | Uint8Array | null;
+  /** the whole request, head and body: one write */
+  readonly bytes: Uint8Array;
   readonly handler: Http1Handler;
   readonly origin: ConnOwner;
   conn: Conn | null = null;
   done = false;
   retried = false;
 
-  constructor(origin: ConnOwner, head: string, body: string | Uint8Array | null, handler: Http1Handler) {
+  constructor(origin: ConnOwner, bytes: Uint8Array, handler: Http1Handler) {
     this.origin = origin;
-    this.head = head;
-    this.body = body;
+    this.bytes = bytes;
     this.handler = handler;
   }
 
@@ -106,14 +105,7 @@ export class Conn {
     this.#state = S.head;
     this.#buf = null;
     if (reused) this.socket.ref();
-    const s = this.socket;
-    s.cork();
-    s.write(job.head, 'latin1');
-    if (job.body !== null) {
-      if (typeof job.body === 'string') s.write(job.body, 'utf8');
-      else s.write(job.body);
-    }
-    s.uncork();
+    this.socket.write(job.bytes);
   }
 
   /** Ends the request under way (cancelled, or cut short) and gives up the connection. */

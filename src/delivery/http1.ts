@@ -1,6 +1,6 @@
 /**
  * A lean HTTP/1.1 client for webhook requests: keep-alive connections per origin, one request
- * at a time on each, the head written as one string with the body in one writev, the answer
+ * at a time on each, the head and the body written as one buffer, the answer
  * read for its status, headers and framing (http1-head.ts). Connections come from undici's
  * connector wrapped by the address guard: the guard, TLS and the connect timeout are as before.
  * Why not undici's Pool: the delivery thread is what a drain waits on, and undici's request
@@ -19,6 +19,21 @@ export type { Http1Handler, Http1Job } from './http1-conn.ts';
 export type Connector = buildConnector.connector;
 
 const BAD_VALUE = /[\r\n\0]/;
+const NOTHING = new Uint8Array(0);
+
+/**
+ * The request as one buffer, written once: the head as latin1 (as it was written before), the
+ * body as UTF-8 or as the bytes it came in. A socket write of the head and another of the body
+ * under cork() took Node's writev path (an array of chunks and a write request for them): ~0.5–1
+ * µs more a request of the sending thread, measured with 64 keep-alive sockets on one machine.
+ */
+function requestBytes(head: string, body: string | Uint8Array | null, bodyBytes: number): Buffer {
+  const b = Buffer.allocUnsafe(head.length + bodyBytes);
+  b.write(head, 0, 'latin1');
+  if (typeof body === 'string') b.write(body, head.length, 'utf8');
+  else if (body !== null) b.set(body, head.length);
+  return b;
+}
 
 /** The connections to one origin (scheme, host, port) through one connector. */
 export class Http1Origin implements ConnOwner {
@@ -48,16 +63,17 @@ export class Http1Origin implements ConnOwner {
     for (const k in headers) {
       const v = headers[k]!;
       if (BAD_VALUE.test(v)) {
-        const job = new Job(this, '', null, handler);
+        const job = new Job(this, NOTHING, handler);
         job.done = true;
         queueMicrotask(() => handler.onError(new Error(`header ${k} holds a line break or NUL`)));
         return job;
       }
       head += `${k}: ${v}\r\n`;
     }
-    if (body !== null) head += `content-length: ${typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength}\r\n`;
+    const bodyBytes = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    if (body !== null) head += `content-length: ${bodyBytes}\r\n`;
     else if (method !== 'GET' && method !== 'HEAD') head += 'content-length: 0\r\n';
-    const job = new Job(this, `${head}\r\n`, body, handler);
+    const job = new Job(this, requestBytes(`${head}\r\n`, body, bodyBytes), handler);
     if (this.#closed) {
       job.done = true;
       queueMicrotask(() => handler.onError(new Error('the sender is closed')));
