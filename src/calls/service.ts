@@ -80,6 +80,16 @@ const MAX_RACES = 20;
 const SOURCE: Record<CallKind, string> = { outbound: 'OBD', click_to_call: 'C2C', inbound: 'inbound' };
 
 /** The call engine's front door: every change of a call goes through here, in one transaction. */
+/**
+ * A batch's calls are written 25 at a time (~125 events of a switch adapter's batch), each group
+ * in the group commit of its turn, the next group after it. All 200 calls of a 1,000-event request
+ * at once kept the whole request's rendered deliveries, call documents and statements alive until
+ * one commit: ~18 MB, more than the young generation, so every scavenge of the API thread copied
+ * and promoted most of it. Measured (`--trace-gc-nvp`, workload (b), 50,000 events): promoted on
+ * the API thread 70–88 MB → 13 MB, its scavenges' work (pause and helper threads) ~730 → ~185 ms.
+ */
+const LINES_PER_WRITE = 25;
+
 export class CallService {
   readonly #d: CallServiceDeps;
   #ingest: IngestDeps | undefined;
@@ -215,8 +225,8 @@ export class CallService {
 
   /**
    * A switch adapter's batch: each event as `ingest` takes it alone, in order per call. The
-   * events of one call are one write (ingest.ts); the calls go side by side, so their writes
-   * share the store's group commits. A bad event (an error in `items`, an impossible
+   * events of one call are one write (ingest.ts); the calls go side by side, LINES_PER_WRITE at a
+   * time, so their writes share the store's group commits. A bad event (an error in `items`, an impossible
    * transition) is answered on its own and does not stop the others.
    */
   async ingestBatch(accountId: string, items: (IngestInput | HooklineError)[]): Promise<IngestResult[]> {
@@ -231,7 +241,8 @@ export class CallService {
       if (line) line.push(i);
       else byCall.set(item.call_id, [i]);
     });
-    await Promise.all([...byCall.values()].map(async (line) => {
+    const lines = [...byCall.values()];
+    const run = async (line: number[]): Promise<void> => {
       try {
         const out = await ingestLine(this.#ingestDeps, accountId, line.map((i) => items[i] as IngestInput));
         line.forEach((i, k) => (results[i] = out[k]!));
@@ -242,7 +253,8 @@ export class CallService {
           results[i] = { status: 500, error: new HooklineError('internal', 'the event could not be stored; send it again'), cause: k === 0 ? err : undefined };
         });
       }
-    }));
+    };
+    for (let i = 0; i < lines.length; i += LINES_PER_WRITE) await Promise.all(lines.slice(i, i + LINES_PER_WRITE).map(run));
     return results;
   }
 
