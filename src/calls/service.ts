@@ -79,7 +79,6 @@ const MAX_RACES = 20;
 
 const SOURCE: Record<CallKind, string> = { outbound: 'OBD', click_to_call: 'C2C', inbound: 'inbound' };
 
-/** The call engine's front door: every change of a call goes through here, in one transaction. */
 /**
  * A batch's calls are written 25 at a time (~125 events of a switch adapter's batch), each group
  * in the group commit of its turn, the next group after it. All 200 calls of a 1,000-event request
@@ -90,6 +89,7 @@ const SOURCE: Record<CallKind, string> = { outbound: 'OBD', click_to_call: 'C2C'
  */
 const LINES_PER_WRITE = 25;
 
+/** The call engine's front door: every change of a call goes through here, in one transaction. */
 export class CallService {
   readonly #d: CallServiceDeps;
   #ingest: IngestDeps | undefined;
@@ -226,8 +226,8 @@ export class CallService {
   /**
    * A switch adapter's batch: each event as `ingest` takes it alone, in order per call. The
    * events of one call are one write (ingest.ts); the calls go side by side, LINES_PER_WRITE at a
-   * time, so their writes share the store's group commits. A bad event (an error in `items`, an impossible
-   * transition) is answered on its own and does not stop the others.
+   * time, so their writes share the store's group commits. A bad event (an error in `items`, an
+   * impossible transition) is answered on its own and does not stop the others.
    */
   async ingestBatch(accountId: string, items: (IngestInput | HooklineError)[]): Promise<IngestResult[]> {
     const results: IngestResult[] = new Array(items.length);
