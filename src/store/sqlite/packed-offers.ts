@@ -39,7 +39,7 @@ export type RequestHead = Pick<SendRequest, 'method' | 'url' | 'headers'>;
 
 /** A kept offer at its claim: its line and body, and its request head. */
 export interface Fresh {
-  bytes: Uint8Array;
+  bytes: Buffer;
   head: RequestHead;
 }
 
@@ -164,7 +164,7 @@ export class KeptOffers {
     const m = f.msg;
     if (--m.refs === 0) this.#bytes -= m.size;
     const start = f.i === 0 ? 0 : m.at[2 * f.i - 2]!;
-    return { bytes: m.bytes.subarray(start, m.at[2 * f.i]!), head: m.heads[m.at[2 * f.i + 1]!]! };
+    return { bytes: Buffer.from(m.bytes.buffer, m.bytes.byteOffset + start, m.at[2 * f.i]! - start), head: m.heads[m.at[2 * f.i + 1]!]! };
   }
 
   get size(): number {
@@ -185,8 +185,7 @@ type Line = [string, string, string, string, string, number, boolean];
  * (no text made of them, and none encoded again).
  */
 export function freshDelivery(e: Entry, fresh: Fresh): Claimed {
-  const f = fresh.bytes;
-  const b = Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+  const b = fresh.bytes;
   const end = b.indexOf(NEWLINE);
   const [account_id, event_type, event_name, target_format, target_id, created_at, noBody] = JSON.parse(b.toString('utf8', 0, end)) as Line;
   const { method, url, headers } = fresh.head;
