@@ -10,7 +10,7 @@ import type { DeliveryMetrics } from './metrics.ts';
 import { redactHeaders, redactUrl } from './redact.ts';
 import { nextAttemptAt, parseRetryAfter } from './retry-policy.ts';
 import type { Sender } from './sender.ts';
-import { standardSignature } from './signing.ts';
+import { standardHeaders } from './signing.ts';
 
 export interface DispatcherDeps {
   store: Store;
@@ -84,11 +84,8 @@ export function deliveryHeaders(d: HeaderInput, s: SendSettings, attempt: number
     'hookline-seq': String(d.event_seq),
     'hookline-attempt': String(attempt),
   };
-  if (s.secrets.length > 0) {
-    // standardHeaders' three, set here without an object of their own per attempt
-    h['webhook-timestamp'] = String(tsSec);
-    h['webhook-signature'] = standardSignature(s.secrets, d.id, tsSec, d.request.body ?? '');
-  }
+  // set on h: no object of their own per attempt
+  if (s.secrets.length > 0) standardHeaders(s.secrets, d.id, tsSec, d.request.body ?? '', h);
   const sign = formatOf(d.target_format).sign;
   if (sign) Object.assign(h, sign(d.request, s, d.id, tsSec));
   return h;

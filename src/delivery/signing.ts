@@ -68,13 +68,14 @@ export function standardSignature(secrets: readonly string[], msgId: string, tim
   return secrets.map((s) => 'v1,' + createHmac('sha256', secretKey(s)).update(head).update(body).digest('base64')).join(' ');
 }
 
-/** The three Standard Webhooks headers for one request. */
-export function standardHeaders(secrets: readonly string[], msgId: string, timestampSec: number, body: string | Uint8Array): Record<string, string> {
-  return {
-    'webhook-id': msgId,
-    'webhook-timestamp': String(timestampSec),
-    'webhook-signature': standardSignature(secrets, msgId, timestampSec, body),
-  };
+/** The three Standard Webhooks headers for one request, set on `into` (a new object by default). */
+export function standardHeaders(
+  secrets: readonly string[], msgId: string, timestampSec: number, body: string | Uint8Array, into: Record<string, string> = {},
+): Record<string, string> {
+  into['webhook-id'] = msgId;
+  into['webhook-timestamp'] = String(timestampSec);
+  into['webhook-signature'] = standardSignature(secrets, msgId, timestampSec, body);
+  return into;
 }
 
 /**
