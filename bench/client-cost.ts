@@ -86,7 +86,7 @@ if (values.serve) {
     const origin = new Http1Origin(`http://127.0.0.1:${port}`, buildConnector({ timeout: 5000 }), 128);
     const bad = await drive((done) => {
       let status = 0;
-      origin.request('POST', '/hook', headers, body, {
+      origin.request('POST', '/hook', null, headers, body, {
         onHead(s) {
           status = s;
         },

@@ -76,7 +76,7 @@ function send(o: Http1Origin, body: string | null = '{"a":1}', headers: Record<s
         resolve(a);
       },
     };
-    job = o.request('POST', '/hook', headers, body, h);
+    job = o.request('POST', '/hook', null, headers, body, h);
   });
   return Object.assign(p, { cancel: (e: Error) => job!.cancel(e) });
 }

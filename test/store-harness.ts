@@ -132,7 +132,7 @@ export function result(owner: string, d: Claimed, status: AttemptResult['status'
     owner, call_id: d.call_id, format: d.target_format, order_key: d.order_key, status, next_attempt_at: o.next ?? now, target,
     attempt: {
       delivery_id: d.id, attempt: d.attempts + 1, started_at: now - 15, duration_ms: 15, status_code: code, error: ok ? null : code === null ? 'connect ECONNREFUSED' : `HTTP ${code}`,
-      request: { method: 'POST', url: d.request.url, headers: { 'webhook-id': d.id, 'webhook-signature': '[redacted]' } },
+      request_json: JSON.stringify({ method: 'POST', url: d.request.url, headers: { 'webhook-id': d.id, 'webhook-signature': '[redacted]' } }),
       response_headers: code === null ? null : { 'content-type': 'text/plain' }, response_excerpt: code === null ? null : `answer ${code}`,
     },
   };

@@ -10,7 +10,7 @@ import type { DeliveryMetrics } from './metrics.ts';
 import { redactHeaders, redactUrl } from './redact.ts';
 import { nextAttemptAt, parseRetryAfter } from './retry-policy.ts';
 import type { Sender } from './sender.ts';
-import { standardHeaders } from './signing.ts';
+import { attemptHeaders, loggedRequest } from './headers.ts';
 
 export interface DispatcherDeps {
   store: Store;
@@ -43,7 +43,6 @@ const CHAIN_LEASE_LEFT = 0.8;
 const IDLE_MS = 1000;
 // On shutdown, requests under way get this long to finish before they are cut and handed back.
 const DRAIN_MS = 5000;
-export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
 
 /** A claim's deliveries as chains: one per call's line for a target, in event order (a head alone when the store does not chain). */
 export function chainsOf<D extends Claimed>(claimed: D[]): D[][] {
@@ -61,34 +60,6 @@ export function chainsOf<D extends Claimed>(claimed: D[]): D[][] {
   }
   for (const c of chains) if (c.length > 1) c.sort((a, b) => a.event_seq - b.event_seq);
   return chains;
-}
-
-/** What the headers of one request depend on: the delivery (or a test's stand-in) and its attempt. */
-export interface HeaderInput {
-  id: string;
-  event_seq: number;
-  target_format: string;
-  request: SendRequest;
-}
-
-/**
- * The headers one attempt sends: the target's own, `webhook-id` (stable across retries), the
- * event's seq, the attempt, Standard Webhooks signatures when the target has a secret (any
- * format), and the format's own signature. Live deliveries and tests both come here.
- */
-export function deliveryHeaders(d: HeaderInput, s: SendSettings, attempt: number, tsSec: number): Record<string, string> {
-  const h: Record<string, string> = {
-    'user-agent': USER_AGENT,
-    ...d.request.headers,
-    'webhook-id': d.id,
-    'hookline-seq': String(d.event_seq),
-    'hookline-attempt': String(attempt),
-  };
-  // set on h: no object of their own per attempt
-  if (s.secrets.length > 0) standardHeaders(s.secrets, d.id, tsSec, d.request.body ?? '', h);
-  const sign = formatOf(d.target_format).sign;
-  if (sign) Object.assign(h, sign(d.request, s, d.id, tsSec));
-  return h;
 }
 
 /**
@@ -274,27 +245,29 @@ export class Dispatcher {
     // From memory without an await when the settings are there (TargetRegistry.sendSettingsNow).
     const known = this.#d.registry.sendSettingsNow(d.account_id, d.target_id);
     const settings = known === null ? await this.#d.registry.sendSettings(d.account_id, d.target_id) : known;
-    const base = { delivery_id: d.id, attempt, started_at: started, response_headers: null, response_excerpt: null };
-    const logged = { method: d.request.method, url: redactUrl(d.request.url) };
+    const { method, url, body } = d.request;
     if (!settings || !settings.enabled) {
       // Given up without a request: not a success of the target (it must not refresh last_success_at).
       const error = settings ? `target disabled: ${settings.disabled_reason ?? 'by the user'}` : 'target deleted';
-      return this.#result(d, { ...base, duration_ms: 0, status_code: null, error, request: { ...logged, headers: redactHeaders(d.request.headers) } }, 'dead', started, false);
+      const request_json = JSON.stringify({ method, url: redactUrl(url), headers: redactHeaders(d.request.headers) });
+      return this.#result(d, { delivery_id: d.id, attempt, started_at: started, duration_ms: 0, status_code: null, error, request_json, response_headers: null, response_excerpt: null }, 'dead', started, false);
     }
     this.#throttle.learn(d.order_key, settings.concurrency);
-    const headers = deliveryHeaders(d, settings, attempt, Math.floor(started / 1000));
+    const headers = attemptHeaders(d, settings, attempt, Math.floor(started / 1000));
     // An attempt must end well inside its lease, or another process could take the delivery
     // over while this one is still sending it.
     const timeout = Math.min(settings.timeout_ms, Math.floor(this.#d.leaseMs * 0.8));
-    const r = await sender.send({ method: d.request.method, url: d.request.url, headers, body: d.request.body }, timeout, Math.min(settings.connect_timeout_ms, timeout));
+    const r = await sender.send({ method, url, shared: headers.shared, headers: headers.own, body }, timeout, Math.min(settings.connect_timeout_ms, timeout));
     if (this.#cut && r.status_code === null) return null; // shutting down: handed back, not failed
     const now = clock.now();
-    const record = {
-      ...base,
+    const record: AttemptResult['attempt'] = {
+      delivery_id: d.id,
+      attempt,
+      started_at: started,
       duration_ms: r.duration_ms,
       status_code: r.status_code,
       error: r.error,
-      request: { ...logged, headers: redactHeaders(headers) },
+      request_json: loggedRequest(method, url, headers),
       response_headers: r.headers,
       response_excerpt: r.excerpt,
     };

@@ -35,6 +35,12 @@ function requestBytes(head: string, body: string | Uint8Array | null, bodyBytes:
   return b;
 }
 
+/** Header lines rendered ahead (headers.ts SharedHeaders): CRLF-ended, `bad` saying why they cannot be sent. */
+export interface PreparedLines {
+  readonly lines: string;
+  readonly bad: string | null;
+}
+
 /** The connections to one origin (scheme, host, port) through one connector. */
 export class Http1Origin implements ConnOwner {
   readonly #url: URL;
@@ -55,20 +61,24 @@ export class Http1Origin implements ConnOwner {
   }
 
   /**
-   * Sends one request. `headers` must not hold host, content-length, transfer-encoding or
-   * connection (Hookline sets those; targets cannot: targets/endpoints.ts).
+   * Sends one request: `shared` header lines rendered once for many requests (headers.ts), then
+   * `headers`. Neither may hold host, content-length, transfer-encoding or connection (Hookline
+   * sets those; targets cannot: targets/endpoints.ts).
    */
-  request(method: string, path: string, headers: Record<string, string>, body: string | Uint8Array | null, handler: Http1Handler): Http1Job {
+  request(method: string, path: string, shared: PreparedLines | null, headers: Record<string, string>, body: string | Uint8Array | null, handler: Http1Handler): Http1Job {
     let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.#hostHeader}\r\n`;
+    let bad = shared?.bad ?? null;
+    if (shared !== null) head += shared.lines;
     for (const k in headers) {
       const v = headers[k]!;
-      if (BAD_VALUE.test(v)) {
-        const job = new Job(this, NOTHING, handler);
-        job.done = true;
-        queueMicrotask(() => handler.onError(new Error(`header ${k} holds a line break or NUL`)));
-        return job;
-      }
+      if (BAD_VALUE.test(v)) bad ??= `header ${k} holds a line break or NUL`;
       head += `${k}: ${v}\r\n`;
+    }
+    if (bad !== null) {
+      const job = new Job(this, NOTHING, handler);
+      job.done = true;
+      queueMicrotask(() => handler.onError(new Error(bad)));
+      return job;
     }
     const bodyBytes = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
     if (body !== null) head += `content-length: ${bodyBytes}\r\n`;

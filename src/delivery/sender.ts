@@ -1,5 +1,10 @@
 import type { SendRequest } from '../store/contract.ts';
-import { Http1Origin, type Connector, type Http1Handler, type Http1Job } from './http1.ts';
+import { Http1Origin, type Connector, type Http1Handler, type Http1Job, type PreparedLines } from './http1.ts';
+
+/** A request to send: `shared` header lines rendered ahead (headers.ts), sent before `headers`. */
+export interface OutRequest extends SendRequest {
+  shared?: PreparedLines;
+}
 
 /** The result of one HTTP attempt, whatever happened. */
 export interface SendResult {
@@ -118,7 +123,7 @@ export class Sender {
   }
 
   /** One attempt: the answer's status, headers and first 4 KiB are all that is kept. */
-  send(req: SendRequest, timeoutMs: number, connectTimeoutMs: number): Promise<SendResult> {
+  send(req: OutRequest, timeoutMs: number, connectTimeoutMs: number): Promise<SendResult> {
     const started = performance.now();
     return new Promise<SendResult>((resolve) => {
       const flight = new Attempt(started + timeoutMs, started, this.#opts.isRefused, (r) => {
@@ -129,7 +134,7 @@ export class Sender {
       this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS).unref();
       try {
         const { origin, path } = this.#parse(req.url);
-        flight.job = this.#pool(origin, connectTimeoutMs).request(req.method, path, req.headers, req.body, flight);
+        flight.job = this.#pool(origin, connectTimeoutMs).request(req.method, path, req.shared ?? null, req.headers, req.body, flight);
       } catch (err) {
         flight.onError(err as Error);
       }

@@ -103,6 +103,15 @@ export interface Attempt {
   response_excerpt: string | null;
 }
 
+/**
+ * An attempt as the dispatcher reports it: its request already the JSON the log keeps (the
+ * dispatcher renders a target's shared headers once: delivery/headers.ts loggedRequest).
+ */
+export interface AttemptRecord extends Omit<Attempt, 'request'> {
+  /** Attempt['request'] as JSON */
+  request_json: string;
+}
+
 /** What the dispatcher reports for one attempt; written in a batch. */
 export interface AttemptResult {
   owner: string;
@@ -111,7 +120,7 @@ export interface AttemptResult {
   /** the target's wire format, for the metrics */
   format: string;
   order_key: string;
-  attempt: Attempt;
+  attempt: AttemptRecord;
   status: 'succeeded' | 'pending' | 'dead';
   next_attempt_at: number;
   /** target bookkeeping in the same write */

@@ -1,6 +1,6 @@
 import type { CallEvent } from '../calls/model.ts';
 import type { Clock } from '../clock.ts';
-import { deliveryHeaders } from '../delivery/dispatcher.ts';
+import { deliveryHeaders } from '../delivery/headers.ts';
 import { redactHeaders, redactUrl } from '../delivery/redact.ts';
 import type { Sender } from '../delivery/sender.ts';
 import { HooklineError, fieldError } from '../errors.ts';

@@ -4,7 +4,7 @@ import type { AttemptResult } from '../contract.ts';
 /**
  * A batch of attempt results as the SQLite store writes them and as split mode sends them from
  * the delivery thread to the writing thread: one flat array, FIELDS values per result, the
- * attempt's request and response headers already as the JSON the rows hold.
+ * attempt's request (as the dispatcher rendered it) and response headers as the JSON the rows hold.
  *
  * Why: a postMessage of AttemptResult objects serializes every key of every nested object
  * (~40 per result) and rebuilds them all on the other side, only for them to be turned into
@@ -27,7 +27,7 @@ export function packResults(results: readonly AttemptResult[], into: PackedResul
   for (const r of results) {
     const a = r.attempt;
     into.push(
-      a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, JSON.stringify(a.request),
+      a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, a.request_json,
       a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
       r.status, r.next_attempt_at, r.call_id, r.format, r.target.id, r.target.account_id, r.target.success,
       r.target.disable_reason ?? null,

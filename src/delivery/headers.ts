@@ -1,0 +1,110 @@
+/**
+ * The headers of one attempt, in two parts: those every delivery of a request head shares (the
+ * user agent and the target's own headers, rendered once per head: `SharedHeaders`), and the
+ * attempt's own (`webhook-id`, the event's seq, the attempt, the signatures).
+ *
+ * Why two parts: a target's deliveries share one headers object (formats/format.ts
+ * targetHeaders; split mode decodes one per message and target: packed-offers.ts), and its ~10
+ * headers were copied into a new object, written into the HTTP head one by one, copied again
+ * redacted for the log and turned into JSON, for every attempt. Rendered once, an attempt
+ * writes and logs only its five or six own headers. (Allocation sampling of workload (b): the
+ * request head, the copies and the log's JSON were ~2.5 KB of the delivery thread's ~12.7 KB a
+ * delivery, and what it allocates is what its scavenges, on the drain's critical path, cost.)
+ */
+import type { SendRequest } from '../store/contract.ts';
+import { formatOf } from '../formats/registry.ts';
+import type { SendSettings } from '../targets/model.ts';
+import { redactHeaders, redactUrl } from './redact.ts';
+import { standardHeaders } from './signing.ts';
+
+export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
+
+const BAD_VALUE = /[\r\n\0]/;
+
+/** The headers all attempts of one request head share, rendered once. */
+export interface SharedHeaders {
+  /** the user agent, then the request's own headers */
+  readonly all: Readonly<Record<string, string>>;
+  /** `all` as HTTP/1.1 header lines (each ending in CRLF) */
+  readonly lines: string;
+  /** why `all` cannot be sent (a value holds a line break or NUL), or null */
+  readonly bad: string | null;
+  /** `all`, secrets redacted, as the members of a JSON object (no braces) */
+  readonly logged: string;
+}
+
+/** One attempt's headers: the shared part, then its own (which never repeat a shared name). */
+export interface AttemptHeaders {
+  shared: SharedHeaders;
+  own: Record<string, string>;
+}
+
+function render(all: Record<string, string>): SharedHeaders {
+  let lines = '';
+  let bad: string | null = null;
+  for (const k in all) {
+    const v = all[k]!;
+    if (bad === null && BAD_VALUE.test(v)) bad = `header ${k} holds a line break or NUL`;
+    lines += `${k}: ${v}\r\n`;
+  }
+  return { all, lines, bad, logged: JSON.stringify(redactHeaders(all)).slice(1, -1) };
+}
+
+const NONE: SharedHeaders = render({});
+// By the request's headers object: weak, so a head read back from a row (one object per row)
+// leaves nothing behind.
+const rendered = new WeakMap<Readonly<Record<string, string>>, SharedHeaders>();
+
+/** The shared part of a request's attempts, rendered at its first attempt. */
+export function sharedHeaders(request: Pick<SendRequest, 'headers'>): SharedHeaders {
+  let s = rendered.get(request.headers);
+  if (s === undefined) {
+    s = render({ 'user-agent': USER_AGENT, ...request.headers });
+    rendered.set(request.headers, s);
+  }
+  return s;
+}
+
+/** What the headers of one request depend on: the delivery (or a test's stand-in) and its attempt. */
+export interface HeaderInput {
+  id: string;
+  event_seq: number;
+  target_format: string;
+  request: SendRequest;
+}
+
+/**
+ * The headers one attempt sends: the target's own, `webhook-id` (stable across retries), the
+ * event's seq, the attempt, Standard Webhooks signatures when the target has a secret (any
+ * format), and the format's own signature. Live deliveries and tests both come here.
+ */
+export function attemptHeaders(d: HeaderInput, s: SendSettings, attempt: number, tsSec: number): AttemptHeaders {
+  const own: Record<string, string> = { 'webhook-id': d.id, 'hookline-seq': String(d.event_seq), 'hookline-attempt': String(attempt) };
+  // set on `own`: no object of their own per attempt
+  if (s.secrets.length > 0) standardHeaders(s.secrets, d.id, tsSec, d.request.body ?? '', own);
+  const sign = formatOf(d.target_format).sign;
+  if (sign) Object.assign(own, sign(d.request, s, d.id, tsSec));
+  const shared = sharedHeaders(d.request);
+  for (const k in own) {
+    // A target header of the same name: the attempt's value, in the target header's place
+    // (as one object spread over the other would have it). Rare: not worth a shared part.
+    if (k in shared.all) return { shared: NONE, own: { ...shared.all, ...own } };
+  }
+  return { shared, own };
+}
+
+/** All of one attempt's headers as one object (test deliveries, tests). */
+export function deliveryHeaders(d: HeaderInput, s: SendSettings, attempt: number, tsSec: number): Record<string, string> {
+  const h = attemptHeaders(d, s, attempt, tsSec);
+  return { ...h.shared.all, ...h.own };
+}
+
+/**
+ * The log's record of the request sent (Attempt['request'] as JSON): method, URL and headers,
+ * secrets redacted — the same text as JSON.stringify of that object, the shared part as rendered.
+ */
+export function loggedRequest(method: string, url: string, h: AttemptHeaders): string {
+  const own = JSON.stringify(redactHeaders(h.own)).slice(1, -1);
+  const members = h.shared.logged === '' ? own : own === '' ? h.shared.logged : `${h.shared.logged},${own}`;
+  return `{"method":${JSON.stringify(method)},"url":${JSON.stringify(redactUrl(url))},"headers":{${members}}}`;
+}
