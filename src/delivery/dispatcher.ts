@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import { formatOf } from '../formats/registry.ts';
-import type { AttemptResult, Claimed, SendRequest, Store } from '../store/contract.ts';
+import type { AttemptResult, Claimed, Store } from '../store/contract.ts';
 import { DEFAULT_CONCURRENCY, type SendSettings } from '../targets/model.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
 import { Loop } from '../loop.ts';
