@@ -255,6 +255,9 @@ test('an answer head: status, headers, whether the connection is kept, the hint,
   assert.equal(final('HTTP/1.0 200 OK\r\ncontent-length: 0').keep, false);
   assert.equal(final('HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\ncontent-length: 0').keep, true);
   assert.equal(final('HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 0').keep, false);
+  // names in any case and with blanks around them, values trimmed of spaces and tabs; a line with no name or no colon is skipped
+  const h = final('HTTP/1.1 200 OK\r\nCONTENT-TYPE:\t text/plain \r\n Date : today\r\nX-Custom-Thing: a\r\n: empty\r\nno colon\r\ncontent\rtype: x\r\ncontent-length: 0').headers;
+  assert.deepEqual(h, { 'content-type': 'text/plain', date: 'today', 'x-custom-thing': 'a', 'content\rtype': 'x', 'content-length': '0' });
   assert.deepEqual(parseAnswerHead('HTTP/1.1 103 Early Hints\r\nLink: </a>'), { kind: 'interim' });
   assert.equal(parseAnswerHead('HTTP/1.1 101 Switching Protocols').kind, 'bad');
   assert.equal(parseAnswerHead('HTTP/1.1 200 OK\r\ncontent-length: -1').kind, 'bad');

@@ -30,13 +30,18 @@ export function parseAnswerHead(text: string): AnswerHead {
   const headers: Record<string, string> = {};
   let from = text.indexOf('\r\n');
   while (from >= 0) {
-    const next = text.indexOf('\r\n', from + 2);
-    const line = next < 0 ? text.slice(from + 2) : text.slice(from + 2, next);
+    const start = from + 2;
+    const next = text.indexOf('\r\n', start);
+    const end = next < 0 ? text.length : next;
     from = next;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const k = line.slice(0, colon).trim().toLowerCase();
-    const v = line.slice(colon + 1).trim();
+    const colon = text.indexOf(':', start);
+    if (colon <= start || colon >= end) continue;
+    const k = nameAt(text, start, colon);
+    let a = colon + 1;
+    let b = end;
+    while (a < b && isBlank(text.charCodeAt(a))) a++;
+    while (b > a && isBlank(text.charCodeAt(b - 1))) b--;
+    const v = text.slice(a, b);
     const had = headers[k];
     headers[k] = had === undefined ? v : `${had}, ${v}`;
   }
@@ -56,4 +61,29 @@ export function parseAnswerHead(text: string): AnswerHead {
     keep = false;
   }
   return { kind: 'final', status, headers, keep, hintMs, framing };
+}
+
+// The names most answers carry, as constants: a name found here costs no string of its own (a
+// slice, a trimmed copy, a lower-cased copy), nor a lookup of it in V8's string table when it
+// becomes a key. Every answer's head is parsed on the delivery thread, whose allocations its
+// scavenges pay for on the drain's critical path.
+const KNOWN = ['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'server', 'cache-control', 'vary', 'etag', 'x-powered-by'];
+
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+
+/** The header name of text[start, colon), lower-cased, outer blanks trimmed. */
+function nameAt(text: string, start: number, colon: number): string {
+  const n = colon - start;
+  for (const k of KNOWN) {
+    if (k.length !== n) continue;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(start + i);
+      const want = k.charCodeAt(i);
+      // the name's letters in either case (k is lower-case letters and '-')
+      if (c !== want && !(want >= 97 && c === want - 32)) break;
+    }
+    if (i === n) return k;
+  }
+  return text.slice(start, colon).trim().toLowerCase();
 }

@@ -72,7 +72,10 @@ export class Throttle {
   }
 
   after(key: string, limit: number, outcome: Outcome): void {
-    const h = this.#health.get(key) ?? { streak: 0, pausedUntil: 0 };
+    const known = this.#health.get(key);
+    // a healthy target answering well has nothing to note (and no object per attempt to make)
+    if (known === undefined && outcome === 'ok') return;
+    const h = known ?? { streak: 0, pausedUntil: 0 };
     const slots = h.reduced ?? limit;
     if (outcome === 'ok') {
       h.streak = 0;

@@ -4,11 +4,11 @@ import type { Entry, EntryState } from './entries.ts';
 
 /**
  * The deliveries the writing thread has committed, as split mode hands them to the delivery
- * thread in one message: the values its queue needs (`keys`: id, order_key, call_id,
- * event_seq, next_attempt_at per delivery, then where its bytes end and its request's index),
- * the distinct requests (method, URL, headers) of the message as JSON, once each, and one byte
- * array, transferred, not copied, with per delivery a JSON line of the other fields, then its
- * body.
+ * thread in one message: the values its queue needs and the rest of each as numbers (`keys`:
+ * id, order_key, call_id, event_seq, next_attempt_at per delivery, then where its body ends,
+ * its request's index, its labels' index, created_at and whether it has a body), the distinct
+ * requests (method, URL, headers) and labels (account, format, target, event type and name) of
+ * the message as JSON, once each, and one byte array, transferred, not copied, of the bodies.
  *
  * Why bytes: in workload (b) the API thread runs 20,000–30,000 deliveries ahead of the sender,
  * and those offers wait in the delivery thread's heap. As objects (a dozen strings, three objects
@@ -22,17 +22,23 @@ import type { Entry, EntryState } from './entries.ts';
  * an allocation, a transfer and a sweep by the GC each, and nearly every delivery of a message
  * has the same request head as many others (a target renders one headers object for all its
  * deliveries: formats/format.ts targetHeaders), so its JSON was written and parsed per delivery.
+ * The labels apart likewise (session 15): a JSON line of them per delivery was a string written
+ * on one thread and a parse, an array and five strings on the other, for the few values a
+ * message's deliveries share.
  */
 export interface PackedOffers {
   keys: (string | number)[];
   requests: string[];
+  labels: string[];
   bytes: Uint8Array;
 }
 
-const KEYS = 7;
+const KEYS = 10;
 const END = 5;
 const REQUEST = 6;
-const NEWLINE = 0x0a;
+const LABELS = 7;
+const CREATED = 8;
+const NO_BODY = 9;
 
 /** The parts of a request all deliveries of a target share, decoded once per message. */
 export type RequestHead = Pick<SendRequest, 'method' | 'url' | 'headers'>;
@@ -41,35 +47,35 @@ export type RequestHead = Pick<SendRequest, 'method' | 'url' | 'headers'>;
 export function packOffers(ds: readonly NewDelivery[]): { packed: PackedOffers; transfer: ArrayBuffer[] } {
   const keys: (string | number)[] = [];
   const requests: string[] = [];
-  const index = new Map<string, number>();
-  const lines: string[] = [];
+  const labels: string[] = [];
+  const requestIndex = new Map<string, number>();
+  const labelIndex = new Map<string, number>();
   let total = 0;
   for (const d of ds) {
     const r = d.request;
     // the same string object for every delivery of a target (request-text.ts): hashed once
     const text = requestText(r);
-    let ri = index.get(text);
+    let ri = requestIndex.get(text);
     if (ri === undefined) {
       ri = requests.length;
       requests.push(text);
-      index.set(text, ri);
+      requestIndex.set(text, ri);
     }
-    // JSON.stringify escapes every newline: the first byte 0x0a ends the line.
-    const line = JSON.stringify([d.account_id, d.event_type, d.event_name, d.target_format, d.target_id, d.created_at, r.body === null]);
-    lines.push(line);
-    total += Buffer.byteLength(line) + 1 + (r.body === null ? 0 : Buffer.byteLength(r.body));
-    keys.push(d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at, total, ri);
+    const label = `${d.target_id}\u0000${d.event_type}\u0000${d.event_name}\u0000${d.account_id}\u0000${d.target_format}`;
+    let li = labelIndex.get(label);
+    if (li === undefined) {
+      li = labels.length;
+      labels.push(JSON.stringify([d.account_id, d.event_type, d.event_name, d.target_format, d.target_id]));
+      labelIndex.set(label, li);
+    }
+    total += r.body === null ? 0 : Buffer.byteLength(r.body);
+    keys.push(d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at, total, ri, li, d.created_at, r.body === null ? 1 : 0);
   }
   // Not from Buffer's shared pool: the array owns its ArrayBuffer, so it can be transferred.
   const bytes = Buffer.allocUnsafeSlow(total);
   let at = 0;
-  for (let i = 0; i < ds.length; i++) {
-    at += bytes.write(lines[i]!, at, 'utf8');
-    bytes[at++] = NEWLINE;
-    const body = ds[i]!.request.body;
-    if (body !== null) at += bytes.write(body, at, 'utf8');
-  }
-  return { packed: { keys, requests, bytes }, transfer: [bytes.buffer as ArrayBuffer] };
+  for (const d of ds) if (d.request.body !== null) at += bytes.write(d.request.body, at, 'utf8');
+  return { packed: { keys, requests, labels, bytes }, transfer: [bytes.buffer as ArrayBuffer] };
 }
 
 /** How many offers a message holds. */
@@ -92,14 +98,42 @@ function requestHeads(p: PackedOffers): RequestHead[] {
   });
 }
 
-/** One message's kept offers: its bytes, and per offer where its bytes end and its request head. */
+/** The labels of a message's deliveries, decoded once per message. */
+interface Labels {
+  readonly account_id: string;
+  readonly event_type: string;
+  readonly event_name: string;
+  readonly target_format: string;
+  readonly target_id: string;
+}
+
+function labelsOf(p: PackedOffers): Labels[] {
+  return p.labels.map((t) => {
+    const [account_id, event_type, event_name, target_format, target_id] = JSON.parse(t) as string[];
+    return { account_id: account_id!, event_type: event_type!, event_name: event_name!, target_format: target_format!, target_id: target_id! };
+  });
+}
+
+/** Per offer, AT values in KeptMessage.at: where its body ends, its request head, its labels, 1 when it has no body. */
+const AT = 4;
+
+/** One message's kept offers: its bytes, and per offer where its body ends, its request head and labels, and when it was written. */
 export interface KeptMessage {
   readonly bytes: Uint8Array;
-  /** per offer i: at[2i] its end in `bytes` (it starts where the one before ends), at[2i + 1] its head's index */
+  /** per offer i, from AT * i: its body's end in `bytes` (it starts where the one before ends), its head's index, its labels' index, no body (1) */
   readonly at: Uint32Array;
+  /** per offer: created_at */
+  readonly created: Float64Array;
   readonly heads: RequestHead[];
+  readonly labels: Labels[];
   readonly size: number;
   refs: number;
+}
+
+/** One kept offer: its message and its index there. */
+export interface KeptOffer {
+  readonly msg: KeptMessage;
+  readonly i: number;
 }
 
 /**
@@ -114,12 +148,6 @@ export interface KeptMessage {
  * object per offer made a waiting offer ~480 bytes of heap with its queue entry and id; ~370 so
  * (measured: 20,000 offers of 1,000-delivery messages, heap after a full GC).
  */
-/** One kept offer: its message and its index there. */
-export interface KeptOffer {
-  readonly msg: KeptMessage;
-  readonly i: number;
-}
-
 export class KeptOffers {
   readonly #byId = new Map<string, KeptOffer>();
   readonly #maxCount: number;
@@ -139,12 +167,17 @@ export class KeptOffers {
     if (this.#full()) return;
     const k = p.keys;
     const n = offerCount(p);
-    const at = new Uint32Array(2 * n);
+    const at = new Uint32Array(AT * n);
+    const created = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      at[2 * i] = k[i * KEYS + END] as number;
-      at[2 * i + 1] = k[i * KEYS + REQUEST] as number;
+      const o = i * KEYS;
+      at[AT * i] = k[o + END] as number;
+      at[AT * i + 1] = k[o + REQUEST] as number;
+      at[AT * i + 2] = k[o + LABELS] as number;
+      at[AT * i + 3] = k[o + NO_BODY] as number;
+      created[i] = k[o + CREATED] as number;
     }
-    const msg: KeptMessage = { bytes: p.bytes, at, heads: requestHeads(p), size: p.bytes.byteLength, refs: 0 };
+    const msg: KeptMessage = { bytes: p.bytes, at, created, heads: requestHeads(p), labels: labelsOf(p), size: p.bytes.byteLength, refs: 0 };
     for (let i = 0; i < n && !this.#full(); i++) {
       if (skip?.has(i)) continue;
       if (msg.refs++ === 0) this.#bytes += msg.size;
@@ -175,28 +208,20 @@ export class KeptOffers {
   }
 }
 
-type Line = [string, string, string, string, string, number, boolean];
-
 /** What a kept offer's bytes hold beyond its queue entry, decoded at its first use. */
 interface Decoded {
-  account_id: string;
-  event_type: string;
-  event_name: string;
-  target_format: string;
-  target_id: string;
+  labels: Labels;
   created_at: number;
   request: SendRequest;
 }
 
 function decode(o: KeptOffer): Decoded {
   const m = o.msg;
-  const start = o.i === 0 ? 0 : m.at[2 * o.i - 2]!;
-  const end = m.at[2 * o.i]!;
-  const b = Buffer.from(m.bytes.buffer, m.bytes.byteOffset + start, end - start);
-  const nl = b.indexOf(NEWLINE);
-  const [account_id, event_type, event_name, target_format, target_id, created_at, noBody] = JSON.parse(b.toString('utf8', 0, nl)) as Line;
-  const { method, url, headers } = m.heads[m.at[2 * o.i + 1]!]!;
-  return { account_id, event_type, event_name, target_format, target_id, created_at, request: { method, url, headers, body: noBody ? null : b.subarray(nl + 1) } };
+  const a = AT * o.i;
+  const start = o.i === 0 ? 0 : m.at[a - AT]!;
+  const { method, url, headers } = m.heads[m.at[a + 1]!]!;
+  const body = m.at[a + 3] === 1 ? null : Buffer.from(m.bytes.buffer, m.bytes.byteOffset + start, m.at[a]! - start);
+  return { labels: m.labels[m.at[a + 2]!]!, created_at: m.created[o.i]!, request: { method, url, headers, body } };
 }
 
 /**
@@ -243,11 +268,11 @@ class FreshClaimed implements Claimed {
     return (this.#d ??= decode(this.#kept));
   }
 
-  get account_id(): string { return this.#decoded().account_id; }
-  get event_type(): string { return this.#decoded().event_type; }
-  get event_name(): string { return this.#decoded().event_name; }
-  get target_format(): string { return this.#decoded().target_format; }
-  get target_id(): string { return this.#decoded().target_id; }
+  get account_id(): string { return this.#decoded().labels.account_id; }
+  get event_type(): string { return this.#decoded().labels.event_type; }
+  get event_name(): string { return this.#decoded().labels.event_name; }
+  get target_format(): string { return this.#decoded().labels.target_format; }
+  get target_id(): string { return this.#decoded().labels.target_id; }
   get created_at(): number { return this.#decoded().created_at; }
   get updated_at(): number { return this.#decoded().created_at; }
   get request(): SendRequest { return this.#decoded().request; }
