@@ -113,3 +113,25 @@ test('a target’s deliveries share one request head; kept offers are bounded in
   assert.ok(small.take('dlv_4'));
   assert.equal(small.take('dlv_5'), undefined);
 });
+
+test('labels are shared per message, and a delivery whose target and event name match another’s but whose type does not keeps its own', async () => {
+  const base = delivery(1, '{}');
+  const ds: NewDelivery[] = [
+    base,
+    { ...delivery(2, '{}'), event_type: base.event_type, event_name: base.event_name },
+    { ...delivery(3, '{}'), event_type: 'call.started', event_name: base.event_name },
+    { ...delivery(4, '{}'), event_type: base.event_type, event_name: base.event_name, account_id: 'acc_2' },
+  ];
+  const got = await throughPort(packOffers(ds));
+  assert.equal(got.labels.length, 3, 'the first two share their labels');
+  const sched = new Scheduler();
+  const kept = new KeptOffers(100, 1 << 20);
+  for (let i = 0; i < offerCount(got); i++) sched.add(offerKeys(got, i));
+  kept.keep(got);
+  const claimed = sched.claim('me', 1_800_000_000_000, 1_800_000_060_000, 10, { free: new Map(), fallback: 10 }, false);
+  const byId = new Map(claimed.map((e) => [e.id, freshDelivery(e, kept.take(e.id)!)]));
+  for (const w of ds) {
+    const d = byId.get(w.id)!;
+    assert.deepEqual([d.account_id, d.event_type, d.event_name, d.target_format, d.target_id, d.created_at], [w.account_id, w.event_type, w.event_name, w.target_format, w.target_id, w.created_at]);
+  }
+});

@@ -166,7 +166,9 @@ class Attempt implements Http1Handler {
   readonly #done: (r: SendResult) => void;
   #status: number | null = null;
   #headers: Record<string, string> | null = null;
-  #chunks: Buffer[] = [];
+  /** the body's first piece, and any more (most answers come in one) */
+  #first: Buffer | null = null;
+  #more: Buffer[] | null = null;
   #size = 0;
   #settled = false;
   /** why we cut it ourselves: 'timeout', 'cut' (shutdown) */
@@ -200,17 +202,21 @@ class Attempt implements Http1Handler {
 
   onData(chunk: Buffer): boolean {
     this.#size += chunk.length;
-    if (this.#size - chunk.length < EXCERPT_BYTES) this.#chunks.push(chunk);
+    if (this.#size - chunk.length < EXCERPT_BYTES) {
+      if (this.#first === null) this.#first = chunk;
+      else (this.#more ??= []).push(chunk);
+    }
     // A longer answer is given up here: the answer was in, and it is what is logged.
     return this.#size <= READ_AT_MOST;
   }
 
   onComplete(): void {
-    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const first = this.#first;
+    const body = first === null ? null : this.#more === null ? first : Buffer.concat([first, ...this.#more]);
     this.#settle({
       status_code: this.#status,
       headers: this.#headers,
-      excerpt: body.subarray(0, EXCERPT_BYTES).toString('utf8'),
+      excerpt: body === null ? '' : body.toString('utf8', 0, Math.min(body.length, EXCERPT_BYTES)),
       error: null,
       refused: false,
       duration_ms: Math.round(performance.now() - this.#started),

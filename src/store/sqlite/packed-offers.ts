@@ -49,7 +49,10 @@ export function packOffers(ds: readonly NewDelivery[]): { packed: PackedOffers; 
   const requests: string[] = [];
   const labels: string[] = [];
   const requestIndex = new Map<string, number>();
-  const labelIndex = new Map<string, number>();
+  // by target id, then event name (strings the deliveries of a call's write share: their hashes
+  // are computed once), checked against the rest of the labels
+  const labelIndex = new Map<string, Map<string, number>>();
+  const labelled: NewDelivery[] = [];
   let total = 0;
   for (const d of ds) {
     const r = d.request;
@@ -61,12 +64,14 @@ export function packOffers(ds: readonly NewDelivery[]): { packed: PackedOffers; 
       requests.push(text);
       requestIndex.set(text, ri);
     }
-    const label = `${d.target_id}\u0000${d.event_type}\u0000${d.event_name}\u0000${d.account_id}\u0000${d.target_format}`;
-    let li = labelIndex.get(label);
-    if (li === undefined) {
+    let byName = labelIndex.get(d.target_id);
+    if (byName === undefined) labelIndex.set(d.target_id, (byName = new Map()));
+    let li = byName.get(d.event_name);
+    if (li === undefined || !sameLabels(labelled[li]!, d)) {
       li = labels.length;
       labels.push(JSON.stringify([d.account_id, d.event_type, d.event_name, d.target_format, d.target_id]));
-      labelIndex.set(label, li);
+      labelled.push(d);
+      byName.set(d.event_name, li);
     }
     total += r.body === null ? 0 : Buffer.byteLength(r.body);
     keys.push(d.id, d.order_key, d.call_id, d.event_seq, d.next_attempt_at, total, ri, li, d.created_at, r.body === null ? 1 : 0);
@@ -77,6 +82,9 @@ export function packOffers(ds: readonly NewDelivery[]): { packed: PackedOffers; 
   for (const d of ds) if (d.request.body !== null) at += bytes.write(d.request.body, at, 'utf8');
   return { packed: { keys, requests, labels, bytes }, transfer: [bytes.buffer as ArrayBuffer] };
 }
+
+const sameLabels = (a: NewDelivery, b: NewDelivery): boolean =>
+  a.event_type === b.event_type && a.account_id === b.account_id && a.target_format === b.target_format;
 
 /** How many offers a message holds. */
 export function offerCount(p: PackedOffers): number {

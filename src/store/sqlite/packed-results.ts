@@ -23,15 +23,29 @@ export const F = {
   disable_reason: 16,
 } as const;
 
-export function packResults(results: readonly AttemptResult[], into: PackedResults = []): PackedResults {
+export function packResults(results: readonly AttemptResult[]): PackedResults {
+  // sized once: pushed, the array grew (and was copied) a dozen times for a batch of 128
+  const into: PackedResults = new Array(results.length * FIELDS);
+  let o = 0;
   for (const r of results) {
     const a = r.attempt;
-    into.push(
-      a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, a.request_json,
-      a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_excerpt,
-      r.status, r.next_attempt_at, r.call_id, r.format, r.target.id, r.target.account_id, r.target.success,
-      r.target.disable_reason ?? null,
-    );
+    into[o++] = a.delivery_id;
+    into[o++] = a.attempt;
+    into[o++] = a.started_at;
+    into[o++] = a.duration_ms;
+    into[o++] = a.status_code;
+    into[o++] = a.error;
+    into[o++] = a.request_json;
+    into[o++] = a.response_headers === null ? null : JSON.stringify(a.response_headers);
+    into[o++] = a.response_excerpt;
+    into[o++] = r.status;
+    into[o++] = r.next_attempt_at;
+    into[o++] = r.call_id;
+    into[o++] = r.format;
+    into[o++] = r.target.id;
+    into[o++] = r.target.account_id;
+    into[o++] = r.target.success;
+    into[o++] = r.target.disable_reason ?? null;
   }
   return into;
 }
