@@ -57,7 +57,7 @@ function success(d: { id: string; call_id: string; order_key: string; request: S
     target: { id: 'ep_loop', account_id: ACCOUNT, success: true },
     attempt: {
       delivery_id: d.id, attempt: 1, started_at: now, duration_ms: 1, status_code: 200, error: null,
-      request_json: JSON.stringify({ method: 'POST', url: d.request.url, headers: { ...d.request.headers, 'webhook-id': d.id, 'webhook-timestamp': '0', 'webhook-signature': `v1,${'x'.repeat(44)}` } }),
+      request_head: '', request_tail: JSON.stringify({ method: 'POST', url: d.request.url, headers: { ...d.request.headers, 'webhook-id': d.id, 'webhook-timestamp': '0', 'webhook-signature': `v1,${'x'.repeat(44)}` } }),
       response_headers: { 'content-length': '2' }, response_excerpt: 'ok',
     },
   };

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attemptHeaders, deliveryHeaders, loggedRequest, sharedHeaders, USER_AGENT, type HeaderInput } from '../src/delivery/headers.ts';
+import { attemptHeaders, deliveryHeaders, loggedHead, loggedTail, sharedHeaders, USER_AGENT, type AttemptHeaders, type HeaderInput } from '../src/delivery/headers.ts';
 import { redactHeaders, redactUrl } from '../src/delivery/redact.ts';
 import { generateSecret } from '../src/delivery/signing.ts';
 import type { SendSettings } from '../src/targets/model.ts';
@@ -21,6 +21,7 @@ const input = (headers: Record<string, string>, format = 'standard'): HeaderInpu
 });
 
 /** What the log held when the headers were one merged object. */
+const loggedRequest = (method: string, url: string, h: AttemptHeaders): string => loggedHead(method, url, h.shared) + loggedTail(h);
 const merged = (d: HeaderInput, h: Record<string, string>): string =>
   JSON.stringify({ method: d.request.method, url: redactUrl(d.request.url), headers: redactHeaders(h) });
 
@@ -45,10 +46,24 @@ test('shared and own headers send and log what one merged object did', () => {
   }
 });
 
-test('the shared part is rendered once per headers object', () => {
+test('the shared part is rendered once per headers object; the log’s head once per method and URL', () => {
   const headers = Object.freeze({ 'content-type': 'application/json' });
-  assert.equal(sharedHeaders({ headers }), sharedHeaders({ headers }));
-  assert.notEqual(sharedHeaders({ headers }), sharedHeaders({ headers: { ...headers } }));
+  const s = sharedHeaders({ headers });
+  assert.equal(sharedHeaders({ headers }), s);
+  assert.notEqual(sharedHeaders({ headers: { ...headers } }), s);
+  const a = loggedHead('POST', 'https://receiver.example/a', s);
+  assert.equal(loggedHead('POST', 'https://receiver.example/a', s), a);
+  // another URL through the same headers: its own head, never the last one's
+  assert.ok(loggedHead('POST', 'https://receiver.example/b', s).includes('/b"'));
+  assert.ok(loggedHead('PUT', 'https://receiver.example/a', s).startsWith('{"method":"PUT"'));
+});
+
+test('with no shared headers or no own headers, head and tail still make one JSON object', () => {
+  const none: AttemptHeaders = { shared: sharedHeaders({ headers: {} }), own: { 'webhook-id': 'msg_1' } };
+  const empty = loggedHead('POST', 'http://h/x', none.shared) + loggedTail(none);
+  assert.deepEqual(JSON.parse(empty), { method: 'POST', url: 'http://h/x', headers: { 'user-agent': USER_AGENT, 'webhook-id': 'msg_1' } });
+  const noOwn: AttemptHeaders = { shared: sharedHeaders({ headers: { a: 'b' } }), own: {} };
+  assert.deepEqual(JSON.parse(loggedHead('GET', 'http://h/y', noOwn.shared) + loggedTail(noOwn)), { method: 'GET', url: 'http://h/y', headers: { 'user-agent': USER_AGENT, a: 'b' } });
 });
 
 test('a target header named like an attempt header: the attempt value, in the target header’s place', () => {

@@ -7,7 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer } from 'node:tls';
 import { after, test } from 'node:test';
 import { buildConnector } from 'undici';
-import { Http1Origin, type Http1Handler } from '../src/delivery/http1.ts';
+import { Http1Origin, type Http1Handler, type PreparedLines } from '../src/delivery/http1.ts';
 import { parseAnswerHead } from '../src/delivery/http1-head.ts';
 
 interface Answer {
@@ -57,7 +57,7 @@ async function rawServer(onRequest: (s: Socket, n: number, head: string) => void
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets, requests };
 }
 
-function send(o: Http1Origin, body: string | null = '{"a":1}', headers: Record<string, string> = { 'content-type': 'application/json' }, readAtMost = Infinity): Promise<Answer> & { cancel: (e: Error) => void } {
+function send(o: Http1Origin, body: string | null = '{"a":1}', headers: Record<string, string> = { 'content-type': 'application/json' }, readAtMost = Infinity, shared: PreparedLines | null = null, path = '/hook'): Promise<Answer> & { cancel: (e: Error) => void } {
   let job: { cancel(e: Error): void } | undefined;
   const p = new Promise<Answer>((resolve) => {
     const a: Answer = { status: null, headers: null, body: '', error: null };
@@ -76,7 +76,7 @@ function send(o: Http1Origin, body: string | null = '{"a":1}', headers: Record<s
         resolve(a);
       },
     };
-    job = o.request('POST', '/hook', null, headers, body, h);
+    job = o.request('POST', path, shared, headers, body, h);
   });
   return Object.assign(p, { cancel: (e: Error) => job!.cancel(e) });
 }
@@ -305,4 +305,18 @@ test('over TLS: the connector’s socket carries the same exchange, kept alive',
     o.destroy(new Error('end'));
     server.close();
   }
+});
+
+test('shared header lines go first, then the request’s own, for each path; shared lines that cannot be sent refuse the request', async () => {
+  const srv = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+  const o = new Http1Origin(srv.origin, connect, 4);
+  const shared: PreparedLines = { lines: 'user-agent: t\r\nx-shared: 1\r\n', bad: null };
+  for (const path of ['/a', '/a', '/b?x=1']) assert.equal((await send(o, 'é', { 'webhook-id': 'm' }, Infinity, shared, path)).status, 200);
+  const host = new URL(srv.origin).host;
+  assert.deepEqual(srv.requests, ['/a', '/a', '/b?x=1'].map((p) =>
+    `POST ${p} HTTP/1.1\r\nhost: ${host}\r\nuser-agent: t\r\nx-shared: 1\r\nwebhook-id: m\r\ncontent-length: 2\r\n\r\né`));
+  const refused = await send(o, '{}', {}, Infinity, { lines: 'x-bad: a\r\n', bad: 'header x-bad holds a line break or NUL' });
+  assert.match(refused.error!.message, /x-bad holds a line break/);
+  assert.equal(srv.requests.length, 3);
+  o.destroy(new Error('end'));
 });

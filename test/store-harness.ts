@@ -123,6 +123,8 @@ export async function enqueue(store: Store, accountId: string, now: number, spec
   return { call, ids: deliveries.map((d) => d.id) };
 }
 
+const split = (json: string): { request_head: string; request_tail: string } => ({ request_head: json.slice(0, 30), request_tail: json.slice(30) });
+
 export function result(owner: string, d: Claimed, status: AttemptResult['status'], now: number, o: { next?: number; disable?: string; code?: number | null } = {}): AttemptResult {
   const ok = status === 'succeeded';
   const code = o.code === undefined ? (ok ? 200 : 500) : o.code;
@@ -132,7 +134,8 @@ export function result(owner: string, d: Claimed, status: AttemptResult['status'
     owner, call_id: d.call_id, format: d.target_format, order_key: d.order_key, status, next_attempt_at: o.next ?? now, target,
     attempt: {
       delivery_id: d.id, attempt: d.attempts + 1, started_at: now - 15, duration_ms: 15, status_code: code, error: ok ? null : code === null ? 'connect ECONNREFUSED' : `HTTP ${code}`,
-      request_json: JSON.stringify({ method: 'POST', url: d.request.url, headers: { 'webhook-id': d.id, 'webhook-signature': '[redacted]' } }),
+      // the log's request JSON in two parts, as the dispatcher hands it over (delivery/headers.ts): stores join them
+      ...split(JSON.stringify({ method: 'POST', url: d.request.url, headers: { 'webhook-id': d.id, 'webhook-signature': '[redacted]' } })),
       response_headers: code === null ? null : { 'content-type': 'text/plain' }, response_excerpt: code === null ? null : `answer ${code}`,
     },
   };

@@ -10,7 +10,7 @@ import type { DeliveryMetrics } from './metrics.ts';
 import { redactHeaders, redactUrl } from './redact.ts';
 import { nextAttemptAt, parseRetryAfter } from './retry-policy.ts';
 import type { Sender } from './sender.ts';
-import { attemptHeaders, loggedRequest } from './headers.ts';
+import { attemptHeaders, loggedHead, loggedTail } from './headers.ts';
 
 export interface DispatcherDeps {
   store: Store;
@@ -249,8 +249,8 @@ export class Dispatcher {
     if (!settings || !settings.enabled) {
       // Given up without a request: not a success of the target (it must not refresh last_success_at).
       const error = settings ? `target disabled: ${settings.disabled_reason ?? 'by the user'}` : 'target deleted';
-      const request_json = JSON.stringify({ method, url: redactUrl(url), headers: redactHeaders(d.request.headers) });
-      return this.#result(d, { delivery_id: d.id, attempt, started_at: started, duration_ms: 0, status_code: null, error, request_json, response_headers: null, response_excerpt: null }, 'dead', started, false);
+      const request_tail = JSON.stringify({ method, url: redactUrl(url), headers: redactHeaders(d.request.headers) });
+      return this.#result(d, { delivery_id: d.id, attempt, started_at: started, duration_ms: 0, status_code: null, error, request_head: '', request_tail, response_headers: null, response_excerpt: null }, 'dead', started, false);
     }
     this.#throttle.learn(d.order_key, settings.concurrency);
     const headers = attemptHeaders(d, settings, attempt, Math.floor(started / 1000));
@@ -267,7 +267,8 @@ export class Dispatcher {
       duration_ms: r.duration_ms,
       status_code: r.status_code,
       error: r.error,
-      request_json: loggedRequest(method, url, headers),
+      request_head: loggedHead(method, url, headers.shared),
+      request_tail: loggedTail(headers),
       response_headers: r.headers,
       response_excerpt: r.excerpt,
     };

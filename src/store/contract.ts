@@ -108,8 +108,12 @@ export interface Attempt {
  * dispatcher renders a target's shared headers once: delivery/headers.ts loggedRequest).
  */
 export interface AttemptRecord extends Omit<Attempt, 'request'> {
-  /** Attempt['request'] as JSON */
-  request_json: string;
+  /**
+   * Attempt['request'] as JSON is request_head + request_tail: the head is the part all attempts
+   * of a target share (one string for all of them), the tail the attempt's own headers.
+   */
+  request_head: string;
+  request_tail: string;
 }
 
 /** What the dispatcher reports for one attempt; written in a batch. */

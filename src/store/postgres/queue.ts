@@ -74,7 +74,7 @@ export function settleStep(results: AttemptResult[], now: number): Step {
               OR (h.reason IS NOT NULL AND t.enabled))`,
     values: [
       a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
-      a.map((x) => x.error), a.map((x) => x.request_json), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
+      a.map((x) => x.error), a.map((x) => x.request_head + x.request_tail), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
       a.map((x) => x.response_excerpt),
       inOrder.map((r) => r.status), inOrder.map((r) => r.next_attempt_at), inOrder.map((r) => r.owner), now,
       targets, targets.map((t) => health.get(t)!.ok), targets.map((t) => health.get(t)!.failed), targets.map((t) => health.get(t)!.reason),

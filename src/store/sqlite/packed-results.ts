@@ -14,13 +14,13 @@ import type { AttemptResult } from '../contract.ts';
  */
 export type PackedResults = (string | number | boolean | null)[];
 
-export const FIELDS = 17;
+export const FIELDS = 18;
 
 // Offsets within one result.
 export const F = {
   delivery_id: 0, attempt: 1, started_at: 2, duration_ms: 3, status_code: 4, error: 5, request: 6, response_headers: 7,
   response_excerpt: 8, status: 9, next_attempt_at: 10, call_id: 11, format: 12, target_id: 13, account_id: 14, success: 15,
-  disable_reason: 16,
+  disable_reason: 16, request_tail: 17,
 } as const;
 
 export function packResults(results: readonly AttemptResult[]): PackedResults {
@@ -35,7 +35,8 @@ export function packResults(results: readonly AttemptResult[]): PackedResults {
     into[o++] = a.duration_ms;
     into[o++] = a.status_code;
     into[o++] = a.error;
-    into[o++] = a.request_json;
+    // the head: one string for a target's attempts (AttemptRecord), joined with the tail where the row is written
+    into[o++] = a.request_head;
     into[o++] = a.response_headers === null ? null : JSON.stringify(a.response_headers);
     into[o++] = a.response_excerpt;
     into[o++] = r.status;
@@ -46,6 +47,7 @@ export function packResults(results: readonly AttemptResult[]): PackedResults {
     into[o++] = r.target.account_id;
     into[o++] = r.target.success;
     into[o++] = r.target.disable_reason ?? null;
+    into[o++] = a.request_tail;
   }
   return into;
 }
