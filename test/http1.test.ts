@@ -310,13 +310,17 @@ test('over TLS: the connector’s socket carries the same exchange, kept alive',
 test('shared header lines go first, then the request’s own, for each path; shared lines that cannot be sent refuse the request', async () => {
   const srv = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
   const o = new Http1Origin(srv.origin, connect, 4);
-  const shared: PreparedLines = { lines: 'user-agent: t\r\nx-shared: 1\r\n', bad: null };
-  for (const path of ['/a', '/a', '/b?x=1']) assert.equal((await send(o, 'é', { 'webhook-id': 'm' }, Infinity, shared, path)).status, 200);
+  // kept for many requests (the head's start cached) or for one
+  const paths = ['/a', '/a', '/b?x=1'];
+  for (const kept of [true, false]) {
+    const shared: PreparedLines = { lines: 'user-agent: t\r\nx-shared: 1\r\n', bad: null, shared: kept };
+    for (const path of paths) assert.equal((await send(o, 'é', { 'webhook-id': 'm' }, Infinity, shared, path)).status, 200);
+  }
   const host = new URL(srv.origin).host;
-  assert.deepEqual(srv.requests, ['/a', '/a', '/b?x=1'].map((p) =>
+  assert.deepEqual(srv.requests, [...paths, ...paths].map((p) =>
     `POST ${p} HTTP/1.1\r\nhost: ${host}\r\nuser-agent: t\r\nx-shared: 1\r\nwebhook-id: m\r\ncontent-length: 2\r\n\r\né`));
-  const refused = await send(o, '{}', {}, Infinity, { lines: 'x-bad: a\r\n', bad: 'header x-bad holds a line break or NUL' });
+  const refused = await send(o, '{}', {}, Infinity, { lines: 'x-bad: a\r\n', bad: 'header x-bad holds a line break or NUL', shared: true });
   assert.match(refused.error!.message, /x-bad holds a line break/);
-  assert.equal(srv.requests.length, 3);
+  assert.equal(srv.requests.length, 6);
   o.destroy(new Error('end'));
 });

@@ -33,6 +33,8 @@ export interface SharedHeaders {
   readonly logged: string;
   /** the log's head for the last method and URL asked (loggedHead): nearly always the one */
   head: { method: string; url: string; text: string } | null;
+  /** rendered for many requests (kept by their headers object): worth caches of its own downstream */
+  readonly shared: boolean;
 }
 
 /** One attempt's headers: the shared part, then its own (which never repeat a shared name). */
@@ -41,7 +43,7 @@ export interface AttemptHeaders {
   own: Record<string, string>;
 }
 
-function render(all: Record<string, string>): SharedHeaders {
+function render(all: Record<string, string>, shared: boolean): SharedHeaders {
   let lines = '';
   let bad: string | null = null;
   for (const k in all) {
@@ -49,20 +51,27 @@ function render(all: Record<string, string>): SharedHeaders {
     if (bad === null && BAD_VALUE.test(v)) bad = `header ${k} holds a line break or NUL`;
     lines += `${k}: ${v}\r\n`;
   }
-  return { all, lines, bad, logged: JSON.stringify(redactHeaders(all)).slice(1, -1), head: null };
+  return { all, lines, bad, logged: JSON.stringify(redactHeaders(all)).slice(1, -1), head: null, shared };
 }
 
-const NONE: SharedHeaders = render({});
+const NONE: SharedHeaders = render({}, false);
 // By the request's headers object: weak, so a head read back from a row (one object per row)
 // leaves nothing behind.
 const rendered = new WeakMap<Readonly<Record<string, string>>, SharedHeaders>();
 
-/** The shared part of a request's attempts, rendered at its first attempt. */
+/**
+ * The shared part of a request's attempts, rendered at its first attempt and kept when its
+ * headers object is frozen: one a target's deliveries share (split mode's offers,
+ * packed-offers.ts). A request read back from a row has headers of its own, never seen again:
+ * kept, each would be a weak entry for the GC to clear, and a cache miss all the same.
+ */
 export function sharedHeaders(request: Pick<SendRequest, 'headers'>): SharedHeaders {
-  let s = rendered.get(request.headers);
+  const h = request.headers;
+  if (!Object.isFrozen(h)) return render({ 'user-agent': USER_AGENT, ...h }, false);
+  let s = rendered.get(h);
   if (s === undefined) {
-    s = render({ 'user-agent': USER_AGENT, ...request.headers });
-    rendered.set(request.headers, s);
+    s = render({ 'user-agent': USER_AGENT, ...h }, true);
+    rendered.set(h, s);
   }
   return s;
 }

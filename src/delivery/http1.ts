@@ -41,6 +41,8 @@ function requestBytes(start: string, head: string, body: string | Uint8Array | n
 export interface PreparedLines {
   readonly lines: string;
   readonly bad: string | null;
+  /** sent with many requests: the head's start is kept for them (else made per request) */
+  readonly shared: boolean;
 }
 
 /** The connections to one origin (scheme, host, port) through one connector. */
@@ -116,6 +118,7 @@ export class Http1Origin implements ConnOwner {
    * concatenation per request was ~1.2 KB of the delivery thread's allocations a delivery.
    */
   #startWith(method: string, path: string, shared: PreparedLines): string {
+    if (!shared.shared) return this.#start(method, path) + shared.lines;
     const hit = this.#starts.get(shared);
     if (hit !== undefined && hit.method === method && hit.path === path) return hit.text;
     // a rope until its first write flattens it, in place: every later write finds it flat
