@@ -163,7 +163,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   const registry = new TargetRegistry(store, clock);
   const sender = new Sender({
-    connect: (ms) => guardedConnect(config.allowPrivateTargets, { connectTimeoutMs: ms }),
+    connect: (ms, plain) => guardedConnect(config.allowPrivateTargets, { connectTimeoutMs: ms, plain }),
     isRefused: isAddressRefused,
   });
   const dispatcher = new Dispatcher({

@@ -7,7 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer } from 'node:tls';
 import { after, test } from 'node:test';
 import { buildConnector } from 'undici';
-import { Http1Origin, type Http1Handler, type PreparedLines } from '../src/delivery/http1.ts';
+import { Http1Origin, PLAIN_READS, type Http1Handler, type PreparedLines } from '../src/delivery/http1.ts';
 import { parseAnswerHead } from '../src/delivery/http1-head.ts';
 
 interface Answer {
@@ -81,163 +81,169 @@ function send(o: Http1Origin, body: string | null = '{"a":1}', headers: Record<s
   return Object.assign(p, { cancel: (e: Error) => job!.cancel(e) });
 }
 
-const connect = buildConnector({ timeout: 2000 });
+// Plain sockets as Hookline makes them, reading into one reused buffer (PLAIN_READS), and as streams (as TLS sockets do):
+// every exchange below must come out the same either way.
+const CONNECTORS = { 'stream reads': buildConnector({ timeout: 2000 }), 'reads into one buffer': buildConnector({ timeout: 2000, onread: PLAIN_READS }) };
+const connect = CONNECTORS['reads into one buffer'];
+for (const [how, connect] of Object.entries(CONNECTORS)) {
 
-test('content-length, chunked (split anywhere, with trailers) and close-framed answers; one connection kept for all', async () => {
-  const answers = [
-    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nX-A: 2\r\n\r\nhello',
-    'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n0a\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n',
-    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\nok',
-    'HTTP/1.1 204 No Content\r\n\r\n',
-  ];
-  const srv = await rawServer((s, n) => {
-    const text = answers[n - 1]!;
-    // byte by byte for the chunked one: every state must survive a split
-    if (n !== 2) return void s.write(text);
-    let i = 0;
-    const next = (): void => {
-      if (i < text.length) s.write(text[i++]!, () => setImmediate(next));
-    };
-    next();
+  test(`content-length, chunked (split anywhere, with trailers) and close-framed answers; one connection kept for all (${how})`, async () => {
+    const answers = [
+      'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nX-A: 2\r\n\r\nhello',
+      'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n0a\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n',
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\nok',
+      'HTTP/1.1 204 No Content\r\n\r\n',
+    ];
+    const srv = await rawServer((s, n) => {
+      const text = answers[n - 1]!;
+      // byte by byte for the chunked one: every state must survive a split
+      if (n !== 2) return void s.write(text);
+      let i = 0;
+      const next = (): void => {
+        if (i < text.length) s.write(text[i++]!, () => setImmediate(next));
+      };
+      next();
+    });
+    const o = new Http1Origin(srv.origin, connect, 4);
+    const a1 = await send(o);
+    assert.deepEqual([a1.status, a1.body, a1.headers!['x-a'], a1.error], [200, 'hello', '1, 2', null]);
+    const a2 = await send(o);
+    assert.deepEqual([a2.status, a2.body, a2.error], [201, 'abc0123456789', null]);
+    const a3 = await send(o);
+    assert.deepEqual([a3.status, a3.body], [202, 'ok']);
+    const a4 = await send(o, null);
+    assert.deepEqual([a4.status, a4.body], [204, '']);
+    assert.equal(srv.requests.length, 4);
+    assert.match(srv.requests[0]!, /^POST \/hook HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\ncontent-type: application\/json\r\ncontent-length: 7\r\n\r\n\{"a":1\}$/);
+    assert.match(srv.requests[3]!, /content-length: 0\r\n\r\n$/);
+    o.destroy(new Error('end'));
+
+    // an answer framed by the close of the connection; the next request gets a new connection
+    let conns = 0;
+    const closing = await rawServer((s) => s.end('HTTP/1.1 200 OK\r\n\r\nuntil the end'));
+    closing.server.on('connection', () => conns++);
+    const c = new Http1Origin(closing.origin, connect, 4);
+    assert.deepEqual([(await send(c)).body, (await send(c)).body], ['until the end', 'until the end']);
+    assert.equal(conns, 2);
+    c.destroy(new Error('end'));
   });
-  const o = new Http1Origin(srv.origin, connect, 4);
-  const a1 = await send(o);
-  assert.deepEqual([a1.status, a1.body, a1.headers!['x-a'], a1.error], [200, 'hello', '1, 2', null]);
-  const a2 = await send(o);
-  assert.deepEqual([a2.status, a2.body, a2.error], [201, 'abc0123456789', null]);
-  const a3 = await send(o);
-  assert.deepEqual([a3.status, a3.body], [202, 'ok']);
-  const a4 = await send(o, null);
-  assert.deepEqual([a4.status, a4.body], [204, '']);
-  assert.equal(srv.requests.length, 4);
-  assert.match(srv.requests[0]!, /^POST \/hook HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\ncontent-type: application\/json\r\ncontent-length: 7\r\n\r\n\{"a":1\}$/);
-  assert.match(srv.requests[3]!, /content-length: 0\r\n\r\n$/);
-  o.destroy(new Error('end'));
 
-  // an answer framed by the close of the connection; the next request gets a new connection
-  let conns = 0;
-  const closing = await rawServer((s) => s.end('HTTP/1.1 200 OK\r\n\r\nuntil the end'));
-  closing.server.on('connection', () => conns++);
-  const c = new Http1Origin(closing.origin, connect, 4);
-  assert.deepEqual([(await send(c)).body, (await send(c)).body], ['until the end', 'until the end']);
-  assert.equal(conns, 2);
-  c.destroy(new Error('end'));
-});
-
-test('Connection: close and HTTP/1.0 end the connection; keep-alive reuses it', async () => {
-  const seen = new Set<Socket>();
-  const srv = await rawServer((s, n) => {
-    seen.add(s);
-    s.write(n === 1 ? 'HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'
-      : n === 2 ? 'HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n'
-      : 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+  test(`Connection: close and HTTP/1.0 end the connection; keep-alive reuses it (${how})`, async () => {
+    const seen = new Set<Socket>();
+    const srv = await rawServer((s, n) => {
+      seen.add(s);
+      s.write(n === 1 ? 'HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'
+        : n === 2 ? 'HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n'
+        : 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+    });
+    const o = new Http1Origin(srv.origin, connect, 4);
+    for (let i = 0; i < 5; i++) assert.equal((await send(o)).status, 200);
+    // 1 and 2 each on their own connection, 3, 4, 5 on one
+    assert.equal(seen.size, 3);
+    o.destroy(new Error('end'));
   });
-  const o = new Http1Origin(srv.origin, connect, 4);
-  for (let i = 0; i < 5; i++) assert.equal((await send(o)).status, 200);
-  // 1 and 2 each on their own connection, 3, 4, 5 on one
-  assert.equal(seen.size, 3);
-  o.destroy(new Error('end'));
-});
 
-test('a request written on a connection the server had closed is sent once more on a new one', async () => {
-  const srv = await rawServer((s, n) => {
-    if (n === 1) s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-    // the second request arrives on the kept connection: closed without a byte of answer
-    else if (n === 2) s.destroy();
-    else s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+  test(`a request written on a connection the server had closed is sent once more on a new one (${how})`, async () => {
+    const srv = await rawServer((s, n) => {
+      if (n === 1) s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+      // the second request arrives on the kept connection: closed without a byte of answer
+      else if (n === 2) s.destroy();
+      else s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    });
+    const o = new Http1Origin(srv.origin, connect, 4);
+    assert.equal((await send(o)).status, 200);
+    const again = await send(o);
+    assert.deepEqual([again.status, again.body, again.error], [200, 'ok', null]);
+    assert.equal(srv.requests.length, 3);
+
+    // on a new connection the same close is an error, not sent again
+    const fresh = await rawServer((s) => s.destroy());
+    const f = new Http1Origin(fresh.origin, connect, 4);
+    const a = await send(f);
+    assert.equal(a.status, null);
+    assert.match(String((a.error as { code?: string }).code), /SOCKET_CLOSED|ECONNRESET/);
+    assert.equal(fresh.requests.length, 1);
+    o.destroy(new Error('end'));
+    f.destroy(new Error('end'));
   });
-  const o = new Http1Origin(srv.origin, connect, 4);
-  assert.equal((await send(o)).status, 200);
-  const again = await send(o);
-  assert.deepEqual([again.status, again.body, again.error], [200, 'ok', null]);
-  assert.equal(srv.requests.length, 3);
 
-  // on a new connection the same close is an error, not sent again
-  const fresh = await rawServer((s) => s.destroy());
-  const f = new Http1Origin(fresh.origin, connect, 4);
-  const a = await send(f);
-  assert.equal(a.status, null);
-  assert.match(String((a.error as { code?: string }).code), /SOCKET_CLOSED|ECONNRESET/);
-  assert.equal(fresh.requests.length, 1);
-  o.destroy(new Error('end'));
-  f.destroy(new Error('end'));
-});
-
-test('a Keep-Alive hint shortens how long an idle connection is kept', async () => {
-  const seen = new Set<Socket>();
-  const srv = await rawServer((s) => {
-    seen.add(s);
-    s.write('HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 0\r\n\r\n');
+  test(`a Keep-Alive hint shortens how long an idle connection is kept (${how})`, async () => {
+    const seen = new Set<Socket>();
+    const srv = await rawServer((s) => {
+      seen.add(s);
+      s.write('HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 0\r\n\r\n');
+    });
+    const o = new Http1Origin(srv.origin, connect, 4);
+    await send(o);
+    // timeout=1 less the 1 s margin: not kept at all
+    await send(o);
+    assert.equal(seen.size, 2);
+    o.destroy(new Error('end'));
   });
-  const o = new Http1Origin(srv.origin, connect, 4);
-  await send(o);
-  // timeout=1 less the 1 s margin: not kept at all
-  await send(o);
-  assert.equal(seen.size, 2);
-  o.destroy(new Error('end'));
-});
 
-test('limits: a head too large, a body past what the handler reads, an answer that is not HTTP', async () => {
-  const srv = await rawServer((s, n) => {
-    if (n === 1) s.write(`HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(70 * 1024)}\r\n\r\n`);
-    else if (n === 2) s.write(`HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n${'b'.repeat(100_000)}`);
-    else s.write('SSH-2.0-OpenSSH\r\n\r\n');
+  test(`limits: a head too large, a body past what the handler reads, an answer that is not HTTP (${how})`, async () => {
+    const srv = await rawServer((s, n) => {
+      if (n === 1) s.write(`HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(70 * 1024)}\r\n\r\n`);
+      else if (n === 2) s.write(`HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n${'b'.repeat(100_000)}`);
+      else s.write('SSH-2.0-OpenSSH\r\n\r\n');
+    });
+    const o = new Http1Origin(srv.origin, connect, 4);
+    const big = await send(o);
+    assert.equal(big.status, null);
+    assert.match(big.error!.message, /head is too large/);
+    const long = await send(o, '{}', {}, 10_000);
+    assert.equal(long.status, 200);
+    assert.equal(long.error, null);
+    assert.ok(long.body.length > 10_000 && long.body.length < 100_000, `read ${long.body.length}`);
+    const bad = await send(o);
+    assert.match(bad.error!.message, /not HTTP/);
+    o.destroy(new Error('end'));
   });
-  const o = new Http1Origin(srv.origin, connect, 4);
-  const big = await send(o);
-  assert.equal(big.status, null);
-  assert.match(big.error!.message, /head is too large/);
-  const long = await send(o, '{}', {}, 10_000);
-  assert.equal(long.status, 200);
-  assert.equal(long.error, null);
-  assert.ok(long.body.length > 10_000 && long.body.length < 100_000, `read ${long.body.length}`);
-  const bad = await send(o);
-  assert.match(bad.error!.message, /not HTTP/);
-  o.destroy(new Error('end'));
-});
 
-test('past the connection limit requests wait; a waiting or hanging request can be cancelled', async () => {
-  let hold: Socket | undefined;
-  const srv = await rawServer((s, n) => {
-    if (n === 1) hold = s; // answers later
-    else s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-  });
-  const o = new Http1Origin(srv.origin, connect, 1);
-  const first = send(o);
-  const second = send(o);
-  const third = send(o);
-  second.cancel(new Error('timeout'));
-  assert.equal((await second).error!.message, 'timeout');
-  await new Promise<void>((resolve) => {
-    const t = setInterval(() => hold && (clearInterval(t), resolve()), 5);
-  });
-  hold!.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-  assert.equal((await first).status, 200);
-  assert.equal((await third).status, 200);
-  assert.equal(srv.requests.length, 2, 'the cancelled request was never sent');
+  test(`past the connection limit requests wait; a waiting or hanging request can be cancelled (${how})`, async () => {
+    let hold: Socket | undefined;
+    const srv = await rawServer((s, n) => {
+      if (n === 1) hold = s; // answers later
+      else s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+    });
+    const o = new Http1Origin(srv.origin, connect, 1);
+    const first = send(o);
+    const second = send(o);
+    const third = send(o);
+    second.cancel(new Error('timeout'));
+    assert.equal((await second).error!.message, 'timeout');
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => hold && (clearInterval(t), resolve()), 5);
+    });
+    hold!.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+    assert.equal((await first).status, 200);
+    assert.equal((await third).status, 200);
+    assert.equal(srv.requests.length, 2, 'the cancelled request was never sent');
 
-  const hang = await rawServer(() => undefined);
-  const h = new Http1Origin(hang.origin, connect, 1);
-  const stuck = send(h);
-  await new Promise<void>((resolve) => {
-    const t = setInterval(() => hang.requests.length > 0 && (clearInterval(t), resolve()), 5);
+    const hang = await rawServer(() => undefined);
+    const h = new Http1Origin(hang.origin, connect, 1);
+    const stuck = send(h);
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => hang.requests.length > 0 && (clearInterval(t), resolve()), 5);
+    });
+    stuck.cancel(new Error('timeout'));
+    assert.equal((await stuck).error!.message, 'timeout');
+    // the connection is given up, the next request gets a new one
+    assert.equal(hang.sockets.size <= 1, true);
+    o.destroy(new Error('end'));
+    h.destroy(new Error('end'));
   });
-  stuck.cancel(new Error('timeout'));
-  assert.equal((await stuck).error!.message, 'timeout');
-  // the connection is given up, the next request gets a new one
-  assert.equal(hang.sockets.size <= 1, true);
-  o.destroy(new Error('end'));
-  h.destroy(new Error('end'));
-});
 
-test('a header value with a line break is never sent', async () => {
-  const srv = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
-  const o = new Http1Origin(srv.origin, connect, 1);
-  const a = await send(o, '{}', { 'x-evil': 'a\r\nx-injected: 1' });
-  assert.match(a.error!.message, /line break/);
-  assert.equal(srv.requests.length, 0);
-  o.destroy(new Error('end'));
-});
+  test(`a header value with a line break is never sent (${how})`, async () => {
+    const srv = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+    const o = new Http1Origin(srv.origin, connect, 1);
+    const a = await send(o, '{}', { 'x-evil': 'a\r\nx-injected: 1' });
+    assert.match(a.error!.message, /line break/);
+    assert.equal(srv.requests.length, 0);
+    o.destroy(new Error('end'));
+  });
+
+}
 
 test('an answer head: status, headers, whether the connection is kept, the hint, the framing', () => {
   const final = (text: string) => {

@@ -6,7 +6,7 @@
  * Redirects are the dispatcher's concern: it does not follow them.
  */
 import dns from 'node:dns';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction, type TcpNetConnectOpts } from 'node:net';
 import { buildConnector } from 'undici';
 import { fieldError, HooklineError } from '../errors.ts';
 
@@ -181,6 +181,8 @@ const guardedLookup: LookupFunction = (hostname, options, callback) => {
 export interface GuardOptions {
   /** TCP (and TLS) connect timeout; SPEC §6 default is 5 s. */
   connectTimeoutMs?: number;
+  /** more options for plain (http:) sockets only, e.g. `onread` (TLS sockets read as streams) */
+  plain?: Pick<TcpNetConnectOpts, 'onread'>;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -192,8 +194,11 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
  */
 export function guardedConnect(allowPrivate: boolean, opts: GuardOptions = {}): buildConnector.connector {
   const timeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  if (allowPrivate) return buildConnector({ timeout });
-  const connect = buildConnector({ timeout, lookup: guardedLookup });
+  const base = allowPrivate ? { timeout } : { timeout, lookup: guardedLookup };
+  const tls = buildConnector(base);
+  const plain = opts.plain === undefined ? tls : buildConnector({ ...base, ...opts.plain });
+  const connect: buildConnector.connector = (options, callback) => (options.protocol === 'https:' ? tls : plain)(options, callback);
+  if (allowPrivate) return connect;
   return (options, callback) => {
     const host = unbracket(options.hostname);
     if (isIP(host) !== 0 && isForbiddenAddress(host)) {

@@ -16,6 +16,7 @@ import type { buildConnector } from 'undici';
 import { Conn, IDLE_MS, Job, type ConnOwner, type Http1Handler, type Http1Job } from './http1-conn.ts';
 
 export type { Http1Handler, Http1Job } from './http1-conn.ts';
+export { PLAIN_READS } from './http1-conn.ts';
 export type Connector = buildConnector.connector;
 
 const BAD_VALUE = /[\r\n\0]/;

@@ -1,5 +1,6 @@
 import type { SendRequest } from '../store/contract.ts';
-import { Http1Origin, type Connector, type Http1Handler, type Http1Job, type PreparedLines } from './http1.ts';
+import type { TcpNetConnectOpts } from 'node:net';
+import { Http1Origin, PLAIN_READS, type Connector, type Http1Handler, type Http1Job, type PreparedLines } from './http1.ts';
 
 /** A request to send: `shared` header lines rendered ahead (headers.ts), sent before `headers`. */
 export interface OutRequest extends SendRequest {
@@ -20,7 +21,8 @@ export interface SendResult {
 /** SPEC §6: the log keeps a response excerpt of at most 4 KiB. */
 export const EXCERPT_BYTES = 4096;
 
-export type ConnectFactory = (connectTimeoutMs: number) => Connector;
+/** A connector per connect timeout; `plain`: options for plain (http:) sockets only (PLAIN_READS). */
+export type ConnectFactory = (connectTimeoutMs: number, plain: Pick<TcpNetConnectOpts, 'onread'>) => Connector;
 
 export interface SenderOptions {
   connect: ConnectFactory;
@@ -70,7 +72,7 @@ export class Sender {
 
   #pool(origin: string, connectTimeoutMs: number): Http1Origin {
     let t = this.#pools.get(connectTimeoutMs);
-    if (!t) this.#pools.set(connectTimeoutMs, (t = { connect: this.#opts.connect(connectTimeoutMs), byOrigin: new Map() }));
+    if (!t) this.#pools.set(connectTimeoutMs, (t = { connect: this.#opts.connect(connectTimeoutMs, { onread: PLAIN_READS }), byOrigin: new Map() }));
     let p = t.byOrigin.get(origin);
     if (!p) {
       if (t.byOrigin.size >= MAX_POOLS) {
@@ -203,8 +205,10 @@ class Attempt implements Http1Handler {
   onData(chunk: Buffer): boolean {
     this.#size += chunk.length;
     if (this.#size - chunk.length < EXCERPT_BYTES) {
-      if (this.#first === null) this.#first = chunk;
-      else (this.#more ??= []).push(chunk);
+      // a copy: the chunk may be a view of a buffer the next read reuses (Http1Handler.onData)
+      const kept = Buffer.from(chunk.subarray(0, EXCERPT_BYTES));
+      if (this.#first === null) this.#first = kept;
+      else (this.#more ??= []).push(kept);
     }
     // A longer answer is given up here: the answer was in, and it is what is logged.
     return this.#size <= READ_AT_MOST;
