@@ -78,9 +78,9 @@ const S = { head: 0, length: 1, chunkSize: 2, chunkData: 3, chunkEnd: 4, trailer
 /**
  * Plain (http:) sockets read into one buffer through `onread` (address-guard.ts GuardOptions)
  * rather than as streams: no Buffer and ArrayBuffer per read, no Readable machinery per answer
- * (a micro-benchmark: 64 keep-alive sockets to a Node HTTP server in another process, 100,000
- * POSTs of 1 KB, three alternating rounds: 19.5–19.8 against 21.4–22.7 µs of the sending
- * process's CPU a request). What a read leaves for
+ * (`bench/read-cost.ts`: 64 keep-alive sockets to a Node HTTP server in another process,
+ * 100,000 POSTs of 1 KB, three alternating rounds: 19.5–19.8 against 21.4–22.7 µs of the
+ * sending process's CPU a request). What a read leaves for
  * later (a partial head) is copied; handlers copy what they keep (Http1Handler.onData). TLS
  * sockets still read as streams, into the same code.
  */
