@@ -55,8 +55,8 @@ function render(all: Record<string, string>, shared: boolean): SharedHeaders {
 }
 
 const NONE: SharedHeaders = render({}, false);
-// By the request's headers object: weak, so a head read back from a row (one object per row)
-// leaves nothing behind.
+// By the request's (frozen) headers object: weak, so a message's request heads leave nothing
+// behind once their deliveries are sent.
 const rendered = new WeakMap<Readonly<Record<string, string>>, SharedHeaders>();
 
 /**
