@@ -46,15 +46,17 @@ const DRAIN_MS = 5000;
 
 /** A claim's deliveries as chains: one per call's line for a target, in event order (a head alone when the store does not chain). */
 export function chainsOf<D extends Claimed>(claimed: D[]): D[][] {
-  const lines = new Map<string, D[]>();
+  // by target, then call: no key string made per delivery (the strings' hashes are kept in them)
+  const lines = new Map<string, Map<string, D[]>>();
   const chains: D[][] = [];
   for (const d of claimed) {
-    const k = `${d.order_key}\u0000${d.call_id}`;
-    const line = lines.get(k);
+    let calls = lines.get(d.order_key);
+    if (calls === undefined) lines.set(d.order_key, (calls = new Map()));
+    const line = calls.get(d.call_id);
     if (line) line.push(d);
     else {
       const c = [d];
-      lines.set(k, c);
+      calls.set(d.call_id, c);
       chains.push(c);
     }
   }
