@@ -14,12 +14,11 @@
 import type { SendRequest } from '../store/contract.ts';
 import { formatOf } from '../formats/registry.ts';
 import type { SendSettings } from '../targets/model.ts';
+import { headerProblem } from './http1.ts';
 import { redactHeaders, redactUrl } from './redact.ts';
 import { standardHeaders } from './signing.ts';
 
 export const USER_AGENT = 'Hookline/0.1 (+webhooks)';
-
-const BAD_VALUE = /[\r\n\0]/;
 
 /** The headers all attempts of one request head share, rendered once. */
 export interface SharedHeaders {
@@ -31,7 +30,7 @@ export interface SharedHeaders {
   readonly bad: string | null;
   /** `all`, secrets redacted, as the members of a JSON object (no braces) */
   readonly logged: string;
-  /** the log's head for the last method and URL asked (loggedHead): nearly always the one */
+  /** the log's head for the last method and URL asked (loggedHead), kept when `shared`: nearly always the one */
   head: { method: string; url: string; text: string } | null;
   /** rendered for many requests (kept by their headers object): worth caches of its own downstream */
   readonly shared: boolean;
@@ -48,7 +47,7 @@ function render(all: Record<string, string>, shared: boolean): SharedHeaders {
   let bad: string | null = null;
   for (const k in all) {
     const v = all[k]!;
-    if (bad === null && BAD_VALUE.test(v)) bad = `header ${k} holds a line break or NUL`;
+    bad ??= headerProblem(k, v);
     lines += `${k}: ${v}\r\n`;
   }
   return { all, lines, bad, logged: JSON.stringify(redactHeaders(all)).slice(1, -1), head: null, shared };
@@ -122,7 +121,8 @@ export function loggedHead(method: string, url: string, shared: SharedHeaders): 
   const h = shared.head;
   if (h !== null && h.method === method && h.url === url) return h.text;
   const text = `{"method":${JSON.stringify(method)},"url":${JSON.stringify(redactUrl(url))},"headers":{${shared.logged}`;
-  shared.head = { method, url, text };
+  // kept only where more attempts will ask (a request's own render is never asked again)
+  if (shared.shared) shared.head = { method, url, text };
   return text;
 }
 

@@ -20,6 +20,12 @@ export { PLAIN_READS } from './http1-conn.ts';
 export type Connector = buildConnector.connector;
 
 const BAD_VALUE = /[\r\n\0]/;
+
+/** Why a header cannot be sent as it is (a line break or NUL would split the head), or null. */
+export function headerProblem(name: string, value: string): string | null {
+  return BAD_VALUE.test(value) ? `header ${name} holds a line break or NUL` : null;
+}
+
 const NOTHING = new Uint8Array(0);
 
 /**
@@ -78,7 +84,7 @@ export class Http1Origin implements ConnOwner {
     let head = '';
     for (const k in headers) {
       const v = headers[k]!;
-      if (BAD_VALUE.test(v)) bad ??= `header ${k} holds a line break or NUL`;
+      bad ??= headerProblem(k, v);
       head += `${k}: ${v}\r\n`;
     }
     if (bad !== null) {

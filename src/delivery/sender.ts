@@ -206,7 +206,7 @@ class Attempt implements Http1Handler {
     this.#size += chunk.length;
     if (this.#size - chunk.length < EXCERPT_BYTES) {
       // a copy: the chunk may be a view of a buffer the next read reuses (Http1Handler.onData)
-      const kept = Buffer.from(chunk.subarray(0, EXCERPT_BYTES));
+      const kept = Buffer.copyBytesFrom(chunk, 0, Math.min(chunk.length, EXCERPT_BYTES));
       if (this.#first === null) this.#first = kept;
       else (this.#more ??= []).push(kept);
     }

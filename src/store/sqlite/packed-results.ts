@@ -18,7 +18,7 @@ export const FIELDS = 18;
 
 // Offsets within one result.
 export const F = {
-  delivery_id: 0, attempt: 1, started_at: 2, duration_ms: 3, status_code: 4, error: 5, request: 6, response_headers: 7,
+  delivery_id: 0, attempt: 1, started_at: 2, duration_ms: 3, status_code: 4, error: 5, request_head: 6, response_headers: 7,
   response_excerpt: 8, status: 9, next_attempt_at: 10, call_id: 11, format: 12, target_id: 13, account_id: 14, success: 15,
   disable_reason: 16, request_tail: 17,
 } as const;

@@ -87,7 +87,7 @@ export function writeResults(db: Sql, p: PackedResults, held: ReadonlySet<string
       `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       id, p[o + F.attempt] as number, p[o + F.started_at] as number, p[o + F.duration_ms] as number, p[o + F.status_code] as number | null,
-      p[o + F.error] as string | null, (p[o + F.request] as string) + (p[o + F.request_tail] as string), p[o + F.response_headers] as string | null, p[o + F.response_excerpt] as string | null,
+      p[o + F.error] as string | null, (p[o + F.request_head] as string) + (p[o + F.request_tail] as string), p[o + F.response_headers] as string | null, p[o + F.response_excerpt] as string | null,
     );
     if (!held.has(id)) continue;
     const status = p[o + F.status] as string;
