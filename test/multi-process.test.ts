@@ -83,10 +83,15 @@ interface OpenRequest {
  * A receiver that answers slowly (30–80 ms) and watches, per webhook-id, for a request arriving
  * while another one for the same id is still open. A request stops being open when it is
  * answered or when its connection drops (a killed sender's connections drop at once).
+ * `hold()` keeps every answer due from then on until `release()`: the test holds them from the
+ * moment it picks the victim's open requests until the victim is dead, so that none of those is
+ * answered (and recorded by the victim) in between — under load the kill can take longer than
+ * the 30 ms answer (a flaky failure: "open at the kill, was sent 1 time").
  */
 async function startSlowReceiver(): Promise<{
-  url: string; arrivals: Arrival[]; openNow: () => OpenRequest[]; all: OpenRequest[]; overlaps: string[]; close(): Promise<void>;
+  url: string; arrivals: Arrival[]; openNow: () => OpenRequest[]; all: OpenRequest[]; overlaps: string[]; hold(): void; release(): void; close(): Promise<void>;
 }> {
+  let held: (() => void)[] | null = null;
   const open = new Map<string, Set<OpenRequest>>();
   const arrivals: Arrival[] = [];
   const overlaps: string[] = [];
@@ -118,10 +123,11 @@ async function startSlowReceiver(): Promise<{
         overlaps.push(`unreadable delivery ${webhookId}: ${String(err)}`);
       }
       // The receiver's own work: slow enough that concurrent senders would overlap.
-      setTimeout(() => {
+      const answer = (): void => {
         entry.answered = true;
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      }, 30 + Math.floor(Math.random() * 50));
+      };
+      setTimeout(() => (held ? held.push(answer) : answer()), 30 + Math.floor(Math.random() * 50));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -129,6 +135,14 @@ async function startSlowReceiver(): Promise<{
   return {
     url: `http://127.0.0.1:${port}`, arrivals, all, overlaps,
     openNow: () => [...open.values()].flatMap((s) => [...s]),
+    hold: () => {
+      held ??= [];
+    },
+    release: () => {
+      const due = held ?? [];
+      held = null;
+      for (const answer of due) answer();
+    },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -175,10 +189,13 @@ test('three processes on one PostgreSQL database: a SIGKILL mid-burst loses noth
         if (waiting.length === 0) return null;
         const ports = victimPorts();
         const mine = waiting.filter((o) => ports.has(o.port));
-        return mine.length > 0 ? mine : null;
+        if (mine.length === 0) return null;
+        rx!.hold(); // in this same turn: none of `mine` gets its answer before the kill
+        return mine;
       }, 20_000, 'the victim to have a delivery in flight after 50 arrivals');
       const arrivedAtKill = rx.arrivals.length;
       await stopChild(victim!, 'SIGKILL');
+      rx.release();
       const tKill = Date.now();
       assert.equal(victim!.proc.signalCode, 'SIGKILL');
       // Its open requests drop with it.
