@@ -4,12 +4,18 @@
  * written out where Hookline is started: `npm start`, the `hookline` bin's shebang (`env -S`),
  * the bench's and the tests' child processes (test/node-flags.test.ts holds those to this list).
  *
- * The delivery thread's young generation: semi-spaces of 4 MB (V8's default here is 16, and it
- * grows the space under load), set through the worker's resourceLimits. With the default it
- * scavenged every ~3 s with pauses of 5–35 ms (--trace-gc, the bench's fixed rate after its
- * full-speed phases). With 8 MB: pauses ≤ 4 ms, fixed-rate p99 31–33 → 18–30 ms in full runs;
- * with 4 MB: p99 14 ms in a full run, 15–18 in ab's short phases (19–24 with 8), for +3–4 ms of
- * CPU per 1,000 deliveries against 8: item 3 of issue 10 (p99 < 25 ms) is a bound.
+ * The delivery thread's young generation: semi-spaces of 16 MB, set through the worker's
+ * resourceLimits (V8's default here is also 16 at most, but it starts small and grows the space
+ * under load). Session 13 set 4 MB: the delivery thread then allocated ~20 KB a delivery and
+ * kept more of it alive, the default's scavenges paused 5–35 ms (fixed-rate p99 31–33 ms with
+ * 8 MB, 14 with 4). Since session 15 it allocates ~12 KB a delivery and little survives: in (b)
+ * (--trace-gc-nvp, bench/gc-trace.ts) 4 MB made 147 scavenges, 508 ms of pauses, 112 MB
+ * surviving and 72 MB promoted; 16 MB 32 scavenges, 247 ms, 77 MB and 49 MB. In the fixed rate
+ * a scavenge pauses ~3.5 ms instead of ~1.6, one a second instead of four, and fewer promoted
+ * objects brought 2 full GCs instead of 6: p99 14–23 ms in 20–30 s fixed-rate runs (17–20 with
+ * 4 MB the same hour). CPU per 1,000 deliveries in (b), bench/ab.ts: pair differences −41, −16,
+ * −9, −17 ms (+18 and +25 in the two sets' first runs, this side first), the delivery thread's
+ * share most of it. Item 3 of issue 10 (p99 < 25 ms) is the bound to watch.
  *
  * The main thread keeps V8's default (session 13). Until then `--max-semi-space-size=4` was on
  * the command line, which also set the main thread's (a flag on the command line wins over a
@@ -21,7 +27,7 @@
  * default too.
  */
 export const NODE_FLAGS: readonly string[] = [];
-export const SEMI_SPACE_MB = 4;
+export const SEMI_SPACE_MB = 16;
 /** the delivery thread's young generation (V8: three semi-spaces' worth) */
 export const WORKER_YOUNG_GENERATION_MB = 3 * SEMI_SPACE_MB;
 /**

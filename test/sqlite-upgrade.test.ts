@@ -2,12 +2,14 @@
  * Migrations on databases written before them. 0008: the unsettled deliveries were found through
  * the partial index deliveries_in_order; after the upgrade they are listed in deliveries_open,
  * and a store opened on the upgraded file claims exactly them. 0009: a body inside the request's
- * JSON. 0012: requests keyed by the delivery's id move to delivery_bodies.
+ * JSON. 0012: requests keyed by the delivery's id move to delivery_bodies. And the page size: a
+ * new file gets PAGE_SIZE, one made before keeps its own.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
+import { PAGE_SIZE } from '../src/store/sqlite/db.ts';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
 import { claim, enqueue, epoch, ids, newAccount, result, sorted } from './store-harness.ts';
 import { tempDir } from './helpers.ts';
@@ -143,3 +145,38 @@ test('upgrading attempts to a rowid table (0013) keeps every attempt, and an att
     await store.close();
   }
 }));
+
+test(`a new database has pages of ${PAGE_SIZE} bytes; one made with 4,096-byte pages keeps them and works on`, async () => {
+  const pageSize = (dir: string): number => {
+    const db = new DatabaseSync(path.join(dir, 'hookline.db'));
+    try {
+      return Number((db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size);
+    } finally {
+      db.close();
+    }
+  };
+  await onFile(async ({ dir, store }) => {
+    await store.close();
+    assert.equal(pageSize(dir), PAGE_SIZE);
+  });
+  const tmp = tempDir('hookline-upgrade-');
+  try {
+    // a file as an earlier version made it: SQLite's default pages, already in WAL mode
+    const old = new DatabaseSync(path.join(tmp.dir, 'hookline.db'));
+    old.exec('PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE made_before (x INTEGER)');
+    old.close();
+    const store = new SqliteStore(tmp.dir);
+    try {
+      await store.migrate();
+      const acct = await newAccount(store);
+      const T = epoch();
+      const { ids: [a] } = await enqueue(store, acct, T, [{ seq: 1, key: 'pg_old' }]);
+      assert.deepEqual(ids(await claim(store, 'o1', T)), [a]);
+    } finally {
+      await store.close();
+    }
+    assert.equal(pageSize(tmp.dir), 4096);
+  } finally {
+    tmp.remove();
+  }
+});

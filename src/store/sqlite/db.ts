@@ -25,6 +25,18 @@ export interface Sql {
  */
 export const WAL_RESTART_BYTES = 16 * 1024 * 1024;
 export const WAL_BOUND_BYTES = 64 * 1024 * 1024;
+/**
+ * The page size of a new database (SQLite's default is 4,096; an existing file keeps its own).
+ * Every WAL frame is two write calls (header, page) at the commit and a read and a write at the
+ * checkpoint, whatever the page's size, and a system call is the dear part on this machine: in
+ * the store loop (bench/store-loop.ts, workload (b)'s writes, 40,000 deliveries, process CPU
+ * with the checkpointer) 16 KB pages took 1.1 write calls a delivery instead of 2.7 and
+ * ~48.6 µs a delivery instead of ~56.9 (four runs each), for 9.1 KB of WAL a delivery instead
+ * of 5.5 (a half-filled page is larger). 8 KB sat between; 32 KB was slower again.
+ */
+export const PAGE_SIZE = 16 * 1024;
+/** dirty pages the writing connection holds before it spills: 64 MB (see the constructor) */
+const CACHE_SPILL_PAGES = (64 * 1024 * 1024) / PAGE_SIZE;
 
 // Another writer holds the lock: look again this soon (a group commit holds it ~1–5 ms).
 const BUSY_RETRY_MS = 1;
@@ -135,6 +147,8 @@ export class Db implements Sql {
     // every page a savepoint touches into a statement journal first — a temporary FILE by
     // default: two pwrite calls per page, ~17 pages per ingested event (strace: 35 pwrites per
     // event). In memory the same store work took 85–98 µs of CPU per event instead of 177–199.
+    // before anything creates the file's first page: ignored for an existing database
+    this.#db.exec(`PRAGMA page_size = ${PAGE_SIZE}`);
     this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${READ_BUSY_MS}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;`);
     // Pages read through a memory map, not pread: the 2 MB page cache misses on the indexes a
     // batch of new calls touches (and a connection's cache is dropped when another one restarts
@@ -146,14 +160,14 @@ export class Db implements Sql {
     // those pages would stay in RSS (issue 10 item 5 bounds RSS with a 100,000 backlog).
     if (opts.checkpoints !== false) this.#db.exec('PRAGMA mmap_size = 1073741824');
     // The writing connection (the one that also runs the checkpoints; split mode's delivery
-    // thread only reads) spills no dirty page before it holds 16,384 (64 MB): a group commit of
+    // thread only reads) spills no dirty page before it holds 64 MB of them: a group commit of
     // a 1,000-event batch dirties ~2,000 pages (8 MB), and past the 2 MB cache SQLite spilled
     // them to the WAL mid-transaction (journalling each one first) and wrote them again at
     // COMMIT: 6.4 % of the writing thread in a bench profile (perf: pagerStress). A 32 MB cache
     // stopped the spills too, but every COMMIT then walked its larger hash table
     // (pcache1TruncateUnsafe: 1.4 % of all samples, 0.2 with this), and a reader's filled up
     // rebuilding a large queue. A transaction past 64 MB (a migration) still spills.
-    if (opts.checkpoints !== false) this.#db.exec('PRAGMA cache_spill = 16384');
+    if (opts.checkpoints !== false) this.#db.exec(`PRAGMA cache_spill = ${CACHE_SPILL_PAGES}`);
     if (file !== null) {
       // What a killed run left in the WAL is copied back now, before anything runs, and the file
       // truncated: a start never inherits a large log. Checkpoints then run in a worker thread
