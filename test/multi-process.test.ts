@@ -36,10 +36,15 @@ async function startOn(name: string, databaseUrl: string, all: Child[]): Promise
 }
 
 /**
- * The local TCP ports of a process's sockets (Linux /proc): tells which process a request at the
- * receiver came from. Empty where /proc cannot say.
+ * The local TCP ports of a process's connections to `remotePort` (Linux /proc): tells which
+ * process a request at the receiver came from. Only connections to the receiver count: Linux
+ * reuses an ephemeral local port for connections to different destinations, so the victim's
+ * connection to PostgreSQL can have the same local port as a survivor's connection to the
+ * receiver (a flaky failure in CI: a survivor's request taken for the victim's, "open at the
+ * kill, was sent 1 time"). Among live connections to one receiver a local port is unique.
+ * Empty where /proc cannot say.
  */
-function localPorts(pid: number): Set<number> {
+function localPorts(pid: number, remotePort: number): Set<number> {
   const ports = new Set<number>();
   try {
     const inodes = new Set<string>();
@@ -54,7 +59,9 @@ function localPorts(pid: number): Set<number> {
     for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
       for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
         const f = line.trim().split(/\s+/);
-        if (f.length > 9 && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
+        if (f.length > 9 && inodes.has(f[9]!) && parseInt(f[2]!.split(':')[1]!, 16) === remotePort) {
+          ports.add(parseInt(f[1]!.split(':')[1]!, 16));
+        }
       }
     }
   } catch {
@@ -89,7 +96,7 @@ interface OpenRequest {
  * the 30 ms answer (a flaky failure: "open at the kill, was sent 1 time").
  */
 async function startSlowReceiver(): Promise<{
-  url: string; arrivals: Arrival[]; openNow: () => OpenRequest[]; all: OpenRequest[]; overlaps: string[]; hold(): void; release(): void; close(): Promise<void>;
+  url: string; port: number; arrivals: Arrival[]; openNow: () => OpenRequest[]; all: OpenRequest[]; overlaps: string[]; hold(): void; release(): void; close(): Promise<void>;
 }> {
   let held: (() => void)[] | null = null;
   const open = new Map<string, Set<OpenRequest>>();
@@ -133,7 +140,7 @@ async function startSlowReceiver(): Promise<{
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`, arrivals, all, overlaps,
+    url: `http://127.0.0.1:${port}`, port, arrivals, all, overlaps,
     openNow: () => [...open.values()].flatMap((s) => [...s]),
     hold: () => {
       held ??= [];
@@ -182,7 +189,7 @@ test('three processes on one PostgreSQL database: a SIGKILL mid-burst loses noth
 
       // Kill the victim in the middle of the burst: once a good part has arrived and the victim
       // itself has requests open at the receiver.
-      const victimPorts = (): Set<number> => localPorts(victim!.proc.pid!);
+      const victimPorts = (): Set<number> => localPorts(victim!.proc.pid!, rx!.port);
       const inFlightAtKill = await waitFor(() => {
         if (rx!.arrivals.length < 50) return null;
         const waiting = rx!.openNow().filter((o) => !o.answered);
