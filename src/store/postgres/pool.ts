@@ -33,6 +33,15 @@ export interface PoolOptions {
  * 10 s). Every statement of the hot path reads by key or through an index made for it; with
  * this setting a plan made for a small table is the same plan as for a large one.
  *
+ * Generic plans only (`plan_cache_mode = force_generic_plan`). Every statement is prepared
+ * (named) and written for a generic plan (above; deliveries.ts LIST_REST), but under the default
+ * (`auto`) PostgreSQL still plans a statement afresh at each execution whenever its custom plans
+ * look cheaper than the generic one — as they do for the batch statements, whose unnest() of a
+ * short array is estimated at its length in a custom plan and at 10 rows in a generic one. In
+ * the bench's fixed 500 events/s (pg_stat_statements, track_planning) a third of the call
+ * writes, settles and promotions were planned again: 5,000+ plans in 30 s, ~2.9 s of the
+ * server's CPU (the call write ~0.9 ms a plan, more than its execution).
+ *
  * Idle connections are not closed for idleness (pg-pool's default closes them after 10 s and
  * makes new ones at the next burst, the same churn): the lifetime ends them.
  */
@@ -44,8 +53,9 @@ export function newPool(o: PoolOptions): pg.Pool {
     max: o.max,
     idleTimeoutMillis: 0,
     maxLifetimeSeconds: o.lifetimeSeconds,
-    // Sequential scans off (see above): `-c` settings of the connection, before any statement.
-    options: ['-c enable_seqscan=off', ...(o.schema ? [`-c search_path=${o.schema}`] : [])].join(' '),
+    // Sequential scans off, generic plans only (see above): `-c` settings of the connection,
+    // before any statement.
+    options: ['-c enable_seqscan=off -c plan_cache_mode=force_generic_plan', ...(o.schema ? [`-c search_path=${o.schema}`] : [])].join(' '),
   });
   if (o.lifetimeSeconds > 0) {
     // pg-pool reads `options.maxLifetimeSeconds` when each connection is made (it has no jitter
