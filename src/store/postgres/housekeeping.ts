@@ -6,12 +6,20 @@ import { countOf, rowsOf, type Client } from './sql.ts';
  * Retention and statistics on PostgreSQL. Each purge deletes at most `batch` rows of each kind
  * in the caller's transaction; rows another transaction holds are skipped, not waited for.
  */
+/**
+ * The oldest settled deliveries of a status ($1: before, $2: how many). The status is written
+ * into the statement, not bound: only then does a generic plan (pool.ts) read deliveries_settled,
+ * whose predicate names the statuses; with `status = $1` it sorted every delivery by updated_at
+ * (bench, 200,000 rows: 250–410 ms a pick, twice a minute).
+ */
+export function purgePick(status: 'succeeded' | 'dead'): string {
+  return `SELECT id FROM deliveries WHERE status = '${status}' AND updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED`;
+}
+
 export async function purge(c: pg.PoolClient, k: RetentionCutoffs): Promise<number> {
   let n = 0;
   for (const [status, before] of [['succeeded', k.before], ['dead', k.deadBefore]] as const) {
-    const ids = (await rowsOf(c, `purge_${status}_pick`,
-      'SELECT id FROM deliveries WHERE status = $1 AND updated_at < $2 ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED',
-      [status, before, k.batch])).map((r) => String(r.id));
+    const ids = (await rowsOf(c, `purge_${status}_pick`, purgePick(status), [before, k.batch])).map((r) => String(r.id));
     if (ids.length === 0) continue;
     n += await countOf(c, 'purge_attempts', 'DELETE FROM delivery_attempts WHERE delivery_id = ANY($1::text[])', [ids]);
     n += await countOf(c, 'purge_requests', 'DELETE FROM delivery_requests WHERE delivery_id = ANY($1::text[])', [ids]);

@@ -42,6 +42,12 @@ export interface PoolOptions {
  * writes, settles and promotions were planned again: 5,000+ plans in 30 s, ~2.9 s of the
  * server's CPU (the call write ~0.9 ms a plan, more than its execution).
  *
+ * No JIT (`jit = off`). A disabled sequential scan is costed at 10^10, far above
+ * jit_above_cost (100,000), so every plan that still holds one (no index serves: the bootstrap
+ * key's lookup, a small table) was compiled by LLVM at each execution: 165 ms for the bootstrap
+ * key at start, 150 ms for each purge pick that had one (pg_stat_statements' jit columns). Short
+ * statements by key never gain from JIT.
+ *
  * Idle connections are not closed for idleness (pg-pool's default closes them after 10 s and
  * makes new ones at the next burst, the same churn): the lifetime ends them.
  */
@@ -53,9 +59,9 @@ export function newPool(o: PoolOptions): pg.Pool {
     max: o.max,
     idleTimeoutMillis: 0,
     maxLifetimeSeconds: o.lifetimeSeconds,
-    // Sequential scans off, generic plans only (see above): `-c` settings of the connection,
-    // before any statement.
-    options: ['-c enable_seqscan=off -c plan_cache_mode=force_generic_plan', ...(o.schema ? [`-c search_path=${o.schema}`] : [])].join(' '),
+    // Sequential scans off, generic plans only, no JIT (see above): `-c` settings of the
+    // connection, before any statement.
+    options: ['-c enable_seqscan=off -c plan_cache_mode=force_generic_plan -c jit=off', ...(o.schema ? [`-c search_path=${o.schema}`] : [])].join(' '),
   });
   if (o.lifetimeSeconds > 0) {
     // pg-pool reads `options.maxLifetimeSeconds` when each connection is made (it has no jitter
