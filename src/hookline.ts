@@ -78,8 +78,10 @@ export interface Hookline {
   stop(): Promise<void>;
 }
 
-export async function openStore(config: Config, remote?: QueueRemote): Promise<Store> {
-  if (config.databaseUrl) return new PostgresStore({ connectionString: config.databaseUrl });
+export async function openStore(config: Config, remote?: QueueRemote, log?: Logger): Promise<Store> {
+  if (config.databaseUrl) {
+    return new PostgresStore({ connectionString: config.databaseUrl, onBackgroundError: (err, what) => log?.error({ err }, `store: ${what} failed`) });
+  }
   return new SqliteStore(config.dataDir, { remote });
 }
 
@@ -114,7 +116,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const log = o.log ?? pino({ level: config.logLevel, base: { service: 'hookline' } });
   const split = splits(config, o);
   const remote = split ? lateRemote() : undefined;
-  const store = o.store ?? (await openStore(config, remote));
+  const store = o.store ?? (await openStore(config, remote, log));
   await store.migrate();
 
   let generatedApiKey: string | undefined;

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type pg from 'pg';
+import { purgePick } from '../src/store/postgres/housekeeping.ts';
 import { newPool } from '../src/store/postgres/pool.ts';
+import { claimStep } from '../src/store/postgres/queue.ts';
 import { PG_SKIP, PG_URL, pgStore, waitFor } from './helpers.ts';
 
 test('connections made in one burst end spread over [L, 2L), not together', { skip: PG_SKIP }, async () => {
@@ -49,6 +51,50 @@ test('a plan made while deliveries is nearly empty still reads it by key, not by
     const plan = (await c.query("EXPLAIN EXECUTE settle_like('{msg_a,msg_b}')")).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
     assert.doesNotMatch(plan, /Seq Scan on deliveries/, plan);
     assert.match(plan, /Index Scan using deliveries_pkey/, plan);
+  } finally {
+    c.release();
+  }
+});
+
+test('the pool plans generically and without JIT; the retention pick then still reads its partial index', { skip: PG_SKIP }, async (t) => {
+  const db = pgStore('hl_pool');
+  t.after(() => db.cleanup());
+  await db.store.migrate();
+  const pool = newPool({ connectionString: PG_URL!, schema: db.schema, max: 1, lifetimeSeconds: 0 });
+  t.after(() => pool.end());
+  const setting = async (name: string): Promise<string> => String((await pool.query(`SELECT current_setting('${name}') AS v`)).rows[0].v);
+  assert.equal(await setting('plan_cache_mode'), 'force_generic_plan');
+  assert.equal(await setting('jit'), 'off');
+  assert.equal(await setting('enable_seqscan'), 'off');
+  const c = await pool.connect();
+  try {
+    for (const status of ['succeeded', 'dead'] as const) {
+      await c.query(`PREPARE pick_${status}(bigint, int) AS ${purgePick(status)}`);
+      const plan = (await c.query(`EXPLAIN EXECUTE pick_${status}(1, 500)`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      assert.match(plan, /Index Scan using deliveries_settled/, plan);
+      assert.doesNotMatch(plan, /Seq Scan|Sort/, plan);
+    }
+  } finally {
+    c.release();
+  }
+});
+
+test('a claim prepared on an empty database reads the rows it chains by key, not through a whole partial index', { skip: PG_SKIP }, async (t) => {
+  const db = pgStore('hl_pool');
+  t.after(() => db.cleanup());
+  await db.store.migrate();
+  const pool = newPool({ connectionString: PG_URL!, schema: db.schema, max: 1, lifetimeSeconds: 0 });
+  t.after(() => pool.end());
+  const s = claimStep('owner', 1, 2, 128, { free: new Map([['k', 16]]), fallback: 16 }, 15);
+  const c = await pool.connect();
+  try {
+    await c.query(`PREPARE claim_like(text, bigint, bigint, int, int, int, text[], int[], int) AS ${s.text}`);
+    const plan = (await c.query("EXPLAIN EXECUTE claim_like('owner', 2, 1, 128, 128, 16, '{k}', '{16}', 15)")).rows
+      .map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    // every read of deliveries has an index condition: no bitmap or plain scan of a whole index
+    assert.doesNotMatch(plan, /Bitmap Heap Scan on deliveries|Seq Scan on deliveries/, plan);
+    const chained = plan.slice(plan.indexOf('CTE chained'));
+    assert.match(chained, /Index Scan using deliveries_pkey on deliveries d_1\s+\(.*\)\s+Index Cond: \(id = /, plan);
   } finally {
     c.release();
   }

@@ -192,7 +192,11 @@ export function claimStep(owner: string, now: number, leaseUntil: number, limit:
                SELECT q.id FROM deliveries q
                WHERE q.order_key = c.order_key AND q.call_id = c.call_id AND q.status = 'queued'
                ORDER BY q.event_seq LIMIT $9) f) s
-       WHERE d.id = s.id AND d.status = 'queued'
+       -- the guard written so that no partial index matches it: \`d.status = 'queued'\` let the
+       -- generic plan (made on a young table) read d through all of deliveries_in_order, every
+       -- queued, pending and delivering row and their dead versions, once per claim; at full
+       -- speed a claim then took 30 ms on average, one 16 s (test/pg-pool.test.ts)
+       WHERE d.id = s.id AND d.status || '' = 'queued'
        RETURNING d.*)
      -- the request comes from its own table (written once at enqueue, never rewritten)
      SELECT c.*, r.request FROM (SELECT * FROM claimed UNION ALL SELECT * FROM chained) c JOIN delivery_requests r ON r.delivery_id = c.id`,

@@ -18,6 +18,7 @@ import * as resources from './resources.ts';
 import { newPool } from './pool.ts';
 import { pipelinedTx, type Step } from './sql.ts';
 import * as timers from './timers.ts';
+import { Vacuum } from './vacuum.ts';
 
 // Two processes starting at once must not both migrate: the first takes this advisory lock,
 // the second waits for it and then finds nothing left to do.
@@ -32,6 +33,8 @@ export interface PostgresOptions {
   /** a schema of its own (tests isolate themselves this way); created when missing */
   schema?: string;
   max?: number;
+  /** what fails in the background (a VACUUM, vacuum.ts): logged, tried again later */
+  onBackgroundError?: (err: unknown, what: string) => void;
 }
 
 /**
@@ -62,6 +65,7 @@ export class PostgresStore implements Store {
   // New calls' numbers, taken in batches too (accounts.ts).
   readonly #numbers = new Batcher((accountIds: string[]) => accounts.nextCallNumbers(this.#pool, accountIds), 500);
   #lastReap = 0;
+  readonly #vacuum: Vacuum;
 
   constructor(opts: PostgresOptions) {
     this.#opts = opts;
@@ -71,6 +75,9 @@ export class PostgresStore implements Store {
     // 30–60 s (pool.ts says why).
     this.#pool = newPool({ connectionString: opts.connectionString, schema, max: opts.max ?? 10, lifetimeSeconds: 30 });
     // Delivered to every listening process: "there is work", nothing more.
+    this.#vacuum = new Vacuum(this.#pool, {
+      connectionString: opts.connectionString, schema, onError: (err) => opts.onBackgroundError?.(err, 'vacuum'),
+    });
     this.#notifier = new Notifier(() => this.#pool.query({ name: 'notify', text: 'SELECT pg_notify($1, \'\')', values: [this.#channel()] }));
   }
 
@@ -120,6 +127,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#vacuum.stop();
     this.#notifier.close();
     await this.#listener?.close();
     await this.#pool.end();
@@ -234,6 +242,8 @@ export class PostgresStore implements Store {
   // deliveries
 
   async claimDeliveries(owner: string, now: number, leaseUntil: number, limit: number, slots: Slots, settle: AttemptResult[] = [], followers = 0): Promise<Delivery[]> {
+    // A process that delivers keeps the queue's tables vacuumed where autovacuum is off (vacuum.ts).
+    this.#vacuum.start();
     const steps = this.#settleSteps(settle, now);
     // Reaping at most once a second: a lease runs for seconds, so looking more often finds nothing new.
     if (limit > 0 && (now - this.#lastReap >= REAP_EVERY_MS || now < this.#lastReap)) {
