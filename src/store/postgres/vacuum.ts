@@ -9,23 +9,25 @@ import pg from 'pg';
  * and in the partial indexes the claims walk: in the bench, after the full-speed phases (~300,000
  * dead versions in deliveries, autovacuum off as on this project's CI server) a claim read ~710
  * buffers and ran 0.94 ms; after one VACUUM, 39 buffers and 0.18 ms, and the fixed rate's p50
- * went from 9 to 6 ms. Left alone it runs away: the dead entries sit in front of the live ones
- * in deliveries_ready, every claim walks them, and in one bench run without this the claims
- * averaged 30 ms (one took 16 s, 45,000 buffers a claim) and workload (a) fell from ~3,000 to
- * 685 deliveries/s. Where autovacuum runs (PostgreSQL's default) it is left to do this.
+ * went from 9 to 6 ms (the dead entries sit in front of the live ones in deliveries_ready, and
+ * every claim walks them). Where autovacuum runs (PostgreSQL's default) it is left to do this.
  *
  * A process that delivers looks every CHECK_MS at the tables' dead versions (pg_stat_user_tables,
- * one statement) and vacuums a table once it has DEAD_ROWS of them, on a connection of its own
- * and under an advisory lock, so that of several processes one vacuums at a time. It is paced
+ * one statement) and vacuums a table once it has enough of them (DEAD_ROWS, DEAD_SHARE), on a
+ * connection of its own and under an advisory lock, so that of several processes one vacuums at a time. It is paced
  * like autovacuum (vacuum_cost_delay 2 ms, vacuum_cost_limit 200): spread over a few seconds
  * rather than taking a core at once, which would be a latency spike for the deliveries meanwhile.
  */
 // 2 s: at full speed (~4,000 deliveries/s, ~3 versions each) the bound is passed every ~2 s, and
 // a claim's cost grows with every dead version left in front of the live ones.
 export const CHECK_MS = 2_000;
-// ~7,000 deliveries' worth in deliveries (about three versions each); a table that small is
-// vacuumed in tens of ms.
+// A table is vacuumed once its dead versions pass DEAD_ROWS + DEAD_SHARE × its live rows:
+// ~7,000 deliveries' worth (about three versions each) on a young table, which is vacuumed in
+// tens of ms; on a table of millions of rows kept for the log, in proportion to it, as
+// autovacuum's own threshold grows (its scale factor 0.2; 0.05 here for a queue), so that a
+// VACUUM, which reads every index of the table, is not run back to back.
 export const DEAD_ROWS = 20_000;
+export const DEAD_SHARE = 0.05;
 const TABLES = ['deliveries', 'calls', 'call_timers'] as const;
 // pg_try_advisory_lock key: "hookline vacuum" (the migrations use another)
 const VACUUM_LOCK = 0x686c7661;
@@ -77,11 +79,11 @@ export class Vacuum {
   async #run(): Promise<string[]> {
     const { rows } = await this.#pool.query({
       name: 'vacuum_look',
-      text: `SELECT current_setting('autovacuum') = 'on' AS auto, relname, n_dead_tup FROM pg_stat_user_tables
+      text: `SELECT current_setting('autovacuum') = 'on' AS auto, relname, n_dead_tup, n_live_tup FROM pg_stat_user_tables
              WHERE relid IN (${TABLES.map((t) => `'${t}'::regclass`).join(', ')})`,
     });
-    const due = (rows as { auto: boolean; relname: string; n_dead_tup: string }[])
-      .filter((r) => !r.auto && Number(r.n_dead_tup) >= (this.#o.deadRows ?? DEAD_ROWS))
+    const due = (rows as { auto: boolean; relname: string; n_dead_tup: string; n_live_tup: string }[])
+      .filter((r) => !r.auto && Number(r.n_dead_tup) >= (this.#o.deadRows ?? DEAD_ROWS) + DEAD_SHARE * Number(r.n_live_tup))
       .map((r) => r.relname);
     if (due.length === 0) return [];
     const c = new pg.Client({
