@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { testConfig, type Config } from '../src/config.ts';
 import { createHookline, type Hookline, type Overrides } from '../src/hookline.ts';
+import { newPool } from '../src/store/postgres/pool.ts';
 import { PostgresStore } from '../src/store/postgres/store.ts';
 import pg from 'pg';
 
@@ -168,6 +169,19 @@ export interface PgSchema {
   another(): PostgresStore;
   /** closes every store made here, then DROP SCHEMA … CASCADE */
   cleanup(): Promise<void>;
+}
+
+/**
+ * A pool (store/postgres/pool.ts, the store's settings) on a fresh, migrated schema of PG_URL,
+ * for tests that read plans or statistics; the pool, its store and the schema go after the test.
+ */
+export async function pgPoolOnSchema(t: { after(fn: () => Promise<unknown>): void }, prefix: string, max = 1): Promise<{ schema: string; pool: pg.Pool }> {
+  const db = pgStore(prefix);
+  t.after(() => db.cleanup());
+  await db.store.migrate();
+  const pool = newPool({ connectionString: requirePgUrl(), schema: db.schema, max, lifetimeSeconds: 0 });
+  t.after(() => pool.end());
+  return { schema: db.schema, pool };
 }
 
 /** A PostgresStore on a fresh random schema of PG_URL; `cleanup` drops the schema. */

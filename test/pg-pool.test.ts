@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { purgePick } from '../src/store/postgres/housekeeping.ts';
 import { newPool } from '../src/store/postgres/pool.ts';
 import { claimStep } from '../src/store/postgres/queue.ts';
-import { PG_SKIP, PG_URL, pgStore, waitFor } from './helpers.ts';
+import { PG_SKIP, PG_URL, pgPoolOnSchema, waitFor } from './helpers.ts';
 
 test('connections made in one burst end spread over [L, 2L), not together', { skip: PG_SKIP }, async () => {
   const pool = newPool({ connectionString: PG_URL!, max: 8, lifetimeSeconds: 1 });
@@ -37,11 +37,7 @@ test('connections made in one burst end spread over [L, 2L), not together', { sk
 });
 
 test('a plan made while deliveries is nearly empty still reads it by key, not by a sequential scan', { skip: PG_SKIP }, async (t) => {
-  const db = pgStore('hl_pool');
-  t.after(() => db.cleanup());
-  await db.store.migrate();
-  const pool = newPool({ connectionString: PG_URL!, schema: db.schema, max: 1, lifetimeSeconds: 0 });
-  t.after(() => pool.end());
+  const { pool } = await pgPoolOnSchema(t, 'hl_pool');
   // The dispatcher's settle joins a batch's ids to deliveries; prepared on a young database its
   // generic plan was a hash join over a sequential scan, kept while the table grew.
   const c = await pool.connect();
@@ -57,11 +53,7 @@ test('a plan made while deliveries is nearly empty still reads it by key, not by
 });
 
 test('the pool plans generically and without JIT; the retention pick then still reads its partial index', { skip: PG_SKIP }, async (t) => {
-  const db = pgStore('hl_pool');
-  t.after(() => db.cleanup());
-  await db.store.migrate();
-  const pool = newPool({ connectionString: PG_URL!, schema: db.schema, max: 1, lifetimeSeconds: 0 });
-  t.after(() => pool.end());
+  const { pool } = await pgPoolOnSchema(t, 'hl_pool');
   const setting = async (name: string): Promise<string> => String((await pool.query(`SELECT current_setting('${name}') AS v`)).rows[0].v);
   assert.equal(await setting('plan_cache_mode'), 'force_generic_plan');
   assert.equal(await setting('jit'), 'off');
@@ -80,11 +72,7 @@ test('the pool plans generically and without JIT; the retention pick then still 
 });
 
 test('a claim prepared on an empty database reads the rows it chains by key, not through a whole partial index', { skip: PG_SKIP }, async (t) => {
-  const db = pgStore('hl_pool');
-  t.after(() => db.cleanup());
-  await db.store.migrate();
-  const pool = newPool({ connectionString: PG_URL!, schema: db.schema, max: 1, lifetimeSeconds: 0 });
-  t.after(() => pool.end());
+  const { pool } = await pgPoolOnSchema(t, 'hl_pool');
   const s = claimStep('owner', 1, 2, 128, { free: new Map([['k', 16]]), fallback: 16 }, 15);
   const c = await pool.connect();
   try {

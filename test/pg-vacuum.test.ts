@@ -5,18 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newPool } from '../src/store/postgres/pool.ts';
 import { Vacuum } from '../src/store/postgres/vacuum.ts';
-import { PG_SKIP, PG_URL, pgStore, waitFor } from './helpers.ts';
+import { PG_SKIP, PG_URL, pgPoolOnSchema, waitFor } from './helpers.ts';
 
 test('a queue table is vacuumed once its dead versions reach the bound, not before; never while autovacuum runs', { skip: PG_SKIP }, async (t) => {
-  const db = pgStore('hl_vacuum');
-  t.after(() => db.cleanup());
-  await db.store.migrate();
-  const pool = newPool({ connectionString: PG_URL!, schema: db.schema, max: 2, lifetimeSeconds: 0 });
-  t.after(() => pool.end());
+  const { schema, pool } = await pgPoolOnSchema(t, 'hl_vacuum', 2);
   const errors: unknown[] = [];
-  const vacuum = new Vacuum(pool, { connectionString: PG_URL!, schema: db.schema, deadRows: 1000, onError: (e) => errors.push(e) });
+  const vacuum = new Vacuum(pool, { connectionString: PG_URL!, schema, deadRows: 1000, onError: (e) => errors.push(e) });
   t.after(() => vacuum.stop());
   const stat = async (): Promise<{ dead: number; vacuumed: boolean }> => {
     const r = (await pool.query("SELECT n_dead_tup, last_vacuum FROM pg_stat_user_tables WHERE relid = 'call_timers'::regclass")).rows[0] as { n_dead_tup: string; last_vacuum: Date | null };

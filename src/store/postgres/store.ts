@@ -74,10 +74,10 @@ export class PostgresStore implements Store {
     // 10 connections: on 2 cores PostgreSQL itself is the limit well before that. Each lives
     // 30–60 s (pool.ts says why).
     this.#pool = newPool({ connectionString: opts.connectionString, schema, max: opts.max ?? 10, lifetimeSeconds: 30 });
-    // Delivered to every listening process: "there is work", nothing more.
     this.#vacuum = new Vacuum(this.#pool, {
       connectionString: opts.connectionString, schema, onError: (err) => opts.onBackgroundError?.(err, 'vacuum'),
     });
+    // Delivered to every listening process: "there is work", nothing more.
     this.#notifier = new Notifier(() => this.#pool.query({ name: 'notify', text: 'SELECT pg_notify($1, \'\')', values: [this.#channel()] }));
   }
 

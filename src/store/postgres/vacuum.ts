@@ -14,9 +14,11 @@ import pg from 'pg';
  *
  * A process that delivers looks every CHECK_MS at the tables' dead versions (pg_stat_user_tables,
  * one statement) and vacuums a table once it has enough of them (DEAD_ROWS, DEAD_SHARE), on a
- * connection of its own and under an advisory lock, so that of several processes one vacuums at a time. It is paced
- * like autovacuum (vacuum_cost_delay 2 ms, vacuum_cost_limit 200): spread over a few seconds
- * rather than taking a core at once, which would be a latency spike for the deliveries meanwhile.
+ * connection of its own and under an advisory lock, so that of several processes one vacuums at
+ * a time. It is paced like autovacuum (vacuum_cost_delay 2 ms, vacuum_cost_limit 200): spread
+ * over a few seconds rather than taking a core at once, which would be a latency spike for the
+ * deliveries meanwhile. On stop a VACUUM under way is cancelled (a paced one runs for seconds;
+ * what it had done is kept, the next one goes on from there).
  */
 // 2 s: at full speed (~4,000 deliveries/s, ~3 versions each) the bound is passed every ~2 s, and
 // a claim's cost grows with every dead version left in front of the live ones.
@@ -45,6 +47,9 @@ export class Vacuum {
   readonly #pool: pg.Pool;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<string[]> | undefined;
+  /** the server process of the VACUUM's connection while one runs */
+  #pid: number | undefined;
+  #stopped = false;
 
   /** `pool` is the store's, for the look at the tables' statistics. */
   constructor(pool: pg.Pool, o: VacuumOptions) {
@@ -53,18 +58,20 @@ export class Vacuum {
   }
 
   start(): void {
-    if (this.#timer) return;
+    if (this.#timer || this.#stopped) return;
     this.#timer = setInterval(() => {
       if (!this.#running) this.runOnce().catch(this.#o.onError);
     }, CHECK_MS);
     this.#timer.unref();
   }
 
-  /** Stops looking; waits for a VACUUM under way. */
+  /** Stops looking for good; cancels a VACUUM under way and waits for its connection to end. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
+    if (this.#pid !== undefined) await this.#pool.query('SELECT pg_cancel_backend($1)', [this.#pid]).catch(() => undefined);
+    await this.#running?.catch(() => undefined); // cancelled on purpose
   }
 
   /** One look: vacuums the tables over the bound (none while autovacuum is on); answers their names. */
@@ -93,12 +100,15 @@ export class Vacuum {
     c.on('error', () => undefined);
     await c.connect();
     try {
-      const locked = (await c.query('SELECT pg_try_advisory_lock($1) AS ok', [VACUUM_LOCK])).rows[0] as { ok: boolean };
+      const locked = (await c.query('SELECT pg_try_advisory_lock($1) AS ok, pg_backend_pid() AS pid', [VACUUM_LOCK])).rows[0] as { ok: boolean; pid: number };
+      this.#pid = locked.pid;
+      if (this.#stopped) return [];
       if (!locked.ok) return []; // another process is vacuuming
       // one at a time, names from the list above (VACUUM takes no parameters)
       for (const t of due) await c.query(`VACUUM ${t}`);
       return due;
     } finally {
+      this.#pid = undefined;
       await c.end().catch(() => undefined); // the advisory lock goes with the session
     }
   }
