@@ -187,7 +187,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   const onCommit = (w: CallWrite): void => {
     if (w.events.length > 0) events.publish(callEventItems(w));
-    if (w.timer_due_at !== null) engine.nudge();
+    if (w.timer_due_at !== null) engine.nudgeFor(w.timer_due_at);
     if (w.deliveries.length === 0) return;
     if (worker) worker.nudge(w.deliveries);
     else dispatcher.nudge();

@@ -13,9 +13,10 @@ export interface EngineDeps {
   leaseMs: number;
 }
 
-// Claim up to 64 due calls per round; each is a small transaction, so a round stays short and a
-// hangup racing a timer waits at most one round.
+// Claim up to 64 due calls per round, and have at most 256 steps under way: a step is a read and
+// a durable call write (a few ms each), and the rounds do not wait for them (see #round).
 const BATCH = 64;
+const MAX_IN_FLIGHT = 256;
 // With nothing due, look again after 1 s anyway: another process may have added a timer.
 const IDLE_MS = 1000;
 
@@ -26,6 +27,10 @@ const IDLE_MS = 1000;
 export class Engine {
   readonly #d: EngineDeps;
   readonly #loop: Loop;
+  /** the steps under way (claimed timers whose call is being advanced) */
+  readonly #steps = new Set<Promise<void>>();
+  /** when the loop sleeps until (clock time); null while a round runs */
+  #sleepingUntil: number | null = null;
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
@@ -40,20 +45,52 @@ export class Engine {
     this.#loop.nudge();
   }
 
+  /**
+   * A timer was set for `dueAt`: wakes the loop only if it would sleep past it. Every call write
+   * of a step sets its call's next timer, mostly later than the loop's own wake-up: a nudge each
+   * would add a round (two statements) per step for nothing.
+   */
+  nudgeFor(dueAt: number): void {
+    if (this.#sleepingUntil === null || dueAt < this.#sleepingUntil) this.#loop.nudge();
+  }
+
   async stop(): Promise<void> {
     await this.#loop.stop();
+    await Promise.allSettled([...this.#steps]);
     await this.#d.store.releaseTimers(this.#d.owner);
   }
 
+  /**
+   * One round: claims the due timers there is room for and starts their steps without waiting
+   * for them. A round used to wait for all its steps: a timer that fell due meanwhile waited for
+   * the slowest step of the round before it (a durable call write, p99 ~35 ms under load), and
+   * in the PostgreSQL bench's fixed rate the timers fired p95 42 / p99 68–95 ms late. A step's
+   * timer stays leased to this process while it runs, so no round claims it twice; a step that
+   * fails leaves it leased, and it is played again when the lease runs out.
+   */
   async #round(): Promise<number> {
     const { store, clock, log } = this.#d;
+    this.#sleepingUntil = null;
+    const room = Math.min(BATCH, MAX_IN_FLIGHT - this.#steps.size);
+    if (room <= 0) return this.#sleep(IDLE_MS); // a step that ends with the engine full nudges
     const now = clock.now();
-    const claims = await store.claimTimers(this.#d.owner, now, now + this.#d.leaseMs, BATCH);
-    await Promise.all(claims.map((c) => this.#d.calls.advance(c.call_id).catch((err: unknown) => {
-      log.error({ err, call_id: c.call_id }, 'call step failed; retried when its lease expires');
-    })));
-    if (claims.length === BATCH) return 0;
+    const claims = await store.claimTimers(this.#d.owner, now, now + this.#d.leaseMs, room);
+    for (const c of claims) {
+      const step: Promise<void> = this.#d.calls.advance(c.call_id)
+        .catch((err: unknown) => log.error({ err, call_id: c.call_id }, 'call step failed; retried when its lease expires'))
+        .finally(() => {
+          this.#steps.delete(step);
+          if (this.#steps.size === MAX_IN_FLIGHT - 1) this.#loop.nudge();
+        });
+      this.#steps.add(step);
+    }
+    if (claims.length === room) return 0;
     const next = await store.nextTimerDue();
-    return next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now()));
+    return this.#sleep(next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now())));
+  }
+
+  #sleep(ms: number): number {
+    this.#sleepingUntil = this.#d.clock.now() + ms;
+    return ms;
   }
 }
