@@ -13,10 +13,15 @@ export interface PoolOptions {
  * The connection pool, with connections that do not all end at once.
  *
  * Why a lifetime: statements are prepared per connection and PostgreSQL reuses a generic plan,
- * made from the table sizes of the moment; autovacuum refreshes statistics at most once a minute
- * (autovacuum_naptime). On a young database the tables grow from nothing to ~100,000 rows in that
- * minute, and a plan made for 400 rows scanned them all (20 ms per settle). A new connection
- * plans again from the sizes of then.
+ * made from the table sizes of the moment. On a young database the tables grow from nothing to
+ * ~100,000 rows in a minute, and a plan made for 400 rows scanned them all (20 ms per settle). A
+ * new connection plans again from the sizes of then. That was the reason for 30–60 s; it is now
+ * 10–20 minutes (store.ts): every statement of the hot path is written as index probes and runs
+ * with sequential scans off (below), so its plan no longer depends on the table's size, and a
+ * VACUUM or ANALYZE of a table (vacuum.ts, or autovacuum) invalidates the plans that read it
+ * anyway. A new connection is not free on a loaded server: in the PostgreSQL bench's fixed rate,
+ * 30–60 s meant 18 new server processes in 30 s, and a request that had to wait for one waited
+ * 30–96 ms (its fork, start and first plans); 10–20 minutes, 2 (both the VACUUM's own).
  *
  * Why at random: pg-pool gives every connection the same lifetime from its connect. The
  * connections of a burst are made together, so they ended together and were made again together,

@@ -72,8 +72,8 @@ export class PostgresStore implements Store {
     const schema = opts.schema;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`bad schema name ${schema}`);
     // 10 connections: on 2 cores PostgreSQL itself is the limit well before that. Each lives
-    // 30–60 s (pool.ts says why).
-    this.#pool = newPool({ connectionString: opts.connectionString, schema, max: opts.max ?? 10, lifetimeSeconds: 30 });
+    // 10–20 minutes (pool.ts says why).
+    this.#pool = newPool({ connectionString: opts.connectionString, schema, max: opts.max ?? 10, lifetimeSeconds: 600 });
     this.#vacuum = new Vacuum(this.#pool, {
       connectionString: opts.connectionString, schema, onError: (err) => opts.onBackgroundError?.(err, 'vacuum'),
     });
