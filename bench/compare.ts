@@ -82,6 +82,8 @@ const rows: [string, (r: any) => string][] = [
   ['fixed rate: p99 target (SQLite < 25 ms at 1,000/s; PostgreSQL < 50 ms at 500/s)', (r) => check(r, 'fixed rate') ],
   ['fixed rate: p99 over the 5 s windows with other processes ≤ 30 % of a core, ms (windows)', (r) =>
     (r.fixed_rate.quiet_windows ? `${n(r.fixed_rate.quiet_latency_ms.p99)} (${r.fixed_rate.quiet_windows} of ${r.fixed_rate.p99_by_window_ms.length})` : '–')],
+  ['fixed rate: stalls (0.5 s whose median passed 4 × the phase\'s and 20 ms); share of the events over p99 in them', (r) =>
+    (r.fixed_rate.stalls === undefined ? '–' : `${n(r.fixed_rate.stalls)}; ${r.fixed_rate.tail_in_stalls_pct ?? '–'} %`)],
   ['fixed rate: last event after the load\'s end (target ≤ 1 s)', (r) => check(r, 'fixed rate: last event')],
   ['CPU ms per 1,000 deliveries: Hookline (+ PostgreSQL), (b) / (a)', (r) => `${n(r.switch_batches.cpu_ms_per_1000)} / ${n(r.full_speed.cpu_ms_per_1000 ?? r.full_speed.hookline_cpu_ms_per_1000)}`],
   ['CPU ms per 1,000 deliveries, worker + store (+ producer): BullMQ; graphile-worker', (r) =>

@@ -149,6 +149,9 @@ export function printThroughput(r: any): void {
     console.log(`      ${q.p99_by_window_ms.map((v: number | null, i: number) => `${n(v)} (${q.others_cpu_pct_by_window[i] ?? '–'})`).join(', ')}`);
     row(`  p50 / p95 / p99 in the ${q.quiet_windows} windows with others ≤ 30 %`, q.quiet_windows > 0 ? lat(q.quiet_latency_ms) : '–');
   }
+  if (q.stalls !== undefined) {
+    row(`  stalls (${q.stall_bin_s} s, median > ${n(q.stall_median_bound_ms)} ms); tail share in them`, `${n(q.stalls)}; ${q.tail_in_stalls_pct ?? '–'} %`);
+  }
   row('  deliveries/s; API answer p50 / p95 / p99', `${r0(q.deliveries_per_s)} /s; ${lat(q.load.api_ms)}`);
   row('  expected / received / duplicates / out of order', counts(q));
   row('  Hookline RSS peak', `${n(q.rss_mb_peak.total)} MB`);

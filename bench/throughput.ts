@@ -129,7 +129,42 @@ function byWindow(st: Stats, t0: number, windows: number, others: number[]) {
     others_cpu_pct_by_window: others.slice(0, windows),
     quiet_windows: quiet.length,
     quiet_latency_ms: summarize(quiet.flat()),
+    ...stalls(st, t0),
   };
+}
+
+// A stall: half a second of events whose median latency passed 4 × the phase's median (and
+// 20 ms). On PostgreSQL the fixed rate's tail came in such stalls (session 18: 3–6 a run, each
+// during a VACUUM of the queue's table or a slow WAL sync), not spread over the phase; the share
+// of the events above the phase's p99 that fell in one says which kind of tail a run has.
+const STALL_BIN_MS = 500;
+const STALL_MEDIAN_FACTOR = 4;
+const STALL_MEDIAN_MIN_MS = 20;
+
+function stalls(st: Stats, t0: number) {
+  const lat = st.latencies ?? [];
+  const all = summarize(lat);
+  const bins = new Map<number, number[]>();
+  lat.forEach((ms, i) => {
+    const b = Math.floor(((st.ats?.[i] ?? t0) - ms - t0) / STALL_BIN_MS);
+    const g = bins.get(b);
+    if (g) g.push(ms);
+    else bins.set(b, [ms]);
+  });
+  const bound = Math.max(STALL_MEDIAN_MIN_MS, STALL_MEDIAN_FACTOR * (all.p50 ?? 0));
+  let stalled = 0;
+  let tail = 0;
+  let tailInStalls = 0;
+  for (const g of bins.values()) {
+    const stall = (summarize(g).p50 ?? 0) > bound;
+    if (stall) stalled += 1;
+    for (const ms of g) {
+      if (all.p99 === null || ms <= all.p99) continue;
+      tail += 1;
+      if (stall) tailInStalls += 1;
+    }
+  }
+  return { stall_bin_s: STALL_BIN_MS / 1000, stall_median_bound_ms: bound, stalls: stalled, tail_in_stalls_pct: tail > 0 ? round((100 * tailInStalls) / tail) : null };
 }
 
 export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
