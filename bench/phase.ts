@@ -89,6 +89,11 @@ function bySeq(s: Stats): Record<string, Summary> {
  * during a phase shows as a p99 that climbs from one window to the next.
  */
 export function latencyByWindow(s: Stats, t0: number, windowMs: number, windows: number): Summary[] {
+  return latenciesByWindow(s, t0, windowMs, windows).map((g) => summarize(g));
+}
+
+/** The latencies themselves, grouped as latencyByWindow summarizes them. */
+export function latenciesByWindow(s: Stats, t0: number, windowMs: number, windows: number): number[][] {
   const groups: number[][] = Array.from({ length: windows }, () => []);
   (s.latencies ?? []).forEach((ms, i) => {
     const occurred = (s.ats?.[i] ?? t0) - ms;
@@ -96,7 +101,7 @@ export function latencyByWindow(s: Stats, t0: number, windowMs: number, windows:
     const w = Math.min(windows - 1, Math.max(0, Math.floor((occurred - t0) / windowMs)));
     groups[w]!.push(ms);
   });
-  return groups.map((g) => summarize(g));
+  return groups;
 }
 
 export const prefix = (p: string, o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [p + k, v]));

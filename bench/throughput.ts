@@ -20,7 +20,7 @@ import type { Opts } from './options.ts';
 import { perfSummary, startPerf } from './perf.ts';
 import { bullmqPeer, Bodies, graphilePeer, PEER_CONCURRENCY, type PeerOutcome, type PeerResult } from './peers.ts';
 import {
-  API_KEY, EVENTS_PER_CALL, fixedRatePhase, fullSpeedPhase, log, prefix, waitForDeliveries, warmUp, type Stats,
+  API_KEY, EVENTS_PER_CALL, fixedRatePhase, fullSpeedPhase, latenciesByWindow, log, prefix, waitForDeliveries, warmUp, type Stats,
 } from './phase.ts';
 import type { IsolationContext } from './isolation.ts';
 import { sampleRss } from './rss.ts';
@@ -117,11 +117,7 @@ function sampleOthers(meter: CpuMeter, everyMs: number): { stop(): Promise<numbe
  * tell Hookline's latency from the interference's. The verdict stays on the whole phase.
  */
 function byWindow(st: Stats, t0: number, windows: number, others: number[]) {
-  const groups: number[][] = Array.from({ length: windows }, () => []);
-  (st.latencies ?? []).forEach((ms, i) => {
-    const w = Math.min(windows - 1, Math.max(0, Math.floor(((st.ats?.[i] ?? t0) - ms - t0) / WINDOW_MS)));
-    groups[w]!.push(ms);
-  });
+  const groups = latenciesByWindow(st, t0, WINDOW_MS, windows);
   const quiet = groups.filter((_, w) => (others[w] ?? Infinity) <= QUIET_OTHERS_PCT);
   return {
     window_s: WINDOW_MS / 1000,
@@ -129,7 +125,7 @@ function byWindow(st: Stats, t0: number, windows: number, others: number[]) {
     others_cpu_pct_by_window: others.slice(0, windows),
     quiet_windows: quiet.length,
     quiet_latency_ms: summarize(quiet.flat()),
-    ...stalls(st, t0),
+    ...stalls(st, t0, (windows * WINDOW_MS) / STALL_BIN_MS),
   };
 }
 
@@ -141,21 +137,13 @@ const STALL_BIN_MS = 500;
 const STALL_MEDIAN_FACTOR = 4;
 const STALL_MEDIAN_MIN_MS = 20;
 
-function stalls(st: Stats, t0: number) {
-  const lat = st.latencies ?? [];
-  const all = summarize(lat);
-  const bins = new Map<number, number[]>();
-  lat.forEach((ms, i) => {
-    const b = Math.floor(((st.ats?.[i] ?? t0) - ms - t0) / STALL_BIN_MS);
-    const g = bins.get(b);
-    if (g) g.push(ms);
-    else bins.set(b, [ms]);
-  });
+function stalls(st: Stats, t0: number, bins: number) {
+  const all = summarize(st.latencies ?? []);
   const bound = Math.max(STALL_MEDIAN_MIN_MS, STALL_MEDIAN_FACTOR * (all.p50 ?? 0));
   let stalled = 0;
   let tail = 0;
   let tailInStalls = 0;
-  for (const g of bins.values()) {
+  for (const g of latenciesByWindow(st, t0, STALL_BIN_MS, bins)) {
     const stall = (summarize(g).p50 ?? 0) > bound;
     if (stall) stalled += 1;
     for (const ms of g) {
