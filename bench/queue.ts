@@ -12,8 +12,11 @@ export type QueueCounts = Record<string, number>;
 
 const SQL = `SELECT target_id, status, COUNT(*) AS n, SUM(CASE WHEN status = 'pending' AND next_attempt_at <= ? THEN 1 ELSE 0 END) AS due
              FROM deliveries WHERE target_id IN (SELECT value FROM json_each(?)) GROUP BY target_id, status`;
-const PG_SQL = `SELECT target_id, status, COUNT(*)::int AS n, SUM(CASE WHEN status = 'pending' AND next_attempt_at <= $1 THEN 1 ELSE 0 END)::int AS due
-                FROM deliveries WHERE target_id = ANY($2::text[]) GROUP BY target_id, status`;
+// (an open delivery's status and next attempt are in its delivery_queue row)
+const PG_SQL = `SELECT d.target_id, COALESCE(q.status, d.status) AS status, COUNT(*)::int AS n,
+                       SUM(CASE WHEN q.status = 'pending' AND q.next_attempt_at <= $1 THEN 1 ELSE 0 END)::int AS due
+                FROM deliveries d LEFT JOIN delivery_queue q ON q.id = d.id
+                WHERE d.target_id = ANY($2::text[]) GROUP BY d.target_id, COALESCE(q.status, d.status)`;
 
 interface Row { target_id: string; status: string; n: number; due: number | null }
 

@@ -30,8 +30,8 @@ import { byLine, isDuplicateIn, rowsOf, type Client } from './sql.ts';
  *   whose settle has already looked for queued rows to promote and missed ours — it would wait
  *   for ever. So `busy` locks the first unsettled row of each line FOR KEY SHARE. A row a settle
  *   has locked (FOR UPDATE, queue.ts) makes us wait for that settle to commit, and a locked row
- *   is re-read at its newest version: a settled one is skipped for the next unsettled row, if
- *   any. A settle that comes after our lock waits for our commit, and its promotion (a later
+ *   is re-read at its newest version: a settled one (deleted from delivery_queue) is skipped for
+ *   the next unsettled row, if any. A settle that comes after our lock waits for our commit, and its promotion (a later
  *   statement of its transaction, with a later snapshot) sees our queued row. Both sides lock in
  *   line order (sql.ts byLine), so they cannot deadlock. FOR KEY SHARE does not conflict with
  *   the claim's, promotion's or reap's updates, so those never wait on a call write. Deliveries
@@ -121,23 +121,27 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
          SELECT l.order_key, l.call_id
          FROM unnest($44::text[], $45::text[]) AS l(order_key, call_id)
          CROSS JOIN LATERAL (
-           SELECT p.id FROM deliveries p
-           WHERE p.order_key = l.order_key AND p.call_id = l.call_id AND p.status IN ('queued', 'pending', 'delivering')
+           SELECT p.id FROM delivery_queue p
+           WHERE p.order_key = l.order_key AND p.call_id = l.call_id
            ORDER BY p.event_seq LIMIT 1
            FOR KEY SHARE) h
          WHERE l.call_id IN (SELECT id FROM ok)),
+       s AS MATERIALIZED (
+         SELECT t.*, CASE WHEN t.follows OR EXISTS (SELECT 1 FROM busy b WHERE b.order_key = t.order_key AND b.call_id = t.call_id)
+                          THEN 'queued' ELSE 'pending' END AS status
+         FROM t),
        dels AS (
          INSERT INTO deliveries (id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
                                  status, attempts, next_attempt_at, created_at, updated_at)
-         SELECT t.id, t.account_id, t.call_id, t.event_seq, t.event_type, t.event_name, t.target_format, t.target_id, t.order_key,
-                CASE WHEN t.follows OR EXISTS (SELECT 1 FROM busy b WHERE b.order_key = t.order_key AND b.call_id = t.call_id)
-                     THEN 'queued' ELSE 'pending' END,
-                0, t.next_attempt_at, t.created_at, t.created_at
-         FROM t
-         RETURNING status),
+         SELECT id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key,
+                status, 0, next_attempt_at, created_at, created_at
+         FROM s),
+       queue AS (
+         INSERT INTO delivery_queue (id, order_key, call_id, event_seq, status, next_attempt_at)
+         SELECT id, order_key, call_id, event_seq, status, next_attempt_at FROM s),
        requests AS (
          INSERT INTO delivery_requests (delivery_id, request) SELECT id, request FROM t)
-       SELECT (SELECT array_agg(id) FROM ok) AS written, (SELECT count(*) FROM dels WHERE status = 'pending') AS due,
+       SELECT (SELECT array_agg(id) FROM ok) AS written, (SELECT count(*) FROM s WHERE status = 'pending') AS due,
               (SELECT count(*) FROM timer_set) AS timers`,
       [col((w) => w.call.id), col((w) => w.call.account_id), col((w) => w.call.kind), col((w) => w.call.direction), col((w) => w.call.from),
         col((w) => w.call.to), col((w) => w.call.status), col((w) => w.call.outcome), col((w) => w.call.channel_id), col((w) => w.call.external_id),

@@ -1,26 +1,33 @@
 import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract.ts';
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
-import { releaseStep } from './queue.ts';
+import { LOG_COLUMNS, releaseStep } from './queue.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
 
 /**
  * The delivery log on PostgreSQL and the queue's smaller operations: when the next delivery
  * falls due, handing leases back, manual retry. Claims and settles are in queue.ts.
+ *
+ * A delivery is read from its log row and, while it is open, its queue row (delivery_queue:
+ * status, next attempt, lease), a pkey probe each.
  */
+const READ = `SELECT ${LOG_COLUMNS}, COALESCE(q.status, d.status) AS status, COALESCE(q.next_attempt_at, d.next_attempt_at) AS next_attempt_at,
+       q.locked_by, q.locked_until, r.request
+     FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id LEFT JOIN delivery_queue q ON q.id = d.id`;
+
 export async function nextDeliveryDue(c: Client, now: number): Promise<number | null> {
   const rows = await rowsOf(c, 'deliveries_next_after',
-    `SELECT LEAST((SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at > $1),
-                  (SELECT MIN(locked_until) FROM deliveries WHERE status = 'delivering' AND locked_until > $1)) AS t`, [now]);
+    `SELECT LEAST((SELECT MIN(next_attempt_at) FROM delivery_queue WHERE status = 'pending' AND next_attempt_at > $1),
+                  (SELECT MIN(locked_until) FROM delivery_queue WHERE status = 'delivering' AND locked_until > $1)) AS t`, [now]);
   return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
 }
 
-export async function releaseDeliveries(c: Client, owner: string, now: number, ids?: string[]): Promise<void> {
-  const s = releaseStep(owner, now, ids ?? null);
+export async function releaseDeliveries(c: Client, owner: string, ids?: string[]): Promise<void> {
+  const s = releaseStep(owner, ids ?? null);
   await countOf(c, s.name, s.text, s.values);
 }
 
 export async function getDelivery(c: Client, accountId: string, id: string): Promise<Delivery | undefined> {
-  const rows = await rowsOf(c, 'delivery_get', 'SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id WHERE d.id = $1 AND d.account_id = $2', [id, accountId]);
+  const rows = await rowsOf(c, 'delivery_get', `${READ} WHERE d.id = $1 AND d.account_id = $2`, [id, accountId]);
   return rows[0] ? deliveryFromRow(rows[0]) : undefined;
 }
 
@@ -28,13 +35,13 @@ export async function getDelivery(c: Client, accountId: string, id: string): Pro
 // written as `($3 IS NULL OR d.call_id = $3)` in one named statement, a generic plan cannot use
 // that index and walks the account's deliveries newest first until it has found the call's.
 const LIST_REST = `AND ($2::text IS NULL OR d.id < $2) AND ($4::text IS NULL OR d.target_id = $4)
-       AND ($5::text IS NULL OR d.status = $5 OR ($5 = 'pending' AND d.status = 'queued'))
+       AND ($5::text IS NULL OR COALESCE(q.status, d.status) = $5 OR ($5 = 'pending' AND COALESCE(q.status, d.status) = 'queued'))
      ORDER BY d.id DESC LIMIT $6`;
 
 export async function listDeliveries(c: Client, accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
   const byCall = f.call_id !== undefined;
   const rows = await rowsOf(c, byCall ? 'deliveries_list_call' : 'deliveries_list',
-    `SELECT d.*, r.request FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id
+    `${READ}
      WHERE d.account_id = $1 AND ${byCall ? 'd.call_id = $3' : '$3::text IS NULL'} ${LIST_REST}`,
     [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
   return rows.map(deliveryFromRow);
@@ -46,10 +53,26 @@ export async function listAttempts(c: Client, deliveryIds: string[]): Promise<At
   return rows.map(attemptFromRow);
 }
 
-/** Puts a settled delivery back in the queue; false if it is being attempted now. */
+/**
+ * Puts a settled delivery back in the queue, or a waiting one's next attempt to now; false if it
+ * is being attempted now or waits behind an earlier event. The queue row is probed first, under
+ * its lock (a claim that took it meanwhile leaves the UPDATE nothing), then the log row.
+ */
 export async function retryDelivery(c: Client, accountId: string, id: string, now: number): Promise<boolean> {
   const n = await countOf(c, 'delivery_retry',
-    "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND account_id = $3 AND status IN ('succeeded', 'dead', 'pending')",
+    `WITH waiting AS (
+       UPDATE delivery_queue SET next_attempt_at = $1
+       WHERE id = $2 AND status = 'pending' AND EXISTS (SELECT 1 FROM deliveries WHERE id = $2 AND account_id = $3)
+       RETURNING id),
+     logged AS (
+       UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1
+       WHERE id = $2 AND account_id = $3 AND (status IN ('succeeded', 'dead') OR id IN (SELECT id FROM waiting))
+       RETURNING id, order_key, call_id, event_seq),
+     queued AS (
+       INSERT INTO delivery_queue (id, order_key, call_id, event_seq, status, next_attempt_at)
+       SELECT id, order_key, call_id, event_seq, 'pending', $1 FROM logged WHERE id NOT IN (SELECT id FROM waiting)
+       ON CONFLICT (id) DO NOTHING)
+     SELECT id FROM logged`,
     [now, id, accountId]);
   return n > 0;
 }

@@ -45,11 +45,11 @@ export async function purge(c: pg.PoolClient, k: RetentionCutoffs): Promise<numb
 export async function stats(c: Client, now: number): Promise<StoreStats> {
   const [row] = await rowsOf(c, 'store_stats',
     `SELECT pg_database_size(current_database()) AS db,
-            (SELECT count(*) FROM deliveries WHERE status = 'queued') AS queued,
-            (SELECT count(*) FROM deliveries WHERE status = 'pending') AS pending,
-            (SELECT count(*) FROM deliveries WHERE status = 'delivering') AS delivering,
+            (SELECT count(*) FROM delivery_queue WHERE status = 'queued') AS queued,
+            (SELECT count(*) FROM delivery_queue WHERE status = 'pending') AS pending,
+            (SELECT count(*) FROM delivery_queue WHERE status = 'delivering') AS delivering,
             (SELECT count(*) FROM deliveries WHERE status = 'dead') AS dead,
-            (SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1) AS oldest`, [now]);
+            (SELECT MIN(next_attempt_at) FROM delivery_queue WHERE status = 'pending' AND next_attempt_at <= $1) AS oldest`, [now]);
   let wal: number | null = null;
   try {
     // The server's WAL (all its databases): readable by superusers and pg_monitor members only.

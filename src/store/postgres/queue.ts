@@ -8,17 +8,25 @@ import { byLine, type Step } from './sql.ts';
  * promotion of each line's next queued event and the targets' health. Each is a Step: the store
  * sends a dispatcher round's steps (settle, promote, reap, claim) pipelined, in one transaction
  * and one round trip (sql.ts pipelinedTx), where it took 9–11 before.
+ *
+ * The queue is `delivery_queue` (migration 0008): one small row per delivery not yet settled
+ * for good — its line (order key, call, event seq), status (queued, pending, delivering), next
+ * attempt and lease. Claims, promotions, reaps and releases touch only it; a settle deletes it
+ * (or makes it due again) and writes the delivery's log row once. The log (`deliveries`, kept for
+ * days) is not rewritten by the queue's churn, and the VACUUM that churn needs reads only this
+ * small table's indexes.
  */
 
 /**
  * Records finished attempts, in one statement: the attempts, the deliveries' new state (only
- * where `owner` still holds the lease) and the targets' health.
+ * where `owner` still holds the lease: the queue row deleted, or due again for a retry, and the
+ * log row updated) and the targets' health.
  *
- * The settled rows are locked first, FOR UPDATE, one pkey probe each, in line order (sql.ts
+ * The settled queue rows are locked first, FOR UPDATE, one pkey probe each, in line order (sql.ts
  * byLine). A call write holds FOR KEY SHARE on the first unsettled row of each line it adds to
  * (calls.ts) and decides 'queued' from it: this lock waits for such a write to commit, and the
  * promotion — the next statement, with a later snapshot — then sees its queued rows; a write
- * that comes after waits for our commit and sees the rows settled. Both sides lock in line
+ * that comes after waits for our commit and finds the rows gone. Both sides lock in line
  * order, so they cannot deadlock. The promotion must stay a statement of its own: this one's
  * snapshot predates whatever the lock waited for.
  *
@@ -53,12 +61,20 @@ export function settleStep(results: AttemptResult[], now: number): Step {
            AS r(id, status, attempt, next_at, code, error, owner)),
        mine AS MATERIALIZED (
          SELECT m.id FROM r CROSS JOIN LATERAL (
-           SELECT d.id FROM deliveries d WHERE d.id = r.id AND d.locked_by = r.owner LIMIT 1 FOR UPDATE) m),
-       settled AS (
-         UPDATE deliveries d SET status = r.status, attempts = r.attempt, next_attempt_at = r.next_at, locked_by = NULL, locked_until = NULL,
+           SELECT q.id FROM delivery_queue q WHERE q.id = r.id AND q.locked_by = r.owner LIMIT 1 FOR UPDATE) m),
+       -- settled for good: out of the queue; to be tried again: due again, unleased
+       gone AS (
+         DELETE FROM delivery_queue q USING mine JOIN r ON r.id = mine.id
+         WHERE q.id = mine.id AND r.status <> 'pending'),
+       again AS (
+         UPDATE delivery_queue q SET status = 'pending', next_attempt_at = r.next_at, locked_by = NULL, locked_until = NULL
+         FROM mine JOIN r ON r.id = mine.id
+         WHERE q.id = mine.id AND r.status = 'pending'),
+       logged AS (
+         UPDATE deliveries d SET status = r.status, attempts = r.attempt, next_attempt_at = r.next_at,
                 updated_at = $13::bigint, last_status_code = r.code, last_error = r.error
          FROM mine JOIN r ON r.id = mine.id
-         WHERE d.id = mine.id AND d.locked_by = r.owner)
+         WHERE d.id = mine.id)
        UPDATE resources t SET
          last_success_at = CASE WHEN h.ok AND (t.failing_since IS NOT NULL OR t.last_success_at IS NULL OR t.last_success_at < $13::bigint - 60000)
                                 THEN $13::bigint ELSE t.last_success_at END,
@@ -94,11 +110,11 @@ export function promoteStep(results: AttemptResult[], now: number): Step {
   const lines = [...new Map(results.filter((r) => r.status !== 'pending').map((r) => [`${r.order_key}\u0000${r.call_id}`, r])).values()];
   return {
     name: 'deliveries_promote',
-    text: `UPDATE deliveries d SET status = 'pending', next_attempt_at = $3, updated_at = $3
+    text: `UPDATE delivery_queue d SET status = 'pending', next_attempt_at = $3
        FROM unnest($1::text[], $2::text[]) AS l(order_key, call_id)
        CROSS JOIN LATERAL (
-         SELECT q.id, q.status FROM deliveries q
-         WHERE q.order_key = l.order_key AND q.call_id = l.call_id AND q.status IN ('queued', 'pending', 'delivering')
+         SELECT q.id, q.status FROM delivery_queue q
+         WHERE q.order_key = l.order_key AND q.call_id = l.call_id
          ORDER BY q.event_seq LIMIT 1) h
        WHERE h.status = 'queued' AND d.id = h.id`,
     values: [lines.map((r) => r.order_key), lines.map((r) => r.call_id), now],
@@ -107,15 +123,14 @@ export function promoteStep(results: AttemptResult[], now: number): Step {
 
 /**
  * Whether a line's earlier unsettled row exists: then a row handed back waits behind it
- * ('queued'), else it is the line's head ('pending'). One index probe per row (deliveries_in_order,
+ * ('queued'), else it is the line's head ('pending'). One index probe per row (delivery_queue_in_order,
  * `LIMIT 1`), a plan that stays a probe. Within one statement every row is judged on the snapshot
  * before it, so handing back a whole chain (head and followers, claimStep) makes the head
  * pending and the rest queued.
  */
 const HANDED_BACK_STATUS = `CASE WHEN EXISTS (
-           SELECT 1 FROM deliveries e
+           SELECT 1 FROM delivery_queue e
            WHERE e.order_key = d.order_key AND e.call_id = d.call_id AND e.event_seq < d.event_seq
-             AND e.status IN ('queued', 'pending', 'delivering')
            LIMIT 1) THEN 'queued' ELSE 'pending' END`;
 
 /**
@@ -126,25 +141,25 @@ const HANDED_BACK_STATUS = `CASE WHEN EXISTS (
 export function reapStep(now: number): Step {
   return {
     name: 'deliveries_reap',
-    text: `UPDATE deliveries d SET status = ${HANDED_BACK_STATUS}, locked_by = NULL, locked_until = NULL, next_attempt_at = $1
-       WHERE d.id IN (SELECT id FROM deliveries WHERE status = 'delivering' AND locked_until <= $1 FOR NO KEY UPDATE SKIP LOCKED)`,
+    text: `UPDATE delivery_queue d SET status = ${HANDED_BACK_STATUS}, locked_by = NULL, locked_until = NULL, next_attempt_at = $1
+       WHERE d.id IN (SELECT id FROM delivery_queue WHERE status = 'delivering' AND locked_until <= $1 FOR NO KEY UPDATE SKIP LOCKED)`,
     values: [now],
   };
 }
 
 /** Hands leased deliveries back (all of `owner`'s, or only `ids`): heads due, followers queued. */
-export function releaseStep(owner: string, now: number, ids: string[] | null): Step {
+export function releaseStep(owner: string, ids: string[] | null): Step {
   return {
     name: 'deliveries_release_some',
-    text: `UPDATE deliveries d SET status = ${HANDED_BACK_STATUS}, locked_by = NULL, locked_until = NULL, updated_at = $1
-       WHERE d.locked_by = $2 AND d.status = 'delivering' AND ($3::text[] IS NULL OR d.id = ANY($3::text[]))`,
-    values: [now, owner, ids],
+    text: `UPDATE delivery_queue d SET status = ${HANDED_BACK_STATUS}, locked_by = NULL, locked_until = NULL
+       WHERE d.locked_by = $1 AND d.status = 'delivering' AND ($2::text[] IS NULL OR d.id = ANY($2::text[]))`,
+    values: [owner, ids],
   };
 }
 
 /**
  * Target by target (issue 9): the targets with pending rows come from a loose scan of
- * deliveries_ready (one probe each), each target with free slots gives its earliest due rows
+ * delivery_queue_ready (one probe each), each target with free slots gives its earliest due rows
  * (skipping rows another claim or settle holds; FOR NO KEY UPDATE, so not the pending heads a
  * call write holds FOR KEY SHARE while it decides), and they are taken round-robin — every
  * target's first before anyone's second — up to LIMIT. A full or failing target's backlog is
@@ -165,9 +180,9 @@ export function claimStep(owner: string, now: number, leaseUntil: number, limit:
   return {
     name: 'deliveries_claim',
     text: `WITH RECURSIVE k(key) AS (
-       (SELECT order_key FROM deliveries WHERE status = 'pending' ORDER BY order_key LIMIT 1)
+       (SELECT order_key FROM delivery_queue WHERE status = 'pending' ORDER BY order_key LIMIT 1)
        UNION ALL
-       SELECT (SELECT d.order_key FROM deliveries d WHERE d.status = 'pending' AND d.order_key > k.key ORDER BY d.order_key LIMIT 1)
+       SELECT (SELECT d.order_key FROM delivery_queue d WHERE d.status = 'pending' AND d.order_key > k.key ORDER BY d.order_key LIMIT 1)
        FROM k WHERE k.key IS NOT NULL),
      caps AS (
        SELECT k.key, LEAST($5::int, COALESCE(f.free, $6::int)) AS cap
@@ -176,33 +191,39 @@ export function claimStep(owner: string, now: number, leaseUntil: number, limit:
      picked AS (
        SELECT p.id, p.next_attempt_at, row_number() OVER (PARTITION BY caps.key ORDER BY p.next_attempt_at, p.id) AS rank
        FROM caps CROSS JOIN LATERAL (
-         SELECT id, next_attempt_at FROM deliveries
+         SELECT id, next_attempt_at FROM delivery_queue
          WHERE order_key = caps.key AND status = 'pending' AND next_attempt_at <= $3
          ORDER BY next_attempt_at, id LIMIT caps.cap
          FOR NO KEY UPDATE SKIP LOCKED) p
        WHERE caps.cap > 0),
      claimed AS (
-       UPDATE deliveries d SET status = 'delivering', locked_by = $1, locked_until = $2
+       UPDATE delivery_queue d SET status = 'delivering', locked_by = $1, locked_until = $2
        FROM (SELECT id FROM picked ORDER BY rank, next_attempt_at, id LIMIT $4) s
        WHERE d.id = s.id
        RETURNING d.*),
      chained AS (
-       UPDATE deliveries d SET status = 'delivering', locked_by = $1, locked_until = $2
+       UPDATE delivery_queue d SET status = 'delivering', locked_by = $1, locked_until = $2
        FROM (SELECT f.id FROM claimed c CROSS JOIN LATERAL (
-               SELECT q.id FROM deliveries q
+               SELECT q.id FROM delivery_queue q
                WHERE q.order_key = c.order_key AND q.call_id = c.call_id AND q.status = 'queued'
                ORDER BY q.event_seq LIMIT $9) f) s
        -- the guard written so that no partial index matches it: \`d.status = 'queued'\` let the
-       -- generic plan (made on a young table) read d through all of deliveries_in_order, every
+       -- generic plan (made on a young table) read d through all of the in-order index, every
        -- queued, pending and delivering row and their dead versions, once per claim; at full
        -- speed a claim then took 30 ms on average, one 16 s (test/pg-pool.test.ts)
        WHERE d.id = s.id AND d.status || '' = 'queued'
        RETURNING d.*)
-     -- the request comes from its own table (written once at enqueue, never rewritten)
-     SELECT c.*, r.request FROM (SELECT * FROM claimed UNION ALL SELECT * FROM chained) c JOIN delivery_requests r ON r.delivery_id = c.id`,
+     -- the rest of the delivery from the log, the request from its own table (both written at enqueue)
+     SELECT ${LOG_COLUMNS}, c.status, c.next_attempt_at, c.locked_by, c.locked_until, r.request
+     FROM (SELECT * FROM claimed UNION ALL SELECT * FROM chained) c
+     JOIN deliveries d ON d.id = c.id JOIN delivery_requests r ON r.delivery_id = c.id`,
     values: [owner, leaseUntil, now, limit, limit, slots.fallback, keys, keys.map((k) => slots.free.get(k)!), followers],
   };
 }
+
+/** A delivery's columns kept in the log only (the queue row has the rest while it is open). */
+export const LOG_COLUMNS = `d.id, d.account_id, d.call_id, d.event_seq, d.event_type, d.event_name, d.target_format, d.target_id, d.order_key,
+       d.attempts, d.created_at, d.updated_at, d.last_status_code, d.last_error`;
 
 export function claimedFrom(rows: Row[]): Delivery[] {
   return rows.map(deliveryFromRow).sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1));

@@ -276,8 +276,8 @@ export class PostgresStore implements Store {
     return deliveries.nextDeliveryDue(this.#pool, now);
   }
 
-  releaseDeliveries(owner: string, now: number, ids?: string[]): Promise<void> {
-    return deliveries.releaseDeliveries(this.#pool, owner, now, ids);
+  releaseDeliveries(owner: string, _now: number, ids?: string[]): Promise<void> {
+    return deliveries.releaseDeliveries(this.#pool, owner, ids);
   }
 
   getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {
