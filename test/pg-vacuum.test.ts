@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { claimStep } from '../src/store/postgres/queue.ts';
 import { Vacuum } from '../src/store/postgres/vacuum.ts';
 import { PG_SKIP, PG_URL, pgPoolOnSchema, waitFor } from './helpers.ts';
 
@@ -39,4 +40,47 @@ test('a queue table is vacuumed once its dead versions reach the bound, not befo
     assert.equal(after.dead, 0);
   }
   assert.deepEqual(errors, []);
+});
+
+test('a queue vacuumed while nearly empty is analyzed once it has outgrown its statistics, so its plans probe by key again', { skip: PG_SKIP }, async (t) => {
+  const { schema, pool } = await pgPoolOnSchema(t, 'hl_vacuum', 2);
+  const errors: unknown[] = [];
+  const vacuum = new Vacuum(pool, { connectionString: PG_URL!, schema, onError: (e) => errors.push(e) });
+  t.after(() => vacuum.stop());
+  const row = (n: string, status: string): string => `('dlv_${n}', 'ep_1', 'call_${n}', 1, '${status}', 0)`;
+  const insert = (from: number, to: number, status: string): Promise<unknown> => pool.query(
+    `INSERT INTO delivery_queue (id, order_key, call_id, event_seq, status, next_attempt_at) VALUES ${Array.from({ length: to - from }, (_, i) => row(String(from + i).padStart(6, '0'), status)).join(', ')}`);
+  const planned = async (): Promise<{ reltuples: number; live: number }> => {
+    const r = (await pool.query(`SELECT c.reltuples, s.n_live_tup FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = 'delivery_queue'::regclass`)).rows[0] as { reltuples: number; n_live_tup: string };
+    return { reltuples: Number(r.reltuples), live: Number(r.n_live_tup) };
+  };
+  // The bench's drain: the queue full, then emptied but for its last row, then vacuumed (the
+  // pages stay: the live row is at the end).
+  await insert(0, 3_000, 'pending');
+  await pool.query("DELETE FROM delivery_queue WHERE id <> 'dlv_002999'");
+  await pool.query('VACUUM delivery_queue');
+  assert.ok((await planned()).reltuples <= 1, 'the planner believes the queue holds at most one row');
+  // Its next burst: 20,000 rows the planner does not know of.
+  for (let i = 0; i < 20; i++) await insert(3_000 + i * 1_000, 4_000 + i * 1_000, i % 2 === 0 ? 'pending' : 'queued');
+  await waitFor(async () => (await planned()).live >= 20_000, 10_000, 'the statistics to count the burst');
+  assert.ok((await planned()).reltuples <= 1);
+  assert.deepEqual(await vacuum.runOnce(), ['ANALYZE delivery_queue']);
+  assert.ok((await planned()).reltuples >= 15_000, `reltuples ${(await planned()).reltuples} after the ANALYZE`);
+  // a second look finds nothing to do
+  assert.deepEqual(await vacuum.runOnce(), []);
+  assert.deepEqual(errors, []);
+  // A claim planned now (generically, as the pool plans) reaches the rows it updates by key.
+  const s = claimStep('owner', 1, 2, 128, { free: new Map([['ep_1', 64]]), fallback: 64 }, 15);
+  const c = await pool.connect();
+  try {
+    await c.query(`PREPARE claim_now(text, bigint, bigint, int, int, int, text[], int[], int) AS ${s.text}`);
+    const plan = (await c.query("EXPLAIN EXECUTE claim_now('owner', 2, 1, 128, 128, 64, '{ep_1}', '{64}', 15)")).rows
+      .map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    for (const cte of ['CTE claimed', 'CTE chained']) {
+      const part = plan.slice(plan.indexOf(cte));
+      assert.match(part, /Index Scan using delivery_queue_pkey on delivery_queue d_\d\s+\(.*\)\s+Index Cond: \(id = /, plan);
+    }
+  } finally {
+    c.release();
+  }
 });

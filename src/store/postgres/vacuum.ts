@@ -21,9 +21,10 @@ import pg from 'pg';
  * deliveries meanwhile. On stop a VACUUM under way is cancelled (a paced one runs for seconds;
  * what it had done is kept, the next one goes on from there).
  */
-// 2 s: at full speed (~4,000 deliveries/s, ~3 versions each) the bound is passed every ~2 s, and
-// a claim's cost grows with every dead version left in front of the live ones.
-export const CHECK_MS = 2_000;
+// 1 s: at full speed (~4,000 deliveries/s, ~3 versions each) the bound is passed every ~2 s, and
+// a claim's cost grows with every dead version left in front of the live ones; a queue that
+// outgrew its statistics (below) is read with wrong plans until the next look.
+export const CHECK_MS = 1_000;
 // A table is vacuumed once its dead versions pass DEAD_ROWS + DEAD_SHARE × its live rows:
 // ~7,000 deliveries' worth (about three versions each) on a young table, which is vacuumed in
 // tens of ms; on a table of millions of rows kept for the log, in proportion to it, as
@@ -32,6 +33,20 @@ export const CHECK_MS = 2_000;
 export const DEAD_ROWS = 20_000;
 export const DEAD_SHARE = 0.05;
 const TABLES = ['delivery_queue', 'deliveries', 'calls', 'call_timers'] as const;
+/**
+ * A table whose live rows outgrew what the planner believes (pg_class.reltuples, set by the last
+ * VACUUM or ANALYZE) by GROWTH × + GROWTH_ROWS is ANALYZEd, whether autovacuum runs or not
+ * (its own ANALYZE waits for a naptime of a minute). delivery_queue swings from empty to tens of
+ * thousands of rows within a second: a VACUUM of it while nearly empty leaves reltuples near 0
+ * over pages that stay allocated, and PostgreSQL then reckons the table holds ~0 rows however
+ * large it grows. Generic plans prepared on that belief (pool.ts) read the queue by full index
+ * scans inside nested loops — the claim's chain step scanned the whole queue once per head: 3 to
+ * 15 s a claim at ~40,000 rows, deliveries stalled for good in two of four bench runs (session
+ * 19). An ANALYZE sets reltuples right, and the change of statistics makes every connection
+ * plan those statements again.
+ */
+export const GROWTH = 4;
+export const GROWTH_ROWS = 1_000;
 // pg_try_advisory_lock key: "hookline vacuum" (the migrations use another)
 const VACUUM_LOCK = 0x686c7661;
 
@@ -48,7 +63,7 @@ export class Vacuum {
   readonly #pool: pg.Pool;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<string[]> | undefined;
-  /** the server process of the VACUUM's connection while one runs */
+  /** the server process of the VACUUM's (or ANALYZE's) connection while one runs */
   #pid: number | undefined;
   #stopped = false;
 
@@ -75,7 +90,10 @@ export class Vacuum {
     await this.#running?.catch(() => undefined); // cancelled on purpose
   }
 
-  /** One look: vacuums the tables over the bound (none while autovacuum is on); answers their names. */
+  /**
+   * One look: analyzes the tables that outgrew their statistics, then vacuums those over the
+   * bound (none while autovacuum is on); answers what it did ('ANALYZE t', 't' for a VACUUM).
+   */
   runOnce(): Promise<string[]> {
     const run = this.#run().finally(() => {
       if (this.#running === run) this.#running = undefined;
@@ -87,13 +105,16 @@ export class Vacuum {
   async #run(): Promise<string[]> {
     const { rows } = await this.#pool.query({
       name: 'vacuum_look',
-      text: `SELECT current_setting('autovacuum') = 'on' AS auto, relname, n_dead_tup, n_live_tup FROM pg_stat_user_tables
-             WHERE relid IN (${TABLES.map((t) => `'${t}'::regclass`).join(', ')})`,
+      text: `SELECT current_setting('autovacuum') = 'on' AS auto, s.relname, s.n_dead_tup, s.n_live_tup, c.reltuples
+             FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+             WHERE s.relid IN (${TABLES.map((t) => `'${t}'::regclass`).join(', ')})`,
     });
-    const due = (rows as { auto: boolean; relname: string; n_dead_tup: string; n_live_tup: string }[])
+    const looked = rows as { auto: boolean; relname: string; n_dead_tup: string; n_live_tup: string; reltuples: number }[];
+    const grown = looked.filter((r) => Number(r.n_live_tup) > GROWTH * Math.max(0, Number(r.reltuples)) + GROWTH_ROWS).map((r) => r.relname);
+    const due = looked
       .filter((r) => !r.auto && Number(r.n_dead_tup) >= (this.#o.deadRows ?? DEAD_ROWS) + DEAD_SHARE * Number(r.n_live_tup))
       .map((r) => r.relname);
-    if (due.length === 0) return [];
+    if (due.length === 0 && grown.length === 0) return [];
     const c = new pg.Client({
       connectionString: this.#o.connectionString,
       options: ['-c vacuum_cost_delay=2 -c vacuum_cost_limit=200', ...(this.#o.schema ? [`-c search_path=${this.#o.schema}`] : [])].join(' '),
@@ -105,9 +126,12 @@ export class Vacuum {
       this.#pid = locked.pid;
       if (this.#stopped) return [];
       if (!locked.ok) return []; // another process is vacuuming
-      // one at a time, names from the list above (VACUUM takes no parameters)
+      // one at a time, names from the list above (VACUUM takes no parameters); a table vacuumed
+      // gets its reltuples from the VACUUM
+      const analyze = grown.filter((t) => !due.includes(t));
+      for (const t of analyze) await c.query(`ANALYZE ${t}`);
       for (const t of due) await c.query(`VACUUM ${t}`);
-      return due;
+      return [...analyze.map((t) => `ANALYZE ${t}`), ...due];
     } finally {
       this.#pid = undefined;
       await c.end().catch(() => undefined); // the advisory lock goes with the session
