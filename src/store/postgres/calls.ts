@@ -31,9 +31,9 @@ import { byLine, isDuplicateIn, rowsOf, type Client } from './sql.ts';
  *   for ever. So `busy` locks the first unsettled row of each line FOR KEY SHARE. A row a settle
  *   has locked (FOR UPDATE, queue.ts) makes us wait for that settle to commit, and a locked row
  *   is re-read at its newest version: a settled one (deleted from delivery_queue) is skipped for
- *   the next unsettled row, if any. A settle that comes after our lock waits for our commit, and its promotion (a later
- *   statement of its transaction, with a later snapshot) sees our queued row. Both sides lock in
- *   line order (sql.ts byLine), so they cannot deadlock. FOR KEY SHARE does not conflict with
+ *   the next unsettled row, if any. A settle that comes after our lock waits for our commit, and
+ *   its promotion (a later statement of its transaction, with a later snapshot) sees our queued
+ *   row. Both sides lock in line order (sql.ts byLine), so they cannot deadlock. FOR KEY SHARE does not conflict with
  *   the claim's, promotion's or reap's updates, so those never wait on a call write. Deliveries
  *   of one write in the same line follow each other (`follows`): rows of one statement cannot
  *   see each other.

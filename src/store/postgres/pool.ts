@@ -17,9 +17,11 @@ export interface PoolOptions {
  * ~100,000 rows in a minute, and a plan made for 400 rows scanned them all (20 ms per settle). A
  * new connection plans again from the sizes of then. That was the reason for 30–60 s; it is now
  * 10–20 minutes (store.ts): every statement of the hot path is written as index probes and runs
- * with sequential scans off (below), so its plan no longer depends on the table's size, and a
+ * with sequential scans off (below), so its plan depends far less on the table's size, and a
  * VACUUM or ANALYZE of a table (vacuum.ts, or autovacuum) invalidates the plans that read it
- * anyway. A new connection is not free on a loaded server: in the PostgreSQL bench's fixed rate,
+ * anyway. Not at all is too strong: a table the planner believes empty still gets nested loops
+ * over whole-index scans, which is why vacuum.ts also ANALYZEs a table that outgrew its
+ * statistics (delivery_queue swings from empty to ~40,000 rows). A new connection is not free on a loaded server: in the PostgreSQL bench's fixed rate,
  * 30–60 s meant 18 new server processes in 30 s, and a request that had to wait for one waited
  * 30–96 ms (its fork, start and first plans); 10–20 minutes, 2 (both the VACUUM's own).
  *
