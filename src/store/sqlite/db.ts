@@ -62,6 +62,20 @@ const READ_BUSY_MS = 1000;
  * commit, 88 at 32, 64 at 128.
  */
 const COMMIT_SPACING_MS = 2;
+/**
+ * How long a lazy write (WriteOptions.lazy) may wait for another write's group commit before it
+ * makes one of its own. Split mode's attempt results are such writes: while workload (b) drains
+ * nothing else is written, and each results message (~40 results) made a commit of its own —
+ * ~260 commits/s, each rewriting the same pages of `deliveries`, the attempts' tails and their
+ * indexes: ~8 KB of WAL a delivery (/proc's wchar of the API thread), which the checkpointer
+ * copies again. Held up to 20 ms: ~36 commits/s, ~2.6 KB a delivery; bench/ab.ts, three pairs:
+ * CPU per 1,000 deliveries (b) −6.2 ms, (a) −5.0. A result waits in memory meanwhile (the
+ * queue has applied it: claims do not wait), so a kill -9 may send up to ~20 ms more deliveries
+ * again, under their webhook-id. Only split mode's are lazy: there the live stream tells of a
+ * result once it is committed (hookline.ts); in one thread it tells at the claim (events.ts
+ * tapResults), and a reader it sends to the delivery must find the result there.
+ */
+const LAZY_MS = 20;
 
 export interface DbOptions {
   /**
@@ -95,6 +109,11 @@ export interface WriteOptions {
    * group commit in workload (b), ~17 pages each) that was ~4 % of the writing thread (perf).
    */
   undoesItself?: boolean;
+  /**
+   * Nobody waits for this write but its own caller, who does not mind a few ms: it joins the
+   * next group commit that another write makes, or one of its own LAZY_MS later.
+   */
+  lazy?: boolean;
 }
 
 interface Pending {
@@ -125,7 +144,10 @@ export class Db implements Sql {
   readonly #stmts = new Map<string, StatementSync>();
   readonly #checkpointer: Worker | undefined;
   #queue: Pending[] = [];
-  #scheduled = false;
+  /** when the next flush is due (performance.now()), and its handle; Infinity: none scheduled */
+  #flushAt = Infinity;
+  #timer: NodeJS.Timeout | null = null;
+  #immediate: NodeJS.Immediate | null = null;
   /** performance.now() at the end of the last group commit, and how many writes it held (COMMIT_SPACING_MS) */
   #lastCommit = -Infinity;
   #lastBatch = 0;
@@ -269,26 +291,36 @@ export class Db implements Sql {
   write<T>(fn: () => T, opts: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, bare: opts.undoesItself === true, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        const wait = this.#lastBatch > 1 ? this.#lastCommit + COMMIT_SPACING_MS - performance.now() : 0;
-        if (wait > 0) setTimeout(() => this.#flush(), wait);
-        else setImmediate(() => this.#flush());
-      }
+      const spacing = this.#lastBatch > 1 ? this.#lastCommit + COMMIT_SPACING_MS - performance.now() : 0;
+      this.#schedule(Math.max(spacing, opts.lazy === true ? LAZY_MS : 0));
     });
+  }
+
+  /** The next flush in `delayMs` (0: next turn), unless one is due sooner already. */
+  #schedule(delayMs: number): void {
+    const at = performance.now() + delayMs;
+    if (this.#flushAt <= at) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
+    this.#timer = null;
+    this.#immediate = null;
+    this.#flushAt = at;
+    if (delayMs > 0) this.#timer = setTimeout(() => this.#flush(), delayMs);
+    else this.#immediate = setImmediate(() => this.#flush());
   }
 
   /** Puts a batch back at the head of the queue, to be flushed after `delayMs` (0: next turn). */
   #again(batch: Pending[], delayMs: number): void {
     this.#queue = batch.concat(this.#queue);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    if (delayMs > 0) setTimeout(() => this.#flush(), delayMs);
-    else setImmediate(() => this.#flush());
+    this.#schedule(delayMs);
   }
 
   #flush(): void {
-    this.#scheduled = false;
+    this.#flushAt = Infinity;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
+    this.#timer = null;
+    this.#immediate = null;
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;

@@ -33,6 +33,8 @@ const OFFER_GRACE_MS = 2_000;
 // savepoint of their own (db.ts WriteOptions), as call writes do. An error half way still
 // rolls the whole group commit back and runs each write again in a savepoint.
 const NEVER_REFUSED = { undoesItself: true } as const;
+// Split mode's results may wait for another write's commit (db.ts LAZY_MS; told once committed).
+const LAZY_RESULTS = { undoesItself: true, lazy: true } as const;
 
 /** The queue's reads and retries, answered by the thread that owns the queue (split mode). */
 export interface QueueRemote {
@@ -329,7 +331,7 @@ export class SqliteStore implements Store {
 
   /** Split mode, on the API thread: results held by the delivery thread, written here. */
   writeResultsFor(results: PackedResults, held: string[], now: number): Promise<void> {
-    return this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED);
+    return this.#db.write(() => writeResults(this.#db, results, new Set(held), now), LAZY_RESULTS);
   }
 
   async nextDeliveryDue(now: number): Promise<number | null> {
