@@ -11,6 +11,7 @@ import path from 'node:path';
 import { testConfig, type Config } from '../src/config.ts';
 import { createHookline, type Hookline, type Overrides } from '../src/hookline.ts';
 import { newPool } from '../src/store/postgres/pool.ts';
+import { claimStep } from '../src/store/postgres/queue.ts';
 import { PostgresStore } from '../src/store/postgres/store.ts';
 import pg from 'pg';
 
@@ -182,6 +183,23 @@ export async function pgPoolOnSchema(t: { after(fn: () => Promise<unknown>): voi
   const pool = newPool({ connectionString: requirePgUrl(), schema: db.schema, max, lifetimeSeconds: 0 });
   t.after(() => pool.end());
   return { schema: db.schema, pool };
+}
+
+/**
+ * The generic plan (EXPLAIN of a prepared statement, as the pool's connections plan) of a claim
+ * of up to 128 deliveries of target `key` with `free` slots, 15 followers each.
+ */
+export async function claimPlan(pool: pg.Pool, key: string, free: number): Promise<string> {
+  const s = claimStep('owner', 1, 2, 128, { free: new Map([[key, free]]), fallback: free }, 15);
+  const c = await pool.connect();
+  try {
+    await c.query(`PREPARE claim_plan(text, bigint, bigint, int, int, int, text[], int[], int) AS ${s.text}`);
+    return (await c.query(`EXPLAIN EXECUTE claim_plan('owner', 2, 1, 128, 128, ${free}, '{${key}}', '{${free}}', 15)`)).rows
+      .map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+  } finally {
+    await c.query('DEALLOCATE claim_plan').catch(() => undefined);
+    c.release();
+  }
 }
 
 /** A PostgresStore on a fresh random schema of PG_URL; `cleanup` drops the schema. */

@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import type pg from 'pg';
 import { purgePick } from '../src/store/postgres/housekeeping.ts';
 import { newPool } from '../src/store/postgres/pool.ts';
-import { claimStep } from '../src/store/postgres/queue.ts';
-import { PG_SKIP, PG_URL, pgPoolOnSchema, waitFor } from './helpers.ts';
+import { claimPlan, PG_SKIP, PG_URL, pgPoolOnSchema, waitFor } from './helpers.ts';
 
 test('connections made in one burst end spread over [L, 2L), not together', { skip: PG_SKIP }, async () => {
   const pool = newPool({ connectionString: PG_URL!, max: 8, lifetimeSeconds: 1 });
@@ -73,17 +72,9 @@ test('the pool plans generically and without JIT; the retention pick then still 
 
 test('a claim prepared on an empty database reads the rows it chains by key, not through a whole partial index', { skip: PG_SKIP }, async (t) => {
   const { pool } = await pgPoolOnSchema(t, 'hl_pool');
-  const s = claimStep('owner', 1, 2, 128, { free: new Map([['k', 16]]), fallback: 16 }, 15);
-  const c = await pool.connect();
-  try {
-    await c.query(`PREPARE claim_like(text, bigint, bigint, int, int, int, text[], int[], int) AS ${s.text}`);
-    const plan = (await c.query("EXPLAIN EXECUTE claim_like('owner', 2, 1, 128, 128, 16, '{k}', '{16}', 15)")).rows
-      .map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
-    // every read of deliveries has an index condition: no bitmap or plain scan of a whole index
-    assert.doesNotMatch(plan, /Bitmap Heap Scan on deliver|Seq Scan on deliver/, plan);
-    const chained = plan.slice(plan.indexOf('CTE chained'));
-    assert.match(chained, /Index Scan using delivery_queue_pkey on delivery_queue d_\d\s+\(.*\)\s+Index Cond: \(id = /, plan);
-  } finally {
-    c.release();
-  }
+  const plan = await claimPlan(pool, 'k', 16);
+  // every read of deliveries has an index condition: no bitmap or plain scan of a whole index
+  assert.doesNotMatch(plan, /Bitmap Heap Scan on deliver|Seq Scan on deliver/, plan);
+  const chained = plan.slice(plan.indexOf('CTE chained'));
+  assert.match(chained, /Index Scan using delivery_queue_pkey on delivery_queue d_\d\s+\(.*\)\s+Index Cond: \(id = /, plan);
 });

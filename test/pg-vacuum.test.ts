@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { claimStep } from '../src/store/postgres/queue.ts';
 import { Vacuum } from '../src/store/postgres/vacuum.ts';
-import { PG_SKIP, PG_URL, pgPoolOnSchema, waitFor } from './helpers.ts';
+import { claimPlan, PG_SKIP, PG_URL, pgPoolOnSchema, waitFor } from './helpers.ts';
 
 test('a queue table is vacuumed once its dead versions reach the bound, not before; never while autovacuum runs', { skip: PG_SKIP }, async (t) => {
   const { schema, pool } = await pgPoolOnSchema(t, 'hl_vacuum', 2);
@@ -70,17 +69,9 @@ test('a queue vacuumed while nearly empty is analyzed once it has outgrown its s
   assert.deepEqual(await vacuum.runOnce(), []);
   assert.deepEqual(errors, []);
   // A claim planned now (generically, as the pool plans) reaches the rows it updates by key.
-  const s = claimStep('owner', 1, 2, 128, { free: new Map([['ep_1', 64]]), fallback: 64 }, 15);
-  const c = await pool.connect();
-  try {
-    await c.query(`PREPARE claim_now(text, bigint, bigint, int, int, int, text[], int[], int) AS ${s.text}`);
-    const plan = (await c.query("EXPLAIN EXECUTE claim_now('owner', 2, 1, 128, 128, 64, '{ep_1}', '{64}', 15)")).rows
-      .map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
-    for (const cte of ['CTE claimed', 'CTE chained']) {
-      const part = plan.slice(plan.indexOf(cte));
-      assert.match(part, /Index Scan using delivery_queue_pkey on delivery_queue d_\d\s+\(.*\)\s+Index Cond: \(id = /, plan);
-    }
-  } finally {
-    c.release();
+  const plan = await claimPlan(pool, 'ep_1', 64);
+  for (const cte of ['CTE claimed', 'CTE chained']) {
+    const part = plan.slice(plan.indexOf(cte));
+    assert.match(part, /Index Scan using delivery_queue_pkey on delivery_queue d_\d\s+\(.*\)\s+Index Cond: \(id = /, plan);
   }
 });
