@@ -39,13 +39,10 @@ export const PAGE_SIZE = 16 * 1024;
 /** dirty pages the writing connection holds before it spills: 64 MB (see the constructor) */
 const CACHE_SPILL_PAGES = (64 * 1024 * 1024) / PAGE_SIZE;
 /**
- * The writing connection's page cache, in KiB (SQLite's default is 2,000: 125 pages of 16 KB).
- * Inside a write transaction SQLite reads no page through the memory map (a page it may change
- * must sit in its own cache), so every miss was a pread of 16 KB from the database file or the
- * WAL: while workload (b) ran, ~0.9 a delivery (perf's syscall count: 31,900 of the API
- * thread's 82,500 system calls in 4 s), and a system call is the dear part on this machine.
- * With 8 MB the same count fell to ~900 (16 and 32 MB: no fewer); the API thread's calls a
- * delivery 2.4 → 1.3. Dirty pages are not bounded by this (cache_spill below).
+ * The writing connection's page cache, in KiB (SQLite's default 2,000: 125 pages of 16 KB). In a
+ * write transaction SQLite reads no page through the map, so each miss was a 16 KB pread: ~0.9 a
+ * delivery in (b) (perf: 31,900 of the API thread's 82,500 system calls in 4 s); with 8 MB ~900
+ * (16 and 32 MB: no fewer). Dirty pages are not bounded by this (cache_spill below).
  */
 const WRITER_CACHE_KIB = 8 * 1024;
 
