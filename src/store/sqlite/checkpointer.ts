@@ -12,19 +12,19 @@
  *   and a RESTART copies the few frames written since and makes the next writer start the log
  *   over. RESTART holds the write lock only for that tail and its syncs (a few ms; the main
  *   thread waits that long on its busy timeout), about once per `restartBytes` of WAL;
- * - `journal_size_limit` (set on both connections) truncates the file back to that size when
- *   the log starts over, so the disk is given back too.
+ * - `journal_size_limit` (set on both connections to `limitBytes`, the WAL's bound) truncates a
+ *   file that a burst grew past the bound back to it when the log starts over.
  */
 import { statSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const TICK_MS = 200;
-const { file, restartBytes } = workerData as { file: string; restartBytes: number };
+const { file, restartBytes, limitBytes } = workerData as { file: string; restartBytes: number; limitBytes: number };
 const db = new DatabaseSync(file);
 // The checkpointer never waits long: if a RESTART cannot get the lock within this, the next
 // tick tries again, and the writers, not the checkpoint, keep the lock.
-db.exec(`PRAGMA busy_timeout = 50; PRAGMA journal_size_limit = ${restartBytes}`);
+db.exec(`PRAGMA busy_timeout = 50; PRAGMA journal_size_limit = ${limitBytes}`);
 
 function walBytes(): number {
   try {

@@ -18,10 +18,13 @@ export interface Sql {
 }
 
 /**
- * The WAL starts over once it passes this size (checkpointer.ts), and is truncated back to it.
- * 16 MB: at the worst write rate measured (~36 MB/s of WAL at 100 calls/s) that is one RESTART
- * checkpoint every ~0.5 s, each holding the write lock for a few ms; the file stays under
- * WAL_BOUND_BYTES (README) with room for what is written between two checks (200 ms).
+ * The WAL starts over once it passes this size (checkpointer.ts). 16 MB: at the worst write rate
+ * measured (~36 MB/s of WAL at 100 calls/s) one RESTART checkpoint every ~0.5 s, each holding
+ * the write lock for a few ms; the file stays under WAL_BOUND_BYTES (README) with room for what
+ * is written between two checks (200 ms). The file is cut back (journal_size_limit) only past
+ * that bound: cut back to 16 MB at every restart, the writer's ftruncate stopped its event loop
+ * for 3.7–7 ms, ~1.6 times a second at the fixed rate (strace), and the next log was written
+ * into newly allocated blocks again.
  */
 export const WAL_RESTART_BYTES = 16 * 1024 * 1024;
 export const WAL_BOUND_BYTES = 64 * 1024 * 1024;
@@ -39,10 +42,9 @@ export const PAGE_SIZE = 16 * 1024;
 /** dirty pages the writing connection holds before it spills: 64 MB (see the constructor) */
 const CACHE_SPILL_PAGES = (64 * 1024 * 1024) / PAGE_SIZE;
 /**
- * The writing connection's page cache, in KiB (SQLite's default 2,000: 125 pages of 16 KB). In a
- * write transaction SQLite reads no page through the map, so each miss was a 16 KB pread: ~0.9 a
- * delivery in (b) (perf: 31,900 of the API thread's 82,500 system calls in 4 s); with 8 MB ~900
- * (16 and 32 MB: no fewer). Dirty pages are not bounded by this (cache_spill below).
+ * The writing connection's page cache (KiB; SQLite's default 2,000). In a write transaction no
+ * page is read through the map, so each miss was a 16 KB pread: ~0.9 a delivery in (b) (perf:
+ * 31,900 of the API thread's 82,500 system calls in 4 s); with 8 MB ~900 (16, 32 MB: no fewer).
  */
 const WRITER_CACHE_KIB = 8 * 1024;
 
@@ -188,7 +190,6 @@ export class Db implements Sql {
     // they count in the process's RSS once touched. So only the writing connection maps: split
     // mode's delivery thread reads a whole backlog at start (queue.ts loadQueue), and mapped,
     // those pages would stay in RSS (issue 10 item 5 bounds RSS with a 100,000 backlog).
-    if (opts.checkpoints !== false) this.#db.exec('PRAGMA mmap_size = 1073741824');
     // The writing connection (the one that also runs the checkpoints; split mode's delivery
     // thread only reads) spills no dirty page before it holds 64 MB of them: a group commit of
     // a 1,000-event batch dirties ~2,000 pages (8 MB), and past the 2 MB cache SQLite spilled
@@ -197,14 +198,13 @@ export class Db implements Sql {
     // stopped the spills too, but every COMMIT then walked its larger hash table
     // (pcache1TruncateUnsafe: 1.4 % of all samples, 0.2 with this), and a reader's filled up
     // rebuilding a large queue. A transaction past 64 MB (a migration) still spills.
-    if (opts.checkpoints !== false) this.#db.exec(`PRAGMA cache_spill = ${CACHE_SPILL_PAGES}`);
-    if (opts.checkpoints !== false) this.#db.exec(`PRAGMA cache_size = -${WRITER_CACHE_KIB}`);
+    if (opts.checkpoints !== false) this.#db.exec(`PRAGMA mmap_size = 1073741824; PRAGMA cache_spill = ${CACHE_SPILL_PAGES}; PRAGMA cache_size = -${WRITER_CACHE_KIB}`);
     if (file !== null) {
       // What a killed run left in the WAL is copied back now, before anything runs, and the file
       // truncated: a start never inherits a large log. Checkpoints then run in a worker thread
       // (checkpointer.ts), never on the event loop.
-      this.#db.exec(`PRAGMA journal_size_limit = ${WAL_RESTART_BYTES}; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 0`);
-      if (opts.checkpoints !== false) this.#checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { file, restartBytes: WAL_RESTART_BYTES } });
+      this.#db.exec(`PRAGMA journal_size_limit = ${WAL_BOUND_BYTES}; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 0`);
+      if (opts.checkpoints !== false) this.#checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { file, restartBytes: WAL_RESTART_BYTES, limitBytes: WAL_BOUND_BYTES } });
       // The worker must not keep a finished process alive, nor its failure go unseen: without
       // it SQLite's own checkpoints take over (on the event loop: slower, still bounded).
       this.#checkpointer?.unref();
