@@ -3,6 +3,9 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import type { Row } from '../rows.ts';
+import { CACHE_SPILL_PAGES, COMMIT_SPACING_MS, LAZY_MS, PAGE_SIZE, WAL_BOUND_BYTES, WAL_RESTART_BYTES, WRITER_CACHE_KIB } from './tuning.ts';
+
+export { PAGE_SIZE, WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './tuning.ts';
 
 export type Param = string | number | null;
 
@@ -17,37 +20,6 @@ export interface Sql {
   get(sql: string, ...params: Param[]): Row | undefined;
 }
 
-/**
- * The WAL starts over once it passes this size (checkpointer.ts). 16 MB: at the worst write rate
- * measured (~36 MB/s of WAL at 100 calls/s) one RESTART checkpoint every ~0.5 s, each holding
- * the write lock for a few ms; the file stays under WAL_BOUND_BYTES (README) with room for what
- * is written between two checks (200 ms). The file is cut back (journal_size_limit) only past
- * that bound: cut back to 16 MB at every restart, the writer's ftruncate stopped its event loop
- * for 3.7–7 ms, ~1.6 times a second at the fixed rate (strace), and the next log was written
- * into newly allocated blocks again.
- */
-export const WAL_RESTART_BYTES = 16 * 1024 * 1024;
-export const WAL_BOUND_BYTES = 64 * 1024 * 1024;
-/**
- * The page size of a new database (SQLite's default is 4,096; an existing file keeps its own).
- * Every WAL frame is two write calls (header, page) at the commit and a read and a write at the
- * checkpoint, whatever the page's size, and a system call is the dear part on this machine: in
- * the store loop (bench/store-loop.ts, workload (b)'s writes, 40,000 deliveries, process CPU
- * with the checkpointer) 16 KB pages took 1.1 write calls a delivery instead of 2.7 and
- * ~48.6 µs a delivery instead of ~56.9 (four runs each), for 9.1 KB of WAL a delivery instead
- * of 5.5 (a half-filled page is larger). 8 KB sat between; 32 KB was slower again. In the full
- * bench, whose 1,000-event commits already share pages, less: (b) −2.3 µs a delivery (ab, 3 pairs).
- */
-export const PAGE_SIZE = 16 * 1024;
-/** dirty pages the writing connection holds before it spills: 64 MB (see the constructor) */
-const CACHE_SPILL_PAGES = (64 * 1024 * 1024) / PAGE_SIZE;
-/**
- * The writing connection's page cache (KiB; SQLite's default 2,000). In a write transaction no
- * page is read through the map, so each miss was a 16 KB pread: ~0.9 a delivery in (b) (perf:
- * 31,900 of the API thread's 82,500 system calls in 4 s); with 8 MB ~900 (16, 32 MB: no fewer).
- */
-const WRITER_CACHE_KIB = 8 * 1024;
-
 // Another writer holds the lock: look again this soon (a group commit holds it ~1–5 ms).
 const BUSY_RETRY_MS = 1;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
@@ -55,36 +27,6 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 const isBusy = (err: unknown): boolean => ((err as { errcode?: number })?.errcode ?? 0) % 256 === 5;
 // Statements other than a group commit's BEGIN wait this long for a lock (rare in WAL mode).
 const READ_BUSY_MS = 1000;
-/**
- * A group commit starts at least this long after the one before when the one before held
- * several writes (writes are coming concurrently): under load the writes of ~2 ms share a
- * commit instead of those of one event-loop turn. A lone writer that waits for each commit
- * before its next write (one client posting events one at a time) is never held back: it
- * would be held to one write per 2 ms. At a few hundred commits a second nothing waits.
- *
- * Every commit rewrites the pages it touched (the tails of the tables and indexes, the
- * target's row): in the bench's run (workloads (a), (b) and the fixed rate, ~180,000
- * deliveries) commits fell from ~32,000 to ~23,000 and the WAL frames written, which the
- * checkpointer copies again, from ~817,000 to ~565,000 (3.3 GB to 2.3 GB; spacing every
- * commit, lone writers too: ~12,000 and ~501,000). The store alone shows why
- * (bench/store-loop.ts, before this spacing): 131 µs of CPU per delivery at 4 writes a
- * commit, 88 at 32, 64 at 128.
- */
-const COMMIT_SPACING_MS = 2;
-/**
- * How long a lazy write (WriteOptions.lazy) may wait for another write's group commit before it
- * makes one of its own. Split mode's attempt results are such writes: while workload (b) drains
- * nothing else is written, and each results message (~40 results) made a commit of its own —
- * ~260 commits/s, each rewriting the same pages of `deliveries`, the attempts' tails and their
- * indexes: ~8 KB of WAL a delivery (/proc's wchar of the API thread), which the checkpointer
- * copies again. Held up to 20 ms: ~36 commits/s, ~2.6 KB a delivery; bench/ab.ts, three pairs:
- * CPU per 1,000 deliveries (b) −6.2 ms, (a) −5.0. A result waits in memory meanwhile (the
- * queue has applied it: claims do not wait), so a kill -9 may send up to ~20 ms more deliveries
- * again, under their webhook-id. Only split mode's are lazy: there the live stream tells of a
- * result once it is committed (hookline.ts); in one thread it tells at the claim (events.ts
- * tapResults), and a reader it sends to the delivery must find the result there.
- */
-const LAZY_MS = 20;
 
 export interface DbOptions {
   /**
@@ -160,6 +102,8 @@ export class Db implements Sql {
   /** performance.now() at the end of the last group commit, and how many writes it held (COMMIT_SPACING_MS) */
   #lastCommit = -Infinity;
   #lastBatch = 0;
+  /** a read transaction of #read is open */
+  #reading = false;
   /** told when a COMMIT fails: what was kept in memory about that transaction is void */
   onCommitFailed: () => void = () => undefined;
 
@@ -222,22 +166,27 @@ export class Db implements Sql {
   }
 
   all(sql: string, ...params: Param[]): Row[] {
+    this.#read();
     return this.#q(sql).all(...params) as Row[];
   }
 
   each(sql: string, ...params: Param[]): Iterable<Row> {
+    this.#endRead();
     return this.#q(sql).iterate(...params) as Iterable<Row>;
   }
 
   get(sql: string, ...params: Param[]): Row | undefined {
+    this.#read();
     return this.#q(sql).get(...params) as Row | undefined;
   }
 
   run(sql: string, ...params: Param[]): number {
+    this.#endRead();
     return Number(this.#q(sql).run(...params).changes);
   }
 
   insert(sql: string, ...params: Param[]): number {
+    this.#endRead();
     return Number(this.#q(sql).run(...params).lastInsertRowid);
   }
 
@@ -254,6 +203,7 @@ export class Db implements Sql {
   }
 
   exec(sql: string): void {
+    this.#endRead();
     this.#db.exec(sql);
   }
 
@@ -262,7 +212,26 @@ export class Db implements Sql {
    * RESTART, or the other connection in split mode) is tried again on a later turn, instead of
    * sleeping in SQLite's busy handler, which would stop this thread's event loop.
    */
+  /**
+   * Reads outside a transaction made in one run of JavaScript (a batch's 200 call lookups) share
+   * one read transaction, ended by a microtask: each alone took and released the WAL read lock,
+   * two fcntl calls (perf in (b): ~18,000 of the API thread's ~50,000 system calls in 4 s).
+   */
+  #read(): void {
+    if (this.#reading || this.#db.isTransaction) return;
+    this.#x('BEGIN');
+    this.#reading = true;
+    queueMicrotask(() => this.#endRead());
+  }
+
+  #endRead(): void {
+    if (!this.#reading) return;
+    this.#reading = false;
+    this.#x('COMMIT');
+  }
+
   #begin(): void {
+    this.#endRead();
     this.#x('PRAGMA busy_timeout = 0');
     try {
       this.#x('BEGIN IMMEDIATE');
@@ -382,6 +351,7 @@ export class Db implements Sql {
   }
 
   async close(): Promise<void> {
+    this.#endRead();
     // Writes queued before the close still land.
     if (this.#queue.length > 0) this.#flush();
     const worker = this.#checkpointer;
