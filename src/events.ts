@@ -366,22 +366,21 @@ export class EventBus {
 
 /**
  * The store as the dispatcher sees it, telling `onResults` of every result it hands over (the
- * dispatcher reports them through a claim's `settle` or through recordAttempts).
+ * dispatcher reports them through a claim's `settle` or through recordAttempts) once the store
+ * has taken it: a reader told of a result finds it (a store whose claim answers after its
+ * commit, as PostgreSQL's; the SQLite store tells of its own commits, onResultsCommitted).
  */
 export function tapResults(store: Store, onResults: (r: AttemptResult[]) => void): Store {
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'recordAttempts') {
-        return (results: AttemptResult[], now: number) => {
-          onResults(results);
-          return target.recordAttempts(results, now);
-        };
+        return (results: AttemptResult[], now: number) => target.recordAttempts(results, now).then(() => onResults(results));
       }
       if (prop === 'claimDeliveries') {
-        return (...a: Parameters<Store['claimDeliveries']>) => {
-          if (a[5]) onResults(a[5]);
-          return target.claimDeliveries(...a);
-        };
+        return (...a: Parameters<Store['claimDeliveries']>) => target.claimDeliveries(...a).then((claimed) => {
+          if (a[5] && a[5].length > 0) onResults(a[5]);
+          return claimed;
+        });
       }
       const v: unknown = Reflect.get(target, prop, target);
       return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;

@@ -163,6 +163,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   // GET /v1/stream: in split mode the delivery thread's items come over its channel (split.ts).
 
+  const resultsOnCommit = !worker && store instanceof SqliteStore;
+  if (resultsOnCommit) store.onResultsCommitted = (p) => events.publish(resultNews(p).map(resultItem));
   const registry = new TargetRegistry(store, clock);
   const sender = new Sender({
     connect: (ms, plain) => guardedConnect(config.allowPrivateTargets, { connectTimeoutMs: ms, plain }),
@@ -170,7 +172,9 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   });
   const dispatcher = new Dispatcher({
     // Split mode's delivery thread publishes nothing: the API thread publishes the results it writes.
-    store: o.embedded ? store : tapResults(store, (r) => events.publish(resultItems(r))), clock, log, registry, sender, metrics: new DeliveryMetrics(worker ? new Registry() : metrics), owner,
+    // In one thread, SQLite tells of results once their group commit is done (a reader the stream
+    // sends to the delivery must find the result there), other stores once the claim or record does.
+    store: o.embedded || resultsOnCommit ? store : tapResults(store, (r) => events.publish(resultItems(r))), clock, log, registry, sender, metrics: new DeliveryMetrics(worker ? new Registry() : metrics), owner,
     leaseMs: config.leaseMs, retryScheduleMs: config.retryScheduleMs, failureWindowMs: config.failureWindowMs,
   });
   const resourceDeps = { store, clock, registry };

@@ -56,11 +56,8 @@ export interface SqliteOptions {
    */
   queue?: 'own' | 'fed';
   remote?: QueueRemote;
-  /**
-   * Split mode: results are written by the API thread's connection, so that one connection
-   * does nearly all the writing (each commit of another connection makes SQLite drop this one's
-   * page cache: with both writing, a call write cost twice as much).
-   */
+  /** split mode: the API thread's connection writes the results (each commit of another
+   * connection makes SQLite drop this one's page cache: with both writing, a call write cost 2 ×) */
   writeResults?: ResultWriter;
   /** false: leave the WAL's checkpoints to another connection (db.ts DbOptions) */
   checkpoints?: boolean;
@@ -70,10 +67,9 @@ export interface SqliteOptions {
 
 /**
  * The embedded store: one `node:sqlite` connection in WAL mode (db.ts), its statements split by
- * concern (accounts, calls, timers, queue, deliveries, resources, housekeeping). Every write
- * goes through the group commit: the writes of one event-loop turn share one transaction, and
- * each answers after that commit. Reads run at once on committed data. SQLite's own lock keeps
- * out other processes (one process per data directory is the supported set-up).
+ * concern (accounts, calls, timers, queue, deliveries, resources, housekeeping). Every write goes
+ * through the group commit and answers after it; reads run at once on committed data. One
+ * process per data directory (SQLite's own lock keeps out others).
  */
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
@@ -91,6 +87,8 @@ export class SqliteStore implements Store {
   readonly #numbers = new Map<string, number>();
   /** accounts whose last number given waits for its save (nextCallNumber) */
   readonly #numbersUnsaved = new Set<string>();
+  /** told of each batch of results this store wrote once it is committed (the live stream, in one thread) */
+  onResultsCommitted: ((results: PackedResults) => void) | undefined;
   /** split mode: deliveries the API thread wrote, handed over in memory, not claimed yet (queue.ts claimDue) */
   readonly #fresh = new KeptOffers(FRESH_MAX, FRESH_MAX_BYTES);
   /** who holds which call's timer while its step runs (timers.ts) */
@@ -106,7 +104,8 @@ export class SqliteStore implements Store {
     // Fed by another thread's commits, a refill must leave a call alone while its offer may be
     // on its way (Windows offerGraceMs): a message's latency is a thread hop, far below 2 s.
     this.#windows = this.#fed ? { offerGraceMs: OFFER_GRACE_MS, ...opts.windows } : opts.windows;
-    this.#writeResults = opts.writeResults ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED));
+    this.#writeResults = opts.writeResults
+      ?? ((results, held, now) => this.#db.write(() => writeResults(this.#db, results, new Set(held), now), NEVER_REFUSED).then(() => this.onResultsCommitted?.(results)));
     // A failed COMMIT voids what the queue learnt from it: rebuild it from the rows.
     // What it had applied and not yet recorded is carried over: those rows still read as open.
     this.#db.onCommitFailed = () => {
