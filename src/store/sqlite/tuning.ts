@@ -58,8 +58,8 @@ export const COMMIT_SPACING_MS = 2;
  * copies again. Held up to 20 ms: ~36 commits/s, ~2.6 KB a delivery; bench/ab.ts, three pairs:
  * CPU per 1,000 deliveries (b) −6.2 ms, (a) −5.0. A result waits in memory meanwhile (the
  * queue has applied it: claims do not wait), so a kill -9 may send up to ~20 ms more deliveries
- * again, under their webhook-id. Only split mode's are lazy: there the live stream tells of a
- * result once it is committed (hookline.ts); in one thread it tells at the claim (events.ts
- * tapResults), and a reader it sends to the delivery must find the result there.
+ * again, under their webhook-id. Only split mode's are lazy. In one thread they stay eager: the
+ * stream told of a result at its claim there until session 21 (now once it is committed, as in
+ * split mode, so lazy ones would be possible there too; not measured).
  */
 export const LAZY_MS = 20;
