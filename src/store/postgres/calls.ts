@@ -33,10 +33,10 @@ import { byLine, isDuplicateIn, rowsOf, type Client } from './sql.ts';
  *   is re-read at its newest version: a settled one (deleted from delivery_queue) is skipped for
  *   the next unsettled row, if any. A settle that comes after our lock waits for our commit, and
  *   its promotion (a later statement of its transaction, with a later snapshot) sees our queued
- *   row. Both sides lock in line order (sql.ts byLine), so they cannot deadlock. FOR KEY SHARE does not conflict with
- *   the claim's, promotion's or reap's updates, so those never wait on a call write. Deliveries
- *   of one write in the same line follow each other (`follows`): rows of one statement cannot
- *   see each other.
+ *   row. Both sides lock in line order (sql.ts byLine), so they cannot deadlock. FOR KEY SHARE
+ *   does not conflict with the claim's, promotion's or reap's updates, so those never wait on a
+ *   call write. Deliveries of one write in the same line follow each other (`follows`): rows
+ *   of one statement cannot see each other.
  * - Plans: the statement is prepared once per connection and its generic plan reused, so every
  *   lookup is a probe per element (`LIMIT 1` subqueries): a join of the lines with the unsettled
  *   rows had been planned, on a young database, as a scan of every unsettled row (10 ms per

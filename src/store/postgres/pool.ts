@@ -21,9 +21,10 @@ export interface PoolOptions {
  * VACUUM or ANALYZE of a table (vacuum.ts, or autovacuum) invalidates the plans that read it
  * anyway. Not at all is too strong: a table the planner believes empty still gets nested loops
  * over whole-index scans, which is why vacuum.ts also ANALYZEs a table that outgrew its
- * statistics (delivery_queue swings from empty to ~40,000 rows). A new connection is not free on a loaded server: in the PostgreSQL bench's fixed rate,
- * 30–60 s meant 18 new server processes in 30 s, and a request that had to wait for one waited
- * 30–96 ms (its fork, start and first plans); 10–20 minutes, 2 (both the VACUUM's own).
+ * statistics (delivery_queue swings from empty to ~40,000 rows). A new connection is not free
+ * on a loaded server: in the PostgreSQL bench's fixed rate, 30–60 s meant 18 new server
+ * processes in 30 s, and a request that had to wait for one waited 30–96 ms (its fork, start and
+ * first plans); 10–20 minutes, 2 (both the VACUUM's own).
  *
  * Why at random: pg-pool gives every connection the same lifetime from its connect. The
  * connections of a burst are made together, so they ended together and were made again together,

@@ -208,11 +208,6 @@ export class Db implements Sql {
   }
 
   /**
-   * BEGIN IMMEDIATE without waiting: a write that finds the lock taken (the checkpointer's
-   * RESTART, or the other connection in split mode) is tried again on a later turn, instead of
-   * sleeping in SQLite's busy handler, which would stop this thread's event loop.
-   */
-  /**
    * Reads outside a transaction made in one run of JavaScript (a batch's 200 call lookups) share
    * one read transaction, ended by a microtask: each alone took and released the WAL read lock,
    * two fcntl calls (perf in (b): ~18,000 of the API thread's ~50,000 system calls in 4 s).
@@ -230,6 +225,11 @@ export class Db implements Sql {
     this.#x('COMMIT');
   }
 
+  /**
+   * BEGIN IMMEDIATE without waiting: a write that finds the lock taken (the checkpointer's
+   * RESTART, or the other connection in split mode) is tried again on a later turn, instead of
+   * sleeping in SQLite's busy handler, which would stop this thread's event loop.
+   */
   #begin(): void {
     this.#endRead();
     this.#x('PRAGMA busy_timeout = 0');
@@ -277,10 +277,7 @@ export class Db implements Sql {
   #schedule(delayMs: number): void {
     const at = performance.now() + delayMs;
     if (this.#flushAt <= at) return;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    if (this.#immediate !== null) clearImmediate(this.#immediate);
-    this.#timer = null;
-    this.#immediate = null;
+    this.#unschedule();
     this.#flushAt = at;
     if (delayMs > 0) this.#timer = setTimeout(() => this.#flush(), delayMs);
     else this.#immediate = setImmediate(() => this.#flush());
@@ -292,12 +289,17 @@ export class Db implements Sql {
     this.#schedule(delayMs);
   }
 
-  #flush(): void {
-    this.#flushAt = Infinity;
+  /** Drops the flush scheduled, if any. */
+  #unschedule(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     if (this.#immediate !== null) clearImmediate(this.#immediate);
     this.#timer = null;
     this.#immediate = null;
+    this.#flushAt = Infinity;
+  }
+
+  #flush(): void {
+    this.#unschedule();
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;

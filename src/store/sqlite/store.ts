@@ -56,8 +56,7 @@ export interface SqliteOptions {
    */
   queue?: 'own' | 'fed';
   remote?: QueueRemote;
-  /** split mode: the API thread's connection writes the results (each commit of another
-   * connection makes SQLite drop this one's page cache: with both writing, a call write cost 2 ×) */
+  /** split mode: the API thread's connection writes results (another's commits drop its page cache) */
   writeResults?: ResultWriter;
   /** false: leave the WAL's checkpoints to another connection (db.ts DbOptions) */
   checkpoints?: boolean;
