@@ -205,14 +205,17 @@ export class Dispatcher {
         // The lease runs out and the delivery is claimed again: late, never lost.
         this.#d.log.error({ err, delivery_id: d.id }, 'delivery attempt crashed');
       }
+      const next = chain[i + 1];
+      const goOn = next !== undefined && r !== null && r.status !== 'pending' && !this.#stopping
+        && leaseUntil - this.#d.clock.now() >= this.#d.leaseMs * CHAIN_LEASE_LEFT;
       if (r) {
         this.#results.push(r);
-        this.#loop.nudge();
+        // While the chain goes on, nothing waits on this result's record (the line's later
+        // deliveries are leased to this chain already): it rides with the next round rather
+        // than making one. Its last result, or a stop, nudges.
+        if (!goOn) this.#loop.nudge();
       }
-      const next = chain[i + 1];
       if (next === undefined) return;
-      const goOn = r !== null && r.status !== 'pending' && !this.#stopping
-        && leaseUntil - this.#d.clock.now() >= this.#d.leaseMs * CHAIN_LEASE_LEFT;
       if (!goOn) {
         for (const x of chain.slice(i + 1)) this.#handBack.push(x.id);
         this.#loop.nudge();
