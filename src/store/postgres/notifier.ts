@@ -42,6 +42,16 @@ export class Notifier {
     this.#timer.unref();
   }
 
+  /**
+   * Whether a NOTIFY may go out now, sent by the caller (counted as sent if so); if not, nothing
+   * is scheduled: the caller hints once it knows there is work.
+   */
+  mayFireNow(): boolean {
+    if (this.#closed || this.#timer !== undefined || performance.now() - this.#last < EVERY_MS) return false;
+    this.#last = performance.now();
+    return true;
+  }
+
   #fire(): void {
     if (this.#closed) return;
     this.#last = performance.now();

@@ -54,20 +54,11 @@ const BEGIN_LAZY = 'BEGIN; SET LOCAL synchronous_commit = off';
  */
 export async function pipelinedTx(pool: pg.Pool, steps: Step[], durable = true): Promise<Row[][]> {
   const c = await pool.connect();
-  // pg writes each query to the socket as it is queued, one write each; corked, the whole
-  // transaction goes out in one (on this VM a socket write that wakes the server is the dear part).
-  const socket = (c as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
-  socket?.cork?.();
-  let sent: Promise<pg.QueryResult>[];
-  try {
-    sent = [
-      c.query(durable ? 'BEGIN' : BEGIN_LAZY),
-      ...steps.map((s) => c.query({ name: s.name, text: s.text, values: s.values })),
-      c.query('COMMIT'),
-    ];
-  } finally {
-    socket?.uncork?.();
-  }
+  const sent = corked(c, () => [
+    c.query(durable ? 'BEGIN' : BEGIN_LAZY),
+    ...steps.map((s) => c.query({ name: s.name, text: s.text, values: s.values })),
+    c.query('COMMIT'),
+  ]);
   const out = await Promise.allSettled(sent);
   // The COMMIT answered (ROLLBACK after a failed step): the connection is idle and reusable.
   // Otherwise the connection itself failed and the pool must drop it.
@@ -76,4 +67,19 @@ export async function pipelinedTx(pool: pg.Pool, steps: Step[], durable = true):
   const failed = out.find((o) => o.status === 'rejected');
   if (failed) throw failed.reason;
   return out.slice(1, -1).map((o) => (o as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[]);
+}
+
+/**
+ * Runs `send`, which queues queries on `c`, with the socket corked: pg writes each query to the
+ * socket as it is queued, one write each; corked, they go out in one (on this VM a socket write
+ * that wakes the server is the dear part).
+ */
+export function corked<T>(c: pg.PoolClient, send: () => T): T {
+  const socket = (c as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  socket?.cork?.();
+  try {
+    return send();
+  } finally {
+    socket?.uncork?.();
+  }
 }

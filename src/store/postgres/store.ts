@@ -16,7 +16,7 @@ import { Notifier } from './notifier.ts';
 import { claimedFrom, claimStep, promoteStep, reapStep, settlesForGood, settleStep } from './queue.ts';
 import * as resources from './resources.ts';
 import { newPool } from './pool.ts';
-import { pipelinedTx, type Step } from './sql.ts';
+import { corked, pipelinedTx, type Step } from './sql.ts';
 import * as timers from './timers.ts';
 import { Vacuum } from './vacuum.ts';
 
@@ -29,6 +29,12 @@ export const WORK_CHANNEL = 'hookline_work';
 const REAP_EVERY_MS = 1000;
 // nextTimerDue answers from the claim before it if asked within this long (the engine asks at once).
 const TIMER_NEXT_FRESH_MS = 5;
+/**
+ * After a call write, on its connection: "there is work" if it set a timer or one of its
+ * deliveries is due (not queued behind an earlier event) and still unclaimed.
+ */
+const NOTIFY_WRITTEN = `SELECT pg_notify($1, '') WHERE $2::bool
+  OR EXISTS (SELECT 1 FROM delivery_queue WHERE id = ANY($3::text[]) AND status = 'pending')`;
 
 export interface PostgresOptions {
   connectionString: string;
@@ -183,9 +189,14 @@ export class PostgresStore implements Store {
 
   /** A batch of call writes in one statement (calls.ts, batch.ts). */
   async #writeBatch(ws: CallWrite[]): Promise<(WriteOutcome | ItemFailed)[]> {
+    // The NOTIFY goes out with the write, on its connection, right behind it (NOTIFY_WRITTEN):
+    // the server runs it as soon as the write has committed, not a round trip of this process
+    // later, and only if the write made work. Sent after its commit, never inside it: a
+    // notifying transaction holds a lock over its whole commit, one at a time.
+    const maybe = ws.some((w) => w.deliveries.length > 0 || w.timer_due_at !== null) && this.#notifier.mayFireNow();
     let r: calls.Written;
     try {
-      r = await calls.writeCalls(this.#pool, ws);
+      r = await this.#written(ws, maybe);
     } catch (err) {
       if (ws.length === 1) throw err;
       // The batch wrote nothing. A taken key or a bad row is one write's: each alone finds whose,
@@ -193,8 +204,24 @@ export class PostgresStore implements Store {
       const alone = await Promise.allSettled(ws.map(async (w) => (await this.#writeBatch([w]))[0]!));
       return alone.map((a) => (a.status === 'fulfilled' ? a.value : new ItemFailed(a.reason)));
     }
-    if (r.due > 0 || r.timers > 0) this.#notifier.hint();
+    if (!maybe && (r.due > 0 || r.timers > 0)) this.#notifier.hint();
     return r.outcomes;
+  }
+
+  /** The batch's statement, and with `notify` the NOTIFY behind it in the same socket write. */
+  async #written(ws: CallWrite[], notify: boolean): Promise<calls.Written> {
+    if (!notify) return calls.writeCalls(this.#pool, ws);
+    const c = await this.#pool.connect();
+    const [write, note] = corked(c, () => [
+      calls.writeCalls(c, ws),
+      c.query({
+        name: 'notify_written', text: NOTIFY_WRITTEN,
+        values: [this.#channel(), ws.some((w) => w.timer_due_at !== null), ws.flatMap((w) => w.deliveries.map((d) => d.id))],
+      }),
+    ] as const);
+    // The connection goes back once both have answered; the write's answer does not wait for the NOTIFY's.
+    void Promise.allSettled([write, note]).then(([, n]) => c.release(n.status === 'rejected' ? (n.reason as Error) : undefined));
+    return write;
   }
 
   getCall(accountId: string | null, id: string): Promise<Call | undefined> {
