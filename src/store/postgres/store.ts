@@ -212,13 +212,20 @@ export class PostgresStore implements Store {
   async #written(ws: CallWrite[], notify: boolean): Promise<calls.Written> {
     if (!notify) return calls.writeCalls(this.#pool, ws);
     const c = await this.#pool.connect();
-    const [write, note] = corked(c, () => [
-      calls.writeCalls(c, ws),
-      c.query({
-        name: 'notify_written', text: NOTIFY_WRITTEN,
-        values: [this.#channel(), ws.some((w) => w.timer_due_at !== null), ws.flatMap((w) => w.deliveries.map((d) => d.id))],
-      }),
-    ] as const);
+    let write: Promise<calls.Written>;
+    let note: Promise<unknown>;
+    try {
+      [write, note] = corked(c, () => [
+        calls.writeCalls(c, ws),
+        c.query({
+          name: 'notify_written', text: NOTIFY_WRITTEN,
+          values: [this.#channel(), ws.some((w) => w.timer_due_at !== null), ws.flatMap((w) => w.deliveries.map((d) => d.id))],
+        }),
+      ] as const);
+    } catch (err) {
+      c.release(err as Error); // nothing was queued: the client itself is in a bad state
+      throw err;
+    }
     // The connection goes back once both have answered; the write's answer does not wait for the NOTIFY's.
     void Promise.allSettled([write, note]).then(([, n]) => c.release(n.status === 'rejected' ? (n.reason as Error) : undefined));
     return write;
