@@ -1,7 +1,7 @@
 import type { Call, CallEvent } from '../../calls/model.ts';
 import type { CallFilter, CallWrite, IdempotentAnswer, WriteOutcome } from '../contract.ts';
 import { callFromRow, eventFromRow, type Row } from '../rows.ts';
-import { byLine, isDuplicateIn, rowsOf, type Client } from './sql.ts';
+import { byLine, isDuplicateIn, jsonTexts, rowsOf, textsFromJson, type Client } from './sql.ts';
 
 /**
  * Calls' new states, their events and what they cause — a batch of call writes (batch.ts) — as
@@ -73,7 +73,7 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
     rows = await rowsOf(c, 'calls_write',
       `WITH c AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                              $11::bigint[], $12::int[], $13::text[], $14::int[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::int[], $20::text[])
+                              $11::bigint[], $12::int[], ${textsFromJson(13)}, $14::int[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::int[], ${textsFromJson(20)})
            AS c(id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id,
                 created_at, version, doc, expected, timer, idem_route, idem_key, idem_hash, idem_status, idem_body)),
        ins AS (
@@ -101,7 +101,7 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
          FROM unnest($21::text[], $22::text[], $23::bigint[]) AS i(call_id, event_id, created_at) JOIN okc ON okc.id = i.call_id),
        events AS (
          INSERT INTO call_events (call_id, seq, account_id, type, leg, occurred_at, data)
-         SELECT x.* FROM unnest($24::text[], $25::int[], $26::text[], $27::text[], $28::text[], $29::bigint[], $30::text[])
+         SELECT x.* FROM unnest($24::text[], $25::int[], $26::text[], $27::text[], $28::text[], $29::bigint[], ${textsFromJson(30)})
            AS x(call_id, seq, account_id, type, leg, occurred_at, data)
          WHERE x.call_id IN (SELECT id FROM ok)),
        timer_set AS (
@@ -114,7 +114,7 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
          DELETE FROM call_timers WHERE call_id IN (SELECT id FROM okc WHERE timer IS NULL AND expected IS NOT NULL)),
        t AS (
          SELECT * FROM unnest($31::text[], $32::text[], $33::text[], $34::int[], $35::text[], $36::text[], $37::text[], $38::text[], $39::text[],
-                              $40::bigint[], $41::bigint[], $42::bool[], $43::text[])
+                              $40::bigint[], $41::bigint[], $42::bool[], ${textsFromJson(43)})
            AS t(id, account_id, call_id, event_seq, event_type, event_name, target_format, target_id, order_key, next_attempt_at, created_at, follows, request)
          WHERE t.call_id IN (SELECT id FROM ok)),
        busy AS MATERIALIZED (
@@ -145,15 +145,15 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
               (SELECT count(*) FROM timer_set) AS timers`,
       [col((w) => w.call.id), col((w) => w.call.account_id), col((w) => w.call.kind), col((w) => w.call.direction), col((w) => w.call.from),
         col((w) => w.call.to), col((w) => w.call.status), col((w) => w.call.outcome), col((w) => w.call.channel_id), col((w) => w.call.external_id),
-        col((w) => w.call.created_at), col((w) => w.call.version), col((w) => JSON.stringify(w.call)), col((w) => w.expected_version),
+        col((w) => w.call.created_at), col((w) => w.call.version), jsonTexts(col((w) => JSON.stringify(w.call))), col((w) => w.expected_version),
         col((w) => w.timer_due_at), col((w) => w.idempotency?.route ?? null), col((w) => w.idempotency?.key ?? null),
-        col((w) => w.idempotency?.request_hash ?? null), col((w) => w.idempotency?.status ?? null), col((w) => w.idempotency?.body ?? null),
+        col((w) => w.idempotency?.request_hash ?? null), col((w) => w.idempotency?.status ?? null), jsonTexts(col((w) => w.idempotency?.body ?? null)),
         ingest.map((x) => x.call), ingest.map((x) => x.id), ingest.map((x) => x.at),
         e.map((x) => x.call_id), e.map((x) => x.seq), e.map((x) => x.account_id), e.map((x) => x.type), e.map((x) => x.leg),
-        e.map((x) => x.occurred_at), e.map((x) => JSON.stringify(x.data)),
+        e.map((x) => x.occurred_at), jsonTexts(e.map((x) => JSON.stringify(x.data))),
         d.map((x) => x.id), d.map((x) => x.account_id), d.map((x) => x.call_id), d.map((x) => x.event_seq), d.map((x) => x.event_type),
         d.map((x) => x.event_name), d.map((x) => x.target_format), d.map((x) => x.target_id), d.map((x) => x.order_key),
-        d.map((x) => x.next_attempt_at), d.map((x) => x.created_at), follows, d.map((x) => JSON.stringify(x.request)),
+        d.map((x) => x.next_attempt_at), d.map((x) => x.created_at), follows, jsonTexts(d.map((x) => JSON.stringify(x.request))),
         lines.map((x) => x.order_key), lines.map((x) => x.call_id)]);
   } catch (err) {
     if (ws.length === 1 && isKeyTaken(err)) return { outcomes: ['key_taken'], due: 0, timers: 0 };

@@ -1,6 +1,6 @@
 import type { AttemptResult, Delivery, Slots } from '../contract.ts';
 import { deliveryFromRow, type Row } from '../rows.ts';
-import { byLine, type Step } from './sql.ts';
+import { byLine, jsonTexts, textsFromJson, type Step } from './sql.ts';
 
 /**
  * The PostgreSQL delivery queue's statements: claiming due deliveries (FOR NO KEY UPDATE SKIP
@@ -54,7 +54,7 @@ export function settleStep(results: AttemptResult[], now: number): Step {
     name: 'deliveries_settle',
     text: `WITH attempts AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, request, response_headers, response_excerpt)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
+         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], ${textsFromJson(7)}, ${textsFromJson(8)}, ${textsFromJson(9)})
          ON CONFLICT DO NOTHING),
        r AS (
          SELECT * FROM unnest($1::text[], $10::text[], $2::int[], $11::bigint[], $5::int[], $6::text[], $12::text[])
@@ -90,8 +90,8 @@ export function settleStep(results: AttemptResult[], now: number): Step {
               OR (h.reason IS NOT NULL AND t.enabled))`,
     values: [
       a.map((x) => x.delivery_id), a.map((x) => x.attempt), a.map((x) => x.started_at), a.map((x) => x.duration_ms), a.map((x) => x.status_code),
-      a.map((x) => x.error), a.map((x) => x.request_head + x.request_tail), a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers))),
-      a.map((x) => x.response_excerpt),
+      a.map((x) => x.error), jsonTexts(a.map((x) => x.request_head + x.request_tail)),
+      jsonTexts(a.map((x) => (x.response_headers === null ? null : JSON.stringify(x.response_headers)))), jsonTexts(a.map((x) => x.response_excerpt)),
       inOrder.map((r) => r.status), inOrder.map((r) => r.next_attempt_at), inOrder.map((r) => r.owner), now,
       targets, targets.map((t) => health.get(t)!.ok), targets.map((t) => health.get(t)!.failed), targets.map((t) => health.get(t)!.reason),
     ],
