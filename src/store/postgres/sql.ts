@@ -96,4 +96,7 @@ export function corked<T>(c: pg.PoolClient, send: () => T): T {
 export const textsFromJson = (n: number): string =>
   `COALESCE((SELECT array_agg(j.v ORDER BY j.i) FROM json_array_elements_text($${n}::json) WITH ORDINALITY AS j(v, i)), '{}'::text[])`;
 
-export const jsonTexts = (values: readonly (string | null)[]): string => JSON.stringify(values);
+// A raw lone surrogate would make PostgreSQL refuse the JSON ("\ud800" alone is no character):
+// made U+FFFD, as pg's UTF-8 encoding of a text[] literal made it. (The columns sent so are JSON
+// texts, which escape one, or text decoded from bytes, which holds none: a guard, not a path.)
+export const jsonTexts = (values: readonly (string | null)[]): string => JSON.stringify(values.map((v) => v?.toWellFormed() ?? null));
