@@ -1,6 +1,7 @@
 /**
  * "There is work" for the other processes (LISTEN/NOTIFY), coalesced: at most one NOTIFY per
- * process every EVERY_MS, sent on its own after the write that made the work, never inside it.
+ * process every EVERY_MS, sent after the commit of the write that made the work, never inside it
+ * (a call write's rides right behind it on its connection: store.ts #written).
  *
  * Before, every call write that made a delivery or a timer ran pg_notify inside its transaction:
  * a round trip more per write, and every commit woke every listening process for a claim round
@@ -28,23 +29,22 @@ export class Notifier {
   }
 
   hint(): void {
-    if (this.#closed || this.#timer !== undefined) return;
-    // A monotonic clock for the spacing alone: no stored time depends on it.
-    const wait = this.#last + EVERY_MS - performance.now();
-    if (wait <= 0) {
-      this.#fire();
+    if (this.mayFireNow()) {
+      this.#send().catch(() => undefined);
       return;
     }
+    if (this.#closed || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#fire();
-    }, wait);
+    }, this.#last + EVERY_MS - performance.now());
     this.#timer.unref();
   }
 
   /**
    * Whether a NOTIFY may go out now, sent by the caller (counted as sent if so); if not, nothing
-   * is scheduled: the caller hints once it knows there is work.
+   * is scheduled: the caller hints once it knows there is work. A monotonic clock for the
+   * spacing alone: no stored time depends on it.
    */
   mayFireNow(): boolean {
     if (this.#closed || this.#timer !== undefined || performance.now() - this.#last < EVERY_MS) return false;
