@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Row } from '../rows.ts';
+import { isServerError, OneSync } from './one-sync.ts';
 
 export type Client = pg.PoolClient | pg.Pool;
 
@@ -37,36 +38,39 @@ export interface Step {
   values: unknown[];
 }
 
-// One message for both (a simple query may hold several statements): the SET was a message of
-// its own in every non-durable transaction, ~400 a second at the bench's fixed 500 events/s.
-const BEGIN_LAZY = 'BEGIN; SET LOCAL synchronous_commit = off';
+// A non-durable transaction's first statement: synchronous_commit off until its end (the
+// function form of SET LOCAL, which is a statement like any other in the exchange).
+const SYNC_OFF = { name: 'sync_off', text: "SELECT set_config('synchronous_commit', 'off', true)", values: [] };
 
 /**
- * Runs the steps as one transaction in one round trip: BEGIN, the steps and COMMIT go out
- * together on a pipelining connection (`pipeline: true`), each with its own Sync, and the server
- * runs them in order. If a step fails, the ones after it fail too ("current transaction is
- * aborted") and the COMMIT rolls back; the first error is thrown. Each step still gets its own
- * snapshot (READ COMMITTED): a later step sees what the earlier ones wrote and what other
- * transactions committed meanwhile. Answers each step's rows.
+ * Runs the steps as one transaction in one round trip and one exchange (one-sync.ts): the
+ * server commits them at the Sync, or rolls them all back if one fails (the first error is
+ * thrown). Each step gets its own snapshot (READ COMMITTED): a later step sees what the earlier
+ * ones wrote and what other transactions committed meanwhile. Answers each step's rows.
  *
  * `durable: false` commits without waiting for the WAL flush (synchronous_commit off, for this
  * transaction only): for writes whose loss in a server crash only repeats work.
  */
 export async function pipelinedTx(pool: pg.Pool, steps: Step[], durable = true): Promise<Row[][]> {
   const c = await pool.connect();
-  const sent = corked(c, () => [
-    c.query(durable ? 'BEGIN' : BEGIN_LAZY),
-    ...steps.map((s) => c.query({ name: s.name, text: s.text, values: s.values })),
-    c.query('COMMIT'),
-  ]);
-  const out = await Promise.allSettled(sent);
-  // The COMMIT answered (ROLLBACK after a failed step): the connection is idle and reusable.
-  // Otherwise the connection itself failed and the pool must drop it.
-  const usable = out[out.length - 1]!.status === 'fulfilled';
-  c.release(!usable);
-  const failed = out.find((o) => o.status === 'rejected');
-  if (failed) throw failed.reason;
-  return out.slice(1, -1).map((o) => (o as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[]);
+  let q: OneSync;
+  try {
+    q = new OneSync(c, durable ? steps : [SYNC_OFF, ...steps]);
+  } catch (err) {
+    c.release(); // a value that cannot be sent: nothing went out
+    throw err;
+  }
+  try {
+    c.query(q);
+    const out = await q.done;
+    c.release();
+    return durable ? out : out.slice(1);
+  } catch (err) {
+    // A refused statement leaves the connection idle (rolled back at the Sync) — unless the
+    // exchange prepared statements: which ones the server kept is then unknown, so it goes.
+    c.release(isServerError(err) && !q.parses ? undefined : (err as Error));
+    throw err;
+  }
 }
 
 /**

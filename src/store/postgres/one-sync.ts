@@ -1,0 +1,141 @@
+import { createRequire } from 'node:module';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import type { Row } from '../rows.ts';
+
+/**
+ * A transaction's statements as ONE protocol exchange: for each statement Bind, Describe and
+ * Execute (Parse too the first time a connection sees it), then a single Sync. The server runs
+ * everything before a Sync as one implicit transaction and commits it at the Sync; if a
+ * statement fails it skips the rest up to the Sync and rolls back. Each statement still takes
+ * its own snapshot (READ COMMITTED takes one per statement), so a later one sees what the
+ * earlier ones wrote and what other transactions committed meanwhile.
+ *
+ * Why: pg sends every query with a Sync of its own, and the server answers each Sync with
+ * ReadyForQuery and a flush of its socket — a send() that wakes this process. A dispatcher
+ * round went out as BEGIN + SET, settle, promotion, claim, COMMIT: five Syncs, five sends from
+ * the server, four of them statements of no use (BEGIN, SET, COMMIT). On this VM a socket write
+ * that wakes the other side costs ~100 µs of CPU (--cpu-prof of the PostgreSQL bench's fixed
+ * rate: `writev` a fifth of the worker's busy time), and the server answered ~2,000 Syncs a
+ * second at 500 events/s.
+ *
+ * The messages are serialized before anything is written (pg-protocol, as pg does), so a value
+ * that cannot be sent fails the call with nothing on the wire — never a half batch committed.
+ */
+
+// pg's own mapping of JavaScript values to parameters (arrays to literals, Dates, Buffers…)
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown };
+
+export interface Statement {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+/** The part of pg's Connection this uses (pg keeps prepared statements' names per connection). */
+interface Wire {
+  parsedStatements: Record<string, string>;
+  submittedNamedStatements: Record<string, string>;
+  stream: { write(b: Buffer): boolean };
+}
+
+interface Field {
+  name: string;
+  dataTypeID: number;
+}
+
+/**
+ * A custom query for pg: the client routes the exchange's answers to it until the
+ * ReadyForQuery. A subclass of pg's Query, as pg's pipeline mode accepts no other kind.
+ */
+export class OneSync extends pg.Query {
+  readonly done: Promise<Row[][]>;
+  /** whether the batch holds a Parse: after a failure we cannot tell which ones the server kept */
+  readonly parses: boolean;
+  readonly #wire: Wire;
+  readonly #message: Buffer;
+  readonly #parsed: Statement[];
+  readonly #results: Row[][] = [];
+  #rows: Row[] = [];
+  #names: string[] = [];
+  #parsers: ((v: string) => unknown)[] = [];
+  #failed = false;
+  #resolve!: (rows: Row[][]) => void;
+  #reject!: (err: unknown) => void;
+
+  constructor(client: pg.PoolClient, statements: Statement[]) {
+    super({ text: 'one-sync' });
+    this.#wire = (client as unknown as { connection: Wire }).connection;
+    const known = (s: Statement): boolean => this.#wire.parsedStatements[s.name] === s.text || this.#wire.submittedNamedStatements[s.name] === s.text;
+    this.#parsed = statements.filter((s, i) => !known(s) && statements.findIndex((t) => t.name === s.name) === i);
+    this.parses = this.#parsed.length > 0;
+    const parts: Buffer[] = [];
+    for (const s of statements) {
+      if (this.#parsed.includes(s)) parts.push(serialize.parse({ name: s.name, text: s.text, types: [] }));
+      parts.push(
+        serialize.bind({ portal: '', statement: s.name, values: s.values, binary: false, valueMapper: prepareValue as never }),
+        serialize.describe({ type: 'P', name: '' }),
+        serialize.execute({ portal: '', rows: 0 }),
+      );
+    }
+    parts.push(serialize.sync());
+    this.#message = Buffer.concat(parts);
+    this.done = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  override submit = (): void => {
+    for (const s of this.#parsed) this.#wire.submittedNamedStatements[s.name] = s.text;
+    this.#wire.stream.write(this.#message);
+  };
+
+  handleRowDescription(msg: { fields: Field[] }): void {
+    this.#names = msg.fields.map((f) => f.name);
+    this.#parsers = msg.fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text') as (v: string) => unknown);
+  }
+
+  handleDataRow(msg: { fields: (string | null)[] }): void {
+    const row: Row = {};
+    for (let i = 0; i < this.#names.length; i++) {
+      const v = msg.fields[i];
+      row[this.#names[i]!] = v === null || v === undefined ? null : this.#parsers[i]!(v);
+    }
+    this.#rows.push(row);
+  }
+
+  handleCommandComplete(): void {
+    this.#results.push(this.#rows);
+    this.#rows = [];
+  }
+
+  handleEmptyQuery(): void {
+    this.handleCommandComplete();
+  }
+
+  handleError(err: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    for (const s of this.#parsed) delete this.#wire.submittedNamedStatements[s.name];
+    this.#reject(err);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.#failed) return;
+    for (const s of this.#parsed) {
+      this.#wire.parsedStatements[s.name] = s.text;
+      delete this.#wire.submittedNamedStatements[s.name];
+    }
+    this.#resolve(this.#results);
+  }
+
+  handlePortalSuspended(): void {}
+  handleCopyInResponse(connection: { sendCopyFail(msg: string): void }): void {
+    connection.sendCopyFail('no COPY here');
+  }
+  handleCopyData(): void {}
+}
+
+/** A server's refusal (an ErrorResponse), as opposed to a connection that failed. */
+export const isServerError = (err: unknown): boolean => err instanceof Error && typeof (err as { severity?: unknown }).severity === 'string';
