@@ -75,3 +75,27 @@ test('a queue vacuumed while nearly empty is analyzed once it has outgrown its s
     assert.match(part, /Index Scan using delivery_queue_pkey on delivery_queue d_\d\s+\(.*\)\s+Index Cond: \(id = /, plan);
   }
 });
+
+test('a VACUUM leaves a queue table its empty pages: no truncation, so no ACCESS EXCLUSIVE lock stops the claims', { skip: PG_SKIP }, async (t) => {
+  const { schema, pool } = await pgPoolOnSchema(t, 'hl_vacuum_trunc', 2);
+  const errors: unknown[] = [];
+  const vacuum = new Vacuum(pool, { connectionString: PG_URL!, schema, deadRows: 1000, onError: (e) => errors.push(e) });
+  t.after(() => vacuum.stop());
+  // autovacuum (where it runs) reads the tables' own setting (migration 0009)
+  for (const table of ['delivery_queue', 'call_timers']) {
+    const opts = (await pool.query('SELECT reloptions FROM pg_class WHERE oid = $1::regclass', [table])).rows[0].reloptions as string[] | null;
+    assert.ok(opts?.includes('vacuum_truncate=false'), `${table}: ${opts}`);
+  }
+  if ((await pool.query("SELECT current_setting('autovacuum') = 'on' AS on")).rows[0].on) return t.skip('this server runs autovacuum: Hookline does not vacuum');
+  // a burst, then an empty queue: every page of the file is empty
+  await pool.query(`INSERT INTO delivery_queue (id, order_key, call_id, event_seq, status, next_attempt_at)
+    SELECT 'dlv_' || g, 'key', 'call_' || g, 1, 'pending', g FROM generate_series(1, 5000) g`);
+  await pool.query('DELETE FROM delivery_queue');
+  const size = async (): Promise<number> => Number((await pool.query("SELECT pg_relation_size('delivery_queue') AS n")).rows[0].n);
+  const before = await size();
+  assert.ok(before > 8192 * 10, `${before} bytes`);
+  await waitFor(async () => Number((await pool.query("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'delivery_queue'::regclass")).rows[0].n_dead_tup) >= 5000, 10_000, 'the statistics to count the dead rows');
+  assert.ok((await vacuum.runOnce()).includes('delivery_queue'));
+  assert.equal(await size(), before);
+  assert.deepEqual(errors, []);
+});
