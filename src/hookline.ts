@@ -191,7 +191,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
 
   const onCommit = (w: CallWrite): void => {
     if (w.events.length > 0) events.publish(callEventItems(w));
-    if (w.timer_due_at !== null) engine.nudgeFor(w.timer_due_at);
+    // a timer leased by the write is the writing engine's to play (engine.ts)
+    if (w.timer_due_at !== null && !w.timer_lease) engine.nudgeFor(w.timer_due_at);
     if (w.deliveries.length === 0) return;
     if (worker) worker.nudge(w.deliveries);
     else dispatcher.nudge();

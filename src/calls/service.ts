@@ -61,6 +61,21 @@ export interface Answer {
   replayed?: { status: number; body: string };
 }
 
+/** The engine's ask to play a call's next step itself when it falls due soon (advance). */
+export interface KeepNext {
+  owner: string;
+  /** how long the written timer stays leased to `owner` */
+  leaseMs: number;
+  /** a next step due later than this is left to the claims */
+  withinMs: number;
+}
+
+/** A call whose next step the engine plays itself: the call as written, and when the step is due. */
+export interface Kept {
+  call: Call;
+  due: number;
+}
+
 export interface CallServiceDeps {
   store: Store;
   clock: Clock;
@@ -172,25 +187,28 @@ export class CallService {
       if (!call) throw new HooklineError('not_found', `no call ${id}`);
       const now = this.#d.clock.now();
       const events = applyEvents(call, decide(call, now), now);
-      if (await this.#commit(call, events, now)) return call;
+      if ((await this.#commit(call, events, now)) !== null) return call;
     }
     throw new Error(`call ${id}: too many concurrent writers`);
   }
 
-  async #commit(call: Call, events: CallEvent[], now: number, extra: Partial<CallWrite> = {}): Promise<boolean> {
+  /** The write of a change (null: another writer changed the call first). */
+  async #commit(call: Call, events: CallEvent[], now: number, extra: Partial<CallWrite> = {}, keep?: KeepNext): Promise<CallWrite | null> {
     const expected = call.version;
     call.version += 1;
+    const timer = this.#timerFor(call, now);
     const w: CallWrite = {
       call,
       expected_version: expected,
       events,
-      timer_due_at: this.#timerFor(call, now),
+      timer_due_at: timer,
       deliveries: await this.#d.fanout.plan(call, events, now),
       ...extra,
     };
-    if ((await this.#d.store.writeCall(w)) !== 'written') return false;
+    if (keep && timer !== null && timer <= now + keep.withinMs) w.timer_lease = { owner: keep.owner, until: now + keep.leaseMs };
+    if ((await this.#d.store.writeCall(w)) !== 'written') return null;
     this.#committed(w);
-    return true;
+    return w;
   }
 
   /** After a commit: the loops may have work, and the call's driver may have something to send. */
@@ -204,14 +222,21 @@ export class CallService {
     return this.#d.drivers.of(call).dueAt(call, now);
   }
 
-  /** Called by the engine when a call's timer is due. */
-  async advance(callId: string): Promise<void> {
+  /**
+   * Called by the engine when a call's timer is due. With `keep`, a next step due within
+   * `keep.withinMs` is written leased to the engine, which plays it itself (engine.ts), and is
+   * answered: the call as written (as a read would give it back) and when. `known` is the call
+   * as the engine's last step wrote it: no read, unless another writer changed it since.
+   */
+  async advance(callId: string, keep?: KeepNext, known?: Call): Promise<Kept | null> {
     for (let i = 0; i < MAX_RACES; i++) {
-      const call = await this.#d.store.getCall(null, callId);
-      if (!call) return;
+      const call = i === 0 && known ? known : await this.#d.store.getCall(null, callId);
+      if (!call) return null;
       const now = this.#d.clock.now();
       const events = call.status === 'ended' ? [] : this.#d.drivers.of(call).due(call, now);
-      if (await this.#commit(call, events, now)) return;
+      const w = await this.#commit(call, events, now, {}, keep);
+      if (w === null) continue;
+      return w.timer_lease && w.timer_due_at !== null ? { call: JSON.parse(JSON.stringify(w.call)) as Call, due: w.timer_due_at } : null;
     }
     throw new Error(`call ${callId}: too many concurrent writers`);
   }

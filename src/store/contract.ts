@@ -159,6 +159,11 @@ export interface CallWrite {
   events: CallEvent[];
   /** when the engine must next look at the call; null clears its timer */
   timer_due_at: number | null;
+  /**
+   * the timer written already leased (claimed) by this owner until then: the engine that wrote
+   * the step plays the next one itself, without a claim (engine.ts); absent, the timer is unleased
+   */
+  timer_lease?: { owner: string; until: number };
   deliveries: NewDelivery[];
   idempotency?: { route: string; key: string; request_hash: string; status: number; body: string };
   /** the switch's ids of the ingested events this write holds (a batch may hold several of one call) */

@@ -73,9 +73,10 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
     rows = await rowsOf(c, 'calls_write',
       `WITH c AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                              $11::bigint[], $12::int[], ${textsFromJson(13)}, $14::int[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::int[], ${textsFromJson(20)})
+                              $11::bigint[], $12::int[], ${textsFromJson(13)}, $14::int[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::int[], ${textsFromJson(20)},
+                              $46::text[], $47::bigint[])
            AS c(id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id,
-                created_at, version, doc, expected, timer, idem_route, idem_key, idem_hash, idem_status, idem_body)),
+                created_at, version, doc, expected, timer, idem_route, idem_key, idem_hash, idem_status, idem_body, lease_owner, lease_until)),
        ins AS (
          INSERT INTO calls (id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc)
          SELECT id, account_id, kind, direction, from_number, to_number, status, outcome, channel_id, external_id, created_at, version, doc
@@ -106,10 +107,11 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
          WHERE x.call_id IN (SELECT id FROM ok)),
        timer_set AS (
          INSERT INTO call_timers (call_id, due_at, locked_by, locked_until)
-         SELECT id, timer, NULL, NULL FROM okc WHERE timer IS NOT NULL
-         ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = NULL, locked_until = NULL
-         WHERE call_timers.due_at <> excluded.due_at OR call_timers.locked_by IS NOT NULL
-         RETURNING call_id),
+         SELECT id, timer, lease_owner, lease_until FROM okc WHERE timer IS NOT NULL
+         ON CONFLICT (call_id) DO UPDATE SET due_at = excluded.due_at, locked_by = excluded.locked_by, locked_until = excluded.locked_until
+         WHERE call_timers.due_at <> excluded.due_at OR call_timers.locked_by IS DISTINCT FROM excluded.locked_by
+            OR call_timers.locked_until IS DISTINCT FROM excluded.locked_until
+         RETURNING call_id, locked_by),
        timer_clear AS (
          DELETE FROM call_timers WHERE call_id IN (SELECT id FROM okc WHERE timer IS NULL AND expected IS NOT NULL)),
        t AS (
@@ -142,7 +144,7 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
        requests AS (
          INSERT INTO delivery_requests (delivery_id, request) SELECT id, request FROM t)
        SELECT (SELECT array_agg(id) FROM ok) AS written, (SELECT count(*) FROM s WHERE status = 'pending') AS due,
-              (SELECT count(*) FROM timer_set) AS timers`,
+              (SELECT count(*) FROM timer_set WHERE locked_by IS NULL) AS timers`,
       [col((w) => w.call.id), col((w) => w.call.account_id), col((w) => w.call.kind), col((w) => w.call.direction), col((w) => w.call.from),
         col((w) => w.call.to), col((w) => w.call.status), col((w) => w.call.outcome), col((w) => w.call.channel_id), col((w) => w.call.external_id),
         col((w) => w.call.created_at), col((w) => w.call.version), jsonTexts(col((w) => JSON.stringify(w.call))), col((w) => w.expected_version),
@@ -154,7 +156,8 @@ export async function writeCalls(c: Client, ws: CallWrite[]): Promise<Written> {
         d.map((x) => x.id), d.map((x) => x.account_id), d.map((x) => x.call_id), d.map((x) => x.event_seq), d.map((x) => x.event_type),
         d.map((x) => x.event_name), d.map((x) => x.target_format), d.map((x) => x.target_id), d.map((x) => x.order_key),
         d.map((x) => x.next_attempt_at), d.map((x) => x.created_at), follows, jsonTexts(d.map((x) => JSON.stringify(x.request))),
-        lines.map((x) => x.order_key), lines.map((x) => x.call_id)]);
+        lines.map((x) => x.order_key), lines.map((x) => x.call_id),
+        col((w) => w.timer_lease?.owner ?? null), col((w) => w.timer_lease?.until ?? null)]);
   } catch (err) {
     if (ws.length === 1 && isKeyTaken(err)) return { outcomes: ['key_taken'], due: 0, timers: 0 };
     throw err;

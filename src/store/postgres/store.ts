@@ -193,7 +193,7 @@ export class PostgresStore implements Store {
     // the server runs it as soon as the write has committed, not a round trip of this process
     // later, and only if the write made work. Sent after its commit, never inside it: a
     // notifying transaction holds a lock over its whole commit, one at a time.
-    const maybe = ws.some((w) => w.deliveries.length > 0 || w.timer_due_at !== null) && this.#notifier.mayFireNow();
+    const maybe = ws.some((w) => w.deliveries.length > 0 || (w.timer_due_at !== null && !w.timer_lease)) && this.#notifier.mayFireNow();
     let r: calls.Written;
     try {
       r = await this.#written(ws, maybe);
@@ -219,7 +219,7 @@ export class PostgresStore implements Store {
         calls.writeCalls(c, ws),
         c.query({
           name: 'notify_written', text: NOTIFY_WRITTEN,
-          values: [this.#channel(), ws.some((w) => w.timer_due_at !== null), ws.flatMap((w) => w.deliveries.map((d) => d.id))],
+          values: [this.#channel(), ws.some((w) => w.timer_due_at !== null && !w.timer_lease), ws.flatMap((w) => w.deliveries.map((d) => d.id))],
         }),
       ] as const);
     } catch (err) {

@@ -185,8 +185,9 @@ export class SqliteStore implements Store {
   writeCall(w: CallWrite): Promise<WriteOutcome> {
     return this.#db.write(() => {
       const outcome = calls.writeCall(this.#db, this.#feed(), w);
-      // the step is written with the call's new timer: whoever held the old one holds nothing
-      if (outcome === 'written') this.#timerLeases.clear(w.call.id);
+      // the step is written with the call's new timer: whoever held the old one holds nothing,
+      // unless the write leases it to the engine that plays the next step itself
+      if (outcome === 'written') this.#timerLeases.written(w.call.id, w.timer_due_at === null ? undefined : w.timer_lease);
       return outcome;
     }, { undoesItself: true });
   }

@@ -32,6 +32,12 @@ export class TimerLeases {
     this.#held.delete(callId);
   }
 
+  /** The call's step is written: nobody holds its timer, or `lease`'s owner (CallWrite.timer_lease). */
+  written(callId: string, lease: { owner: string; until: number } | undefined): void {
+    if (lease) this.take(callId, lease.owner, lease.until);
+    else this.clear(callId);
+  }
+
   release(owner: string): void {
     for (const [id, l] of this.#held) if (l.owner === owner) this.#held.delete(id);
   }
