@@ -72,6 +72,9 @@ test('postgres: pipelinedTx is one exchange (one Sync), atomic, and a failure le
     circular.self = circular;
     await assert.rejects(pipelinedTx(pool, [insert(6), { name: 'test_bad_value', text: 'SELECT $1::json AS j', values: [circular] }]));
     assert.deepEqual(await pipelinedTx(pool, [count]), [[{ n: 5 }]]);
+    // a prepared statement's name used for another text: refused before anything goes out, as pg does
+    await assert.rejects(pipelinedTx(pool, [insert(7), { ...count, text: 'SELECT 1 AS n' }]), /must be unique/);
+    assert.deepEqual(await pipelinedTx(pool, [count]), [[{ n: 5 }]]);
   } finally {
     await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
     await pool.end();

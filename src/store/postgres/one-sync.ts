@@ -66,7 +66,12 @@ export class OneSync extends pg.Query {
   constructor(client: pg.PoolClient, statements: Statement[]) {
     super({ text: 'one-sync' });
     this.#wire = (client as unknown as { connection: Wire }).connection;
-    const known = (s: Statement): boolean => this.#wire.parsedStatements[s.name] === s.text || this.#wire.submittedNamedStatements[s.name] === s.text;
+    const known = (s: Statement): boolean => {
+      const had = this.#wire.parsedStatements[s.name] ?? this.#wire.submittedNamedStatements[s.name];
+      // as pg's own queries: one name, one text (the server would refuse a second Parse of it)
+      if (had !== undefined && had !== s.text) throw new Error(`Prepared statements must be unique - '${s.name}' was used for a different statement`);
+      return had !== undefined;
+    };
     this.#parsed = statements.filter((s, i) => !known(s) && statements.findIndex((t) => t.name === s.name) === i);
     this.parses = this.#parsed.length > 0;
     const parts: Buffer[] = [];
