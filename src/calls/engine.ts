@@ -22,10 +22,10 @@ const MAX_IN_FLIGHT = 256;
 const IDLE_MS = 1000;
 // A step whose call's next step falls due within KEEP_MS is written with that timer leased to
 // this engine, which plays it when due with the call as it wrote it: no claim, no read of the
-// call in between (on PostgreSQL two round trips of the three a step took; at the bench's fixed
-// 500 events/s a simulated call's 2nd to 5th events each waited for all three, p99 ~10–20 ms
-// each under load). The lease is short, KEEP_LEASE_MS: if this process dies, another engine
-// takes the call over when it runs out, as it does a claimed timer's.
+// call in between (on PostgreSQL two round trips of the three a step of a simulated call with
+// ring and talk times took, each p99 ~10–20 ms under load). The lease is short, KEEP_LEASE_MS:
+// if this process dies, another engine takes the call over when it runs out, as it does a
+// claimed timer's.
 const KEEP_MS = 1000;
 const KEEP_LEASE_MS = 10_000;
 
