@@ -91,13 +91,13 @@ export class Engine {
     if (room <= 0) return this.#sleep(IDLE_MS); // a step that ends with the engine full nudges
     const now = clock.now();
     const claims = await store.claimTimers(this.#d.owner, now, now + this.#d.leaseMs, room);
-    for (const c of claims) this.#play(c.call_id);
+    for (const c of claims) this.#play(c.call_id, c.call);
     if (claims.length === room) return 0;
     const next = await store.nextTimerDue();
     return this.#sleep(next === null ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - clock.now())));
   }
 
-  /** Plays a call's due step (`known`: the call as this engine's last step wrote it). */
+  /** Plays a call's due step (`known`: the call as this engine's last step wrote it, or as its claim read it). */
   #play(callId: string, known?: Call): void {
     const keep = { owner: this.#d.owner, leaseMs: Math.min(this.#d.leaseMs, KEEP_LEASE_MS), withinMs: KEEP_MS };
     const step: Promise<void> = this.#d.calls.advance(callId, keep, known)

@@ -194,6 +194,8 @@ export interface Slots {
 export interface TimerClaim {
   call_id: string;
   due_at: number;
+  /** the call as the claim read it, where a store reads it in the same round trip (PostgreSQL) */
+  call?: Call;
 }
 
 /** What retention deletes in one round (issue 9): rows older than the cut-offs, at most `batch` of each kind. */
