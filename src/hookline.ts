@@ -30,7 +30,7 @@ import { Drivers } from './calls/drivers/driver.ts';
 import { simulatorDriver } from './calls/drivers/simulator.ts';
 import { ingestionDriver } from './calls/drivers/ingestion.ts';
 import { SipDriver } from './calls/drivers/sip/driver.ts';
-import type { CallWrite, Store } from './store/contract.ts';
+import { claimableTimer, type CallWrite, type Store } from './store/contract.ts';
 import type { EndpointInput } from './targets/endpoints.ts';
 import type { EndpointDoc, SecretEntry } from './targets/model.ts';
 import { PostgresStore } from './store/postgres/store.ts';
@@ -192,7 +192,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const onCommit = (w: CallWrite): void => {
     if (w.events.length > 0) events.publish(callEventItems(w));
     // a timer leased by the write is the writing engine's to play (engine.ts)
-    if (w.timer_due_at !== null && !w.timer_lease) engine.nudgeFor(w.timer_due_at);
+    if (claimableTimer(w)) engine.nudgeFor(w.timer_due_at);
     if (w.deliveries.length === 0) return;
     if (worker) worker.nudge(w.deliveries);
     else dispatcher.nudge();

@@ -175,6 +175,11 @@ export interface CallWrite {
   ingest_seqs?: number[];
 }
 
+/** Whether the write leaves its call a timer any engine may claim: set, and not leased by the write to its own engine. */
+export function claimableTimer(w: CallWrite): w is CallWrite & { timer_due_at: number } {
+  return w.timer_due_at !== null && !w.timer_lease;
+}
+
 /**
  * What a call write came to. Refused writes change nothing: `stale` — the call changed since it
  * was read (or does not exist); `key_taken` — its idempotency key or an ingested event id is

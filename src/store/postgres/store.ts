@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import type { Call, CallEvent } from '../../calls/model.ts';
-import type {
-  Account, ApiKeyInfo, Attempt, AttemptResult, CallFilter, CallWrite, Delivery, DeliveryFilter, NewDelivery,
-  IdempotentAnswer, Resource, RetentionCutoffs, Slots, Store, StoreStats, TimerClaim, WriteOutcome,
+import {
+  claimableTimer, type Account, type ApiKeyInfo, type Attempt, type AttemptResult, type CallFilter, type CallWrite, type Delivery,
+  type DeliveryFilter, type NewDelivery, type IdempotentAnswer, type Resource, type RetentionCutoffs, type Slots, type Store,
+  type StoreStats, type TimerClaim, type WriteOutcome,
 } from '../contract.ts';
 import { loadMigrations } from '../migrations.ts';
 import type { Row } from '../rows.ts';
@@ -193,7 +194,7 @@ export class PostgresStore implements Store {
     // the server runs it as soon as the write has committed, not a round trip of this process
     // later, and only if the write made work. Sent after its commit, never inside it: a
     // notifying transaction holds a lock over its whole commit, one at a time.
-    const maybe = ws.some((w) => w.deliveries.length > 0 || (w.timer_due_at !== null && !w.timer_lease)) && this.#notifier.mayFireNow();
+    const maybe = ws.some((w) => w.deliveries.length > 0 || claimableTimer(w)) && this.#notifier.mayFireNow();
     let r: calls.Written;
     try {
       r = await this.#written(ws, maybe);
@@ -219,7 +220,7 @@ export class PostgresStore implements Store {
         calls.writeCalls(c, ws),
         c.query({
           name: 'notify_written', text: NOTIFY_WRITTEN,
-          values: [this.#channel(), ws.some((w) => w.timer_due_at !== null && !w.timer_lease), ws.flatMap((w) => w.deliveries.map((d) => d.id))],
+          values: [this.#channel(), ws.some(claimableTimer), ws.flatMap((w) => w.deliveries.map((d) => d.id))],
         }),
       ] as const);
     } catch (err) {
