@@ -203,12 +203,13 @@ export async function claimPlan(pool: pg.Pool, key: string, free: number): Promi
 }
 
 /** A PostgresStore on a fresh random schema of PG_URL; `cleanup` drops the schema. */
-export function pgStore(schemaPrefix = 'hl_test'): PgSchema {
+/** `options`: the stores' pool settings (e.g. `max`), the same for `another()`'s */
+export function pgStore(schemaPrefix = 'hl_test', options: { max?: number } = {}): PgSchema {
   const url = requirePgUrl();
   const schema = pgName(schemaPrefix);
   const stores: PostgresStore[] = [];
   const make = (): PostgresStore => {
-    const s = new PostgresStore({ connectionString: url, schema });
+    const s = new PostgresStore({ connectionString: url, schema, ...options });
     stores.push(s);
     return s;
   };
