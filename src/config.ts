@@ -68,21 +68,22 @@ const OPTIONS = {
   'sip-from-domain': { type: 'string' },
 } as const;
 
-export function parseRetrySchedule(text: string): number[] {
+// Each parser names the setting in its errors: the variable, or the flag when a flag gave the text.
+export function parseRetrySchedule(text: string, name = 'HOOKLINE_RETRY_SCHEDULE'): number[] {
   const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (parts.length === 0) throw new ConfigError('HOOKLINE_RETRY_SCHEDULE: give at least one delay in seconds');
+  if (parts.length === 0) throw new ConfigError(`${name}: give at least one delay in seconds`);
   return parts.map((p) => {
     const n = Number(p);
-    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`HOOKLINE_RETRY_SCHEDULE: "${p}" is not a number of seconds`);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}: "${p}" is not a number of seconds`);
     return Math.round(n * 1000);
   });
 }
 
 /** A lease shorter than 1 s would expire under a slow attempt's own feet. */
-export function parseLeaseMs(text: string): number {
+export function parseLeaseMs(text: string, name = 'HOOKLINE_LEASE_MS'): number {
   const n = Number(text);
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1000) {
-    throw new ConfigError(`HOOKLINE_LEASE_MS: "${text}" is not a whole number of milliseconds of at least 1000`);
+    throw new ConfigError(`${name}: "${text}" is not a whole number of milliseconds of at least 1000`);
   }
   return n;
 }
@@ -103,17 +104,17 @@ export function parseDays(name: string, text: string): number {
  */
 export const DEFAULT_THREADS = 2;
 
-export function parseThreads(text: string): number {
-  if (text !== '1' && text !== '2') throw new ConfigError(`HOOKLINE_THREADS: expected 1 or 2, got "${text}"`);
+export function parseThreads(text: string, name = 'HOOKLINE_THREADS'): number {
+  if (text !== '1' && text !== '2') throw new ConfigError(`${name}: expected 1 or 2, got "${text}"`);
   return Number(text);
 }
 
 /** `sip:host:port` with an IP address (Hookline resolves no names for SIP), `;transport=udp|tcp` optional. */
-export function parseSipTrunk(text: string): string {
+export function parseSipTrunk(text: string, name = 'HOOKLINE_SIP_TRUNK'): string {
   const m = /^sips?:(?:[^@]+@)?(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?((?:;[^;]*)*)$/i.exec(text.trim());
-  if (!m) throw new ConfigError(`HOOKLINE_SIP_TRUNK: "${text}" is not a SIP URI with an IPv4 address, e.g. sip:10.0.0.5:5060;transport=tcp`);
+  if (!m) throw new ConfigError(`${name}: "${text}" is not a SIP URI with an IPv4 address, e.g. sip:10.0.0.5:5060;transport=tcp`);
   const transport = /;transport=([a-z]+)/i.exec(m[3] ?? '')?.[1]?.toLowerCase();
-  if (transport !== undefined && transport !== 'udp' && transport !== 'tcp') throw new ConfigError(`HOOKLINE_SIP_TRUNK: transport "${transport}" is not udp or tcp`);
+  if (transport !== undefined && transport !== 'udp' && transport !== 'tcp') throw new ConfigError(`${name}: transport "${transport}" is not udp or tcp`);
   return text.trim();
 }
 
@@ -136,11 +137,15 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   const { values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   // A variable set to the empty string counts as unset (`HOOKLINE_ROLE= hookline serve`).
   env = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // The name an error about a setting shows: the flag if one was given, else the variable.
+  const from = (flag: keyof typeof OPTIONS, name: string): string => (values[flag] === undefined ? name : `--${flag}`);
   const portText = values.port ?? env.PORT ?? '8080';
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: "${portText}" is not a port number`);
+  if (!/^\s*\d+\s*$/.test(portText) || !Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(`${from('port', 'PORT')}: "${portText}" is not a port number`);
+  }
   const role = values.role ?? env.HOOKLINE_ROLE ?? 'all';
-  if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`--role: expected one of ${ROLES.join(', ')}`);
+  if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`${from('role', 'HOOKLINE_ROLE')}: expected one of ${ROLES.join(', ')}, got "${role}"`);
   const schedule = values['retry-schedule'] ?? env.HOOKLINE_RETRY_SCHEDULE;
   const lease = values['lease-ms'] ?? (env.HOOKLINE_LEASE_MS || undefined);
   const config: Config = {
@@ -151,30 +156,32 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     apiKey: values['api-key'] ?? (env.HOOKLINE_API_KEY || undefined),
     allowPrivateTargets:
       values['allow-private-targets'] ?? parseBool('HOOKLINE_ALLOW_PRIVATE_TARGETS', env.HOOKLINE_ALLOW_PRIVATE_TARGETS) ?? false,
-    retryScheduleMs: schedule ? parseRetrySchedule(schedule) : DEFAULT_RETRY_SCHEDULE_S.map((s) => s * 1000),
+    retryScheduleMs: schedule ? parseRetrySchedule(schedule, from('retry-schedule', 'HOOKLINE_RETRY_SCHEDULE')) : DEFAULT_RETRY_SCHEDULE_S.map((s) => s * 1000),
     role: role as Role,
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
-    leaseMs: lease === undefined ? 30_000 : parseLeaseMs(lease),
+    leaseMs: lease === undefined ? 30_000 : parseLeaseMs(lease, from('lease-ms', 'HOOKLINE_LEASE_MS')),
     failureWindowMs: 5 * 24 * 3600_000,
     ingestIdleMs: 4 * 3600_000,
-    retentionMs: parseDays('HOOKLINE_RETENTION_DAYS', values['retention-days'] ?? env.HOOKLINE_RETENTION_DAYS ?? '30'),
-    deadRetentionMs: parseDays('HOOKLINE_DEAD_RETENTION_DAYS', values['dead-retention-days'] ?? env.HOOKLINE_DEAD_RETENTION_DAYS ?? '90'),
-    threads: parseThreads(values.threads ?? env.HOOKLINE_THREADS ?? String(DEFAULT_THREADS)),
-    sip: sipConfig(values, env),
+    retentionMs: parseDays(from('retention-days', 'HOOKLINE_RETENTION_DAYS'), values['retention-days'] ?? env.HOOKLINE_RETENTION_DAYS ?? '30'),
+    deadRetentionMs: parseDays(from('dead-retention-days', 'HOOKLINE_DEAD_RETENTION_DAYS'), values['dead-retention-days'] ?? env.HOOKLINE_DEAD_RETENTION_DAYS ?? '90'),
+    threads: parseThreads(values.threads ?? env.HOOKLINE_THREADS ?? String(DEFAULT_THREADS), from('threads', 'HOOKLINE_THREADS')),
+    sip: sipConfig(values, env, from),
   };
   return Object.freeze(config);
 }
 
-function sipConfig(values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): SipConfig | undefined {
+function sipConfig(
+  values: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>, from: (flag: keyof typeof OPTIONS, name: string) => string,
+): SipConfig | undefined {
   const get = (flag: string, name: string): string | undefined => (values[flag] as string | undefined) ?? env[name];
   const trunk = get('sip-trunk', 'HOOKLINE_SIP_TRUNK');
   if (trunk === undefined) return undefined;
   const user = get('sip-user', 'HOOKLINE_SIP_USER');
   const password = get('sip-password', 'HOOKLINE_SIP_PASSWORD');
-  if ((user === undefined) !== (password === undefined)) throw new ConfigError('HOOKLINE_SIP_USER and HOOKLINE_SIP_PASSWORD go together');
+  if ((user === undefined) !== (password === undefined)) throw new ConfigError('HOOKLINE_SIP_USER and HOOKLINE_SIP_PASSWORD (--sip-user, --sip-password) go together');
   return Object.freeze({
-    trunk: parseSipTrunk(trunk),
-    listen: parseHostPort('HOOKLINE_SIP_LISTEN', get('sip-listen', 'HOOKLINE_SIP_LISTEN') ?? '127.0.0.1:5060'),
+    trunk: parseSipTrunk(trunk, from('sip-trunk', 'HOOKLINE_SIP_TRUNK')),
+    listen: parseHostPort(from('sip-listen', 'HOOKLINE_SIP_LISTEN'), get('sip-listen', 'HOOKLINE_SIP_LISTEN') ?? '127.0.0.1:5060'),
     user, password,
     fromDomain: get('sip-from-domain', 'HOOKLINE_SIP_FROM_DOMAIN'),
   });

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createHookline } from '../hookline.ts';
 
@@ -12,7 +13,16 @@ usage: hookline serve [--host H] [--port P] [--data-dir DIR] [--database-url URL
 Every flag has an environment variable: HOST, PORT, HOOKLINE_DATA_DIR, DATABASE_URL, HOOKLINE_API_KEY,
 HOOKLINE_ALLOW_PRIVATE_TARGETS, HOOKLINE_RETRY_SCHEDULE, HOOKLINE_ROLE, HOOKLINE_LEASE_MS, HOOKLINE_RETENTION_DAYS,
 HOOKLINE_DEAD_RETENTION_DAYS, HOOKLINE_THREADS, HOOKLINE_SIP_TRUNK, HOOKLINE_SIP_LISTEN, HOOKLINE_SIP_USER,
-HOOKLINE_SIP_PASSWORD, HOOKLINE_SIP_FROM_DOMAIN, LOG_LEVEL. Flags win.`;
+HOOKLINE_SIP_PASSWORD, HOOKLINE_SIP_FROM_DOMAIN, LOG_LEVEL. Flags win.
+
+hookline --version   the version`;
+
+const HELP = new Set(['help', '--help', '-h']);
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(argv, process.env);
@@ -21,7 +31,16 @@ async function serve(argv: string[]): Promise<void> {
     // Printed once: only its hash is stored. Set HOOKLINE_API_KEY to choose the key yourself.
     process.stdout.write(`\nHookline generated the bootstrap API key (shown once, keep it):\n\n  ${h.generatedApiKey}\n\n`);
   }
-  await h.start();
+  try {
+    await h.start();
+  } catch (err) {
+    await h.stop().catch(() => undefined);
+    // The commonest failure at start, said in one line rather than a stack.
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw new ConfigError(`${config.host}:${config.port} is in use (another Hookline?); choose another port with --port or PORT`);
+    }
+    throw err;
+  }
   h.log.info({ url: h.url, backend: h.store.backend, role: config.role }, 'hookline listening');
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -42,8 +61,10 @@ async function serve(argv: string[]): Promise<void> {
 
 const [command, ...rest] = process.argv.slice(2);
 try {
-  if (command === 'serve') await serve(rest);
-  else if (command === undefined || command === 'help' || command === '--help' || command === '-h') console.log(USAGE);
+  if (command === 'serve' && rest.some((a) => HELP.has(a))) console.log(USAGE);
+  else if (command === 'serve') await serve(rest);
+  else if (command === undefined || HELP.has(command)) console.log(USAGE);
+  else if (command === '--version' || command === 'version') console.log(version());
   else {
     console.error(`hookline: unknown command "${command}"\n\n${USAGE}`);
     process.exit(2);

@@ -1,0 +1,57 @@
+/**
+ * The CLI as a new user meets it: help where it is asked for, the version, a setting's error
+ * naming what the user typed (the flag or the variable), and a taken port said in one line.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
+// The Hookline variables of this environment would change what the CLI reads.
+const ENV = { ...process.env, PORT: '', DATABASE_URL: '', HOOKLINE_API_KEY: '', HOOKLINE_DATA_DIR: '', HOOKLINE_ROLE: '' };
+
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(NODE, ['src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...ENV, ...env } });
+
+test('help: `hookline --help` and `hookline serve --help` print the usage and exit 0; `--version` the version', () => {
+  for (const args of [['--help'], ['serve', '--help'], ['serve', '-h'], []]) {
+    const r = cli(args);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /usage: hookline serve/, args.join(' '));
+  }
+  const v = cli(['--version']);
+  assert.equal(v.status, 0, v.stderr);
+  assert.equal(v.stdout.trim(), (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+});
+
+test('a bad setting is named as the user gave it: the flag, or the variable', () => {
+  const flag = cli(['serve', '--port', 'abc']);
+  assert.equal(flag.status, 2);
+  assert.equal(flag.stderr.trim(), 'hookline: --port: "abc" is not a port number');
+  const variable = cli(['serve'], { PORT: '80x' });
+  assert.equal(variable.status, 2);
+  assert.equal(variable.stderr.trim(), 'hookline: PORT: "80x" is not a port number');
+  const role = cli(['serve', '--role', 'boss']);
+  assert.equal(role.status, 2);
+  assert.match(role.stderr, /^hookline: --role: expected one of all, api, worker, got "boss"$/m);
+});
+
+test('a port in use: one line saying so, exit 2, no stack', async () => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const dir = mkdtempSync(path.join(tmpdir(), 'hookline-cli-'));
+  try {
+    const { port } = taken.address() as AddressInfo;
+    const r = cli(['serve', '--port', String(port), '--data-dir', dir, '--log-level', 'silent'], { HOOKLINE_API_KEY: 'hk_cli_test_key' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim(), `hookline: 127.0.0.1:${port} is in use (another Hookline?); choose another port with --port or PORT`);
+  } finally {
+    taken.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
