@@ -48,6 +48,7 @@ test('POST /v1/endpoints refuses private, loopback and link-local targets with 4
     assert.equal(r.status, 400, `${url}: ${r.status} ${JSON.stringify(r.body)}`);
     assert.equal(r.body.code, 'target_not_allowed', url);
     assert.equal(r.body.field, 'url', url);
+    assert.match(r.body.detail, /HOOKLINE_ALLOW_PRIVATE_TARGETS=true/, 'the answer says how the server allows them');
     assert.match(r.headers.get('content-type') ?? '', /^application\/problem\+json/);
   }
   assert.deepEqual((await s.api('GET', '/v1/endpoints')).body.data, [], 'nothing was saved');

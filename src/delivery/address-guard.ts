@@ -142,12 +142,14 @@ export function checkTargetUrl(url: string, allowPrivate: boolean, field = 'url'
     throw fieldError('invalid_field', field, `${field} must not contain a user name or password; send credentials in headers`);
   }
   if (allowPrivate) return u;
+  // Said in the answer: a tenant testing against a local receiver needs its operator's setting.
+  const how = 'the server allows them with HOOKLINE_ALLOW_PRIVATE_TARGETS=true';
   const host = unbracket(u.hostname).replace(/\.+$/, ''); // "localhost." is localhost too
   if (host === 'localhost' || host.endsWith('.localhost')) {
-    throw new HooklineError('target_not_allowed', `${field} points at ${host}, a loopback name; private targets are not allowed`, { field });
+    throw new HooklineError('target_not_allowed', `${field} points at ${host}, a loopback name; private targets are not allowed (${how})`, { field });
   }
   if (isIP(host) !== 0 && isForbiddenAddress(host)) {
-    throw new HooklineError('target_not_allowed', `${field} points at ${host}, a private, loopback, link-local or reserved address; such targets are not allowed`, { field });
+    throw new HooklineError('target_not_allowed', `${field} points at ${host}, a private, loopback, link-local or reserved address; such targets are not allowed (${how})`, { field });
   }
   return u;
 }
