@@ -8,7 +8,7 @@
  * rounds; µs of CPU per request of this process.
  *
  * Why: the delivery thread spends ~45–50 µs a delivery, and undici's share of it was the
- * largest single lever left (README, session 8). The minimal client is a measuring stick, not
+ * largest single lever left (docs/performance-history.md, session 8). The minimal client is a measuring stick, not
  * a sender: it knows no chunked answers, TLS, timeouts or errors.
  */
 import { fork } from 'node:child_process';

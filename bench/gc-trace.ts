@@ -9,7 +9,7 @@
  *   node bench/gc-trace.ts run.log
  *
  * Why: on a machine whose speed moves ±40 % within minutes, the delivery thread's allocated,
- * surviving and promoted bytes per run hold still where its CPU does not (README, session 15):
+ * surviving and promoted bytes per run hold still where its CPU does not (docs/performance-history.md, session 15):
  * a change that removes allocations shows here first.
  */
 import { readFileSync } from 'node:fs';
