@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type pg from 'pg';
+import pg from 'pg';
 import { newPool } from '../src/store/postgres/pool.ts';
 import { pipelinedTx } from '../src/store/postgres/sql.ts';
-import { PG_SKIP, PG_URL } from './helpers.ts';
+import { PG_SKIP, PG_URL, waitFor } from './helpers.ts';
 
 const SETTING = { name: 'test_sync_setting', text: "SELECT current_setting('synchronous_commit') AS v", values: [] };
 const ONE = { name: 'test_one', text: 'SELECT $1::int AS n', values: [1] };
@@ -75,8 +75,59 @@ test('postgres: pipelinedTx is one exchange (one Sync), atomic, and a failure le
     // a prepared statement's name used for another text: refused before anything goes out, as pg does
     await assert.rejects(pipelinedTx(pool, [insert(7), { ...count, text: 'SELECT 1 AS n' }]), /must be unique/);
     assert.deepEqual(await pipelinedTx(pool, [count]), [[{ n: 5 }]]);
+    // …within one batch too: a name new to the connection, twice with two texts
+    const twice = { name: `test_twice_${table}`, text: 'SELECT 1 AS n', values: [] };
+    await assert.rejects(pipelinedTx(pool, [twice, { ...twice, text: 'SELECT 2 AS n' }]), /must be unique/);
+    // and twice with its one text: parsed once (a second Parse would be refused, 42P05)
+    assert.deepEqual(await pipelinedTx(pool, [twice, twice, count]), [[{ n: 1 }], [{ n: 1 }], [{ n: 5 }]]);
   } finally {
     await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    await pool.end();
+  }
+});
+
+test('postgres: a batch whose session the server ends (FATAL) fails alone; the process lives and the pool makes a new connection', { skip: PG_SKIP }, async () => {
+  const pool = newPool({ connectionString: PG_URL!, max: 1, lifetimeSeconds: 0 });
+  try {
+    const pid = async () => (await pipelinedTx(pool, [{ name: 'test_pid', text: 'SELECT pg_backend_pid() AS pid', values: [] }]))[0]![0]!.pid;
+    const before = await pid();
+    // The second batch waits for the pool's only connection while the first ends its session:
+    // it must get a new connection, not the dying one (and no unhandled 'error' may crash us).
+    // Prepared on the connection first (run with false: no kill), so that the killing exchange
+    // has no Parse: a refusal without one gives the connection back to the pool for reuse.
+    const kill = { name: 'test_kill', text: 'SELECT pg_terminate_backend(pg_backend_pid()) AS k WHERE $1::bool', values: [false] };
+    assert.deepEqual(await pipelinedTx(pool, [ONE, kill]), [[{ n: 1 }], []]);
+    const killed = pipelinedTx(pool, [ONE, { ...kill, values: [true] }]);
+    const after = pipelinedTx(pool, [ONE]);
+    await assert.rejects(killed, (e: { code?: string }) => e.code === '57P01');
+    assert.deepEqual(await after, [[{ n: 1 }]]);
+    assert.notEqual(await pid(), before, 'a new session');
+  } finally {
+    await pool.end();
+  }
+});
+
+test('postgres: a connection lost under a batch fails the batch, not the process', { skip: PG_SKIP }, async () => {
+  const pool = newPool({ connectionString: PG_URL!, max: 1, lifetimeSeconds: 0 });
+  try {
+    let socket: { destroy(): void } | undefined;
+    pool.on('acquire', (c) => {
+      socket = (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream;
+    });
+    const slow = pipelinedTx(pool, [{ name: 'test_slow', text: 'SELECT pg_sleep(5)', values: [] }]);
+    const look = new pg.Client({ connectionString: PG_URL! });
+    await look.connect();
+    try {
+      await waitFor(async () => (await look.query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)' AND state = 'active'")).rowCount, 5000, 'the batch under way');
+    } finally {
+      await look.end();
+    }
+    // the socket closes with the batch under way: pg fails the batch and emits 'error' on the
+    // checked-out client, which nothing but the pool's own listener hears
+    socket!.destroy();
+    await assert.rejects(slow, /terminated/i);
+    assert.deepEqual(await pipelinedTx(pool, [ONE]), [[{ n: 1 }]]);
+  } finally {
     await pool.end();
   }
 });

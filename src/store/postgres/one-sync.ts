@@ -72,11 +72,21 @@ export class OneSync extends pg.Query {
       if (had !== undefined && had !== s.text) throw new Error(`Prepared statements must be unique - '${s.name}' was used for a different statement`);
       return had !== undefined;
     };
-    this.#parsed = statements.filter((s, i) => !known(s) && statements.findIndex((t) => t.name === s.name) === i);
+    // Within the batch too: one name, one text; a name new to the connection is parsed once, at
+    // its first statement (a second Parse of it would be refused, 42P05).
+    const texts = new Map<string, string>();
+    const parseAt = new Set<number>();
+    statements.forEach((s, i) => {
+      const had = texts.get(s.name);
+      if (had !== undefined && had !== s.text) throw new Error(`Prepared statements must be unique - '${s.name}' was used for a different statement`);
+      if (had === undefined && !known(s)) parseAt.add(i);
+      texts.set(s.name, s.text);
+    });
+    this.#parsed = [...parseAt].map((i) => statements[i]!);
     this.parses = this.#parsed.length > 0;
     const parts: Buffer[] = [];
-    for (const s of statements) {
-      if (this.#parsed.includes(s)) parts.push(serialize.parse({ name: s.name, text: s.text, types: [] }));
+    for (const [i, s] of statements.entries()) {
+      if (parseAt.has(i)) parts.push(serialize.parse({ name: s.name, text: s.text, types: [] }));
       parts.push(
         serialize.bind({ portal: '', statement: s.name, values: s.values, binary: false, valueMapper: prepareValue as never }),
         serialize.describe({ type: 'P', name: '' }),
@@ -142,5 +152,11 @@ export class OneSync extends pg.Query {
   handleCopyData(): void {}
 }
 
-/** A server's refusal (an ErrorResponse), as opposed to a connection that failed. */
-export const isServerError = (err: unknown): boolean => err instanceof Error && typeof (err as { severity?: unknown }).severity === 'string';
+/**
+ * A statement the server refused (an ErrorResponse of severity ERROR): the session lives on and
+ * the connection may be reused. Not a FATAL or PANIC one (pg_terminate_backend, a shutdown):
+ * the server closes the session after it, and a connection given back to the pool before the
+ * socket's close is seen would fail its next user. A server whose messages are translated
+ * (lc_messages) names ERROR otherwise: its refusals then cost a connection, never a dead one reused.
+ */
+export const isRefusal = (err: unknown): boolean => err instanceof Error && (err as { severity?: unknown }).severity === 'ERROR';

@@ -81,5 +81,9 @@ export function newPool(o: PoolOptions): pg.Pool {
   }
   // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor a checked-out client's: pg emits 'error' on the client when its socket fails, and
+  // pg-pool listens only while the client is idle (and in pool.query). The queries under way
+  // fail with the error and their callers release the client with it, which ends it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Row } from '../rows.ts';
-import { isServerError, OneSync } from './one-sync.ts';
+import { isRefusal, OneSync } from './one-sync.ts';
 
 export type Client = pg.PoolClient | pg.Pool;
 
@@ -68,7 +68,7 @@ export async function pipelinedTx(pool: pg.Pool, steps: Step[], durable = true):
   } catch (err) {
     // A refused statement leaves the connection idle (rolled back at the Sync) — unless the
     // exchange prepared statements: which ones the server kept is then unknown, so it goes.
-    c.release(isServerError(err) && !q.parses ? undefined : (err as Error));
+    c.release(isRefusal(err) && !q.parses ? undefined : (err as Error));
     throw err;
   }
 }
