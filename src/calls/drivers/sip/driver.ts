@@ -145,8 +145,9 @@ export class SipDriver implements CallDriver {
     return st.max_duration_ms === null ? null : answered + st.max_duration_ms;
   }
 
-  /** Ring timeout (unanswered: no-answer, the INVITE cancelled) or max duration (answered: Hookline's BYE). */
+  /** Ring timeout (no-answer, INVITE cancelled) or max duration (Hookline's BYE), if due for the call as re-read (a 200 OK may have raced the claim). */
   due(call: Call, now: number) {
+    if ((this.dueAt(call) ?? Infinity) > now) return [];
     const outcome: Outcome = connected(call) ? 'completed' : 'no-answer';
     return applyEvents(call, [{ type: 'call.ended', leg: null, data: { outcome } }], now);
   }
