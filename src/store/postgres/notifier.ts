@@ -37,7 +37,7 @@ export class Notifier {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#fire();
-    }, this.#last + EVERY_MS - performance.now());
+    }, Math.max(0, this.#last + EVERY_MS - performance.now())); // (negative: Node warns, TimeoutNegativeWarning)
     this.#timer.unref();
   }
 
