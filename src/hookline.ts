@@ -124,7 +124,9 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   if (config.apiKey) {
     accountId ??= newId('acct', clock.now());
     await store.setBootstrapKey(accountId, hashKey(config.apiKey), clock.now());
-  } else if (!accountId) {
+  } else if (!accountId && config.role !== 'worker') {
+    // A worker serves no API: the key is the first API process's to make and print (a worker
+    // that made it would print it in its own log, where nobody looks for it).
     generatedApiKey = `hk_${randomToken(32)}`;
     await store.setBootstrapKey(newId('acct', clock.now()), hashKey(generatedApiKey), clock.now());
   }

@@ -14,11 +14,19 @@ declare module 'fastify' {
 }
 
 /**
- * Bearer-key authentication. Keys are looked up by their SHA-256 (they are long random tokens,
- * so a slow password hash buys nothing); found keys are cached, as keys are never edited.
+ * A found key is trusted this long without asking the store again. Keys are never edited, but
+ * the bootstrap key is replaced when a process starts with HOOKLINE_API_KEY: with several
+ * processes on one PostgreSQL database, the others stop taking the old key within this time
+ * (cached for good, they took it until their own restart). One lookup per key per 30 s.
  */
-export function authenticator(store: Store, streamToken?: (token: string) => ApiKeyInfo | undefined) {
-  const cache = new Map<string, ApiKeyInfo>();
+export const KEY_CACHE_MS = 30_000;
+
+/**
+ * Bearer-key authentication. Keys are looked up by their SHA-256 (they are long random tokens,
+ * so a slow password hash buys nothing); found keys are cached for KEY_CACHE_MS.
+ */
+export function authenticator(store: Store, now: () => number, streamToken?: (token: string) => ApiKeyInfo | undefined) {
+  const cache = new Map<string, { info: ApiKeyInfo; until: number }>();
   return async function authenticate(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const header = req.headers.authorization;
     // GET /v1/stream also takes ?token= (routes/stream.ts): EventSource cannot send a header.
@@ -32,13 +40,19 @@ export function authenticator(store: Store, streamToken?: (token: string) => Api
     const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) throw new HooklineError('unauthorized', 'send Authorization: Bearer <api key>');
     const hash = hashKey(m[1]!);
-    let info = cache.get(hash);
-    if (!info) {
-      info = await store.findApiKey(hash);
-      if (!info) throw new HooklineError('unauthorized', 'the API key is not valid');
-      if (cache.size > 10_000) cache.clear();
-      cache.set(hash, info);
+    const t = now();
+    const hit = cache.get(hash);
+    if (hit && hit.until > t) {
+      req.auth = hit.info;
+      return;
     }
+    const info = await store.findApiKey(hash);
+    if (!info) {
+      cache.delete(hash);
+      throw new HooklineError('unauthorized', 'the API key is not valid');
+    }
+    if (cache.size > 10_000) cache.clear();
+    cache.set(hash, { info, until: t + KEY_CACHE_MS });
     req.auth = info;
   };
 }

@@ -132,7 +132,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const tokens = new StreamTokens();
   await app.register(async (scope) => {
     const v1 = scope as unknown as Api;
-    v1.addHook('onRequest', authenticator(deps.store, (t) => tokens.verify(t, deps.clock.now())));
+    v1.addHook('onRequest', authenticator(deps.store, () => deps.clock.now(), (t) => tokens.verify(t, deps.clock.now())));
     accountRoutes(v1, deps);
     streamRoutes(tokens)(v1, deps);
     callRoutes(v1, deps);
