@@ -55,3 +55,9 @@ test('a port in use: one line saying so, exit 2, no stack', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a database that cannot be reached: one line naming DATABASE_URL, exit 2', () => {
+  const r = cli(['serve', '--port', '0', '--database-url', 'postgres://postgres@127.0.0.1:1/hookline']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim(), 'hookline: DATABASE_URL (--database-url): connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)');
+});
