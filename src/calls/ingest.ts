@@ -5,7 +5,7 @@ import type { Call, CallEvent, CallKind, Direction, EventType, NewEvent, Outcome
 import { legOf } from './model.ts';
 import { applyEvents, checkTransition } from './state.ts';
 import { recordOf } from './drivers/driver.ts';
-import { ingestedRecord } from './drivers/ingestion.ts';
+import { heardFrom, ingestedRecord } from './drivers/ingestion.ts';
 
 export interface IngestInput {
   event_id: string;
@@ -112,6 +112,7 @@ export async function ingestLine(d: IngestDeps, accountId: string, evs: IngestIn
         const occurred = ev.occurred_at === undefined ? now : Date.parse(ev.occurred_at);
         const applied = applyEvents(c, batch, occurred);
         call = c;
+        heardFrom(c, now);
         events.push(...applied);
         deliveries.push(...await d.plan(c, applied, now));
         ids.push(ev.event_id);
