@@ -40,6 +40,8 @@ export class Engine {
   readonly #steps = new Set<Promise<void>>();
   /** when the loop sleeps until (clock time); null while a round runs */
   #sleepingUntil: number | null = null;
+  /** the loop found no room for a step (MAX_IN_FLIGHT) and sleeps until one finishes */
+  #full = false;
   /** the kept calls' next steps, waiting to fall due (see KEEP_MS) */
   readonly #kept = new Set<NodeJS.Timeout>();
   #stopping = false;
@@ -88,7 +90,10 @@ export class Engine {
     const { store, clock } = this.#d;
     this.#sleepingUntil = null;
     const room = Math.min(BATCH, MAX_IN_FLIGHT - this.#steps.size);
-    if (room <= 0) return this.#sleep(IDLE_MS); // a step that ends with the engine full nudges
+    if (room <= 0) {
+      this.#full = true; // the first step to end with room nudges
+      return this.#sleep(IDLE_MS);
+    }
     const now = clock.now();
     const claims = await store.claimTimers(this.#d.owner, now, now + this.#d.leaseMs, room);
     for (const c of claims) this.#play(c.call_id, c.call);
@@ -107,7 +112,12 @@ export class Engine {
       .catch((err: unknown) => this.#d.log.error({ err, call_id: callId }, 'call step failed; retried when its lease expires'))
       .finally(() => {
         this.#steps.delete(step);
-        if (this.#steps.size === MAX_IN_FLIGHT - 1) this.#loop.nudge();
+        // Not `size === MAX_IN_FLIGHT - 1`: a kept step started as this one ended can hold the
+        // size at the top, and the loop slept a second between claims.
+        if (this.#full && this.#steps.size < MAX_IN_FLIGHT) {
+          this.#full = false;
+          this.#loop.nudge();
+        }
       });
     this.#steps.add(step);
   }
