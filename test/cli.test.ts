@@ -61,3 +61,9 @@ test('a database that cannot be reached: one line naming DATABASE_URL, exit 2', 
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim(), 'hookline: DATABASE_URL (--database-url): connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)');
 });
+
+test('serve: an option whose value is "help" is a value, not a request for help', () => {
+  const r = cli(['serve', '--data-dir', 'help', '--port', 'x']);
+  assert.equal(r.status, 2, r.stdout);
+  assert.equal(r.stderr.trim(), 'hookline: --port: "x" is not a port number');
+});

@@ -19,6 +19,17 @@ hookline --version   the version`;
 
 const HELP = new Set(['help', '--help', '-h']);
 
+/** `serve … --help`: a help flag where an option stands, not an option's value (`--data-dir help`). */
+function asksHelp(args: string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--help' || a === '-h') return true;
+    // a flag with its value in the next argument (every flag but the boolean one takes a value)
+    if (a.startsWith('--') && !a.includes('=') && a !== '--allow-private-targets') i++;
+  }
+  return false;
+}
+
 // A database that cannot be reached or used at start (no server, no such database, a role or
 // password refused): said in one line naming the setting, as a bad setting is.
 const DATABASE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28000', '28P01', '42501']);
@@ -35,9 +46,13 @@ async function serve(argv: string[]): Promise<void> {
     h = await createHookline(config);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
+    if (code === 'HOOKLINE_DATA_DIR_IN_USE') throw new ConfigError((err as Error).message);
     if (config.databaseUrl && typeof code === 'string' && DATABASE_CODES.has(code)) {
       const hint = code === '3D000' ? '; create it first (Hookline makes its tables, not the database)' : '';
-      throw new ConfigError(`DATABASE_URL (--database-url): ${(err as Error).message} (${code})${hint}`);
+      // connecting to a name with IPv4 and IPv6 addresses fails with an AggregateError, message ''
+      const errors = (err as { errors?: Error[] }).errors;
+      const message = (err as Error).message || (errors ?? []).map((e) => e.message).join('; ');
+      throw new ConfigError(`DATABASE_URL (--database-url): ${message} (${code})${hint}`);
     }
     throw err;
   }
@@ -79,7 +94,7 @@ async function serve(argv: string[]): Promise<void> {
 
 const [command, ...rest] = process.argv.slice(2);
 try {
-  if (command === 'serve' && rest.some((a) => HELP.has(a))) console.log(USAGE);
+  if (command === 'serve' && asksHelp(rest)) console.log(USAGE);
   else if (command === 'serve') await serve(rest);
   else if (command === undefined || HELP.has(command)) console.log(USAGE);
   else if (command === '--version' || command === 'version') console.log(version());

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import type { Row } from '../rows.ts';
+import { lockDataDir } from './dir-lock.ts';
 import { CACHE_SPILL_PAGES, COMMIT_SPACING_MS, LAZY_MS, PAGE_SIZE, WAL_BOUND_BYTES, WAL_RESTART_BYTES, WRITER_CACHE_KIB } from './tuning.ts';
 
 export { PAGE_SIZE, WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './tuning.ts';
@@ -106,11 +107,14 @@ export class Db implements Sql {
   #reading = false;
   /** told when a COMMIT fails: what was kept in memory about that transaction is void */
   onCommitFailed: () => void = () => undefined;
+  /** gives the data directory back (dir-lock.ts) */
+  #unlock: () => void = () => undefined;
 
   constructor(dataDir: string, opts: DbOptions = {}) {
     let file: string | null = null;
     if (dataDir !== ':memory:') {
       mkdirSync(dataDir, { recursive: true });
+      this.#unlock = lockDataDir(dataDir);
       file = path.join(dataDir, 'hookline.db');
     }
     this.file = file;
@@ -368,5 +372,6 @@ export class Db implements Sql {
     }
     // Closing the last connection checkpoints the WAL into the database file.
     if (this.#db.isOpen) this.#db.close();
+    this.#unlock();
   }
 }
