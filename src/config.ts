@@ -47,7 +47,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const OPTIONS = {
+/** `hookline serve`'s flags (parseArgs), for loadConfig and the CLI's help check. */
+export const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'data-dir': { type: 'string' },

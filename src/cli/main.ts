@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig } from '../config.ts';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, OPTIONS } from '../config.ts';
 import { createHookline } from '../hookline.ts';
 
 const USAGE = `hookline: phone calls in, webhooks out
@@ -19,15 +20,10 @@ hookline --version   the version`;
 
 const HELP = new Set(['help', '--help', '-h']);
 
-/** `serve … --help`: a help flag where an option stands, not an option's value (`--data-dir help`). */
+/** `serve … --help`: the flag where an option stands, not an option's value (`--data-dir help`); parsed as loadConfig parses. */
 function asksHelp(args: string[]): boolean {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--help' || a === '-h') return true;
-    // a flag with its value in the next argument (every flag but the boolean one takes a value)
-    if (a.startsWith('--') && !a.includes('=') && a !== '--allow-private-targets') i++;
-  }
-  return false;
+  const { values } = parseArgs({ args, options: { ...OPTIONS, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: false });
+  return values.help === true;
 }
 
 // A database that cannot be reached or used at start (no server, no such database, a role or

@@ -33,17 +33,18 @@ export function ingestionDriver(idleMs: number): CallDriver {
   // Rounded up to a step of at most a minute (1/240 of the idle time: 60 s of the default 4 h),
   // so the events of a live call rarely move the timer (each move is a write).
   const stepMs = Math.min(60_000, Math.max(1, Math.floor(idleMs / 240)));
+  const idleEnd = (heard: number): number => Math.ceil((heard + idleMs) / stepMs) * stepMs;
   return {
     name: INGESTION,
     place() {
       throw new Error('an ingested call is made by its first event, not placed');
     },
-    dueAt: (call, now) => (call.status === 'ended' ? null : Math.ceil(((heardAt(call) ?? now) + idleMs) / stepMs) * stepMs),
+    dueAt: (call, now) => (call.status === 'ended' ? null : idleEnd(heardAt(call) ?? now)),
     due(call, now) {
       // The engine plays a claimed timer again on the call re-read after a concurrent write: an
       // event the switch sent meanwhile has moved the idle time on.
       const heard = heardAt(call);
-      if (heard !== null && Math.ceil((heard + idleMs) / stepMs) * stepMs > now) return [];
+      if (heard !== null && idleEnd(heard) > now) return [];
       const outcome: Outcome = call.answered_at !== null ? 'completed' : 'failed';
       return applyEvents(call, [
         { type: 'call.error', leg: null, data: { message: `no event from the switch for ${Math.round(idleMs / 1000)} s` } },
