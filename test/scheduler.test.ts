@@ -37,7 +37,8 @@ class Reference {
   counts(now: number): { queued: number; pending: number; delivering: number; oldest_due_at: number | null } {
     const c = { queued: 0, pending: 0, delivering: 0, oldest_due_at: null as number | null };
     for (const e of this.byId.values()) {
-      c[e.state] += 1;
+      // a chain's follower (leased, not first in its line) is counted as waiting, as the log shows it
+      c[e.state === 'delivering' && !this.first(e) ? 'queued' : e.state] += 1;
       if (e.state === 'pending' && e.next_at <= now && (c.oldest_due_at === null || e.next_at < c.oldest_due_at)) c.oldest_due_at = e.next_at;
     }
     return c;

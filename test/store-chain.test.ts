@@ -80,6 +80,32 @@ for (const backend of BACKENDS) {
       assert.deepEqual(ids(await chainClaim(store, 'o2', T + 20, 0)), all.slice(1, 2));
     });
 
+    test('the log shows a chain’s followers as waiting and only its head as under way; the next once the head is done', async () => {
+      const T = epoch();
+      const acct = await newAccount(store);
+      const { ids: all } = await enqueue(store, acct, T, [1, 2, 3, 4].map((seq) => ({ seq, key: 'chain_v' })));
+      const before = (await store.stats(T)).deliveries;
+      const got = await chainClaim(store, 'o1', T, 15);
+      assert.deepEqual(ids(got), all, 'the head and its three followers, leased together');
+      // Nothing of a follower is sent before the head is done: waiting, as before the claim.
+      assert.equal((await getDelivery(store, acct, all[0]!)).status, 'delivering');
+      for (const id of all.slice(1)) assert.equal((await getDelivery(store, acct, id)).status, 'queued', id);
+      const under = await store.listDeliveries(acct, { status: 'delivering' }, 100, null);
+      assert.deepEqual(under.map((d) => d.id), all.slice(0, 1));
+      const waiting = await store.listDeliveries(acct, { status: 'pending' }, 100, null);
+      assert.deepEqual(waiting.map((d) => d.id).sort(), all.slice(1).sort());
+      const after = (await store.stats(T)).deliveries;
+      assert.deepEqual(
+        { delivering: after.delivering! - before.delivering!, queued: after.queued! - before.queued!, pending: after.pending! - before.pending! },
+        { delivering: 1, queued: 0, pending: -1 }, 'the counts: one under way more, one due less, the waiting ones as they were',
+      );
+      // The head succeeded: the first follower is now under way (sent next in the chain), the others still wait.
+      await store.recordAttempts([result('o1', got[0]!, 'succeeded', T + 10)], T + 10);
+      assert.equal((await getDelivery(store, acct, all[1]!)).status, 'delivering');
+      for (const id of all.slice(2)) assert.equal((await getDelivery(store, acct, id)).status, 'queued', id);
+      await store.releaseDeliveries('o1', T + 11, ids(got.slice(1)));
+    });
+
     test('a lease that runs out hands the whole chain back in order: the head first, never a follower alone', async () => {
       const T = epoch();
       const { line: all, got } = await line('chain_e', T, 15);

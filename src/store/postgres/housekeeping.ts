@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { RetentionCutoffs, StoreStats } from '../contract.ts';
+import { BEHIND } from './deliveries.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
 
 /**
@@ -48,6 +49,7 @@ export async function stats(c: Client, now: number): Promise<StoreStats> {
             (SELECT count(*) FROM delivery_queue WHERE status = 'queued') AS queued,
             (SELECT count(*) FROM delivery_queue WHERE status = 'pending') AS pending,
             (SELECT count(*) FROM delivery_queue WHERE status = 'delivering') AS delivering,
+            (SELECT count(*) FROM delivery_queue q WHERE q.status = 'delivering' AND ${BEHIND}) AS behind,
             (SELECT count(*) FROM deliveries WHERE status = 'dead') AS dead,
             (SELECT MIN(next_attempt_at) FROM delivery_queue WHERE status = 'pending' AND next_attempt_at <= $1) AS oldest`, [now]);
   let wal: number | null = null;
@@ -62,7 +64,8 @@ export async function stats(c: Client, now: number): Promise<StoreStats> {
   return {
     database_bytes: num(row?.db),
     wal_bytes: wal,
-    deliveries: { queued: num(row?.queued), pending: num(row?.pending), delivering: num(row?.delivering), dead: num(row?.dead) },
+    // a chain's followers count as waiting, as the log shows them (deliveries.ts BEHIND)
+    deliveries: { queued: num(row?.queued) + num(row?.behind), pending: num(row?.pending), delivering: num(row?.delivering) - num(row?.behind), dead: num(row?.dead) },
     oldest_due_at: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest),
   };
 }

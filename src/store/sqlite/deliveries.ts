@@ -18,7 +18,14 @@ export function recoverLeases(db: Sql): void {
 
 export function getDelivery(db: Sql, sched: Scheduler, accountId: string, id: string): Delivery | undefined {
   const row = db.get(`${WITH_REQUEST} WHERE d.id = ? AND d.account_id = ?`, id, accountId);
-  return row ? withState(deliveryFromRow(row), sched.get(id)) : undefined;
+  return row ? logState(sched, deliveryFromRow(row)) : undefined;
+}
+
+/** A stored delivery as the log shows it: in the queue's state, a chain's follower waiting (Scheduler.waitsBehind). */
+function logState(sched: Scheduler, d: Delivery): Delivery {
+  const e = sched.get(d.id);
+  const shown = withState(d, e);
+  return e && sched.waitsBehind(e) ? { ...shown, status: 'queued', locked_by: null, locked_until: null } : shown;
 }
 
 // The filters after the first term, one prepared statement for every combination of them.
@@ -45,10 +52,7 @@ export function listDeliveries(db: Sql, sched: Scheduler, accountId: string, f: 
   const rows = f.call_id === undefined
     ? db.all(LIST_BY_ACCOUNT, accountId, ...rest)
     : db.all(LIST_BY_CALL, f.call_id, accountId, ...rest);
-  return rows.map((r) => {
-    const d = deliveryFromRow(r);
-    return withState(d, sched.get(d.id));
-  });
+  return rows.map((r) => logState(sched, deliveryFromRow(r)));
 }
 
 export function listAttempts(db: Sql, deliveryIds: string[]): Attempt[] {

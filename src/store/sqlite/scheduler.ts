@@ -256,12 +256,29 @@ export class Scheduler {
       const top = heap.peek();
       if (top && top.next_at <= now && (oldest === null || top.next_at < oldest)) oldest = top.next_at;
     }
-    return { ...this.#n, pending: this.#n.pending + this.#w.spilledCount(), oldest_due_at: oldest };
+    // a chain's followers count as waiting (waitsBehind); at most a few thousand are leased
+    let behind = 0;
+    for (const e of this.#delivering) if (this.waitsBehind(e)) behind += 1;
+    return {
+      queued: this.#n.queued + behind, pending: this.#n.pending + this.#w.spilledCount(), delivering: this.#n.delivering - behind,
+      oldest_due_at: oldest,
+    };
   }
 
-  /** ids under way now, for the delivery log's view of them */
+  /**
+   * A leased entry that is not first in its line: a chain's follower (claim), leased with its
+   * head but sent only once the head is done. The delivery log shows it as waiting for an
+   * earlier event, not as under way: nothing of it has gone out.
+   */
+  waitsBehind(e: Entry): boolean {
+    return e.state === 'delivering' && head(this.#lines.get(e.order_key)?.calls.get(e.call_id)) !== e;
+  }
+
+  /** ids under way now (a chain's followers not among them), for the delivery log's view of them */
   deliveringIds(): string[] {
-    return [...this.#delivering].map((e) => e.id);
+    const out: string[] = [];
+    for (const e of this.#delivering) if (!this.waitsBehind(e)) out.push(e.id);
+    return out;
   }
 
   #heap(key: string): Heap {
