@@ -127,8 +127,9 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   } else if (!accountId && config.role !== 'worker') {
     // A worker serves no API: the key is the first API process's to make and print (a worker
     // that made it would print it in its own log, where nobody looks for it).
-    generatedApiKey = `hk_${randomToken(32)}`;
-    await store.setBootstrapKey(newId('acct', clock.now()), hashKey(generatedApiKey), clock.now());
+    // Only if no other process made one meanwhile (PostgreSQL: several starting together).
+    const key = `hk_${randomToken(32)}`;
+    if (await store.setBootstrapKey(newId('acct', clock.now()), hashKey(key), clock.now(), true)) generatedApiKey = key;
   }
 
   await store.recoverLeases(clock.now());

@@ -238,7 +238,13 @@ export interface Store {
 
   // accounts and keys
   getBootstrapAccount(): Promise<string | undefined>;
-  setBootstrapKey(accountId: string, keyHash: string, now: number): Promise<void>;
+  /**
+   * Makes this key the only bootstrap key (of `accountId`, made as the default account if it is
+   * new). With `onlyIfNone`, only when there is no bootstrap key yet, decided atomically across
+   * processes (two API processes starting together on a fresh database: one makes it, the
+   * other finds it); answers whether the key was stored.
+   */
+  setBootstrapKey(accountId: string, keyHash: string, now: number, onlyIfNone?: boolean): Promise<boolean>;
   createAccount(account: Account, keyHash: string): Promise<void>;
   findApiKey(keyHash: string): Promise<ApiKeyInfo | undefined>;
 

@@ -8,11 +8,22 @@ export async function getBootstrapAccount(c: Client): Promise<string | undefined
   return rows[0] ? String(rows[0].account_id) : undefined;
 }
 
-/** In the caller's transaction: the default account, and this key as its only bootstrap key. */
-export async function setBootstrapKey(c: pg.PoolClient, accountId: string, keyHash: string, now: number): Promise<void> {
+// pg_advisory_xact_lock key: "hookline bootstrap" (the migrations and the vacuum use others)
+const BOOTSTRAP_LOCK = 0x686c626b;
+
+/**
+ * In the caller's transaction: the default account, and this key as its only bootstrap key
+ * (with `onlyIfNone`, only if there is none). Under a transaction-scoped advisory lock: two
+ * processes that both found no key at their start would both have made one, and the one
+ * committed first, already printed in its log, would have been deleted by the other.
+ */
+export async function setBootstrapKey(c: pg.PoolClient, accountId: string, keyHash: string, now: number, onlyIfNone: boolean): Promise<boolean> {
+  await c.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
+  if (onlyIfNone && (await c.query('SELECT 1 FROM api_keys WHERE bootstrap LIMIT 1')).rowCount !== 0) return false;
   await c.query('INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [accountId, 'default', now]);
   await c.query('DELETE FROM api_keys WHERE bootstrap AND key_hash <> $1', [keyHash]);
   await c.query('INSERT INTO api_keys (key_hash, account_id, bootstrap, created_at) VALUES ($1, $2, TRUE, $3) ON CONFLICT (key_hash) DO NOTHING', [keyHash, accountId, now]);
+  return true;
 }
 
 /** In the caller's transaction. */

@@ -170,8 +170,8 @@ export class PostgresStore implements Store {
     return accounts.getBootstrapAccount(this.#pool);
   }
 
-  setBootstrapKey(accountId: string, keyHash: string, now: number): Promise<void> {
-    return this.#tx((c) => accounts.setBootstrapKey(c, accountId, keyHash, now));
+  setBootstrapKey(accountId: string, keyHash: string, now: number, onlyIfNone = false): Promise<boolean> {
+    return this.#tx((c) => accounts.setBootstrapKey(c, accountId, keyHash, now, onlyIfNone));
   }
 
   createAccount(a: Account, keyHash: string): Promise<void> {

@@ -8,10 +8,13 @@ export function getBootstrapAccount(db: Sql): string | undefined {
   return row ? String(row.account_id) : undefined;
 }
 
-export function setBootstrapKey(db: Sql, accountId: string, keyHash: string, now: number): void {
+/** In a write of its own (one process per data directory: nothing else writes meanwhile). */
+export function setBootstrapKey(db: Sql, accountId: string, keyHash: string, now: number, onlyIfNone: boolean): boolean {
+  if (onlyIfNone && getBootstrapAccount(db) !== undefined) return false;
   db.run('INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING', accountId, 'default', now);
   db.run('DELETE FROM api_keys WHERE bootstrap = 1 AND key_hash <> ?', keyHash);
   db.run('INSERT INTO api_keys (key_hash, account_id, bootstrap, created_at) VALUES (?, ?, 1, ?) ON CONFLICT (key_hash) DO NOTHING', keyHash, accountId, now);
+  return true;
 }
 
 export function createAccount(db: Sql, a: Account, keyHash: string): void {

@@ -168,8 +168,8 @@ export class SqliteStore implements Store {
     return accounts.getBootstrapAccount(this.#db);
   }
 
-  setBootstrapKey(accountId: string, keyHash: string, now: number): Promise<void> {
-    return this.#db.write(() => accounts.setBootstrapKey(this.#db, accountId, keyHash, now));
+  setBootstrapKey(accountId: string, keyHash: string, now: number, onlyIfNone = false): Promise<boolean> {
+    return this.#db.write(() => accounts.setBootstrapKey(this.#db, accountId, keyHash, now, onlyIfNone));
   }
 
   createAccount(a: Account, keyHash: string): Promise<void> {
