@@ -38,10 +38,13 @@ export const WORKER_YOUNG_GENERATION_MB = 3 * SEMI_SPACE_MB;
  * peak low (before the windows bounded a backlog); in workload (b) the thread then ran a full GC
  * every ~18 MB promoted, each marking its ~36 MB of live data: 6 full GCs, 1,156 ms of V8's
  * helper threads marking (`--trace-gc-nvp`, bench/gc-trace.ts). With 4,096: 2 full GCs, 384 ms.
- * bench/ab.ts, three pairs (session 25): CPU per 1,000 deliveries, "other" (the GC helpers)
- * −4.7 ms in (b) and −6.8 in (a), every pair lower; totals −2.7 and −9.9 ms. With a 100,000
- * backlog (`--backlog 100000`): RSS growth 17 MB (≤ 100), slowdown 11.2 % (< 20), the thread's
- * heap peak 113 MB without the backlog and 122 with it.
+ * bench/ab.ts (session 25), CPU per 1,000 deliveries: three pairs, "other" (the GC helpers)
+ * −4.7 ms in (b) and −6.8 in (a), every pair lower, totals −2.7 and −9.9; four more pairs, (b)
+ * −10.0 total (every pair lower: −29.6, −14.3, −4.4, −5.8), "other" −6.2, (a) −13.2. The price
+ * is memory: Hookline's RSS peak in a full `npm run bench` 485–509 → 545–652 MB (the thread's
+ * heap may reach ~4 × its live data before a full GC). With a 100,000 backlog (`--backlog
+ * 100000`): RSS growth 17 MB (≤ 100), slowdown 11.2 % (< 20), the thread's heap peak 113 MB
+ * without the backlog and 122 with it.
  */
 export const WORKER_OLD_GENERATION_MB = 4096;
 
