@@ -130,6 +130,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
     // Only if no other process made one meanwhile (PostgreSQL: several starting together).
     const key = `hk_${randomToken(32)}`;
     if (await store.setBootstrapKey(newId('acct', clock.now()), hashKey(key), clock.now(), true)) generatedApiKey = key;
+    else log.info('the bootstrap API key was made by another process starting at the same time (see its output)');
   }
 
   await store.recoverLeases(clock.now());

@@ -54,9 +54,11 @@ for (const backend of BACKENDS) {
       const T = epoch();
       const { acct, line: all, got } = await line('chain_b', T, 15);
       await store.releaseDeliveries('o1', T + 10, ids(got));
-      for (const id of all.slice(1)) assert.notEqual((await getDelivery(store, acct, id)).status, 'delivering');
       const again = await chainClaim(store, 'o2', T + 20, 0);
       assert.deepEqual(ids(again), all.slice(0, 1), 'the head, and only the head, is due');
+      // and the followers are free again: the head's next claim takes them with it
+      await store.releaseDeliveries('o2', T + 30, ids(again));
+      assert.deepEqual(ids(await chainClaim(store, 'o3', T + 40, 15)), all);
     });
 
     test('the head is retried later: the followers go back behind it and wait for its success', async () => {
@@ -89,7 +91,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(ids(got), all, 'the head and its three followers, leased together');
       // Nothing of a follower is sent before the head is done: waiting, as before the claim.
       assert.equal((await getDelivery(store, acct, all[0]!)).status, 'delivering');
-      for (const id of all.slice(1)) assert.equal((await getDelivery(store, acct, id)).status, 'queued', id);
+      for (const id of all.slice(1)) {
+        const f = await getDelivery(store, acct, id);
+        assert.deepEqual([f.status, f.locked_by, f.locked_until], ['queued', null, null], id);
+      }
       const under = await store.listDeliveries(acct, { status: 'delivering' }, 100, null);
       assert.deepEqual(under.map((d) => d.id), all.slice(0, 1));
       const waiting = await store.listDeliveries(acct, { status: 'pending' }, 100, null);
@@ -104,6 +109,20 @@ for (const backend of BACKENDS) {
       assert.equal((await getDelivery(store, acct, all[1]!)).status, 'delivering');
       for (const id of all.slice(2)) assert.equal((await getDelivery(store, acct, id)).status, 'queued', id);
       await store.releaseDeliveries('o1', T + 11, ids(got.slice(1)));
+    });
+
+    test('an earlier event retried by hand while a later one is under way: the later one shows under way', async () => {
+      const T = epoch();
+      const acct = await newAccount(store);
+      const { ids: all } = await enqueue(store, acct, T, [1, 2].map((seq) => ({ seq, key: 'chain_r' })));
+      const first = await chainClaim(store, 'o1', T, 0);
+      await store.recordAttempts([result('o1', first[0]!, 'succeeded', T + 10)], T + 10);
+      const second = await chainClaim(store, 'o1', T + 20, 0);
+      assert.deepEqual(ids(second), all.slice(1));
+      assert.equal(await store.retryDelivery(acct, all[0]!, T + 30), true);
+      assert.equal((await getDelivery(store, acct, all[1]!)).status, 'delivering');
+      assert.deepEqual((await store.listDeliveries(acct, { status: 'delivering' }, 100, null)).map((d) => d.id), all.slice(1));
+      await store.releaseDeliveries('o1', T + 40);
     });
 
     test('a lease that runs out hands the whole chain back in order: the head first, never a follower alone', async () => {

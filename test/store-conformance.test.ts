@@ -85,33 +85,6 @@ for (const backend of BACKENDS) {
       await assert.rejects(store.createAccount({ id: acct, name: 'dup', created_at: 5000 }, 'hash_dup'));
       assert.equal(await store.findApiKey('hash_dup'), undefined);
       assert.equal(await store.findApiKey('hash_unknown'), undefined);
-      // Made only if there is none (a start without HOOKLINE_API_KEY): there is one, nothing changes.
-      assert.equal(await store.setBootstrapKey(newId('acct'), 'hash_boot_3', 6000, true), false);
-      assert.equal(await store.findApiKey('hash_boot_3'), undefined);
-      assert.deepEqual(await store.findApiKey('hash_boot_2'), { account_id: boot, bootstrap: true });
-      assert.equal(await store.getBootstrapAccount(), boot);
-    });
-
-    // Two API processes starting together on a fresh database, neither with HOOKLINE_API_KEY:
-    // both found no key; one makes it (and prints it), the others find it made.
-    if (backend.shared) test('a bootstrap key made only if none, by several processes at once: exactly one is', async () => {
-      for (let round = 0; round < 5; round++) {
-        const fresh = await backend.open();
-        try {
-          await fresh.store.migrate();
-          const stores = [fresh.store, fresh.another!(), fresh.another!()];
-          const accts = stores.map(() => newId('acct'));
-          const made = await Promise.all(stores.map((st, i) => st.setBootstrapKey(accts[i]!, `hash_race_${i}`, 1000, true)));
-          assert.equal(made.filter(Boolean).length, 1, `round ${round}: ${made}`);
-          const w = made.indexOf(true);
-          assert.equal(await fresh.store.getBootstrapAccount(), accts[w]);
-          for (let i = 0; i < stores.length; i++) {
-            assert.deepEqual(await fresh.store.findApiKey(`hash_race_${i}`), i === w ? { account_id: accts[w], bootstrap: true } : undefined);
-          }
-        } finally {
-          await fresh.cleanup();
-        }
-      }
     });
 
     test('writeCall inserts; an update needs the version read; a stale one answers false and writes nothing', async () => {

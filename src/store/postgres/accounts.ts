@@ -18,6 +18,8 @@ const BOOTSTRAP_LOCK = 0x686c626b;
  * committed first, already printed in its log, would have been deleted by the other.
  */
 export async function setBootstrapKey(c: pg.PoolClient, accountId: string, keyHash: string, now: number, onlyIfNone: boolean): Promise<boolean> {
+  // READ COMMITTED whatever the server's default: the check below must see a key committed while it waited for the lock
+  await c.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
   await c.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
   if (onlyIfNone && (await c.query('SELECT 1 FROM api_keys WHERE bootstrap LIMIT 1')).rowCount !== 0) return false;
   await c.query('INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [accountId, 'default', now]);

@@ -4,14 +4,17 @@ import { LOG_COLUMNS, releaseStep } from './queue.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
 
 /**
- * A leased queue row with an earlier one of its line still in the queue: a chain's follower
+ * A leased queue row behind an earlier row of its line under the same lease: a chain's follower
  * (claims lease a head's queued followers with it), sent only once the rows before it are done.
- * The log shows it as waiting for an earlier event, not as under way. Through
- * delivery_queue_in_order, one probe.
+ * The log shows it as waiting for an earlier event, not as under way. The same lease, not any
+ * earlier row (queue.ts HANDED_BACK_STATUS): an earlier event retried by hand while a later one
+ * is being sent leaves the later one under way. Through delivery_queue_in_order, one probe.
  */
-export const BEHIND = `EXISTS (SELECT 1 FROM delivery_queue e WHERE e.order_key = q.order_key AND e.call_id = q.call_id AND e.event_seq < q.event_seq)`;
+export const BEHIND = `EXISTS (SELECT 1 FROM delivery_queue e
+  WHERE e.order_key = q.order_key AND e.call_id = q.call_id AND e.event_seq < q.event_seq AND e.locked_by = q.locked_by)`;
+const FOLLOWER = `q.status = 'delivering' AND ${BEHIND}`;
 /** a delivery's status as the log shows it: its queue row's while open (a follower: queued), else its log row's */
-const STATUS = `CASE WHEN q.status = 'delivering' AND ${BEHIND} THEN 'queued' ELSE COALESCE(q.status, d.status) END`;
+const STATUS = `CASE WHEN ${FOLLOWER} THEN 'queued' ELSE COALESCE(q.status, d.status) END`;
 
 /**
  * The delivery log on PostgreSQL and the queue's smaller operations: when the next delivery
@@ -21,7 +24,7 @@ const STATUS = `CASE WHEN q.status = 'delivering' AND ${BEHIND} THEN 'queued' EL
  * status, next attempt, lease), a pkey probe each.
  */
 const READ = `SELECT ${LOG_COLUMNS}, ${STATUS} AS status, COALESCE(q.next_attempt_at, d.next_attempt_at) AS next_attempt_at,
-       q.locked_by, q.locked_until, r.request
+       CASE WHEN ${FOLLOWER} THEN NULL ELSE q.locked_by END AS locked_by, CASE WHEN ${FOLLOWER} THEN NULL ELSE q.locked_until END AS locked_until, r.request
      FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id LEFT JOIN delivery_queue q ON q.id = d.id`;
 
 export async function nextDeliveryDue(c: Client, now: number): Promise<number | null> {
@@ -45,7 +48,7 @@ export async function getDelivery(c: Client, accountId: string, id: string): Pro
 // written as `($3 IS NULL OR d.call_id = $3)` in one named statement, a generic plan cannot use
 // that index and walks the account's deliveries newest first until it has found the call's.
 const LIST_REST = `AND ($2::text IS NULL OR d.id < $2) AND ($4::text IS NULL OR d.target_id = $4)
-       AND ($5::text IS NULL OR ${STATUS} = $5 OR ($5 = 'pending' AND ${STATUS} = 'queued'))
+       AND ($5::text IS NULL OR ${STATUS} IN ($5, CASE WHEN $5 = 'pending' THEN 'queued' END))
      ORDER BY d.id DESC LIMIT $6`;
 
 export async function listDeliveries(c: Client, accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]> {
