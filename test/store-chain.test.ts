@@ -52,7 +52,7 @@ for (const backend of BACKENDS) {
 
     test('a chain handed back: its head is due again, the rest wait behind it', async () => {
       const T = epoch();
-      const { acct, line: all, got } = await line('chain_b', T, 15);
+      const { line: all, got } = await line('chain_b', T, 15);
       await store.releaseDeliveries('o1', T + 10, ids(got));
       const again = await chainClaim(store, 'o2', T + 20, 0);
       assert.deepEqual(ids(again), all.slice(0, 1), 'the head, and only the head, is due');
