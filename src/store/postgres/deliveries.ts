@@ -12,20 +12,20 @@ import { countOf, rowsOf, type Client } from './sql.ts';
  */
 export const BEHIND = `EXISTS (SELECT 1 FROM delivery_queue e
   WHERE e.order_key = q.order_key AND e.call_id = q.call_id AND e.event_seq < q.event_seq AND e.locked_by = q.locked_by)`;
-const FOLLOWER = `q.status = 'delivering' AND ${BEHIND}`;
 /** a delivery's status as the log shows it: its queue row's while open (a follower: queued), else its log row's */
-const STATUS = `CASE WHEN ${FOLLOWER} THEN 'queued' ELSE COALESCE(q.status, d.status) END`;
+const STATUS = `CASE WHEN f.behind THEN 'queued' ELSE COALESCE(q.status, d.status) END`;
 
 /**
  * The delivery log on PostgreSQL and the queue's smaller operations: when the next delivery
  * falls due, handing leases back, manual retry. Claims and settles are in queue.ts.
  *
  * A delivery is read from its log row and, while it is open, its queue row (delivery_queue:
- * status, next attempt, lease), a pkey probe each.
+ * status, next attempt, lease), a pkey probe each; whether it is a chain's follower (BEHIND) is worked out once per row (f).
  */
 const READ = `SELECT ${LOG_COLUMNS}, ${STATUS} AS status, COALESCE(q.next_attempt_at, d.next_attempt_at) AS next_attempt_at,
-       CASE WHEN ${FOLLOWER} THEN NULL ELSE q.locked_by END AS locked_by, CASE WHEN ${FOLLOWER} THEN NULL ELSE q.locked_until END AS locked_until, r.request
-     FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id LEFT JOIN delivery_queue q ON q.id = d.id`;
+       CASE WHEN f.behind THEN NULL ELSE q.locked_by END AS locked_by, CASE WHEN f.behind THEN NULL ELSE q.locked_until END AS locked_until, r.request
+     FROM deliveries d JOIN delivery_requests r ON r.delivery_id = d.id LEFT JOIN delivery_queue q ON q.id = d.id
+     LEFT JOIN LATERAL (SELECT q.status = 'delivering' AND ${BEHIND} AS behind) f ON true`;
 
 export async function nextDeliveryDue(c: Client, now: number): Promise<number | null> {
   const rows = await rowsOf(c, 'deliveries_next_after',
