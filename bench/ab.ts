@@ -10,7 +10,7 @@
  * (the other revision in a temporary `git worktree` sharing this one's node_modules and dist),
  * and its figures are read back from the results JSON it writes.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,12 @@ const here = path.resolve(import.meta.dirname, '..');
 const dash = process.argv.indexOf('--');
 const own = dash === -1 ? process.argv.slice(2) : process.argv.slice(2, dash);
 const benchArgs = dash === -1 ? [] : process.argv.slice(dash + 1);
-const { values, positionals } = parseArgs({ args: own, allowPositionals: true, options: { pairs: { type: 'string' }, 'this-args': { type: 'string' } } });
+const { values, positionals } = parseArgs({ args: own, allowPositionals: true, options: { pairs: { type: 'string' }, 'this-args': { type: 'string' }, together: { type: 'boolean' } } });
+// --together: both sides of a pair run at the same time, sharing the machine's weather (its
+// speed moves ±40 % within minutes, so alternating runs of the same code differ by ±15 ms of CPU
+// per 1,000 deliveries). Each then has about half the machine: compare CPU per 1,000
+// deliveries, not deliveries/s against a ceiling measured under the other's load.
+const together = values.together === true;
 // Bench args for this checkout's runs only (e.g. `--this-args=--node-args=--max-semi-space-size=64`
 // against the same revision): a flag measured the same way as a change.
 const thisArgs = values['this-args']?.split(' ').filter((a) => a !== '') ?? [];
@@ -54,11 +59,12 @@ function cpuOf(phase: Record<string, unknown> | undefined): number[] {
   return [Number(phase?.cpu_ms_per_1000 ?? NaN), t.main ?? NaN, t.delivery ?? NaN, t.other ?? NaN];
 }
 
-function run(tree: string, extra: string[] = []): Figures {
+async function run(tree: string, extra: string[] = []): Promise<Figures> {
   const before = newestResult(tree);
-  const r = spawnSync(process.execPath, ['bench/run.ts', '--repeat', '1', '--no-peers', '--duration', '5', ...benchArgs, ...extra], { cwd: tree, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['bench/run.ts', '--repeat', '1', '--no-peers', '--duration', '5', ...benchArgs, ...extra], { cwd: tree, stdio: ['ignore', 'ignore', 'inherit'] });
+  const status = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const file = newestResult(tree);
-  if (r.status !== 0 || !file || file === before) throw new Error(`the bench in ${tree} failed (exit ${r.status})`);
+  if (status !== 0 || !file || file === before) throw new Error(`the bench in ${tree} failed (exit ${status})`);
   const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown> & { ceiling: { rps: number } }>;
   const b = j.switch_batches as Record<string, unknown>;
   const a = j.full_speed as Record<string, unknown>;
@@ -86,16 +92,24 @@ const tree = path.join(other, 'tree');
 execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: here, stdio: 'ignore' });
 try {
   for (const shared of ['node_modules', 'dist']) if (existsSync(path.join(here, shared))) symlinkSync(path.join(here, shared), path.join(tree, shared));
-  console.log(`this checkout against ${rev}: ${pairs} pairs of \`bench/run.ts --repeat 1 --no-peers --duration 5 ${benchArgs.join(' ')}\`, alternating`);
+  console.log(`this checkout against ${rev}: ${pairs} pairs${together ? ' (each pair at the same time)' : ''} of \`bench/run.ts --repeat 1 --no-peers --duration 5 ${benchArgs.join(' ')}\`, alternating`);
   console.log(`${'side'.padEnd(6)}  ceiling  (b) /s  (b) ÷ c  (a) /s  (a) ÷ c  (b) CPU total/main/delivery/other  (a) CPU total/main/delivery/other`);
   const diffs: number[][] = [];
   for (let i = 0; i < pairs; i++) {
     // A B, then B A: neither side always runs second.
     const order = i % 2 === 0 ? ['this', rev] : [rev, 'this'];
     const got: Record<string, Figures> = {};
-    for (const side of order) {
-      got[side] = side === 'this' ? run(here, thisArgs) : run(tree);
-      console.log(row(side === 'this' ? 'this' : 'that', got[side]!));
+    const runSide = (side: string): Promise<Figures> => (side === 'this' ? run(here, thisArgs) : run(tree));
+    if (together) {
+      const [first, second] = await Promise.all(order.map((side) => runSide(side)));
+      got[order[0]!] = first!;
+      got[order[1]!] = second!;
+      for (const side of order) console.log(row(side === 'this' ? 'this' : 'that', got[side]!));
+    } else {
+      for (const side of order) {
+        got[side] = await runSide(side);
+        console.log(row(side === 'this' ? 'this' : 'that', got[side]!));
+      }
     }
     const t = got.this!;
     const o = got[rev]!;
