@@ -101,9 +101,12 @@ try {
     const got: Record<string, Figures> = {};
     const runSide = (side: string): Promise<Figures> => (side === 'this' ? run(here, thisArgs) : run(tree));
     if (together) {
-      const [first, second] = await Promise.all(order.map((side) => runSide(side)));
-      got[order[0]!] = first!;
-      got[order[1]!] = second!;
+      // Both settle before a failure is thrown: the worktree is removed only once neither runs in it.
+      const settled = await Promise.allSettled(order.map((side) => runSide(side)));
+      for (const [k, r] of settled.entries()) {
+        if (r.status === 'rejected') throw r.reason;
+        got[order[k]!] = r.value;
+      }
       for (const side of order) console.log(row(side === 'this' ? 'this' : 'that', got[side]!));
     } else {
       for (const side of order) {
