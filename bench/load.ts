@@ -23,8 +23,11 @@ export interface CeilingResult {
  * As many POSTs as undici can make with `inFlight` requests outstanding on an Agent configured
  * like Hookline's Sender (keep-alive, 128 connections per origin). The body is a real delivery
  * body with a fresh occurred_at each time, so the receiver does the same work as for Hookline.
+ * `tag` makes each round's webhook-ids and receiver bucket its own: with the same ids every
+ * round, the receiver found round 2's ids already seen and skipped adding them to its set of
+ * ids, work it does for every one of Hookline's deliveries (each id new).
  */
-export async function rawCeiling(receiverUrl: string, sampleBody: string, durationMs: number, inFlight = 128): Promise<CeilingResult> {
+export async function rawCeiling(receiverUrl: string, sampleBody: string, durationMs: number, inFlight = 128, tag = ''): Promise<CeilingResult> {
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 128 });
   const mark = '"occurred_at":"';
   const at = sampleBody.indexOf(mark);
@@ -42,7 +45,7 @@ export async function rawCeiling(receiverUrl: string, sampleBody: string, durati
       try {
         const res = await agent.request({
           origin, path: '/raw', method: 'POST',
-          headers: { 'content-type': 'application/json', 'webhook-id': `raw_${w}_${n}`, 'bench-phase': 'ceiling' },
+          headers: { 'content-type': 'application/json', 'webhook-id': `raw${tag}_${w}_${n}`, 'bench-phase': `ceiling${tag}` },
           body: head + new Date().toISOString() + tail,
         });
         await res.body.text();

@@ -121,7 +121,10 @@ interface PeerSetup {
 }
 
 /** Runs one peer's phase against the receiver: produce, wait for every delivery, measure. */
-async function measure(rx: Child<{ url: string }>, s: PeerSetup, phase: string, bodies: Bodies, events: number, waitMs: number): Promise<PeerResult> {
+async function measure(rx: Child<{ url: string }>, s: PeerSetup, phase: string, bodies: Bodies, events: number, warm: number, waitMs: number): Promise<PeerResult> {
+  // The worker is a fresh process: warmed as Hookline is before its rounds (WARMUP_EVENTS), not measured.
+  const w = await produce(`${phase}_warmup`, bodies, warm, s.enqueue);
+  await waitForDeliveries(rx, `${phase}_warmup`, w.jobs, waitMs);
   log(`${phase}: ${s.name} ${s.version}, ${events} jobs in addBulk/addJobs batches of ${BATCH_EVENTS} (${BATCHES_IN_FLIGHT} in flight), worker concurrency ${PEER_CONCURRENCY}`);
   const meter = new CpuMeter([s.worker, rx], s.storeCpu, s.name === 'bullmq' ? 'redis' : 'postgres');
   const rss = sampleRss([s.worker]);
@@ -146,10 +149,10 @@ async function measure(rx: Child<{ url: string }>, s: PeerSetup, phase: string, 
 const workerScript = new URL('./peer-worker.ts', import.meta.url).pathname;
 
 /** What a peer's phase needs; `tag` tells rounds apart (receiver phase, queue and database names). */
-export interface PeerRun { bodies: Bodies; events: number; stamp: string; tag: string; waitMs: number }
+export interface PeerRun { bodies: Bodies; events: number; warm: number; stamp: string; tag: string; waitMs: number }
 
 /** BullMQ on Redis 127.0.0.1:6379, or why it was skipped. */
-export async function bullmqPeer(rx: Child<{ url: string }>, { bodies, events, stamp, tag, waitMs }: PeerRun): Promise<PeerOutcome> {
+export async function bullmqPeer(rx: Child<{ url: string }>, { bodies, events, warm, stamp, tag, waitMs }: PeerRun): Promise<PeerOutcome> {
   const { Queue } = await import('bullmq');
   const { Redis } = await import('ioredis');
   const probe = new Redis({ ...REDIS, lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -182,7 +185,7 @@ export async function bullmqPeer(rx: Child<{ url: string }>, { bodies, events, s
         return ms === null ? null : new Map([[redisPid!, ms]]);
       },
       enqueue: (jobs) => queue.addBulk(jobs.map((data) => ({ name: 'deliver', data, opts }))),
-    }, `peer_bullmq${tag}`, bodies, events, waitMs);
+    }, `peer_bullmq${tag}`, bodies, events, warm, waitMs);
   } finally {
     await worker?.stop();
     await queue.obliterate({ force: true }).catch((err: unknown) => log(`could not obliterate BullMQ queue ${name}: ${(err as Error).message}`));
@@ -191,7 +194,7 @@ export async function bullmqPeer(rx: Child<{ url: string }>, { bodies, events, s
 }
 
 /** graphile-worker on a fresh database of the bench's PostgreSQL server, dropped afterwards. */
-export async function graphilePeer(rx: Child<{ url: string }>, { bodies, events, stamp, tag, waitMs }: PeerRun): Promise<PeerOutcome> {
+export async function graphilePeer(rx: Child<{ url: string }>, { bodies, events, warm, stamp, tag, waitMs }: PeerRun): Promise<PeerOutcome> {
   const { makeWorkerUtils } = await import('graphile-worker');
   const adminUrl = process.env.HOOKLINE_BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
   let db;
@@ -217,7 +220,7 @@ export async function graphilePeer(rx: Child<{ url: string }>, { bodies, events,
       config: { database: db.name, max_attempts: ATTEMPTS, backoff: 'built in: exp(min(attempts, 10)) s', ...config },
       storeCpu: () => db.cpu(),
       enqueue: (jobs) => utils.addJobs(jobs.map((payload) => ({ identifier: 'deliver', payload, maxAttempts: ATTEMPTS }))),
-    }, `peer_graphile${tag}`, bodies, events, waitMs);
+    }, `peer_graphile${tag}`, bodies, events, warm, waitMs);
   } finally {
     await worker?.stop();
     await utils.release();

@@ -13,6 +13,12 @@ import { summarize, type Summary } from './stats.ts';
 export const SWITCH_EVENTS_PER_CALL = 5;
 export const BATCH_EVENTS = 1000; // the route's maximum
 export const BATCHES_IN_FLIGHT = 4;
+/**
+ * Events (or a peer's jobs) of a warm-up before the measured rounds: Hookline's (b) warm-up, and
+ * each peer's worker before each of its rounds (a fresh process each time). With 5,000 V8 was
+ * still compiling Hookline's hot path through round 1 (throughput.ts says what was measured).
+ */
+export const WARMUP_EVENTS = 25_000;
 
 export interface BatchLoadResult {
   mode: 'batched';

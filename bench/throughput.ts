@@ -25,7 +25,7 @@ import {
 import type { IsolationContext } from './isolation.ts';
 import { sampleRss } from './rss.ts';
 import { summarize } from './stats.ts';
-import { BATCH_EVENTS, BATCHES_IN_FLIGHT, switchBatches, SWITCH_EVENTS_PER_CALL } from './switch.ts';
+import { BATCH_EVENTS, BATCHES_IN_FLIGHT, switchBatches, SWITCH_EVENTS_PER_CALL, WARMUP_EVENTS } from './switch.ts';
 import { perThousand, threadCpu } from './threads.ts';
 
 export const THROUGHPUT_TARGETS = {
@@ -159,9 +159,14 @@ export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
   const ep = await c.api.json('POST', '/v1/endpoints', { url: `${c.rx.info.url}/hook`, concurrency: PEER_CONCURRENCY, description: 'bench receiver' });
   if (ep.status !== 201) throw new Error(`creating the endpoint answered ${ep.status}: ${JSON.stringify(ep.body)}`);
   await warmUp(c);
+  const warm = o.quick ? 1000 : WARMUP_EVENTS;
   // A (b) warm-up too: its first batches JIT the ingestion path, and its body is the one the
-  // ceiling and the peers send (a switch call's delivery, ≈ 1 KB).
-  const wb = await switchPhase(c, 'warmup_b', o.quick ? 1000 : 5000, 20_000);
+  // ceiling and the peers send (a switch call's delivery, ≈ 1 KB). WARMUP_EVENTS, not 5,000:
+  // after 5,000 V8 was still compiling the hot path through round 1 — that round's (b) "other"
+  // CPU (V8's helper threads) read 3–10 µs a delivery above round 2's in four runs of session
+  // 27 (20.0/12.6, 21.4/18.1, 28.7/20.7, 22.2/12.2); with 25,000 the same in both (16.2/14.7,
+  // 14.4/13.9). A running service compiled its hot path long ago: the rounds measure that.
+  const wb = await switchPhase(c, 'warmup_b', warm, 30_000);
   const sample = (await c.rx.ask<Stats>('stats', { phase: 'warmup_b', samples: true })).sample;
   if (!sample || wb.received === 0) throw new Error('no switch event reached the receiver during the warm-up');
   const bodies = new Bodies(sample);
@@ -176,9 +181,9 @@ export async function throughput(c: IsolationContext, o: Opts, stamp: string) {
     if (o.repeat > 1) log(`round ${i} of ${o.repeat}`);
     log(`raw undici ceiling (${o.ceilingS} s)`);
     const m0 = await c.meter.sample();
-    const ceiling = await rawCeiling(c.rx.info.url, sample, o.ceilingS * 1000);
+    const ceiling = await rawCeiling(c.rx.info.url, sample, o.ceilingS * 1000, undefined, `_${i}`);
     const ceilingCpu = CpuMeter.pct(m0, await c.meter.sample());
-    const run = { bodies, events: o.events, stamp, tag, waitMs: drainMs };
+    const run = { bodies, events: o.events, warm, stamp, tag, waitMs: drainMs };
     const peers: PeerOutcome[] = [];
     if (o.peers) peers.push(await bullmqPeer(c.rx, run));
     const perfFile = o.perf && i === 1 ? path.join(tmpdir(), `hookline-perf-${stamp}.data`) : undefined;
