@@ -3,6 +3,8 @@
  * generator, every Hookline process, the receiver), PostgreSQL's processes serving the run, what
  * the rest of the machine used meanwhile (`others`: a run that shares the machine is not a clean
  * measurement) and time spent waiting on the disk (`iowait`, e.g. SQLite or WAL syncs).
+ * `others` counts the hypervisor's steal too (time this VM's CPUs were given to other guests,
+ * which slows every thread of ours alike); `steal` says how much of it that was.
  */
 import { readFileSync } from 'node:fs';
 import { usage, type Child } from './ipc.ts';
@@ -17,7 +19,7 @@ export interface CpuSample {
   postgres: Map<number, number> | null;
   /** what `postgres` is reported as */
   storeName: string;
-  machine: { busy: number; iowait: number } | null;
+  machine: { busy: number; iowait: number; steal: number } | null;
 }
 
 /** Whole-machine busy and iowait CPU ms so far (Linux /proc/stat; USER_HZ is 100 there). */
@@ -25,7 +27,7 @@ function machineCpu(): CpuSample['machine'] {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const [user = 0, nice = 0, system = 0, , iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
-    return { busy: (user + nice + system + irq + softirq + steal) * 10, iowait: iowait * 10 };
+    return { busy: (user + nice + system + irq + softirq + steal) * 10, iowait: iowait * 10, steal: steal * 10 };
   } catch {
     return null;
   }
@@ -81,6 +83,7 @@ export class CpuMeter {
     if (a.machine && b.machine) {
       out.others = pct(Math.max(0, b.machine.busy - a.machine.busy - known));
       out.iowait = pct(b.machine.iowait - a.machine.iowait);
+      out.steal = pct(b.machine.steal - a.machine.steal);
     }
     return out;
   }

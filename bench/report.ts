@@ -10,7 +10,10 @@ export const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
 /** The CPU columns of a run: one process on SQLite; api, workers and PostgreSQL on PostgreSQL. */
 export function cpuColumns(r: any): { header: string; cell: (c: Record<string, number>, p?: string) => string } {
-  const tail = (c: Record<string, number>, p: string) => `${c[p + 'others'] ?? '–'}, ${c[p + 'iowait'] ?? '–'}`;
+  // steal (the hypervisor's other guests) is part of `others`; shown from 3 % of a core (a quiet
+  // run reads 0–2, and `others` is rounded after our own processes' CPU is taken off)
+  const tail = (c: Record<string, number>, p: string) =>
+    `${c[p + 'others'] ?? '–'}${(c[p + 'steal'] ?? 0) >= 3 ? ` (steal ${c[p + 'steal']})` : ''}, ${c[p + 'iowait'] ?? '–'}`;
   if (r.workers === null) {
     return {
       header: 'this process / hookline / receiver | other processes, iowait',
