@@ -85,6 +85,20 @@ test('a batch must hold 1 to 1,000 events; the single-event form is unchanged', 
   const odd = await s.api('POST', '/v1/call-events', { events: [{ event_id: 'e', call_id: 'c', type: 'leg.ringing' }], extra: 1 });
   assert.equal(odd.status, 400);
   assert.equal(odd.body.code, 'unknown_field');
+  const notList = await s.api('POST', '/v1/call-events', { events: { event_id: 'e' } });
+  assert.equal(notList.status, 400);
+  assert.equal(notList.body.field, 'events');
+
+  // An element that is not an object is a bad event like any other: answered alone, in its place.
+  const u = randomUUID();
+  const good = { event_id: `ok-${u}`, call_id: `sw-ok-${u}`, type: 'leg.initiated', ...PARTIES };
+  const mixed = await s.api('POST', '/v1/call-events', { events: [null, good, 42, 'leg.ringing', [good]] });
+  assert.equal(mixed.status, 200, JSON.stringify(mixed.body));
+  const res = mixed.body.data as { event_id: string | null; status: number; call_id?: string; error?: { code: string } }[];
+  assert.deepEqual(res.map((x) => x.status), [400, 201, 400, 400, 400]);
+  assert.deepEqual(res.map((x) => x.event_id), [null, good.event_id, null, null, null]);
+  assert.ok(res.filter((x) => x.status === 400).every((x) => x.error?.code === 'invalid_field'), JSON.stringify(res));
+  assert.match(res[1]!.call_id!, /^call_/);
 
   const one = await s.api('POST', '/v1/call-events', { event_id: `one-${randomUUID()}`, call_id: `sw-one-${randomUUID()}`, type: 'leg.initiated', ...PARTIES });
   assert.equal(one.status, 201);

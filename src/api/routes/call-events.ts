@@ -1,6 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { toProblem } from '../../errors.ts';
-import { IngestBatch, IngestBody } from '../schemas.ts';
+import { IngestBatch, IngestBody, MAX_INGEST_BATCH, Obj } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
 import { CallAnswer, IngestBatchAnswer } from '../responses.ts';
 import { bodyChecker } from '../validation.ts';
@@ -8,7 +8,10 @@ import { callView } from '../../calls/view.ts';
 import type { IngestInput } from '../../calls/service.ts';
 
 const checkEvent = bodyChecker(IngestBody);
-const checkBatch = bodyChecker(IngestBatch);
+// The batch's envelope, its elements left to checkEvent: an element that is not an object (a
+// `null`, a number) is answered on its own like any other bad event, not by refusing the
+// batch. The documented request schema (IngestBatch, in the route's OpenAPI) keeps objects.
+const checkBatch = bodyChecker(Obj({ events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_INGEST_BATCH }) }));
 
 export function callEventRoutes(app: Api, deps: ApiDeps): void {
   app.post('/v1/call-events', {
