@@ -41,38 +41,32 @@ test('a bad setting is named as the user gave it: the flag, or the variable', ()
   assert.match(role.stderr, /^hookline: --role: expected one of all, api, worker, got "boss"$/m);
 });
 
-test('a port in use: one line saying so, exit 2, no stack', async () => {
+/** A port another server holds and a data directory of its own, for `run`; both go after. */
+async function onTakenPort(run: (port: number, dir: string) => void): Promise<void> {
   const taken = createServer();
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
   const dir = mkdtempSync(path.join(tmpdir(), 'hookline-cli-'));
   try {
-    const { port } = taken.address() as AddressInfo;
-    const r = cli(['serve', '--port', String(port), '--data-dir', dir, '--log-level', 'silent'], { HOOKLINE_API_KEY: 'hk_cli_test_key' });
-    assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr.trim(), `hookline: 127.0.0.1:${port} is in use (another Hookline?); choose another port with --port or PORT`);
+    run((taken.address() as AddressInfo).port, dir);
   } finally {
     taken.close();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
 
-test('a port in use on the first start: the generated key printed is said to be kept', async () => {
-  const taken = createServer();
-  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
-  const dir = mkdtempSync(path.join(tmpdir(), 'hookline-cli-'));
-  try {
-    const { port } = taken.address() as AddressInfo;
-    const r = cli(['serve', '--port', String(port), '--data-dir', dir, '--log-level', 'silent']);
-    assert.equal(r.status, 2, r.stderr);
-    const key = /\n {2}(hk_\S+)\n/.exec(r.stdout)?.[1];
-    assert.ok(key, r.stdout);
-    assert.equal(r.stderr.trim(), `hookline: 127.0.0.1:${port} is in use (another Hookline?); choose another port with --port or PORT`
-      + ' (the bootstrap API key printed above is stored: keep it, the next start will not print one)');
-  } finally {
-    taken.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('a port in use: one line saying so, exit 2, no stack', () => onTakenPort((port, dir) => {
+  const r = cli(['serve', '--port', String(port), '--data-dir', dir, '--log-level', 'silent'], { HOOKLINE_API_KEY: 'hk_cli_test_key' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim(), `hookline: 127.0.0.1:${port} is in use (another Hookline?); choose another port with --port or PORT`);
+}));
+
+test('a port in use on the first start: the generated key printed is said to be kept', () => onTakenPort((port, dir) => {
+  const r = cli(['serve', '--port', String(port), '--data-dir', dir, '--log-level', 'silent']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.ok(/\n {2}hk_\S+\n/.test(r.stdout), r.stdout);
+  assert.equal(r.stderr.trim(), `hookline: 127.0.0.1:${port} is in use (another Hookline?); choose another port with --port or PORT`
+    + ' (the bootstrap API key printed above is stored: keep it, the next start will not print one)');
+}));
 
 test('a database that cannot be reached: one line naming DATABASE_URL, exit 2', () => {
   const r = cli(['serve', '--port', '0', '--database-url', 'postgres://postgres@127.0.0.1:1/hookline']);
