@@ -60,14 +60,14 @@ async function serve(argv: string[]): Promise<void> {
     await h.start();
   } catch (err) {
     await h.stop().catch(() => undefined);
-    // The commonest failure at start, said in one line rather than a stack.
     // The key is stored already and is never printed again: a start that fails after making it
     // says so, or the next start (which prints none) leaves its user without a key.
-    const kept = h.generatedApiKey ? ' (the bootstrap API key printed above is stored: keep it, the next start will not print one)' : '';
+    const keyKept = h.generatedApiKey ? 'the bootstrap API key printed above is stored: keep it, the next start will not print one' : null;
+    // The commonest failure at start, said in one line rather than a stack.
     if ((err as { code?: string }).code === 'EADDRINUSE') {
-      throw new ConfigError(`${config.host}:${config.port} is in use (another Hookline?); choose another port with --port or PORT${kept}`);
+      throw new ConfigError(`${config.host}:${config.port} is in use (another Hookline?); choose another port with --port or PORT${keyKept ? ` (${keyKept})` : ''}`);
     }
-    if (kept !== '') h.log.error(kept.slice(2, -1));
+    if (keyKept) h.log.error(keyKept);
     throw err;
   }
   h.log.info({ url: h.url, backend: h.store.backend, role: config.role }, 'hookline listening');
