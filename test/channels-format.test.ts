@@ -272,3 +272,25 @@ test('a subscription may carry a Standard Webhooks secret besides its signingKey
   const view = await t.api('GET', '/v1/subscriptions');
   assert.ok(!JSON.stringify(view.body).includes(secret.slice(6)), 'the secret is not listed');
 });
+
+test('the signature covers the URL as it is requested, not as it was typed', async () => {
+  const t = await newTenant(s);
+  const port = new URL(rx.url).port;
+  // typed: no path; an upper-case scheme and host, a space and a non-ASCII query
+  for (const [typed, path] of [[`http://127.0.0.1:${port}`, '/'], [`HTTP://127.0.0.1:${port}/Loose path?q=ü`, '/Loose%20path']] as const) {
+    const sub = await t.api('POST', '/v1/subscriptions', { service: 'channels', event: 'voice.outbound', url: typed, signingKey: 'k-url' });
+    assert.equal(sub.status, 201, JSON.stringify(sub.body));
+    const before = received(rx, path).length;
+    const test = await t.api('POST', `/v1/subscriptions/${sub.body.id}/test`, {});
+    assert.equal(test.status, 200, JSON.stringify(test.body));
+    assert.equal(test.body.success, true, JSON.stringify(test.body));
+    const got = received(rx, path).slice(before);
+    assert.equal(got.length, 1, `one request to ${path}`);
+    const r = got[0]!;
+    const ts = String(r.headers['messagebird-request-timestamp']);
+    const requested = `${rx.url}${r.url}`;
+    assert.notEqual(requested, typed);
+    assert.equal(r.headers['messagebird-signature'], seedSignature('k-url', ts, requested, r.body), `signed over ${requested}`);
+    assert.equal((await t.api('DELETE', `/v1/subscriptions/${sub.body.id}`)).status, 204);
+  }
+});

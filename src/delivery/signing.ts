@@ -79,9 +79,22 @@ export function standardHeaders(
 }
 
 /**
+ * The URL a request for `url` is sent to, as a receiver sees it: WHATWG-normalised (scheme and
+ * host in lower case, a default port dropped, `/` for an empty path, spaces and non-ASCII
+ * percent-encoded), the fragment left out. The sender requests exactly `origin + path + query`
+ * (sender.ts #parse); a signature over the URL as the user typed it (`https://hooks.example.com`)
+ * would not verify against the one requested (`https://hooks.example.com/`).
+ */
+export function requestedUrl(url: string): string {
+  const u = new URL(url);
+  return u.origin + u.pathname + u.search;
+}
+
+/**
  * Bird's `messagebird-signature`: Base64(HMAC-SHA256(signingKey, `${timestamp}\n${url}\n` ++
  * SHA-256(body))). The key is the signing key's UTF-8 text (Bird does not base64-decode it), and
- * the body digest goes in as its 32 raw bytes, not hex. `url` must be the exact URL requested.
+ * the body digest goes in as its 32 raw bytes, not hex. `url` must be the exact URL requested
+ * (requestedUrl).
  */
 export function channelsSignature(signingKey: string, timestampSec: number, url: string, body: string | Uint8Array): string {
   checkTimestamp(timestampSec);

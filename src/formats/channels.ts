@@ -1,6 +1,6 @@
 import type { Call, CallEvent } from '../calls/model.ts';
 import { OUTCOMES, firstAnsweredLeg, firstLeg, iso } from '../calls/model.ts';
-import { channelsSignature } from '../delivery/signing.ts';
+import { channelsSignature, requestedUrl } from '../delivery/signing.ts';
 import type { Resource } from '../store/contract.ts';
 import { RESOURCE_KINDS } from '../targets/model.ts';
 import { ANY_2XX, JSON_HEADERS, type Format, type Rendered } from './format.ts';
@@ -101,7 +101,7 @@ export const channelsFormat: Format<Map<string, Resource[]>> = {
     if (settings.signing_key === null) return {};
     return {
       'messagebird-request-timestamp': String(timestampSec),
-      'messagebird-signature': channelsSignature(settings.signing_key, timestampSec, request.url, request.body ?? ''),
+      'messagebird-signature': channelsSignature(settings.signing_key, timestampSec, requestedUrl(request.url), request.body ?? ''),
       'messagebird-request-id': deliveryId,
     };
   },
