@@ -1225,6 +1225,8 @@ export interface paths {
                         /** @enum {string} */
                         method?: "GET" | "POST";
                         name: string;
+                        /** @description optional Standard Webhooks secret (whsec_…): adds webhook-* signature headers; null removes it */
+                        secret?: string | null;
                         /** @description URL template: {{var}} or {var}, values URL-encoded */
                         url: string;
                     };
@@ -1522,6 +1524,8 @@ export interface paths {
                         /** @enum {string} */
                         method?: "GET" | "POST";
                         name?: string;
+                        /** @description optional Standard Webhooks secret (whsec_…): adds webhook-* signature headers; null removes it */
+                        secret?: string | null;
                         /** @description URL template: {{var}} or {var}, values URL-encoded */
                         url?: string;
                     };
@@ -6395,6 +6399,8 @@ export interface paths {
                         };
                         /** @enum {string} */
                         method?: "GET" | "POST" | "PUT";
+                        /** @description optional Standard Webhooks secret (whsec_…): adds webhook-* signature headers; null removes it */
+                        secret?: string | null;
                         /** @description URL template: {{var}} or {var}, values URL-encoded */
                         url: string;
                     };
@@ -6693,6 +6699,8 @@ export interface paths {
                         };
                         /** @enum {string} */
                         method?: "GET" | "POST" | "PUT";
+                        /** @description optional Standard Webhooks secret (whsec_…): adds webhook-* signature headers; null removes it */
+                        secret?: string | null;
                         /** @description URL template: {{var}} or {var}, values URL-encoded */
                         url?: string;
                     };

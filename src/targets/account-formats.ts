@@ -1,26 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { checkTargetUrl } from '../delivery/address-guard.ts';
 import { redactHeaders } from '../delivery/redact.ts';
-import { isValidSecret } from '../delivery/signing.ts';
 import { HooklineError, fieldError, type FieldError } from '../errors.ts';
 import { newId, newIdShape } from '../ids.ts';
 import type { Store } from '../store/contract.ts';
 import { CHANNEL_EVENTS, CHANNEL_STATUSES, type ChannelEvent, type SubscriptionDoc } from '../formats/channels.ts';
 import { TRACKING_EVENTS, type PropertyDoc, type TrackingEvent, type TrackingWebhookDoc } from '../formats/call-tracking.ts';
 import { CUSTOM_EVENTS, type CustomEvent, type CustomIntegrationDoc } from '../formats/custom.ts';
-import { checkHeaders } from './endpoints.ts';
+import { checkHeaders, secretsOf, type Signed } from './endpoints.ts';
 import { RESOURCE_KINDS, type SecretEntry } from './model.ts';
 import type { ResourceSpec } from './resources.ts';
-
-/** Any target of the account-wide formats may also carry a Standard Webhooks secret. */
-type Signed = { secrets?: SecretEntry[] };
-
-function secretsOf(secret: string | null | undefined, prior: SecretEntry[] | undefined): SecretEntry[] {
-  if (secret === undefined) return prior ?? [];
-  if (secret === null) return [];
-  if (!isValidSecret(secret)) throw fieldError('invalid_field', 'secret', 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
-  return [{ secret, created_at: Date.now(), expires_at: null }];
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -4,8 +4,8 @@ import { redactHeaders } from '../delivery/redact.ts';
 import { fieldError } from '../errors.ts';
 import { CALLBACK_VARS, type CallbackProfileDoc } from '../formats/callback.ts';
 import { checkTemplate } from '../formats/template.ts';
-import { checkHeaders } from './endpoints.ts';
-import { RESOURCE_KINDS } from './model.ts';
+import { checkHeaders, secretsOf, type Signed } from './endpoints.ts';
+import { RESOURCE_KINDS, type SecretEntry } from './model.ts';
 import type { ResourceSpec } from './resources.ts';
 
 export interface ProfileInput {
@@ -14,6 +14,10 @@ export interface ProfileInput {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string | null;
+  /** a Standard Webhooks secret (whsec_…): adds the webhook-* signature headers; null removes it */
+  secret?: string | null;
+  /** internal: carried over on update */
+  secrets?: SecretEntry[];
 }
 
 /** A URL template is checked as the URL it becomes with every variable empty. */
@@ -24,7 +28,7 @@ export function checkUrlTemplate(url: string, known: readonly string[], allowPri
 }
 
 /** Seed 000 callback profiles: ids look like `SG_…`. */
-export function callbackProfileSpec(allowPrivate: boolean): ResourceSpec<CallbackProfileDoc, ProfileInput> {
+export function callbackProfileSpec(allowPrivate: boolean): ResourceSpec<CallbackProfileDoc & Signed, ProfileInput> {
   return {
     kind: RESOURCE_KINDS.callbackProfile,
     noun: 'callback profile',
@@ -39,7 +43,7 @@ export function callbackProfileSpec(allowPrivate: boolean): ResourceSpec<Callbac
         if (method === 'GET') throw fieldError('invalid_field', 'body', 'body: a GET profile sends no body; use the URL template');
         checkTemplate(body, 'json', CALLBACK_VARS, 'body');
       }
-      return { name: input.name, url: input.url, method, headers: input.headers ?? {}, body };
+      return { name: input.name, url: input.url, method, headers: input.headers ?? {}, body, secrets: secretsOf(input.secret, input.secrets) };
     },
     toInput: (doc) => ({ ...doc }),
     view: (r, doc) => ({

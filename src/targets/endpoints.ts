@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { checkTargetUrl } from '../delivery/address-guard.ts';
 import { redactHeaders } from '../delivery/redact.ts';
-import { generateSecret } from '../delivery/signing.ts';
+import { generateSecret, isValidSecret } from '../delivery/signing.ts';
 import { fieldError } from '../errors.ts';
 import { newId, newIdShape } from '../ids.ts';
 import type { Resource } from '../store/contract.ts';
@@ -48,6 +48,17 @@ export function checkHeaderSyntax(headers: Record<string, string>, field = 'head
       throw fieldError('invalid_field', `${field}.${name}`, `${field}.${name}: the value has ${code}; header values may not hold CR, LF, NUL, other control characters or characters past U+00FF`);
     }
   }
+}
+
+/** A target of any kind besides native endpoints may carry a Standard Webhooks secret (SPEC: "any target of any format"). */
+export type Signed = { secrets?: SecretEntry[] };
+
+/** The stored secrets after an input's `secret`: unchanged when not given, none when null, else this one alone. */
+export function secretsOf(secret: string | null | undefined, prior: SecretEntry[] | undefined): SecretEntry[] {
+  if (secret === undefined) return prior ?? [];
+  if (secret === null) return [];
+  if (!isValidSecret(secret)) throw fieldError('invalid_field', 'secret', 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
+  return [{ secret, created_at: Date.now(), expires_at: null }];
 }
 
 /** A target's extra headers: sendable, and none Hookline sets itself. */

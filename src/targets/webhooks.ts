@@ -4,8 +4,8 @@ import { newId, newIdShape } from '../ids.ts';
 import { REPORT_VARS, type WebhookDoc } from '../formats/push-report.ts';
 import { checkTemplate } from '../formats/template.ts';
 import { checkUrlTemplate } from './callback-profiles.ts';
-import { checkHeaderSyntax, checkHeaders } from './endpoints.ts';
-import { RESOURCE_KINDS } from './model.ts';
+import { checkHeaderSyntax, checkHeaders, secretsOf, type Signed } from './endpoints.ts';
+import { RESOURCE_KINDS, type SecretEntry } from './model.ts';
 import type { ResourceSpec } from './resources.ts';
 
 export interface WebhookInput {
@@ -14,6 +14,10 @@ export interface WebhookInput {
   headers?: Record<string, string>;
   body?: string | null;
   body_format?: 'json' | 'form';
+  /** a Standard Webhooks secret (whsec_…): adds the webhook-* signature headers; null removes it */
+  secret?: string | null;
+  /** internal: carried over on update */
+  secrets?: SecretEntry[];
 }
 
 const CONTENT_TYPES = { json: 'application/json', form: 'application/x-www-form-urlencoded' } as const;
@@ -40,7 +44,7 @@ function withoutContentType(headers: Record<string, string>, method: string, for
 }
 
 /** Seed 001 webhooks: the id is the `webhook_id` a call names; the report goes out once, at the end. */
-export function webhookSpec(allowPrivate: boolean): ResourceSpec<WebhookDoc, WebhookInput> {
+export function webhookSpec(allowPrivate: boolean): ResourceSpec<WebhookDoc & Signed, WebhookInput> {
   return {
     kind: RESOURCE_KINDS.webhook,
     noun: 'webhook',
@@ -59,7 +63,7 @@ export function webhookSpec(allowPrivate: boolean): ResourceSpec<WebhookDoc, Web
         if (method === 'GET') throw fieldError('invalid_field', 'body', 'body: a GET webhook sends no body; use the URL template');
         checkTemplate(body, body_format, REPORT_VARS, 'body');
       }
-      return { url: input.url, method, headers, body, body_format };
+      return { url: input.url, method, headers, body, body_format, secrets: secretsOf(input.secret, input.secrets) };
     },
     toInput: (doc) => ({ ...doc }),
     view: (r, doc) => ({

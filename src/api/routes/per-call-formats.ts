@@ -14,7 +14,10 @@ const Headers = Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { m
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'URL template: {{var}} or {var}, values URL-encoded' });
 const Body = Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'body template; values escaped for the body format' });
 
+const Secret = Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'optional Standard Webhooks secret (whsec_…): adds webhook-* signature headers; null removes it' }));
+
 const profileFields = {
+  secret: Secret,
   method: Type.Optional(Enum(['GET', 'POST'] as const)),
   headers: Type.Optional(Headers),
   body: Type.Optional(Body),
@@ -24,6 +27,7 @@ const ProfileCreate = Obj({ name: Type.String({ minLength: 1, maxLength: 200 }),
 const ProfilePatch = Obj({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), url: Type.Optional(Url), ...profileFields });
 
 const webhookFields = {
+  secret: Secret,
   method: Type.Optional(Enum(['GET', 'POST', 'PUT'] as const)),
   headers: Type.Optional(Headers),
   body: Type.Optional(Body),
