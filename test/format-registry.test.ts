@@ -46,7 +46,7 @@ test('every format’s sample reaches a target of its kind', () => {
       id: 'unsaved', account_id: 'acct', kind: f.kind, doc: docs[f.name]!, enabled: true, disabled_reason: null,
       created_at: 0, updated_at: 0, last_success_at: null, failing_since: null,
     };
-    const setup = f.sample(r);
+    const setup = f.sample(r, f.testEvent);
     assert.ok(['outbound', 'inbound', 'click_to_call'].includes(setup.kind), f.name);
   }
 });

@@ -67,6 +67,22 @@ const KINDS: Kind[] = [
   },
 ];
 
+test('callback: every click-to-call event can be tested, and each sends what a live click-to-call sends', async () => {
+  const t = await newTenant(s);
+  const target = await ok(await t.api('POST', '/v1/callback-profiles', { name: 'c2c', url: `${rx.url}/tests/c2c?leg={{leg}}&event={{event}}` }));
+  const events = ['from_call_start', 'to_call_start', 'from_call_answer', 'to_call_answer', 'call_end'];
+  const callback = Object.fromEntries(events.map((e) => [e, { callback_profile: [target.id], url: [] }]));
+  const r = await t.api('POST', '/v1/click-to-call', { from: LIVE.from, to: LIVE.to, bridge: LIVE.bridge, simulate: { from: { ring_ms: 10 }, to: { ring_ms: 10, talk_ms: 20, recording_url: SIMULATE.recording_url } }, callback });
+  const live = (await settle(t, (await ok(r)).id)).deliveries.filter((d) => d.target.id === target.id);
+  assert.deepEqual(live.map((d) => d.event).sort(), [...events].sort());
+  for (const event of events) {
+    const l = await byId(live.find((d) => d.event === event)!.id);
+    const sent = await checkTest(t, await t.api('POST', `/v1/callback-profiles/${target.id}/test`, { event }), 'callback');
+    assert.equal(new URL(sent.url, 'http://x').search, new URL(l.url, 'http://x').search, `${event}: the URL's variables as live`);
+    assert.deepEqual(shape(parsed(sent)), shape(parsed(l)), event);
+  }
+});
+
 /** A body as a receiver sees it: JSON, or form / query parameters (all strings). */
 function parsed(r: Received): unknown {
   if (r.body !== '' && String(r.headers['content-type']).startsWith('application/json')) return JSON.parse(r.body);

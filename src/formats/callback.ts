@@ -80,8 +80,8 @@ export function renderCallbackUrl(urlTemplate: string, vars: Vars, name: string)
 export const callbackFormat: Format<null> = {
   name: 'callback',
   kind: RESOURCE_KINDS.callbackProfile,
-  // a sample call is an OBD call: its three events
-  events: OBD_EVENTS,
+  // a test shows any of them: an OBD sample call, or a click-to-call one for the from_/to_ events
+  events: [...new Set([...OBD_EVENTS, ...C2C_EVENTS])],
   testEvent: 'call_end',
   index: () => null,
   plan(call, event, targets, add) {
@@ -98,11 +98,14 @@ export const callbackFormat: Format<null> = {
     for (const url of entry.url) add(`url:${url}`, renderCallbackUrl(url, vars, name));
   },
   success: ANY_2XX,
-  sample: (target) => ({
-    kind: 'outbound',
-    prepare: (call) => {
-      const entry = { callback_profile: [target.id], url: [] };
-      call.callback = Object.fromEntries(OBD_EVENTS.map((e) => [e, entry]));
-    },
-  }),
+  sample: (target, event) => {
+    const c2c = event !== 'call_end' && (C2C_EVENTS as readonly string[]).includes(event);
+    return {
+      kind: c2c ? 'click_to_call' : 'outbound',
+      prepare: (call) => {
+        const entry = { callback_profile: [target.id], url: [] };
+        call.callback = Object.fromEntries((c2c ? C2C_EVENTS : OBD_EVENTS).map((e) => [e, entry]));
+      },
+    };
+  },
 };

@@ -55,8 +55,8 @@ export interface Format<Index = unknown> {
   success(status: number): boolean;
   /** headers that sign a request in the format's own way (Standard Webhooks signing is every format's, in signing.ts) */
   sign?(request: SendRequest, settings: SendSettings, deliveryId: string, timestampSec: number): Record<string, string>;
-  /** how a sample call reaches `target` */
-  sample(target: Resource): SampleSetup;
+  /** how a sample call reaches `target`, to show `event` (one of `events`; the test route's choice) */
+  sample(target: Resource, event: string): SampleSetup;
   /** the test mark a format's body carries (seed 004: `is_test: true`) on a rendered sample */
   asTest?(request: OutgoingRequest): OutgoingRequest;
 }

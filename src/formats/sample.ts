@@ -31,7 +31,10 @@ export function sampleEvents(call: Call, outcome: Outcome, withError: boolean): 
   const out: NewEvent[] = call.kind === 'inbound' ? [] : [{ type: 'call.accepted', leg: null, data: {} }];
   out.push({ type: 'leg.initiated', leg, data: {} }, { type: 'leg.ringing', leg, data: {} });
   if (outcome === 'completed') {
-    out.push({ type: 'leg.answered', leg, data: {} }, { type: 'call.transcript', leg: null, data: { speaker: 'customer', message: 'Hello, how are you?' } });
+    out.push({ type: 'leg.answered', leg, data: {} });
+    // a click-to-call dials its `to` leg once `from` has answered
+    if (call.kind === 'click_to_call') out.push({ type: 'leg.initiated', leg: 'to', data: {} }, { type: 'leg.ringing', leg: 'to', data: {} }, { type: 'leg.answered', leg: 'to', data: {} });
+    out.push({ type: 'call.transcript', leg: null, data: { speaker: 'customer', message: 'Hello, how are you?' } });
   }
   if (withError) out.push({ type: 'call.error', leg: null, data: { message: 'Error message' } });
   const ended: NewEvent = { type: 'call.ended', leg: null, data: { outcome } };

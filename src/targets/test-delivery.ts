@@ -53,9 +53,9 @@ export class TestDeliveries {
       throw fieldError('invalid_field', 'event', `event: the ${format.name} format sends ${format.events.join(', ')}`);
     }
     const want = event ?? format.testEvent;
-    let planned = await this.#plan(accountId, target, false);
+    let planned = await this.#plan(accountId, target, want, false);
     // Seed 004's `error` comes from a call.error, which a sample call has only when asked for.
-    if (!planned.some((p) => p.rendered.event_name === want)) planned = await this.#plan(accountId, target, true);
+    if (!planned.some((p) => p.rendered.event_name === want)) planned = await this.#plan(accountId, target, want, true);
     const chosen = planned.find((p) => p.rendered.event_name === want) ?? (event === undefined ? planned[0] : undefined);
     if (!chosen) {
       throw new HooklineError('invalid_field', `this target takes no ${event ?? 'event'} of a sample call (check its events and filters)`, { field: 'event' });
@@ -63,9 +63,9 @@ export class TestDeliveries {
     return this.#send(accountId, target, format.name, chosen, format.asTest);
   }
 
-  async #plan(accountId: string, target: Resource, withError: boolean): Promise<Planned[]> {
+  async #plan(accountId: string, target: Resource, event: string, withError: boolean): Promise<Planned[]> {
     const format = formatOfKind(target.kind)!;
-    const setup = format.sample(target);
+    const setup = format.sample(target, event);
     const now = this.#d.clock.now();
     const call = sampleCall(accountId, setup.kind, now);
     setup.prepare?.(call);

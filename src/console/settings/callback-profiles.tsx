@@ -72,7 +72,7 @@ export const callbackProfileKind: TargetKind<Form, CallbackProfile, ProfileBody>
     { head: 'Method', cell: (v) => v.method },
     { head: 'In a call', cell: (v) => <code className="mono">{callbackParam(v.id)}</code> },
   ],
-  testEvents: ['call_end', 'call_start', 'call_answer'],
+  testEvents: ['call_end', 'call_start', 'call_answer', 'from_call_start', 'from_call_answer', 'to_call_start', 'to_call_answer'],
   Preview,
 };
 
