@@ -241,3 +241,18 @@ test('the valid bodies of this file are accepted (the refusals above are not acc
     assert.equal(r.status, 201, `${c.name}: ${JSON.stringify(r.body)}`);
   }
 });
+
+test('an empty body with Content-Type: application/json is no body: bodiless routes answer as without the header', async () => {
+  const json = { raw: '', headers: { 'content-type': 'application/json' } };
+  const ep = await s.api('POST', '/v1/endpoints', { url: 'http://127.0.0.1:9/x' });
+  assert.equal(ep.status, 201, JSON.stringify(ep.body));
+  const c = await s.api('POST', '/v1/calls', { from: '+15559000011', to: '+15559000012', simulate: { ring_ms: 3_600_000 } });
+  assert.equal(c.status, 201, JSON.stringify(c.body));
+  await waitEvent(s.url, c.body.id, (e) => e.type === 'leg.ringing', { what: 'the call to ring' });
+  assert.equal((await s.api('POST', `/v1/calls/${c.body.id}/hangup`, undefined, json)).status, 200);
+  assert.equal((await s.api('DELETE', `/v1/endpoints/${ep.body.id}`, undefined, json)).status, 204);
+  // a route that needs a body still says so, naming it
+  const r = await s.api('POST', '/v1/calls', undefined, json);
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.match(JSON.stringify(r.body), /body/);
+});

@@ -91,6 +91,18 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.addHook('preValidation', textRule);
   // The API speaks JSON only: a text/plain body is a 415, not a string handed to a handler.
   app.removeContentTypeParser('text/plain');
+  // An empty body is no body, whatever its Content-Type says: many HTTP clients send
+  // `Content-Type: application/json` on every request, a bodiless POST (a test, a retry, a
+  // hangup) or DELETE included. Fastify would refuse it (FST_ERR_CTP_EMPTY_JSON_BODY); without the
+  // header the route sees no body, and one that needs a body still says so by its schema.
+  app.addHook('onRequest', (req, _reply, done) => {
+    const h = req.headers;
+    // no body: a length of 0, or neither a length nor a chunked transfer (RFC 9112 §6.3)
+    if (h['content-type'] !== undefined && (h['content-length'] === '0' || (h['content-length'] === undefined && h['transfer-encoding'] === undefined))) {
+      delete h['content-type'];
+    }
+    done();
+  });
   // Every route answers errors as problems: say so in each route's responses (and serialise them
   // with that schema), unless the route describes that status itself.
   app.addHook('onRoute', (route) => {
