@@ -91,12 +91,15 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.addHook('preValidation', textRule);
   // The API speaks JSON only: a text/plain body is a 415, not a string handed to a handler.
   app.removeContentTypeParser('text/plain');
-  // An empty body is no body, whatever its Content-Type says: many HTTP clients send
-  // `Content-Type: application/json` on every request, a bodiless POST (a test, a retry, a
-  // hangup) or DELETE included. Fastify would refuse it (FST_ERR_CTP_EMPTY_JSON_BODY); without the
-  // header the route sees no body, and one that needs a body still says so by its schema.
+  // On a route that takes no body, or may go without (routes/resources.ts optionalBody), an empty
+  // body is no body, whatever its Content-Type says: many HTTP clients send `Content-Type:
+  // application/json` on every request, a bodiless POST (a test, a retry, a hangup) or DELETE
+  // included, which Fastify refuses (FST_ERR_CTP_EMPTY_JSON_BODY). A route that needs a body
+  // still answers an empty one with 400 invalid_json.
   app.addHook('onRequest', (req, _reply, done) => {
     const h = req.headers;
+    const route = req.routeOptions;
+    if (route.schema?.body !== undefined && (route.config as { bodyOptional?: boolean }).bodyOptional !== true) return done();
     // no body: a length of 0, or neither a length nor a chunked transfer (RFC 9112 §6.3)
     if (h['content-type'] !== undefined && (h['content-length'] === '0' || (h['content-length'] === undefined && h['transfer-encoding'] === undefined))) {
       delete h['content-type'];

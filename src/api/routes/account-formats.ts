@@ -110,7 +110,7 @@ export function accountFormatRoutes(p: AccountFormatParts) {
 
     app.post('/v1/integrations/custom-webhook/test', {
       schema: { tags, summary: 'Seed 004 test button: a sample event with is_test: true, rendered as live traffic, sent now; answers the outcome', body: CustomTest, response: { 200: CustomTestAnswer } },
-      preValidation: optionalBody,
+      ...optionalBody,
     }, async (req) => {
       const accountId = req.auth.account_id;
       const r = await load(accountId);

@@ -63,7 +63,7 @@ export function endpointRoutes(endpoints: EndpointService, tests: { sender: Test
 
     app.post('/v1/endpoints/:id/secret/rotate', {
       schema: { tags, summary: 'Rotate the secret; the old one keeps signing beside the new one for 24 h', params: IdParams, body: RotateBody, response: { 200: SecretAnswer } },
-      preValidation: optionalBody,
+      ...optionalBody,
     }, async (req) => {
       checkSecret(req.body?.secret);
       const r = await endpoints.update(req.auth.account_id, req.params.id, { secret: req.body?.secret ?? generateSecret() });

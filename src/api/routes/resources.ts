@@ -31,9 +31,16 @@ export interface ResourceRouteOptions {
 export const TestBody = Type.Optional(Obj({ event: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the format’s own event name' })) }));
 
 /** A POST whose body may be absent (a button press sends none) is validated as {}. */
-export const optionalBody = async (req: { body: unknown }): Promise<void> => {
+const asEmpty = async (req: { body: unknown }): Promise<void> => {
   req.body ??= {};
 };
+
+/**
+ * Route options of a POST whose body may be absent: validated as {}, and an empty body sent with
+ * `Content-Type: application/json` (as many clients do on every request) is taken as none
+ * (server.ts) rather than refused as empty JSON, which routes that need a body still answer.
+ */
+export const optionalBody = { preValidation: asEmpty, config: { bodyOptional: true } } as const;
 
 /**
  * Every target kind that can be tested, by format: how an unsaved configuration of it is checked
@@ -76,7 +83,7 @@ export function resourceRoutes<Doc, In>(service: Resources<Doc, In>, o: Resource
     tests.kinds.set(format.name, { check: bodyChecker(o.test ?? o.create), checkBody: o.checkBody, service: service as unknown as Resources<unknown, unknown> });
     app.post(`${o.path}/:id/test`, {
       schema: { tags, summary: `Send a sample event to a ${noun}, rendered as live traffic; answers the outcome`, params: IdParams, body: TestBody, response: { 200: TestAnswer } },
-      preValidation: optionalBody,
+      ...optionalBody,
     }, async (req) => {
       const r = await service.get(req.auth.account_id, req.params.id);
       return tests.sender.send(req.auth.account_id, r, req.body?.event);
