@@ -195,3 +195,12 @@ test('the address guard refuses a test to a private address when private targets
     await strict.stop();
   }
 });
+
+test('a sample call is created when its first event happens, as a live call is', async () => {
+  const t = await newTenant(s);
+  const ep = await ok(await t.api('POST', '/v1/endpoints', { url: `${rx.url}/tests/sample-times` }));
+  const sent = await checkTest(t, await t.api('POST', `/v1/endpoints/${ep.id}/test`), 'standard');
+  const call = JSON.parse(sent.body).data.call;
+  assert.ok(Date.parse(call.created_at) <= Date.parse(call.started_at), `created ${call.created_at}, started ${call.started_at}`);
+  assert.ok(Date.parse(call.started_at) < Date.parse(call.ended_at));
+});

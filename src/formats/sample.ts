@@ -46,6 +46,8 @@ export function sampleEvents(call: Call, outcome: Outcome, withError: boolean): 
 /** Plays the events one by one, a few seconds apart and ending `now`; calls `each` after each, as a live call's writes would. */
 export function playSample(call: Call, events: NewEvent[], now: number, each: (event: CallEvent) => void): void {
   const step = 3000;
+  // created when its first event happened, as a live call is (not after its own events)
+  call.created_at = now - (events.length - 1) * step;
   events.forEach((ev, i) => {
     for (const e of applyEvents(call, [ev], now - (events.length - 1 - i) * step)) each(e);
   });
