@@ -126,6 +126,14 @@ export function parseHostPort(name: string, text: string): { host: string; port:
   return { host: m[1]!, port };
 }
 
+/** pino's levels, and `silent` */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function parseLogLevel(text: string, name: string): string {
+  if (!(LOG_LEVELS as readonly string[]).includes(text)) throw new ConfigError(`${name}: expected one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+  return text;
+}
+
 function parseBool(name: string, v: string | undefined): boolean | undefined {
   if (v === undefined || v === '') return undefined;
   if (/^(true|1|yes)$/i.test(v)) return true;
@@ -133,9 +141,45 @@ function parseBool(name: string, v: string | undefined): boolean | undefined {
   throw new ConfigError(`${name}: expected true or false, got "${v}"`);
 }
 
+/**
+ * A boolean flag may be given a value, `--allow-private-targets false` or `=false` (true, false,
+ * 1, 0, yes, no), as its variable is: parseArgs alone reads the first as the flag (true) and a
+ * stray word, which turned the address guard off. Answers the other arguments and those values.
+ */
+function boolValues(argv: readonly string[]): { args: string[]; bools: Record<string, boolean> } {
+  const args: string[] = [];
+  const bools: Record<string, boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    const name = m?.[1];
+    if (name === undefined || (OPTIONS as Record<string, { type: string }>)[name]?.type !== 'boolean') {
+      args.push(a);
+      continue;
+    }
+    const inline = m![2];
+    const next = argv[i + 1];
+    const text = inline ?? (next !== undefined && /^(true|false|1|0|yes|no)$/i.test(next) ? next : undefined);
+    if (text === undefined) {
+      args.push(a);
+      continue;
+    }
+    if (inline === undefined) i++;
+    const v = parseBool(`--${name}`, text);
+    if (v === undefined) throw new ConfigError(`--${name}: expected true or false, got ""`);
+    bools[name] = v;
+  }
+  return { args, bools };
+}
+
 /** Flags win over the environment; the environment over the defaults. */
 export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>, cwd = process.cwd()): Config {
-  const { values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  const { args, bools } = boolValues(argv);
+  const { values: parsed, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  const values: typeof parsed = { ...parsed, ...bools };
+  // `serve` takes flags only: a stray word is refused, not dropped (`--allow-private-targets
+  // flase` must not leave the flag on and the typo unseen).
+  if (positionals.length > 0) throw new ConfigError(`unexpected argument "${positionals[0]}": serve takes flags only (--help lists them)`);
   // A variable set to the empty string counts as unset (`HOOKLINE_ROLE= hookline serve`).
   env = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   // The name an error about a setting shows: the flag if one was given, else the variable.
@@ -159,7 +203,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
       values['allow-private-targets'] ?? parseBool('HOOKLINE_ALLOW_PRIVATE_TARGETS', env.HOOKLINE_ALLOW_PRIVATE_TARGETS) ?? false,
     retryScheduleMs: schedule ? parseRetrySchedule(schedule, from('retry-schedule', 'HOOKLINE_RETRY_SCHEDULE')) : DEFAULT_RETRY_SCHEDULE_S.map((s) => s * 1000),
     role: role as Role,
-    logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
+    logLevel: parseLogLevel(values['log-level'] ?? env.LOG_LEVEL ?? 'info', from('log-level', 'LOG_LEVEL')),
     leaseMs: lease === undefined ? 30_000 : parseLeaseMs(lease, from('lease-ms', 'HOOKLINE_LEASE_MS')),
     failureWindowMs: 5 * 24 * 3600_000,
     ingestIdleMs: 4 * 3600_000,

@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
@@ -78,4 +79,42 @@ test('serve: an option whose value is "help" is a value, not a request for help'
   const r = cli(['serve', '--data-dir', 'help', '--port', 'x']);
   assert.equal(r.status, 2, r.stdout);
   assert.equal(r.stderr.trim(), 'hookline: --port: "x" is not a port number');
+});
+
+test('serve takes flags only; a boolean flag takes true or false as its variable does (`--allow-private-targets false` is false)', () => {
+  const guard = (argv: string[], env: Record<string, string> = {}) => loadConfig(argv, env).allowPrivateTargets;
+  assert.equal(guard([]), false);
+  assert.equal(guard(['--allow-private-targets']), true);
+  for (const [word, v] of [['false', false], ['true', true], ['0', false], ['no', false], ['YES', true]] as const) {
+    assert.equal(guard(['--allow-private-targets', word, '--port', '1']), v, word);
+    assert.equal(guard([`--allow-private-targets=${word}`]), v, `=${word}`);
+  }
+  assert.equal(guard(['--allow-private-targets', 'false'], { HOOKLINE_ALLOW_PRIVATE_TARGETS: 'true' }), false, 'the flag wins');
+  assert.throws(() => loadConfig(['--allow-private-targets=maybe'], {}), (e: unknown) => e instanceof ConfigError && e.message === '--allow-private-targets: expected true or false, got "maybe"');
+  const typo = cli(['serve', '--allow-private-targets', 'flase']);
+  assert.equal(typo.status, 2, typo.stderr);
+  assert.equal(typo.stderr.trim(), 'hookline: unexpected argument "flase": serve takes flags only (--help lists them)');
+});
+
+test('start-up mistakes are one line naming the setting, exit 2, no stack', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hookline-cli-'));
+  try {
+    const level = cli(['serve'], { LOG_LEVEL: 'verbose' });
+    assert.equal(level.status, 2, level.stderr);
+    assert.equal(level.stderr.trim(), 'hookline: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
+    writeFileSync(path.join(dir, 'file'), '');
+    const file = cli(['serve', '--port', '0', '--data-dir', path.join(dir, 'file'), '--log-level', 'silent'], { HOOKLINE_API_KEY: 'hk_cli_test_key' });
+    assert.equal(file.status, 2, file.stderr);
+    assert.match(file.stderr.trim(), /^hookline: HOOKLINE_DATA_DIR \(--data-dir\): \S+ is not a directory \(EEXIST[^\n]*\)$/);
+    const host = cli(['serve', '--port', '0', '--host', 'nosuchhost.invalid', '--data-dir', path.join(dir, 'h'), '--log-level', 'silent'], { HOOKLINE_API_KEY: 'hk_cli_test_key' });
+    assert.equal(host.status, 2, host.stderr);
+    assert.match(host.stderr.trim(), /^hookline: HOST\/PORT \(--host, --port\): cannot listen on nosuchhost\.invalid:0: (no such host \(ENOTFOUND\)|the host name could not be resolved now \(EAI_AGAIN\))$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await onTakenPort((port, d) => {
+    const sip = cli(['serve', '--port', '0', '--data-dir', d, '--log-level', 'silent', '--sip-trunk', 'sip:127.0.0.1:5999', '--sip-listen', `127.0.0.1:${port}`], { HOOKLINE_API_KEY: 'hk_cli_test_key' });
+    assert.equal(sip.status, 2, sip.stderr);
+    assert.equal(sip.stderr.trim(), `hookline: HOOKLINE_SIP_LISTEN (--sip-listen): cannot bind 127.0.0.1:${port} for SIP: in use (another Hookline?) (EADDRINUSE)`);
+  });
 });
