@@ -201,6 +201,7 @@ describe('GET /v1/calls query', () => {
     ['kind=conference', 'invalid_field', 'query.kind'],
     ['direction=up', 'invalid_field', 'query.direction'],
     ['outcome=done', 'invalid_field', 'query.outcome'],
+    ['status=foo', 'invalid_field', 'query.status'],
     ['sort=asc', 'unknown_field', 'query.sort'],
     ['page=2', 'unknown_field', 'query.page'],
   ];

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { CALL_KINDS, DIRECTIONS, EVENT_TYPES, OUTCOMES } from '../calls/model.ts';
+import { CALL_KINDS, CALL_STATUSES, DIRECTIONS, EVENT_TYPES, OUTCOMES } from '../calls/model.ts';
 
 /** Objects refuse unknown fields: a typo in a field name is a 400, not a silent default. */
 export const Obj = <T extends Parameters<typeof Type.Object>[0]>(props: T, opts: Parameters<typeof Type.Object>[1] = {}) =>
@@ -128,7 +128,7 @@ export const ListQuery = <T extends Parameters<typeof Type.Object>[0]>(props: T)
 export const CallListQuery = ListQuery({
   kind: Type.Optional(Enum(CALL_KINDS)),
   direction: Type.Optional(Enum(DIRECTIONS)),
-  status: Type.Optional(Type.String({ maxLength: 32 })),
+  status: Type.Optional(Enum(CALL_STATUSES)),
   outcome: Type.Optional(Enum(OUTCOMES)),
   from: Type.Optional(Type.String({ maxLength: 64 })),
   to: Type.Optional(Type.String({ maxLength: 64 })),

@@ -1758,7 +1758,7 @@ export interface paths {
                     kind?: "outbound" | "click_to_call" | "inbound";
                     limit?: number;
                     outcome?: "completed" | "no-answer" | "busy" | "failed" | "cancelled";
-                    status?: string;
+                    status?: "accepted" | "initiated" | "ringing" | "answered" | "ended";
                     to?: string;
                 };
                 header?: never;
