@@ -243,6 +243,12 @@ test('a webhook with an unknown variable is refused when saved, listing the know
   check(await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack', body: '{"s": "{{Status}}"}' }), 'body', 'Status');
   check(await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack', body_format: 'form', body: 'a={caller}' }), 'body', 'caller');
   check(await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack', body: '{"x": {{constructor}}}' }), 'body', 'constructor');
+  // a placeholder never closed is a typo, not text to send
+  const unclosed = await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack?caller={{from', body: null });
+  assertProblem(unclosed, 400, 'invalid_template', 'url');
+  assert.equal(unclosed.body.detail, 'url: {{from is not closed; write {{from}}');
+  assertProblem(await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack', body: '{"to": "{{ to "}' }), 400, 'invalid_template', 'body');
+  assertProblem(await s.api('POST', '/v1/callback-profiles', { name: 'x', url: 'http://127.0.0.1:9/cb?c={{caller' }), 400, 'invalid_template', 'url');
   assertProblem(await s.api('POST', '/v1/webhooks', { method: 'GET', url: 'http://127.0.0.1:9/ack', body: '{}' }), 400, 'invalid_field', 'body');
   assert.equal((await s.api('POST', '/v1/webhooks', { method: 'DELETE', url: 'http://127.0.0.1:9/ack' })).status, 400);
   // the content type follows body_format: a matching header (as in the seed's curl) is fine, another is refused
