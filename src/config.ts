@@ -126,6 +126,21 @@ export function parseHostPort(name: string, text: string): { host: string; port:
   return { host: m[1]!, port };
 }
 
+/** A PostgreSQL URL (postgres:// or postgresql://), checked here: `not a url` failed later as "getaddrinfo ENOTFOUND base". */
+function parseDatabaseUrl(text: string | undefined, name: string): string | undefined {
+  if (text === undefined) return undefined;
+  let u: URL | undefined;
+  try {
+    u = new URL(text);
+  } catch {
+    u = undefined;
+  }
+  if (u === undefined || (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')) {
+    throw new ConfigError(`${name}: expected a PostgreSQL URL, postgres://user@host:5432/database (unset: SQLite in the data directory)`);
+  }
+  return text;
+}
+
 /** pino's levels, and `silent` */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -197,7 +212,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     host: values.host ?? env.HOST ?? '127.0.0.1',
     port,
     dataDir: path.resolve(cwd, values['data-dir'] ?? env.HOOKLINE_DATA_DIR ?? './data'),
-    databaseUrl: values['database-url'] ?? (env.DATABASE_URL || undefined),
+    databaseUrl: parseDatabaseUrl(values['database-url'] ?? (env.DATABASE_URL || undefined), from('database-url', 'DATABASE_URL')),
     apiKey: values['api-key'] ?? (env.HOOKLINE_API_KEY || undefined),
     allowPrivateTargets:
       values['allow-private-targets'] ?? parseBool('HOOKLINE_ALLOW_PRIVATE_TARGETS', env.HOOKLINE_ALLOW_PRIVATE_TARGETS) ?? false,

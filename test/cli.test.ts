@@ -99,6 +99,11 @@ test('serve takes flags only; a boolean flag takes true or false as its variable
 test('start-up mistakes are one line naming the setting, exit 2, no stack', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'hookline-cli-'));
   try {
+    for (const url of ['not a url', 'mysql://root@127.0.0.1/db']) {
+      assert.throws(() => loadConfig(['--database-url', url], {}), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--database-url: expected a PostgreSQL URL'), url);
+    }
+    assert.throws(() => loadConfig([], { DATABASE_URL: 'localhost:5432' }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('DATABASE_URL: expected'));
+    assert.equal(loadConfig([], { DATABASE_URL: 'postgresql://u@h/db' }).databaseUrl, 'postgresql://u@h/db');
     const level = cli(['serve'], { LOG_LEVEL: 'verbose' });
     assert.equal(level.status, 2, level.stderr);
     assert.equal(level.stderr.trim(), 'hookline: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
