@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { API_KEY, request, waitFor, type ApiResponse, type Received } from './helpers.ts';
+import { API_KEY, request, waitFor, type ApiResponse, type Received, type TestServer } from './helpers.ts';
 
 /** One request a receiver got, read as a native (`standard`) delivery. */
 export interface Hook {
@@ -106,4 +106,19 @@ export async function waitDelivery(b: Base, id: string, status: string, timeoutM
     const d = await getDelivery(b, id);
     return d.status === status ? d : null;
   }, timeoutMs, `delivery ${id} to be ${status}`);
+}
+
+/** A test sent to a target that answers 500: logged dead, not counted as dead work, never retried. */
+export async function failedTestIsNotDeadWork(app: TestServer, receiverUrl: string): Promise<void> {
+  const ep = await createEndpoint(app.url, { url: `${receiverUrl}/broken` });
+  const t = await app.api('POST', `/v1/endpoints/${ep.id}/test`, {});
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  assert.equal(t.body.success, false);
+  const d = await app.api('GET', `/v1/deliveries/${t.body.delivery_id}`);
+  assert.deepEqual([d.body.status, d.body.test], ['dead', true]);
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  assert.equal(Number(/^hookline_deliveries\{status="dead"\} (\d+)$/m.exec(text)?.[1]), 0, 'a failed test is not dead work');
+  const r = await app.api('POST', `/v1/deliveries/${t.body.delivery_id}/retry`);
+  assert.equal(r.status, 409, JSON.stringify(r.body));
+  assert.equal(r.body.code, 'test_not_retried');
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startHookline, startReceiver, tempDir, waitFor, type TestServer } from './helpers.ts';
-import { createEndpoint, placeCall } from './delivery-helpers.ts';
+import { createEndpoint, failedTestIsNotDeadWork, placeCall } from './delivery-helpers.ts';
 
 const gauge = (text: string, name: string): number | undefined => {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -44,5 +44,17 @@ test('/metrics: database and WAL bytes, deliveries by status, oldest due deliver
     await app?.stop();
     await rx.close();
     data.remove();
+  }
+});
+
+test('a failed test delivery is logged dead but not counted in hookline_deliveries{status="dead"}, and is not retried', async () => {
+  const rx = await startReceiver();
+  const app = await startHookline();
+  try {
+    rx.respond((_r, res) => void res.writeHead(500).end());
+    await failedTestIsNotDeadWork(app, rx.url);
+  } finally {
+    await app.stop();
+    await rx.close();
   }
 });

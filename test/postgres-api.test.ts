@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { failedTestIsNotDeadWork } from './delivery-helpers.ts';
 import { Webhook } from 'standardwebhooks';
 import { assertEndedTimeline, timeline, waitEnded } from './call-helpers.ts';
 import { answer, createEndpoint, deliveries, hooks } from './delivery-helpers.ts';
@@ -28,6 +29,16 @@ describe('the API on PostgreSQL', { skip: PG_SKIP }, () => {
 
   test('the store is PostgreSQL', async () => {
     assert.equal(s.h.store.backend, 'postgres');
+  });
+
+  test('a failed test delivery is not counted as dead, and is not retried', async () => {
+    const bad = await startReceiver();
+    try {
+      bad.respond((_r, res) => void res.writeHead(500).end());
+      await failedTestIsNotDeadWork(s, bad.url);
+    } finally {
+      await bad.close();
+    }
   });
 
   test('a call plays its scenario, transcript included', async () => {

@@ -69,6 +69,9 @@ export interface NewDelivery {
 
 /** What the API shows. */
 export const DELIVERY_STATUSES = ['pending', 'delivering', 'succeeded', 'dead'] as const;
+
+/** The `call_id` of test deliveries in the log (`GET /v1/deliveries?call_id=test` lists them): sent once, never counted as dead work. */
+export const TEST_CALL_ID = 'test';
 /**
  * What the store keeps: also `queued`, a delivery waiting behind an earlier event of the same
  * call for the same target (the API shows it as `pending`).

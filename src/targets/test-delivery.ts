@@ -8,12 +8,12 @@ import type { Rendered } from '../formats/format.ts';
 import { formatOfKind } from '../formats/registry.ts';
 import { playSample, sampleCall, sampleEvents } from '../formats/sample.ts';
 import { newId } from '../ids.ts';
+import { TEST_CALL_ID } from '../store/contract.ts';
 import type { Attempt, NewDelivery, Resource, Store } from '../store/contract.ts';
 import { RESOURCE_KINDS } from './model.ts';
 import { indexTargets, settingsOf, type TargetRegistry } from './registry.ts';
 
-/** The `call_id` of test deliveries in the log (`GET /v1/deliveries?call_id=test` lists them). */
-export const TEST_CALL_ID = 'test';
+export { TEST_CALL_ID };
 
 /** What a test answers (SPEC §4), and where it is in the log. */
 export interface TestOutcome {

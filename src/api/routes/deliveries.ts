@@ -109,6 +109,9 @@ export function deliveryRoutes(onRetry: () => void) {
       const { account_id } = req.auth;
       const d = await store.getDelivery(account_id, req.params.id);
       if (!d) throw new HooklineError('not_found', `no delivery ${req.params.id}`);
+      // A test goes once, now, to what the target was at that moment (perhaps never saved):
+      // retried, it would rejoin the retry schedule, or die as "target deleted".
+      if (d.call_id === TEST_CALL_ID) throw new HooklineError('test_not_retried', `delivery ${d.id} is a test, sent once; send a new test (POST /v1/{kind}/{id}/test)`);
       if (!(await store.retryDelivery(account_id, d.id, deps.clock.now()))) {
         throw new HooklineError('delivery_in_progress', `delivery ${d.id} is being attempted now, or waits for an earlier event of its call; try again when it settles`);
       }

@@ -84,7 +84,9 @@ export function DeliveryPage({ id }: { id: string }): ReactNode {
         {d.waiting_for_earlier_event ? ' · waits for an earlier event of its call to this target' : ''}
       </p>
       <div className="actions">
-        <button onClick={() => void retry()}>Retry</button>
+        {d.test
+          ? <span className="muted">A test is sent once: send a new one from its target's page.</span>
+          : <button onClick={() => void retry()}>Retry</button>}
         {note && <span className="muted" role="status">{note}</span>}
       </div>
       <ErrorNote error={error} />

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { RetentionCutoffs, StoreStats } from '../contract.ts';
+import { TEST_CALL_ID, type RetentionCutoffs, type StoreStats } from '../contract.ts';
 import type { Sql } from './db.ts';
 import type { Scheduler } from './scheduler.ts';
 
@@ -51,9 +51,12 @@ const fileSize = (file: string | null): number | null => {
 /**
  * The dead deliveries, counted in the partial index deliveries_settled. SQLite uses a partial
  * index only when the query repeats its WHERE term: `status = 'dead'` alone read every delivery
- * row, at every /metrics scrape (PostgreSQL proves the implication itself).
+ * row, at every /metrics scrape (PostgreSQL proves the implication itself). Failed tests (sent
+ * once, `dead`) are not counted: an alert on dead deliveries must not fire because someone tested
+ * a broken URL; they are read through the index by call (a test's call id).
  */
-export const COUNT_DEAD = "SELECT count(*) AS n FROM deliveries WHERE status IN ('succeeded', 'dead') AND status = 'dead'";
+export const COUNT_DEAD = `SELECT (SELECT count(*) FROM deliveries WHERE status IN ('succeeded', 'dead') AND status = 'dead')
+  - (SELECT count(*) FROM deliveries WHERE call_id = '${TEST_CALL_ID}' AND status = 'dead') AS n`;
 
 export function stats(db: Sql, sched: Scheduler, file: string | null, now: number): StoreStats {
   const q = sched.counts(now);
