@@ -150,6 +150,19 @@ describe('impossible transitions are 409 and change nothing', () => {
     assert.deepEqual(await getCall(s.url, c.id), ended);
   });
 
+  test('a call nobody answered cannot end "completed": 409, the call unchanged; the outcome that happened ends it', async () => {
+    const sw = `sw-${uid()}`;
+    const c = await open(sw, 'leg.ringing');
+    const before = await getCall(s.url, c.id);
+    const r = await post({ event_id: uid(), call_id: sw, type: 'call.ended', outcome: 'completed' });
+    assertProblem(r, 409, 'invalid_transition');
+    assert.match(r.body.detail, /needs an answered call/);
+    assert.deepEqual(await getCall(s.url, c.id), before);
+    const end = await post({ event_id: uid(), call_id: sw, type: 'call.ended', outcome: 'no-answer' });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    assert.equal(end.body.outcome, 'no-answer');
+  });
+
   test('a flood of end events at once still gives one call.ended', async () => {
     const sw = `sw-${uid()}`;
     const c = await open(sw, 'leg.answered');

@@ -29,9 +29,15 @@ export function checkTransition(call: Call, ev: NewEvent): void {
         throw new HooklineError('invalid_transition', `leg ${legName} is ${leg.status}; it cannot be answered`);
       }
       return;
+    case 'call.ended':
+      // "completed" is an answered call's end: said of a call nobody answered, its legs and its
+      // outcome would tell receivers two different stories (answered_at null, duration 0).
+      if (ev.data.outcome === 'completed' && call.answered_at === null) {
+        throw new HooklineError('invalid_transition', 'call.ended with outcome completed needs an answered call: send leg.answered first, or the outcome that happened (no-answer, busy, failed, cancelled)');
+      }
+      return;
     case 'call.transcript':
     case 'call.error':
-    case 'call.ended':
       return;
   }
 }
