@@ -154,6 +154,8 @@ describe('an api process and a worker process on one schema', { skip: PG_SKIP },
     await waitFor(() => rx.requests.length >= call.events.length, 10_000, 'every event delivered');
     assert.deepEqual(hooks(rx.requests).map((h) => h.seq), call.events.map((e) => e.seq));
     // The worker serves no public API: the api process is the only way in.
-    assert.equal((await worker.api('GET', `/v1/calls/${r.body.id}`)).status, 404);
+    const there = await worker.api('GET', `/v1/calls/${r.body.id}`);
+    assert.equal(there.status, 404);
+    assert.match(there.body.detail, /this process runs --role worker/, 'and it says why');
   });
 });

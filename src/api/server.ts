@@ -121,7 +121,10 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     return reply.status(problem.status).type('application/problem+json').send(toProblem(problem, req.url));
   });
   app.setNotFoundHandler((req, reply) => {
-    const p = new HooklineError('route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+    const path = req.url.split('?')[0]!;
+    // A worker serves the operations routes only: say why /v1 is not here, not just that it is not.
+    const why = deps.serveApi === false && (path.startsWith('/v1/') || path.startsWith('/console')) ? ' (this process runs --role worker: the API is served by the --role api or all processes)' : '';
+    const p = new HooklineError('route_not_found', `no route ${req.method} ${path}${why}`);
     return reply.status(404).type('application/problem+json').send(toProblem(p, req.url));
   });
 
