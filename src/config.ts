@@ -141,6 +141,16 @@ function parseDatabaseUrl(text: string | undefined, name: string): string | unde
   return text;
 }
 
+/** A chosen bootstrap key: every route opens to it, so not one a guess finds (generated keys are far longer). */
+const MIN_API_KEY = 12;
+
+function parseApiKey(text: string | undefined, name: string): string | undefined {
+  if (text !== undefined && text.length < MIN_API_KEY) {
+    throw new ConfigError(`${name}: at least ${MIN_API_KEY} characters (a short key is easily guessed); leave it unset to have one generated`);
+  }
+  return text;
+}
+
 /** pino's levels, and `silent` */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -213,7 +223,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     port,
     dataDir: path.resolve(cwd, values['data-dir'] ?? env.HOOKLINE_DATA_DIR ?? './data'),
     databaseUrl: parseDatabaseUrl(values['database-url'] ?? (env.DATABASE_URL || undefined), from('database-url', 'DATABASE_URL')),
-    apiKey: values['api-key'] ?? (env.HOOKLINE_API_KEY || undefined),
+    apiKey: parseApiKey(values['api-key'] ?? (env.HOOKLINE_API_KEY || undefined), from('api-key', 'HOOKLINE_API_KEY')),
     allowPrivateTargets:
       values['allow-private-targets'] ?? parseBool('HOOKLINE_ALLOW_PRIVATE_TARGETS', env.HOOKLINE_ALLOW_PRIVATE_TARGETS) ?? false,
     retryScheduleMs: schedule ? parseRetrySchedule(schedule, from('retry-schedule', 'HOOKLINE_RETRY_SCHEDULE')) : DEFAULT_RETRY_SCHEDULE_S.map((s) => s * 1000),

@@ -104,6 +104,8 @@ test('start-up mistakes are one line naming the setting, exit 2, no stack', asyn
     }
     assert.throws(() => loadConfig([], { DATABASE_URL: 'localhost:5432' }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('DATABASE_URL: expected'));
     assert.equal(loadConfig([], { DATABASE_URL: 'postgresql://u@h/db' }).databaseUrl, 'postgresql://u@h/db');
+    assert.throws(() => loadConfig(['--api-key', 'k'], {}), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--api-key: at least 12 characters'));
+    assert.equal(loadConfig([], { HOOKLINE_API_KEY: 'hk_twelve_ch' }).apiKey, 'hk_twelve_ch');
     const level = cli(['serve'], { LOG_LEVEL: 'verbose' });
     assert.equal(level.status, 2, level.stderr);
     assert.equal(level.stderr.trim(), 'hookline: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
