@@ -128,6 +128,11 @@ export const EndpointAnswer = Answer({
 }, { description: 'A Standard Webhooks endpoint; `secret` only when created, revealed or rotated' });
 
 export const SecretAnswer = Answer({ secret: NStr });
+export const RecoveryAnswer = Answer({
+  object: Literal('recovery'),
+  retried: Type.Integer({ description: 'dead deliveries sent again, oldest first' }),
+  more: Type.Boolean({ description: 'true: more are dead than one request retries; send it again' }),
+});
 
 export const CallbackProfileAnswer = Answer({
   id: Str, object: Literal('callback_profile'), name: Str, url: Str, method: Str, headers: Headers, body: NStr, ...targetCommon,

@@ -3289,6 +3289,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deliveries/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send every dead delivery of a target or a call again, oldest first (in order per call) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the dead deliveries of this call */
+                        call_id?: string;
+                        /** @description the dead deliveries to this target */
+                        target_id?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description RFC 9457 problem details with a stable `code` (src/errors.ts) */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            errors?: ({
+                                code: string;
+                                field: string;
+                                message: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            field?: string;
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable `code` (src/errors.ts) */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            errors?: ({
+                                code: string;
+                                field: string;
+                                message: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            field?: string;
+                            instance?: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description true: more are dead than one request retries; send it again */
+                            more: boolean;
+                            /** @enum {string} */
+                            object: "recovery";
+                            /** @description dead deliveries sent again, oldest first */
+                            retried: number;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/endpoints": {
         parameters: {
             query?: never;

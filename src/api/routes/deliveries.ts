@@ -4,9 +4,9 @@ import { HooklineError } from '../../errors.ts';
 import { TEST_CALL_ID } from '../../targets/test-delivery.ts';
 import { newIdShape } from '../../ids.ts';
 import { cursorOf, page } from '../paging.ts';
-import { Enum, IdParams, ListQuery } from '../schemas.ts';
+import { Enum, IdParams, ListQuery, Obj } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
-import { DeliveryAnswer, ListOf } from '../responses.ts';
+import { DeliveryAnswer, ListOf, RecoveryAnswer } from '../responses.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -59,6 +59,17 @@ const DeliveryListQuery = ListQuery({
   event: Type.Optional(Type.String({ maxLength: 128, description: "the format's event name or Hookline's event type (`call.ended`)" })),
 });
 
+const RecoverBody = Obj({
+  target_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'the dead deliveries to this target' })),
+  call_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the dead deliveries of this call' })),
+});
+
+/**
+ * Dead deliveries one recovery sends again at most. Each is a retry of its own (a write), so a
+ * request stays short; `more: true` says to send the request again for the rest.
+ */
+const RECOVER_AT_MOST = 1000;
+
 /** Deliveries an `event` filter looks through for one page at most, before answering what it found. */
 const EVENT_SCAN = 2000;
 
@@ -103,6 +114,34 @@ export function deliveryRoutes(onRetry: () => void) {
       const d = await store.getDelivery(req.auth.account_id, req.params.id);
       if (!d) throw new HooklineError('not_found', `no delivery ${req.params.id}`);
       return deliveryView(d, await store.listAttempts([d.id]));
+    });
+
+    /**
+     * Every dead delivery of a target or a call sent again, oldest first: each call's events go
+     * in their order (a retry of event N+1 issued after N's waits behind N while N is unsettled),
+     * which retrying them one by one from the log, newest first, would reverse.
+     */
+    app.post('/v1/deliveries/recover', {
+      schema: { tags, summary: 'Send every dead delivery of a target or a call again, oldest first (in order per call)', body: RecoverBody, response: { 202: RecoveryAnswer } },
+    }, async (req, reply) => {
+      const { account_id } = req.auth;
+      const { target_id, call_id } = req.body;
+      if (target_id === undefined && call_id === undefined) throw new HooklineError('missing_field', 'give target_id, call_id or both', { field: 'target_id' });
+      if (call_id === TEST_CALL_ID) throw new HooklineError('test_not_retried', 'test deliveries are sent once; send a new test');
+      // The log is newest first: read to its end, then the oldest go first. A later event of a
+      // call is never retried before an earlier dead one of the same call (which a cut at the
+      // newest RECOVER_AT_MOST would do); those left over are newer, for the next request.
+      const dead: string[] = [];
+      for (let after: string | null = null; ;) {
+        const batch: Delivery[] = await store.listDeliveries(account_id, { target_id, call_id, status: 'dead' }, 500, after);
+        for (const d of batch) if (d.call_id !== TEST_CALL_ID) dead.push(d.id);
+        if (batch.length < 500) break;
+        after = batch[batch.length - 1]!.id;
+      }
+      let retried = 0;
+      for (const id of dead.reverse().slice(0, RECOVER_AT_MOST)) if (await store.retryDelivery(account_id, id, deps.clock.now())) retried++;
+      if (retried > 0) onRetry();
+      return reply.status(202).send({ object: 'recovery', retried, more: dead.length > RECOVER_AT_MOST });
     });
 
     app.post('/v1/deliveries/:id/retry', { schema: { tags, summary: 'Send a delivery again now (same webhook-id)', params: IdParams, response: { 202: DeliveryAnswer } } }, async (req, reply) => {
