@@ -340,3 +340,27 @@ test('a form error is shown beside the field the API names', { skip: BROWSER_SKI
   const why = page.locator(`#${(await cw.getAttribute('aria-describedby'))!.replace(/:/g, '\\:')}`);
   assert.match(await why.innerText(), /url is required to enable the integration/);
 });
+
+test('Resend dead: a target\'s dead deliveries sent again from its row, oldest first', { skip: BROWSER_SKIP }, async (t) => {
+  const rx = await startReceiver();
+  t.after(() => rx.close());
+  rx.respond((_r, res) => void res.writeHead(500).end());
+  const h = await startConsole(t, { retryScheduleMs: [20] });
+  await signIn(h.page);
+  const ep = (await h.server.api('POST', '/v1/endpoints', { url: `${rx.url}/dead` })).body;
+  const call = (await h.server.api('POST', '/v1/calls', { from: '+15550100', to: '+15550199', simulate: { ring_ms: 10, talk_ms: 20 } })).body;
+  const dead = await expect(async () => {
+    const ds = (await h.server.api('GET', `/v1/deliveries?call_id=${call.id}&limit=100`)).body.data as { status: string }[];
+    return ds.length >= 5 && ds.every((d) => d.status === 'dead') && ds.length;
+  }, 'every delivery of the call dead');
+  rx.respond((_r, res) => void res.writeHead(200).end());
+  await go(h.page, 'Endpoints');
+  const row = h.page.locator(`tr[data-id="${ep.id}"]`);
+  await row.getByRole('button', { name: 'Resend dead' }).click();
+  await h.page.locator(`tr[data-for="${ep.id}"]`).getByRole('status').filter({ hasText: `${dead} dead deliveries sent again` }).waitFor();
+  await expect(async () => {
+    const ds = (await h.server.api('GET', `/v1/deliveries?call_id=${call.id}&limit=100`)).body.data as { status: string }[];
+    return ds.every((d) => d.status === 'succeeded');
+  }, 'every resent delivery to succeed');
+  assert.deepEqual(pageErrors(h), []);
+});

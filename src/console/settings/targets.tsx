@@ -122,6 +122,13 @@ function Row<F, V extends TargetView, B extends object>({ kind, view, onEdit, re
     const r = await act.run(() => testSaved(kind.path, id, kind.testEvents?.[0]));
     if (r) setResult(r);
   };
+  const [note, setNote] = useState<string | null>(null);
+  // its dead deliveries sent again, oldest first (POST /v1/deliveries/recover): after a fix, or re-enabling it
+  const recover = async (): Promise<void> => {
+    setNote(null);
+    const r = await act.run(() => api<{ retried: number; more: boolean }>('POST', '/v1/deliveries/recover', { target_id: id }));
+    if (r) setNote(`${r.retried} dead ${r.retried === 1 ? 'delivery' : 'deliveries'} sent again${r.more ? '; more remain: press again' : ''}`);
+  };
   const remove = async (): Promise<void> => {
     if (!confirm(`Delete ${kind.noun} ${id}?`)) return;
     await act.run(() => api('DELETE', url));
@@ -138,14 +145,16 @@ function Row<F, V extends TargetView, B extends object>({ kind, view, onEdit, re
           <button type="button" onClick={onEdit}>Edit</button>
           <button type="button" disabled={act.busy} onClick={() => void toggle()}>{view.enabled ? 'Disable' : 'Enable'}</button>
           <button type="button" disabled={act.busy} onClick={() => void test()}>Send test</button>
+          <button type="button" disabled={act.busy} onClick={() => void recover()}>Resend dead</button>
           {kind.RowActions && <kind.RowActions view={view} reload={reload} />}
           <button type="button" className="danger" disabled={act.busy} onClick={() => void remove()}>Delete</button>
         </td>
       </tr>
-      {(result || act.problem) && (
+      {(result || act.problem || note) && (
         <tr className="row-detail" data-for={id}>
           <td colSpan={cols}>
             {act.problem && <p role="alert" className="error">{act.problem.detail}</p>}
+            {note && <p role="status">{note}</p>}
             {result && <TestResult result={result} />}
           </td>
         </tr>
