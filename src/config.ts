@@ -126,16 +126,15 @@ export function parseHostPort(name: string, text: string): { host: string; port:
   return { host: m[1]!, port };
 }
 
-/** A PostgreSQL URL (postgres:// or postgresql://), checked here: `not a url` failed later as "getaddrinfo ENOTFOUND base". */
+/**
+ * A PostgreSQL connection string as `pg` reads it: a postgres:// or postgresql:// URL (a Unix
+ * socket as `?host=/dir`), socket://, or a socket directory (`/var/run/postgresql mydb`). Checked
+ * by its form only, here: `not a url` failed later as "getaddrinfo ENOTFOUND base", and a
+ * mysql:// URL was taken for PostgreSQL's.
+ */
 function parseDatabaseUrl(text: string | undefined, name: string): string | undefined {
   if (text === undefined) return undefined;
-  let u: URL | undefined;
-  try {
-    u = new URL(text);
-  } catch {
-    u = undefined;
-  }
-  if (u === undefined || (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')) {
+  if (!/^(postgres|postgresql|socket):\/\//i.test(text) && !text.startsWith('/')) {
     throw new ConfigError(`${name}: expected a PostgreSQL URL, postgres://user@host:5432/database (unset: SQLite in the data directory)`);
   }
   return text;
@@ -176,6 +175,11 @@ function boolValues(argv: readonly string[]): { args: string[]; bools: Record<st
   const bools: Record<string, boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--') {
+      // what follows is not flags: parseArgs sees it as stray words (refused)
+      args.push(...argv.slice(i));
+      break;
+    }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
     const name = m?.[1];
     if (name === undefined || (OPTIONS as Record<string, { type: string }>)[name]?.type !== 'boolean') {
@@ -186,7 +190,8 @@ function boolValues(argv: readonly string[]): { args: string[]; bools: Record<st
     const next = argv[i + 1];
     const text = inline ?? (next !== undefined && /^(true|false|1|0|yes|no)$/i.test(next) ? next : undefined);
     if (text === undefined) {
-      args.push(a);
+      // the flag alone: true, and the last occurrence wins whatever its form
+      bools[name] = true;
       continue;
     }
     if (inline === undefined) i++;

@@ -90,6 +90,9 @@ test('serve takes flags only; a boolean flag takes true or false as its variable
     assert.equal(guard([`--allow-private-targets=${word}`]), v, `=${word}`);
   }
   assert.equal(guard(['--allow-private-targets', 'false'], { HOOKLINE_ALLOW_PRIVATE_TARGETS: 'true' }), false, 'the flag wins');
+  assert.equal(guard(['--allow-private-targets', 'false', '--allow-private-targets']), true, 'the last one wins');
+  assert.equal(guard(['--allow-private-targets', '--allow-private-targets=no']), false, 'the last one wins');
+  assert.throws(() => loadConfig(['--', '--allow-private-targets', 'true'], {}), (e: unknown) => e instanceof ConfigError && /unexpected argument "--allow-private-targets"/.test(e.message), 'after --, words');
   assert.throws(() => loadConfig(['--allow-private-targets=maybe'], {}), (e: unknown) => e instanceof ConfigError && e.message === '--allow-private-targets: expected true or false, got "maybe"');
   const typo = cli(['serve', '--allow-private-targets', 'flase']);
   assert.equal(typo.status, 2, typo.stderr);
@@ -103,7 +106,9 @@ test('start-up mistakes are one line naming the setting, exit 2, no stack', asyn
       assert.throws(() => loadConfig(['--database-url', url], {}), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--database-url: expected a PostgreSQL URL'), url);
     }
     assert.throws(() => loadConfig([], { DATABASE_URL: 'localhost:5432' }), (e: unknown) => e instanceof ConfigError && e.message.startsWith('DATABASE_URL: expected'));
-    assert.equal(loadConfig([], { DATABASE_URL: 'postgresql://u@h/db' }).databaseUrl, 'postgresql://u@h/db');
+    for (const ok of ['postgresql://u@h/db', 'postgres://user@/db?host=/var/run/postgresql', 'socket://u:pw@/var/run/postgresql?db=x', '/var/run/postgresql mydb']) {
+      assert.equal(loadConfig([], { DATABASE_URL: ok }).databaseUrl, ok, ok);
+    }
     assert.throws(() => loadConfig(['--api-key', 'k'], {}), (e: unknown) => e instanceof ConfigError && e.message.startsWith('--api-key: at least 12 characters'));
     assert.equal(loadConfig([], { HOOKLINE_API_KEY: 'hk_twelve_ch' }).apiKey, 'hk_twelve_ch');
     const level = cli(['serve'], { LOG_LEVEL: 'verbose' });

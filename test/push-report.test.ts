@@ -249,6 +249,13 @@ test('a webhook with an unknown variable is refused when saved, listing the know
   assert.equal(unclosed.body.detail, 'url: {{from is not closed; write {{from}}');
   assertProblem(await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack', body: '{"to": "{{ to "}' }), 400, 'invalid_template', 'body');
   assertProblem(await s.api('POST', '/v1/callback-profiles', { name: 'x', url: 'http://127.0.0.1:9/cb?c={{caller' }), 400, 'invalid_template', 'url');
+  // closed with one brace: the commonest typo
+  const half = await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack?c={{from}' });
+  assertProblem(half, 400, 'invalid_template', 'url');
+  assert.equal(half.body.detail, 'url: {{from is not closed; write {{from}}');
+  assertProblem(await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack', body: '{"a":"{{ to }"}' }), 400, 'invalid_template', 'body');
+  // a placeholder at the end of a JSON object is not a typo
+  assert.equal((await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/ack', body: '{"a":{"b":{{duration}}}}' })).status, 201);
   assertProblem(await s.api('POST', '/v1/webhooks', { method: 'GET', url: 'http://127.0.0.1:9/ack', body: '{}' }), 400, 'invalid_field', 'body');
   assert.equal((await s.api('POST', '/v1/webhooks', { method: 'DELETE', url: 'http://127.0.0.1:9/ack' })).status, 400);
   // the content type follows body_format: a matching header (as in the seed's curl) is fine, another is refused

@@ -57,13 +57,13 @@ export function parseTemplate(source: string, context: Context): Template {
 /** Refuses a template that names a variable the format does not have, listing the known ones. */
 export function checkTemplate(source: string, context: Context, known: readonly string[], field: string): Template {
   const t = parseTemplate(source, context);
-  // `{{caller` (a placeholder never closed) would be sent as it is: a typo, refused like a misspelt name
-  for (const s of t.segments) {
-    const open = 'text' in s ? /\{\{\s*([A-Za-z_][\w.]*)/.exec(s.text) : null;
-    if (open) {
-      const message = `${field}: {{${open[1]} is not closed; write {{${open[1]}}}`;
-      throw new HooklineError('invalid_template', message, { field, errors: [{ field, code: 'invalid_template', message }] });
-    }
+  // `{{caller` or `{{caller}` (a placeholder not closed as it was opened) would be sent as it is,
+  // or as `{` and the value: a typo, refused like a misspelt name
+  const unclosed = t.segments.map((s) => ('text' in s ? /\{\{\s*([A-Za-z_][\w.]*)/.exec(s.text) : null)).find((m) => m !== null)
+    ?? /\{\{\s*([A-Za-z_][\w.]*)\s*\}(?!\})/.exec(source);
+  if (unclosed) {
+    const message = `${field}: {{${unclosed[1]} is not closed; write {{${unclosed[1]}}}`;
+    throw new HooklineError('invalid_template', message, { field, errors: [{ field, code: 'invalid_template', message }] });
   }
   const unknown = t.names.filter((n) => !known.includes(n));
   if (unknown.length > 0) {
