@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { API_KEY, request, waitFor, type ApiResponse, type Received, type TestServer } from './helpers.ts';
+import { API_KEY, request, startReceiver, waitFor, type ApiResponse, type Received, type TestServer } from './helpers.ts';
 
 /** One request a receiver got, read as a native (`standard`) delivery. */
 export interface Hook {
@@ -121,4 +121,46 @@ export async function failedTestIsNotDeadWork(app: TestServer, receiverUrl: stri
   const r = await app.api('POST', `/v1/deliveries/${t.body.delivery_id}/retry`);
   assert.equal(r.status, 409, JSON.stringify(r.body));
   assert.equal(r.body.code, 'test_not_retried');
+}
+
+/**
+ * Two calls to a target that answers 500 until every delivery is dead; then it answers 200 and
+ * POST /v1/deliveries/recover sends them all again: each call's events arrive in their order.
+ */
+export async function recoverInOrder(s: TestServer): Promise<void> {
+  // an account of its own: no other test's call reaches this endpoint
+  const account = await s.api('POST', '/v1/accounts', { name: 'recover' });
+  assert.equal(account.status, 201, JSON.stringify(account.body));
+  const key = account.body.api_key as string;
+  const api = (method: string, path: string, body?: unknown) => request(s.url, method, path, body, { key });
+  const rx = await startReceiver();
+  try {
+    rx.respond((_r, res) => answer(res, 500));
+    const ep = await createEndpoint(s, { url: `${rx.url}/recover` }, key);
+    const calls = [await placeCall(s, {}, {}, key), await placeCall(s, {}, {}, key)];
+    for (const c of calls) await waitEnded(s, c, 10_000, key);
+    const all = await waitFor(async () => {
+      const ds = await deliveries(s, { target_id: ep.id }, key);
+      return ds.length >= 10 && ds.every((d) => d.status === 'dead') ? ds : null;
+    }, 15_000, 'every delivery of both calls dead');
+    const none = await api('POST', '/v1/deliveries/recover', {});
+    assert.deepEqual([none.status, none.body.code], [400, 'missing_field']);
+    rx.respond((_r, res) => answer(res, 200));
+    const before = rx.requests.length;
+    const r = await api('POST', '/v1/deliveries/recover', { target_id: ep.id });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.deepEqual(r.body, { object: 'recovery', retried: all.length, more: false });
+    await waitFor(async () => (await deliveries(s, { target_id: ep.id, status: 'succeeded' }, key)).length === all.length, 15_000, 'every recovered delivery to succeed');
+    const sent = hooks(rx.requests.slice(before));
+    assert.equal(sent.length, all.length);
+    for (const c of calls) {
+      const seqs = sent.filter((h) => h.call_id === c).map((h) => h.seq);
+      assert.ok(seqs.length >= 5, `call ${c}: all its events`);
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `call ${c}: in order`);
+    }
+    // nothing dead is left: a second recovery retries nothing
+    assert.deepEqual((await api('POST', '/v1/deliveries/recover', { target_id: ep.id })).body, { object: 'recovery', retried: 0, more: false });
+  } finally {
+    await rx.close();
+  }
 }

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import { startHookline, startReceiver, waitFor, type Received, type Receiver, type TestServer } from './helpers.ts';
-import { answer, createEndpoint, deliveries, hooks, placeCall, waitDelivery, waitEnded } from './delivery-helpers.ts';
-import { assertProblem } from './call-helpers.ts';
+import { answer, createEndpoint, deliveries, hooks, placeCall, recoverInOrder, waitDelivery, waitEnded } from './delivery-helpers.ts';
 
 // Two retries 20 ms apart: three attempts in all, then dead.
 const SCHEDULE = [20, 20];
@@ -269,34 +268,5 @@ test('the log keeps the first 4 KiB of an answer; a very long answer is cut off 
 });
 
 test('recover: every dead delivery of a target sent again, oldest first, so each call\'s events arrive in their order', async () => {
-  const rx = await startReceiver();
-  try {
-    rx.respond((_r, res) => answer(res, 500));
-    const ep = await createEndpoint(s, { url: `${rx.url}/recover` });
-    const calls = [await placeCall(s), await placeCall(s)];
-    for (const c of calls) await waitEnded(s, c);
-    const all = await waitFor(async () => {
-      const ds = (await deliveries(s, { target_id: ep.id })).filter((d) => calls.includes(d.call_id));
-      return ds.length > 0 && ds.every((d) => d.status === 'dead') ? ds : null;
-    }, 15_000, 'every delivery of both calls dead');
-
-    assertProblem(await s.api('POST', '/v1/deliveries/recover', {}), 400, 'missing_field');
-    rx.respond((_r, res) => answer(res, 200));
-    const before = rx.requests.length;
-    const r = await s.api('POST', '/v1/deliveries/recover', { target_id: ep.id });
-    assert.equal(r.status, 202, JSON.stringify(r.body));
-    assert.deepEqual(r.body, { object: 'recovery', retried: all.length, more: false });
-    await waitFor(async () => (await deliveries(s, { target_id: ep.id, status: 'succeeded' })).length === all.length, 15_000, 'every recovered delivery to succeed');
-    const sent = hooks(rx.requests.slice(before));
-    assert.equal(sent.length, all.length);
-    for (const c of calls) {
-      const seqs = sent.filter((h) => h.call_id === c).map((h) => h.seq);
-      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `call ${c}: in order`);
-      assert.ok(seqs.length >= 5, `call ${c}: all its events`);
-    }
-    // nothing dead is left: a second recovery retries nothing
-    assert.deepEqual((await s.api('POST', '/v1/deliveries/recover', { target_id: ep.id })).body, { object: 'recovery', retried: 0, more: false });
-  } finally {
-    await rx.close();
-  }
+  await recoverInOrder(s);
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { failedTestIsNotDeadWork } from './delivery-helpers.ts';
+import { failedTestIsNotDeadWork, recoverInOrder } from './delivery-helpers.ts';
 import { Webhook } from 'standardwebhooks';
 import { assertEndedTimeline, timeline, waitEnded } from './call-helpers.ts';
 import { answer, createEndpoint, deliveries, hooks } from './delivery-helpers.ts';
@@ -29,6 +29,10 @@ describe('the API on PostgreSQL', { skip: PG_SKIP }, () => {
 
   test('the store is PostgreSQL', async () => {
     assert.equal(s.h.store.backend, 'postgres');
+  });
+
+  test('recover sends a target\'s dead deliveries again, each call in order', async () => {
+    await recoverInOrder(s);
   });
 
   test('a failed test delivery is not counted as dead, and is not retried', async () => {

@@ -10,7 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
 import { CALLS_BY_EXTERNAL_ID } from '../src/store/sqlite/calls.ts';
-import { LIST_BY_CALL } from '../src/store/sqlite/deliveries.ts';
+import { DEAD_DELIVERIES, LIST_BY_CALL } from '../src/store/sqlite/deliveries.ts';
 import { COUNT_DEAD, OLDEST_SETTLED } from '../src/store/sqlite/housekeeping.ts';
 import { EARLIEST_DUE } from '../src/store/sqlite/timers.ts';
 import { OPEN_OF_CALL, OPEN_OF_TARGET } from '../src/store/sqlite/queue.ts';
@@ -50,6 +50,11 @@ test('the dead deliveries of /metrics are counted in their index, not by reading
     'SCALAR SUBQUERY 1', 'SEARCH deliveries USING COVERING INDEX deliveries_settled (status=?)',
     'SCALAR SUBQUERY 2', 'SEARCH deliveries USING INDEX deliveries_by_call (call_id=?)',
   ]);
+});
+
+test('a recovery finds the dead deliveries in their index, not by reading every delivery', async () => {
+  const [steps] = await plans([DEAD_DELIVERIES]);
+  assert.equal(steps![0], 'SEARCH deliveries USING INDEX deliveries_settled (status=?)', steps!.join('\n'));
 });
 
 test('retention finds the oldest settled deliveries in their index, not by reading every delivery', async () => {

@@ -308,6 +308,12 @@ export interface Store {
   recordTestDelivery(d: NewDelivery, status: 'succeeded' | 'dead', attempt: Attempt, now: number): Promise<void>;
   /** puts a succeeded or dead delivery back in the queue; false if it is being attempted now */
   retryDelivery(accountId: string, id: string, now: number): Promise<boolean>;
+  /**
+   * The ids of an account's dead deliveries (tests left out) to a target and/or of a call, at most
+   * `limit`, by call (ids grow with time) and each call's in event order: what a recovery retries,
+   * found through the settled deliveries' index, never by reading the whole log.
+   */
+  deadDeliveries(accountId: string, filter: Pick<DeliveryFilter, 'target_id' | 'call_id'>, limit: number): Promise<string[]>;
 
   // housekeeping
   /** deletes one batch of what retention lets go; answers how many rows went */

@@ -117,9 +117,10 @@ export function deliveryRoutes(onRetry: () => void) {
     });
 
     /**
-     * Every dead delivery of a target or a call sent again, oldest first: each call's events go
-     * in their order (a retry of event N+1 issued after N's waits behind N while N is unsettled),
-     * which retrying them one by one from the log, newest first, would reverse.
+     * Every dead delivery of a target or a call sent again, oldest call first: each call's events
+     * go in their order (a retry of event N+1 issued after N's waits behind N while N is
+     * unsettled), which retrying them one by one from the log, newest first, would reverse. A
+     * call cut at RECOVER_AT_MOST has its earlier events retried first, the rest next time.
      */
     app.post('/v1/deliveries/recover', {
       schema: { tags, summary: 'Send every dead delivery of a target or a call again, oldest first (in order per call)', body: RecoverBody, response: { 202: RecoveryAnswer } },
@@ -128,18 +129,10 @@ export function deliveryRoutes(onRetry: () => void) {
       const { target_id, call_id } = req.body;
       if (target_id === undefined && call_id === undefined) throw new HooklineError('missing_field', 'give target_id, call_id or both', { field: 'target_id' });
       if (call_id === TEST_CALL_ID) throw new HooklineError('test_not_retried', 'test deliveries are sent once; send a new test');
-      // The log is newest first: read to its end, then the oldest go first. A later event of a
-      // call is never retried before an earlier dead one of the same call (which a cut at the
-      // newest RECOVER_AT_MOST would do); those left over are newer, for the next request.
-      const dead: string[] = [];
-      for (let after: string | null = null; ;) {
-        const batch: Delivery[] = await store.listDeliveries(account_id, { target_id, call_id, status: 'dead' }, 500, after);
-        for (const d of batch) if (d.call_id !== TEST_CALL_ID) dead.push(d.id);
-        if (batch.length < 500) break;
-        after = batch[batch.length - 1]!.id;
-      }
+      // by call (ids grow with time), each call's in event order; one more than a request takes, to tell `more`
+      const dead = await store.deadDeliveries(account_id, { target_id, call_id }, RECOVER_AT_MOST + 1);
       let retried = 0;
-      for (const id of dead.reverse().slice(0, RECOVER_AT_MOST)) if (await store.retryDelivery(account_id, id, deps.clock.now())) retried++;
+      for (const id of dead.slice(0, RECOVER_AT_MOST)) if (await store.retryDelivery(account_id, id, deps.clock.now())) retried++;
       if (retried > 0) onRetry();
       return reply.status(202).send({ object: 'recovery', retried, more: dead.length > RECOVER_AT_MOST });
     });

@@ -1,4 +1,4 @@
-import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract.ts';
+import { TEST_CALL_ID, type Attempt, type Delivery, type DeliveryFilter, type NewDelivery } from '../contract.ts';
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
 import { LOG_COLUMNS, releaseStep } from './queue.ts';
 import { countOf, rowsOf, type Client } from './sql.ts';
@@ -58,6 +58,14 @@ export async function listDeliveries(c: Client, accountId: string, f: DeliveryFi
      WHERE d.account_id = $1 AND ${byCall ? 'd.call_id = $3' : '$3::text IS NULL'} ${LIST_REST}`,
     [accountId, after, f.call_id ?? null, f.target_id ?? null, f.status ?? null, limit]);
   return rows.map(deliveryFromRow);
+}
+
+export async function deadDeliveries(c: Client, accountId: string, f: Pick<DeliveryFilter, 'target_id' | 'call_id'>, limit: number): Promise<string[]> {
+  const rows = await rowsOf(c, 'deliveries_dead',
+    `SELECT id FROM deliveries WHERE status = 'dead' AND account_id = $1 AND call_id <> '${TEST_CALL_ID}'
+       AND ($2::text IS NULL OR target_id = $2) AND ($3::text IS NULL OR call_id = $3) ORDER BY call_id, event_seq LIMIT $4`,
+    [accountId, f.target_id ?? null, f.call_id ?? null, limit]);
+  return rows.map((r) => String(r.id));
 }
 
 export async function listAttempts(c: Client, deliveryIds: string[]): Promise<Attempt[]> {

@@ -333,6 +333,10 @@ export class PostgresStore implements Store {
     return deliveries.listDeliveries(this.#pool, accountId, f, limit, after);
   }
 
+  deadDeliveries(accountId: string, f: Pick<DeliveryFilter, 'target_id' | 'call_id'>, limit: number): Promise<string[]> {
+    return deliveries.deadDeliveries(this.#pool, accountId, f, limit);
+  }
+
   listAttempts(deliveryIds: string[]): Promise<Attempt[]> {
     return deliveries.listAttempts(this.#pool, deliveryIds);
   }

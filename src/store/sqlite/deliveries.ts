@@ -1,4 +1,4 @@
-import type { Attempt, Delivery, DeliveryFilter, NewDelivery } from '../contract.ts';
+import { TEST_CALL_ID, type Attempt, type Delivery, type DeliveryFilter, type NewDelivery } from '../contract.ts';
 import { attemptFromRow, deliveryFromRow } from '../rows.ts';
 import { insertRequest, pair } from './calls.ts';
 import type { Sql } from './db.ts';
@@ -53,6 +53,16 @@ export function listDeliveries(db: Sql, sched: Scheduler, accountId: string, f: 
     ? db.all(LIST_BY_ACCOUNT, accountId, ...rest)
     : db.all(LIST_BY_CALL, f.call_id, accountId, ...rest);
   return rows.map((r) => logState(sched, deliveryFromRow(r)));
+}
+
+// the settled index needs its WHERE term repeated (housekeeping.ts COUNT_DEAD)
+export const DEAD_DELIVERIES = `SELECT id FROM deliveries WHERE status IN ('succeeded', 'dead') AND status = 'dead' AND account_id = ? AND call_id <> '${TEST_CALL_ID}'
+  AND (? IS NULL OR target_id = ?) AND (? IS NULL OR call_id = ?) ORDER BY call_id, event_seq LIMIT ?`;
+
+export function deadDeliveries(db: Sql, accountId: string, f: Pick<DeliveryFilter, 'target_id' | 'call_id'>, limit: number): string[] {
+  const t = f.target_id ?? null;
+  const c = f.call_id ?? null;
+  return db.all(DEAD_DELIVERIES, accountId, t, t, c, c, limit).map((r) => String(r.id));
 }
 
 export function listAttempts(db: Sql, deliveryIds: string[]): Attempt[] {

@@ -14,11 +14,13 @@ import { claimDue, guard, loadQueue, writeResults } from './queue.ts';
 import { KeptOffers, offerCount, offerKeys, type PackedOffers } from './packed-offers.ts';
 import { packResults, type PackedResults } from './packed-results.ts';
 import type { Windows } from './entries.ts';
+import type { QueueRemote, ResultWriter, SqliteOptions } from './options.ts';
 import { Scheduler } from './scheduler.ts';
 import * as resources from './resources.ts';
 import * as timers from './timers.ts';
 
 export { WAL_BOUND_BYTES, WAL_RESTART_BYTES } from './db.ts';
+export type { QueueRemote, ResultWriter, SqliteOptions } from './options.ts';
 
 // ~1.3 KB each (a ~1 KB body), outside the JS heap (packed-offers.ts): at most 32,768
 // deliveries and 48 MB of their messages waiting for their first claim. At full speed the API
@@ -35,34 +37,6 @@ const OFFER_GRACE_MS = 2_000;
 const NEVER_REFUSED = { undoesItself: true } as const;
 // Split mode's results may wait for another write's commit (db.ts LAZY_MS; told once committed).
 const LAZY_RESULTS = { undoesItself: true, lazy: true } as const;
-
-/** The queue's reads and retries, answered by the thread that owns the queue (split mode). */
-export interface QueueRemote {
-  getDelivery(accountId: string, id: string): Promise<Delivery | undefined>;
-  listDeliveries(accountId: string, f: DeliveryFilter, limit: number, after: string | null): Promise<Delivery[]>;
-  retryDelivery(accountId: string, id: string, now: number): Promise<boolean>;
-  stats(now: number): Promise<StoreStats>;
-}
-
-/** Records results on another connection (split mode: the API thread, the only writer of them). */
-export type ResultWriter = (results: PackedResults, held: string[], now: number) => Promise<void>;
-
-export interface SqliteOptions {
-  /**
-   * Who owns the delivery queue. `own` (default): this store, fed by its own writes. `fed`:
-   * this store, fed by `offer` with what another connection committed (split mode's delivery
-   * thread; the API thread is the one writer of deliveries). A `remote` store owns none: the
-   * queue's reads and retries go to the thread that does.
-   */
-  queue?: 'own' | 'fed';
-  remote?: QueueRemote;
-  /** split mode: the API thread's connection writes results (another's commits drop its page cache) */
-  writeResults?: ResultWriter;
-  /** false: leave the WAL's checkpoints to another connection (db.ts DbOptions) */
-  checkpoints?: boolean;
-  /** how much of each target's queue is held in memory (scheduler.ts Windows; tests make them small) */
-  windows?: Partial<Windows>;
-}
 
 /**
  * The embedded store: one `node:sqlite` connection in WAL mode (db.ts), its statements split by
@@ -357,6 +331,10 @@ export class SqliteStore implements Store {
 
   async listAttempts(deliveryIds: string[]): Promise<Attempt[]> {
     return deliveries.listAttempts(this.#db, deliveryIds);
+  }
+
+  async deadDeliveries(accountId: string, f: Pick<DeliveryFilter, 'target_id' | 'call_id'>, limit: number): Promise<string[]> {
+    return deliveries.deadDeliveries(this.#db, accountId, f, limit);
   }
 
   retryDelivery(accountId: string, id: string, now: number): Promise<boolean> {
