@@ -77,7 +77,12 @@ export async function listAttempts(c: Client, deliveryIds: string[]): Promise<At
 /**
  * Puts a settled delivery back in the queue, or a waiting one's next attempt to now; false if it
  * is being attempted now or waits behind an earlier event. The queue row is probed first, under
- * its lock (a claim that took it meanwhile leaves the UPDATE nothing), then the log row.
+ * its lock (a claim that took it meanwhile leaves the UPDATE nothing), then the log row. A
+ * settled one goes back behind its line's earlier unsettled row, if any ('queued', promoted
+ * when that row settles), else due now: retried as 'pending' beside it, event N+1 could go
+ * before N (a recovery of a call's dead deliveries did so). The earlier row is locked FOR KEY
+ * SHARE, as a call write does (calls.ts): a settle of it that commits meanwhile is waited for
+ * and its row skipped, so we never queue behind a row whose promotion has already run.
  */
 export async function retryDelivery(c: Client, accountId: string, id: string, now: number): Promise<boolean> {
   const n = await countOf(c, 'delivery_retry',
@@ -89,9 +94,16 @@ export async function retryDelivery(c: Client, accountId: string, id: string, no
        UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1
        WHERE id = $2 AND account_id = $3 AND (status IN ('succeeded', 'dead') OR id IN (SELECT id FROM waiting))
        RETURNING id, order_key, call_id, event_seq),
+     busy AS MATERIALIZED (
+       SELECT h.id FROM logged l CROSS JOIN LATERAL (
+         SELECT p.id FROM delivery_queue p
+         WHERE p.order_key = l.order_key AND p.call_id = l.call_id AND p.event_seq < l.event_seq
+         ORDER BY p.event_seq LIMIT 1
+         FOR KEY SHARE) h),
      queued AS (
        INSERT INTO delivery_queue (id, order_key, call_id, event_seq, status, next_attempt_at)
-       SELECT id, order_key, call_id, event_seq, 'pending', $1 FROM logged WHERE id NOT IN (SELECT id FROM waiting)
+       SELECT id, order_key, call_id, event_seq, CASE WHEN EXISTS (SELECT 1 FROM busy) THEN 'queued' ELSE 'pending' END, $1
+       FROM logged WHERE id NOT IN (SELECT id FROM waiting)
        ON CONFLICT (id) DO NOTHING)
      SELECT id FROM logged`,
     [now, id, accountId]);
