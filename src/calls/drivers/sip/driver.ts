@@ -162,11 +162,14 @@ export class SipDriver implements CallDriver {
       else this.#invite(call.id, stateOf(call), 'main', sdpOffer(this.#s.listen.host, 40000, Date.now()));
     }
     if (events.some((e) => e.type === 'call.ended')) {
-      const live = this.#byCall.get(call.id);
-      for (const l of live?.values() ?? []) this.#end(l);
+      // The legs held now, taken before they are ended: a BYE forgets its leg (#bye), and a leg
+      // looked up afterwards read as one this run does not hold, which got a second BYE.
+      const live = [...(this.#byCall.get(call.id)?.values() ?? [])];
+      const held = new Set(live.map((l) => l.leg));
+      for (const l of live) this.#end(l);
       // A dialog this run does not hold (confirmed before a restart) is ended from what was stored.
       for (const [leg, d] of Object.entries(stateOf(call).legs)) {
-        if (!live?.has(leg) && d.to_tag !== null && !d.ended) this.#byeStored(d);
+        if (!held.has(leg) && d.to_tag !== null && !d.ended) this.#byeStored(d);
       }
     }
   }
