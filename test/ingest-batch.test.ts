@@ -130,21 +130,26 @@ test('a batch of 1,000 events over 200 calls is applied whole', async () => {
   assert.deepEqual(timeline(call), ['leg.initiated/main', 'leg.ringing/main', 'leg.answered/main', 'call.transcript', 'call.ended']);
 });
 
-test('an event id already used for another call is a repeat also when it comes first for a new call', async () => {
+test('an event id already used for another call is refused (409), not taken as a repeat, also when it comes first for a new call', async () => {
   const u = randomUUID();
   const [a, b] = [`sw-ra-${u}`, `sw-rb-${u}`];
   const first = await s.api('POST', '/v1/call-events', { event_id: `${u}-1`, call_id: a, type: 'leg.initiated', ...PARTIES });
   assert.equal(first.status, 201);
-  // A new call b whose first event reuses a's event id: the repeat changes nothing (SPEC §3:
-  // idempotent by event_id), and b starts with its next event.
+  // A new call b whose first event reuses a's event id: not a repeat of b's (answered 200, it
+  // would be dropped unseen): 409, and b starts with its next event.
   const r = await s.api('POST', '/v1/call-events', { events: [
     { event_id: `${u}-1`, call_id: b, type: 'leg.initiated', ...PARTIES },
     { event_id: `${u}-2`, call_id: b, type: 'leg.initiated', ...PARTIES },
     { event_id: `${u}-3`, call_id: b, type: 'leg.ringing' },
   ] });
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body.data.map((x: { status: number }) => x.status), [200, 201, 200]);
-  assert.equal(r.body.data[0].call_id, first.body.id, 'the repeat answers the call it was first ingested for');
+  assert.deepEqual(r.body.data.map((x: { status: number }) => x.status), [409, 201, 200]);
+  assert.equal(r.body.data[0].error.code, 'idempotency_conflict', JSON.stringify(r.body.data[0]));
+  assert.match(r.body.data[0].error.detail, /was ingested for another call/);
+  // the same event for its own call is a repeat: 200, that call
+  const again = await s.api('POST', '/v1/call-events', { event_id: `${u}-1`, call_id: a, type: 'leg.initiated', ...PARTIES });
+  assert.equal(again.status, 200);
+  assert.equal(again.body.id, first.body.id);
   const cb = await getCall(s.url, r.body.data[1].call_id);
   assert.equal(cb.external_id, b);
   assert.deepEqual(timeline(cb), ['leg.initiated/main', 'leg.ringing/main']);

@@ -87,6 +87,13 @@ export async function ingestLine(d: IngestDeps, accountId: string, evs: IngestIn
       // key_taken, and the next pass (race > 0) looks each one up. Saves five point reads per
       // new call in a switch adapter's batch.
       const seen = existing || race > 0 ? await d.store.getIngested(accountId, ev.event_id) : undefined;
+      if (seen !== undefined && seen !== existing?.id) {
+        // Ingested for another call: not a repeat of this one. Answered 200, the event would be
+        // dropped unseen (a switch numbering events per call lost every call after the first).
+        const message = `event_id ${ev.event_id} was ingested for another call (${seen}); event ids are unique per account: prefix them with the call's id`;
+        results[i] = { status: 409, error: new HooklineError('idempotency_conflict', message, { field: 'event_id' }) };
+        continue;
+      }
       if (seen !== undefined) {
         results[i] = { status: 200 };
         seenCall[i] = seen;
