@@ -56,6 +56,7 @@ test('a failing endpoint\'s delivery: its attempts shown, the endpoint fixed, Re
   assert.match(text, new RegExp(`POST ${rx.url}/hooks`));
   assert.match(text, /webhook-signature/i);
   assert.doesNotMatch(text, /v1,[A-Za-z0-9+/=]{20,}/, 'the signature is redacted');
+  assert.match(text, /"type":\s*"call\.ended"/, 'the body sent is shown');
   await screenshot(page, 'delivery');
 
   // fixed: the receiver answers 200 now; Retry sends it again and the page shows it succeed

@@ -130,6 +130,11 @@ test('after the schedule the delivery is dead; a manual retry sends it again wit
     assert.equal(d.next_attempt_at, null);
     assert.equal(d.last_status_code, 500);
 
+    // The log shows the body sent (the same every attempt), on the page of one delivery only
+    const one = (await s.api('GET', `/v1/deliveries/${d.id}`)).body;
+    assert.equal(one.request.body, rx.requests[0]!.body);
+    assert.ok(!('body' in (await deliveries(s, { target_id: ep.id }))[0].request), 'not in lists');
+
     // Dead is final until someone asks: nothing more arrives on its own.
     const dead = await deliveries(s, { target_id: ep.id, status: 'dead' });
     assert.deepEqual(dead.map((x) => x.id), [d.id]);

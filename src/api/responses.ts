@@ -102,7 +102,7 @@ export const DeliveryAnswer = Answer({
   status: Enum(DELIVERY_STATUSES), attempt_count: Type.Integer(), next_attempt_at: NTime,
   waiting_for_earlier_event: Type.Boolean(), last_status_code: NInt, last_error: NStr,
   created_at: Time, updated_at: Time,
-  request: Answer({ method: Str, url: Str }),
+  request: Answer({ method: Str, url: Str, body: Type.Optional(Type.Union([Str, Type.Null()], { description: 'the body sent (GET /v1/deliveries/{id} only): the same for every attempt' })) }),
   attempts: Type.Array(AttemptAnswer),
 });
 

@@ -2953,6 +2953,8 @@ export interface paths {
                                 /** @enum {string} */
                                 object: "delivery";
                                 request: {
+                                    /** @description the body sent (GET /v1/deliveries/{id} only): the same for every attempt */
+                                    body?: string | null;
                                     method: string;
                                     url: string;
                                 } & {
@@ -3108,6 +3110,8 @@ export interface paths {
                             /** @enum {string} */
                             object: "delivery";
                             request: {
+                                /** @description the body sent (GET /v1/deliveries/{id} only): the same for every attempt */
+                                body?: string | null;
                                 method: string;
                                 url: string;
                             } & {
@@ -3259,6 +3263,8 @@ export interface paths {
                             /** @enum {string} */
                             object: "delivery";
                             request: {
+                                /** @description the body sent (GET /v1/deliveries/{id} only): the same for every attempt */
+                                body?: string | null;
                                 method: string;
                                 url: string;
                             } & {

@@ -23,8 +23,12 @@ export function attemptView(a: Attempt): Record<string, unknown> {
   };
 }
 
-/** A delivery as SPEC §4 shows it: `event` is the format's own event name. */
-export function deliveryView(d: Delivery, attempts: Attempt[]): Record<string, unknown> {
+/**
+ * A delivery as SPEC §4 shows it: `event` is the format's own event name. `withBody`: the body
+ * sent (the same for every attempt; an attempt's request keeps its own headers), for the page of
+ * one delivery, not for lists.
+ */
+export function deliveryView(d: Delivery, attempts: Attempt[], withBody = false): Record<string, unknown> {
   return {
     id: d.id,
     object: 'delivery',
@@ -44,7 +48,7 @@ export function deliveryView(d: Delivery, attempts: Attempt[]): Record<string, u
     last_error: d.last_error,
     created_at: iso(d.created_at),
     updated_at: iso(d.updated_at),
-    request: { method: d.request.method, url: d.request.url },
+    request: withBody ? { method: d.request.method, url: d.request.url, body: d.request.body ?? null } : { method: d.request.method, url: d.request.url },
     attempts: attempts.map(attemptView),
   };
 }
@@ -113,7 +117,7 @@ export function deliveryRoutes(onRetry: () => void) {
     app.get('/v1/deliveries/:id', { schema: { tags, summary: 'A delivery with every attempt', params: IdParams, response: { 200: DeliveryAnswer } } }, async (req) => {
       const d = await store.getDelivery(req.auth.account_id, req.params.id);
       if (!d) throw new HooklineError('not_found', `no delivery ${req.params.id}`);
-      return deliveryView(d, await store.listAttempts([d.id]));
+      return deliveryView(d, await store.listAttempts([d.id]), true);
     });
 
     /**
@@ -149,7 +153,7 @@ export function deliveryRoutes(onRetry: () => void) {
       }
       onRetry();
       const after = (await store.getDelivery(account_id, d.id))!;
-      return reply.status(202).send(deliveryView(after, await store.listAttempts([d.id])));
+      return reply.status(202).send(deliveryView(after, await store.listAttempts([d.id]), true));
     });
   };
 }

@@ -16,8 +16,10 @@ function Headers({ headers }: { headers: Record<string, string> | null | undefin
   );
 }
 
-function AttemptCard({ a }: { a: Attempt }): ReactNode {
-  const body = (a.request as Record<string, unknown>).body;
+function AttemptCard({ a, sent }: { a: Attempt; sent: string | null }): ReactNode {
+  // the body sent: the delivery's (the same every attempt), or a test's own
+  const own = (a.request as Record<string, unknown>).body;
+  const body = typeof own === 'string' ? own : sent;
   return (
     <article className="attempt" aria-label={`Attempt ${a.attempt}`}>
       <h4>
@@ -92,7 +94,7 @@ export function DeliveryPage({ id }: { id: string }): ReactNode {
       <ErrorNote error={error} />
       <h3>Attempts</h3>
       {d.attempts.length === 0 && <p className="muted">No attempt yet.</p>}
-      {[...d.attempts].reverse().map((a) => <AttemptCard key={a.attempt} a={a} />)}
+      {[...d.attempts].reverse().map((a) => <AttemptCard key={a.attempt} a={a} sent={d.request.body ?? null} />)}
     </section>
   );
 }
