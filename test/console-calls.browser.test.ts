@@ -76,6 +76,8 @@ test('a call page: hang up a ringing call, add a transcript line, live', { skip:
   await page.getByRole('button', { name: 'Hang up' }).click();
   await timeline.getByText('call.ended', { exact: true }).waitFor();
   await page.getByRole('button', { name: 'Hang up' }).waitFor({ state: 'detached' });
+  // an ended call takes no more transcript lines: the form goes with the Hang up button
+  await page.getByRole('button', { name: 'Add transcript line' }).waitFor({ state: 'detached' });
   assert.equal((await server.api('GET', `/v1/calls/${id}`)).body.outcome, 'cancelled');
 });
 

@@ -105,11 +105,14 @@ function Actions({ call, onChange }: { call: Call; onChange: (c: Call) => void }
   return (
     <div className="actions">
       {call.status !== 'ended' && <button onClick={() => void act(() => api<Call>('POST', `/v1/calls/${call.id}/hangup`))}>Hang up</button>}
-      <form className="row" onSubmit={(e) => void add(e)} aria-label="Transcript line">
-        <label>Speaker<input value={line.type} onChange={(e) => setLine({ ...line, type: e.target.value })} required /></label>
-        <label>Line<input value={line.message} onChange={(e) => setLine({ ...line, message: e.target.value })} required /></label>
-        <button type="submit">Add transcript line</button>
-      </form>
+      {/* an ended call takes no more lines (the API answers 409) */}
+      {call.status !== 'ended' && (
+        <form className="row" onSubmit={(e) => void add(e)} aria-label="Transcript line">
+          <label>Speaker<input value={line.type} onChange={(e) => setLine({ ...line, type: e.target.value })} required /></label>
+          <label>Line<input value={line.message} onChange={(e) => setLine({ ...line, message: e.target.value })} required /></label>
+          <button type="submit">Add transcript line</button>
+        </form>
+      )}
       <ErrorNote error={error} />
     </div>
   );

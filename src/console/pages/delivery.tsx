@@ -88,7 +88,7 @@ export function DeliveryPage({ id }: { id: string }): ReactNode {
       <div className="actions">
         {d.test
           ? <span className="muted">A test is sent once: send a new one from its target's page.</span>
-          : <button onClick={() => void retry()}>Retry</button>}
+          : <button disabled={d.waiting_for_earlier_event} title={d.waiting_for_earlier_event ? 'it goes once the earlier event of its call settles' : undefined} onClick={() => void retry()}>Retry</button>}
         {note && <span className="muted" role="status">{note}</span>}
       </div>
       <ErrorNote error={error} />

@@ -3,6 +3,7 @@ import { DIRECTIONS, EVENT_TYPES, OUTCOMES } from '../../calls/model.ts';
 import { client, ok, type Answer, type Body } from '../api.ts';
 import { CheckboxGroup, HeadersEditor, TextField, headerObject, headerRows, lines, useAction, type HeaderRows } from './form.tsx';
 import { TargetList, type TargetKind } from './targets.tsx';
+import { dateTime } from '../ui.tsx';
 
 /** GET /v1/endpoints/{id} (the secret only when created, revealed or rotated), as the OpenAPI document says. */
 type Endpoint = Answer<'/v1/endpoints/{id}', 'get'>;
@@ -88,7 +89,7 @@ export const endpointKind: TargetKind<Form, Endpoint, EndpointBody> = {
   columns: [
     { head: 'URL', cell: (v) => v.url },
     { head: 'Events', cell: (v) => (v.events.length === 0 ? 'all' : v.events.join(', ')) },
-    { head: 'Last success', cell: (v) => v.last_success_at ?? '—' },
+    { head: 'Last success', cell: (v) => (v.last_success_at ? dateTime(v.last_success_at) : '—') },
   ],
   testEvents: ['call.ended', ...EVENT_TYPES.filter((e) => e !== 'call.ended')],
   RowActions: ({ view }) => <SecretActions view={view} />,
