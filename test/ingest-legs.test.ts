@@ -20,6 +20,22 @@ test('a switch leg first reported as answered is initiated first, so start event
   assert.deepEqual(ringing.body.events.slice(2).map((e: any) => [e.type, e.leg]), [['leg.initiated', 'b'], ['leg.ringing', 'b']]);
 });
 
+test('a leg a later event adds is the number that event names (`to`), else the number called; the first leg and the call keep the first event\'s', async () => {
+  const call = 'sw-call-agents';
+  const first = await s.api('POST', '/v1/call-events', {
+    event_id: 'sw-agents-1', call_id: call, type: 'leg.initiated', leg: 'caller', from: '+442071234569', to: '+442070000000', direction: 'inbound',
+  });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  const agent = await s.api('POST', '/v1/call-events', { event_id: 'sw-agents-2', call_id: call, type: 'leg.ringing', leg: 'agent1', to: '+442079990001' });
+  assert.equal(agent.status, 200, JSON.stringify(agent.body));
+  const plain = await s.api('POST', '/v1/call-events', { event_id: 'sw-agents-3', call_id: call, type: 'leg.initiated', leg: 'agent2' });
+  assert.equal(plain.status, 200, JSON.stringify(plain.body));
+  const c = (await s.api('GET', `/v1/calls/${first.body.id}`)).body;
+  assert.deepEqual(c.legs.map((l: { name: string; number: string }) => [l.name, l.number]),
+    [['caller', '+442071234569'], ['agent1', '+442079990001'], ['agent2', '+442070000000']]);
+  assert.deepEqual([c.from, c.to], ['+442071234569', '+442070000000']);
+});
+
 test('headers shown as [redacted] and sent back keep their stored values', async () => {
   const created = await s.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/r', headers: { Authorization: 'Bearer real-token', 'X-Plain': 'one' } });
   assert.equal(created.body.headers.Authorization, '[redacted]');

@@ -114,10 +114,15 @@ export async function ingestLine(d: IngestDeps, accountId: string, evs: IngestIn
         // A switch that reports a leg first as ringing or answered still started it: the formats
         // that announce a call's start (Call.Initiate, `starting`, call_initiated) need that event.
         const batch: NewEvent[] = [];
-        if ((nev.type === 'leg.ringing' || nev.type === 'leg.answered') && !legOf(c, nev.leg!)) batch.push({ type: 'leg.initiated', leg: nev.leg, data: {} });
+        const newLeg = nev.leg !== null && legOf(c, nev.leg) === undefined;
+        if ((nev.type === 'leg.ringing' || nev.type === 'leg.answered') && newLeg) batch.push({ type: 'leg.initiated', leg: nev.leg, data: {} });
         batch.push(nev);
         const occurred = ev.occurred_at === undefined ? now : Date.parse(ev.occurred_at);
         const applied = applyEvents(c, batch, occurred);
+        // A leg a later event adds (an agent, a transfer's target) is the number that event names
+        // (`to`), else, on an inbound call, the number called (the caller is the first leg), set
+        // before its deliveries are rendered; the call's own from and to stay its first event's.
+        if (newLeg && !made && nev.leg !== null && (ev.to !== undefined || c.direction === 'inbound')) legOf(c, nev.leg)!.number = ev.to ?? c.to;
         call = c;
         heardFrom(c, now);
         events.push(...applied);
