@@ -108,3 +108,31 @@ test('the calls list: live, filtered by status and result, paged', { skip: BROWS
   await page.getByRole('button', { name: 'Previous page' }).click();
   await page.getByRole('link', { name: ended[0]! }).waitFor({ state: 'detached' });
 });
+
+test('the calls list filtered by kind, number and the switch\'s call id, as the API filters', { skip: BROWSER_SKIP }, async (t) => {
+  const { page, server } = await startConsole(t);
+  const mine = await placeCall(server, {}, { to: '+15550777' });
+  const other = await placeCall(server);
+  const sw = await server.api('POST', '/v1/call-events', { event_id: 'console-sw-1', call_id: 'sw-console-1', type: 'leg.initiated', from: '+15550300', to: '+15550301', direction: 'inbound' });
+  assert.equal(sw.status, 201, JSON.stringify(sw.body));
+  await signIn(page);
+  const rows = page.getByRole('table').getByRole('row');
+  await page.getByRole('link', { name: other }).waitFor();
+  await page.getByLabel('Called').fill('+15550777');
+  await page.getByLabel('Called').press('Enter');
+  await page.getByRole('link', { name: other }).waitFor({ state: 'detached' });
+  await page.getByRole('link', { name: mine }).waitFor();
+  await expect(async () => (await rows.count()) === 2, 'one call to +15550777');
+  await expect(() => page.url().includes('to=%2B15550777'), 'the filter in the URL');
+  await page.getByLabel('Called').fill('');
+  await page.getByLabel('Called').press('Enter');
+  await page.getByLabel('Switch call id').fill('sw-console-1');
+  await page.getByLabel('Switch call id').press('Enter');
+  await page.getByRole('link', { name: sw.body.id }).waitFor();
+  await expect(async () => (await rows.count()) === 2, 'the switch call alone');
+  await page.getByLabel('Switch call id').fill('');
+  await page.getByLabel('Switch call id').press('Enter');
+  await page.getByLabel('Kind').selectOption('inbound');
+  await page.getByRole('link', { name: sw.body.id }).waitFor();
+  await expect(async () => (await rows.count()) === 2, 'one inbound call');
+});

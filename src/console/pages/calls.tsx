@@ -1,5 +1,6 @@
 /**
- * Calls: the list with filters (status, outcome, direction, creation time) and cursor paging, live
+ * Calls: the list with filters (status, outcome, direction, kind, numbers, the switch's call id,
+ * creation time) and cursor paging, live
  * (a call event reloads the page shown); "Place test call" places a simulated call.
  */
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
@@ -56,12 +57,28 @@ export function PlaceTestCall({ onPlaced }: { onPlaced: (id: string) => void }):
   );
 }
 
+/** A text filter: applied when the field is left or Enter is pressed ('' is any). */
+function Typed({ label, value, placeholder, onChange }: { label: string; value: string; placeholder?: string; onChange: (v: string) => void }): ReactNode {
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  const apply = (): void => {
+    if (text.trim() !== value) onChange(text.trim());
+  };
+  return (
+    <label>
+      {label}
+      <input value={text} placeholder={placeholder} onChange={(e) => setText(e.target.value)} onBlur={apply} onKeyDown={(e) => e.key === 'Enter' && apply()} />
+    </label>
+  );
+}
+
 /** A select of the list's filters; '' is any. */
 function Pick({ label, value, options, onChange }: { label: string; value: string; options: readonly string[]; onChange: (v: string) => void }): ReactNode {
   return (
     <label>
       {label}
-      <select value={value} onChange={(e) => onChange(e.target.value)}>
+      {/* named by its label alone: its options' text (click_to_call) would match other labels' searches */}
+      <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
         <option value="">any</option>
         {options.map((o) => <option key={o}>{o}</option>)}
       </select>
@@ -78,7 +95,8 @@ const fromLocalInput = (v: string): string | undefined => (v ? new Date(v).toISO
 
 export function Calls({ query }: { query: URLSearchParams }): ReactNode {
   const filters = {
-    status: query.get('status') ?? '', outcome: query.get('outcome') ?? '', direction: query.get('direction') ?? '',
+    status: query.get('status') ?? '', outcome: query.get('outcome') ?? '', direction: query.get('direction') ?? '', kind: query.get('kind') ?? '',
+    from: query.get('from') ?? '', to: query.get('to') ?? '', external_id: query.get('external_id') ?? '',
     created_after: query.get('created_after') ?? '', created_before: query.get('created_before') ?? '',
   };
   const { page, error, cursors, setCursors, reload } = usePagedList<Call>('/v1/calls', filters);
@@ -93,6 +111,10 @@ export function Calls({ query }: { query: URLSearchParams }): ReactNode {
         <Pick label="Status" value={filters.status} options={['accepted', 'initiated', 'ringing', 'answered', 'ended']} onChange={filter('status')} />
         <Pick label="Result" value={filters.outcome} options={['completed', 'no-answer', 'busy', 'failed', 'cancelled']} onChange={filter('outcome')} />
         <Pick label="Direction" value={filters.direction} options={['outbound', 'inbound']} onChange={filter('direction')} />
+        <Pick label="Kind" value={filters.kind} options={['outbound', 'click_to_call', 'inbound']} onChange={filter('kind')} />
+        <Typed label="Caller" value={filters.from} placeholder="+1…" onChange={filter('from')} />
+        <Typed label="Called" value={filters.to} placeholder="+1…" onChange={filter('to')} />
+        <Typed label="Switch call id" value={filters.external_id} placeholder="external_id" onChange={filter('external_id')} />
         <label>Created after<input type="datetime-local" value={localInput(filters.created_after)} onChange={(e) => filter('created_after')(fromLocalInput(e.target.value))} /></label>
         <label>Created before<input type="datetime-local" value={localInput(filters.created_before)} onChange={(e) => filter('created_before')(fromLocalInput(e.target.value))} /></label>
       </form>
