@@ -135,4 +135,9 @@ test('the calls list filtered by kind, number and the switch\'s call id, as the 
   await page.getByLabel('Kind').selectOption('inbound');
   await page.getByRole('link', { name: sw.body.id }).waitFor();
   await expect(async () => (await rows.count()) === 2, 'one inbound call');
+  // its page names the switch's call id and the driver
+  await page.getByRole('link', { name: sw.body.id }).click();
+  await page.getByRole('heading', { name: sw.body.id }).waitFor();
+  await page.getByText('switch call sw-console-1').waitFor();
+  await page.getByText(/driver external/).waitFor();
 });

@@ -8,15 +8,25 @@ import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { api, live, type Call, type Delivery } from '../api.ts';
 import { ErrorNote, Status, dateTime, errorText, listAll, targetLabel, time, useReloader, useTargets, type TargetInfo } from '../ui.tsx';
 
+/** A SIP leg's last status and its dialog's Call-ID (the view spreads the driver's leg details in). */
+function sipOf(l: Call['legs'][number]): string {
+  const x = l as Record<string, unknown>;
+  if (x.sip_call_id === undefined) return '';
+  const status = x.sip_status === null || x.sip_status === undefined ? '' : `${String(x.sip_status)} ${String(x.sip_reason ?? '')}`.trim();
+  return [status, String(x.sip_call_id)].filter(Boolean).join(' · ');
+}
+
 function Legs({ call }: { call: Call }): ReactNode {
+  const sip = call.legs.some((l) => sipOf(l) !== '');
   return (
     <table aria-label="Legs">
-      <thead><tr><th>Leg</th><th>Number</th><th>Status</th><th>Result</th><th>Initiated</th><th>Ringing</th><th>Answered</th><th>Ended</th></tr></thead>
+      <thead><tr><th>Leg</th><th>Number</th><th>Status</th><th>Result</th><th>Initiated</th><th>Ringing</th><th>Answered</th><th>Ended</th>{sip && <th>SIP</th>}</tr></thead>
       <tbody>
         {call.legs.map((l) => (
           <tr key={l.name}>
             <td>{l.name}</td><td>{l.number}</td><td><Status value={l.status} /></td><td>{l.outcome ?? ''}</td>
             <td>{time(l.initiated_at)}</td><td>{time(l.ringing_at)}</td><td>{time(l.answered_at)}</td><td>{time(l.ended_at)}</td>
+            {sip && <td>{sipOf(l)}</td>}
           </tr>
         ))}
       </tbody>
@@ -143,7 +153,10 @@ export function CallPage({ id }: { id: string }): ReactNode {
       <p>
         {call.kind === call.direction ? call.kind : `${call.kind.replaceAll('_', ' ')} (${call.direction})`} · {call.from} → {call.to} · <Status value={call.status} /> {call.outcome ?? ''}
         {call.duration !== null ? ` · ${call.duration} s` : ''} · created {dateTime(call.created_at)}
+        {(call as Record<string, unknown>).driver ? ` · driver ${String((call as Record<string, unknown>).driver)}` : ''}
+        {call.external_id ? <> · switch call <code>{call.external_id}</code></> : null}
       </p>
+      {call.error_message && <p className="error">{call.error_message}</p>}
       <Actions call={call} onChange={(c) => { setCall(c); reloadCall(); }} />
       <h3>Legs</h3>
       <Legs call={call} />
