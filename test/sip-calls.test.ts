@@ -207,3 +207,19 @@ test('SIP click-to-call (3pcc): agent offer to the customer, the answer in the a
     assert.deepEqual(await delivered(rx, id, expected.length), plain(expected));
   });
 });
+
+test('SIP over TCP, the trunk refusing the connection: failed at once, said as a transport error, not as timer B', async () => {
+  const s = await startHookline({ sip: { trunk: `sip:127.0.0.1:${await freePort()};transport=tcp`, listen: { host: '127.0.0.1', port: await freePort() }, user: undefined, password: undefined, fromDomain: 'hookline.test' } });
+  try {
+    const id = await place(s);
+    const call = await waitEnded(s.url, id);
+    assertEndedTimeline(call);
+    assert.equal(call.outcome, 'failed');
+    const error = call.events.find((e: { type: string }) => e.type === 'call.error');
+    assert.match(String(error?.message), /could not reach it \(transport error\)/);
+    const leg = call.legs[0] as unknown as { sip_status: number; sip_reason: string };
+    assert.deepEqual([leg.sip_status, leg.sip_reason], [503, 'Transport Error']);
+  } finally {
+    await s.stop();
+  }
+});

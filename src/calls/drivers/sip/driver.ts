@@ -262,9 +262,12 @@ export class SipDriver implements CallDriver {
     if (live.ended) return;
     live.done = true;
     const outcome = fromNetwork ? outcomeOf(status) : 'failed';
-    const message = fromNetwork ? `leg ${live.leg}: SIP ${status} ${reason}`.trim() : `leg ${live.leg}: no final answer from ${this.#s.trunk} (SIP timer B)`;
+    // Made here, not by the far end: the transport's 503 (the trunk could not be reached: a TCP
+    // connection refused) or the transaction's timeout (timer B: nothing came back).
+    const local = status === 503 ? { status, reason: 'Transport Error', why: 'could not reach it (transport error)' } : { status: 408, reason: 'Request Timeout', why: 'no final answer (SIP timer B)' };
+    const message = fromNetwork ? `leg ${live.leg}: SIP ${status} ${reason}`.trim() : `leg ${live.leg}: ${this.#s.trunk}: ${local.why}`;
     this.#queue(live.call, (c) => {
-      shownLeg(c, live.leg, fromNetwork ? status : 408, fromNetwork ? reason : 'Request Timeout');
+      shownLeg(c, live.leg, fromNetwork ? status : local.status, fromNetwork ? reason : local.reason);
       if (c.status === 'ended') return [];
       const events: NewEvent[] = [];
       if (outcome === 'failed') events.push({ type: 'call.error', leg: live.leg, data: { message } });
