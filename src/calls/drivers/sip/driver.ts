@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import digest from 'sip/digest.js';
-import type { Call, NewEvent, Outcome } from '../../model.ts';
-import { legOf } from '../../model.ts';
+import { legOf, type Call, type NewEvent, type Outcome } from '../../model.ts';
 import { applyEvents } from '../../state.ts';
 import type { CallDriver, DriverRecord } from '../driver.ts';
-import { outcomeOf, sdpOffer } from './mapping.ts';
+import { localFinal, outcomeOf, sdpOffer } from './mapping.ts';
 import { byeOfOrphan, confirmedDialogs, endOrphan, isOurs, strayDialog } from './restore.ts';
 import { connected, inDialog, shownLeg, stateOf, type Dialog, type SipState } from './state.ts';
 import { SipStack, superviseUdp, targetOf, type Message, type Target } from './stack.ts';
@@ -162,8 +161,7 @@ export class SipDriver implements CallDriver {
       else this.#invite(call.id, stateOf(call), 'main', sdpOffer(this.#s.listen.host, 40000, Date.now()));
     }
     if (events.some((e) => e.type === 'call.ended')) {
-      // The legs held now, taken before they are ended: a BYE forgets its leg (#bye), and a leg
-      // looked up afterwards read as one this run does not hold, which got a second BYE.
+      // taken before they end: a BYE forgets its leg, which then read as not held (a second BYE)
       const live = [...(this.#byCall.get(call.id)?.values() ?? [])];
       const held = new Set(live.map((l) => l.leg));
       for (const l of live) this.#end(l);
@@ -180,13 +178,11 @@ export class SipDriver implements CallDriver {
 
   #toUri(number: string): string {
     const t = targetOf(this.#s.trunk);
-    const transport = t.protocol === 'TCP' ? ';transport=tcp' : '';
-    return `sip:${encodeURIComponent(number)}@${t.address}:${t.port}${transport}`;
+    return `sip:${encodeURIComponent(number)}@${t.address}:${t.port}${t.protocol === 'TCP' ? ';transport=tcp' : ''}`;
   }
 
   #contact(to: Target): string {
-    const transport = to.protocol === 'TCP' ? ';transport=tcp' : '';
-    return `sip:hookline@${this.#s.listen.host}:${this.#s.listen.port}${transport}`;
+    return `sip:hookline@${this.#s.listen.host}:${this.#s.listen.port}${to.protocol === 'TCP' ? ';transport=tcp' : ''}`;
   }
 
   #queue(callId: string, decide: (call: Call, now: number) => NewEvent[]): void {
@@ -262,9 +258,7 @@ export class SipDriver implements CallDriver {
     if (live.ended) return;
     live.done = true;
     const outcome = fromNetwork ? outcomeOf(status) : 'failed';
-    // Made here, not by the far end: the transport's 503 (the trunk could not be reached: a TCP
-    // connection refused) or the transaction's timeout (timer B: nothing came back).
-    const local = status === 503 ? { status, reason: 'Transport Error', why: 'could not reach it (transport error)' } : { status: 408, reason: 'Request Timeout', why: 'no final answer (SIP timer B)' };
+    const local = localFinal(status);
     const message = fromNetwork ? `leg ${live.leg}: SIP ${status} ${reason}`.trim() : `leg ${live.leg}: ${this.#s.trunk}: ${local.why}`;
     this.#queue(live.call, (c) => {
       shownLeg(c, live.leg, fromNetwork ? status : local.status, fromNetwork ? reason : local.reason);

@@ -10,6 +10,15 @@ export function outcomeOf(status: number): Outcome {
   return 'failed';
 }
 
+/**
+ * A final answer made here, not by the far end: the transport's 503 (the trunk could not be
+ * reached: a TCP connection refused) or the transaction's timeout (timer B: nothing came back).
+ */
+export function localFinal(status: number): { status: number; reason: string; why: string } {
+  if (status === 503) return { status, reason: 'Transport Error', why: 'could not reach it (transport error)' };
+  return { status: 408, reason: 'Request Timeout', why: 'no final answer (SIP timer B)' };
+}
+
 /** An SDP offer for a leg (RFC 4566): audio, PCMU/PCMA and telephone-event, at Hookline's address. */
 export function sdpOffer(host: string, port: number, session: number): string {
   return [
