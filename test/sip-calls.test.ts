@@ -115,6 +115,8 @@ test('SIP: 180 and no answer: Hookline CANCELs after ring_timeout_s, no-answer',
     assert.deepEqual(timeline(call), ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'call.ended']);
     assert.equal(call.outcome, 'no-answer');
     assert.deepEqual(await delivered(rx, id, 4), ['call.accepted', 'leg.initiated', 'leg.ringing', 'call.ended']);
+    // the leg's last SIP status is the final answer to the INVITE cancelled, not its 180
+    await waitFor(async () => ((await getCall(s.url, id)).legs[0] as unknown as { sip_status: number }).sip_status === 487, 5_000, 'the leg to show 487');
   });
 });
 

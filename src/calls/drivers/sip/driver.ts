@@ -161,8 +161,7 @@ export class SipDriver implements CallDriver {
       else this.#invite(call.id, stateOf(call), 'main', sdpOffer(this.#s.listen.host, 40000, Date.now()));
     }
     if (events.some((e) => e.type === 'call.ended')) {
-      // taken before they end: a BYE forgets its leg, which then read as not held (a second BYE)
-      const live = [...(this.#byCall.get(call.id)?.values() ?? [])];
+      const live = [...(this.#byCall.get(call.id)?.values() ?? [])]; // before they end: a BYE forgets its leg
       const held = new Set(live.map((l) => l.leg));
       for (const l of live) this.#end(l);
       // A dialog this run does not hold (confirmed before a restart) is ended from what was stored.
@@ -255,13 +254,14 @@ export class SipDriver implements CallDriver {
       return;
     }
     this.#forget(live);
-    if (live.ended) return;
+    const local = localFinal(status);
+    const shown = (c: Call): void => shownLeg(c, live.leg, fromNetwork ? status : local.status, fromNetwork ? reason : local.reason);
+    if (live.ended) return this.#queue(live.call, (c) => (shown(c), [])); // ended here (a CANCEL): its 487 is still its last status
     live.done = true;
     const outcome = fromNetwork ? outcomeOf(status) : 'failed';
-    const local = localFinal(status);
     const message = fromNetwork ? `leg ${live.leg}: SIP ${status} ${reason}`.trim() : `leg ${live.leg}: ${this.#s.trunk}: ${local.why}`;
     this.#queue(live.call, (c) => {
-      shownLeg(c, live.leg, fromNetwork ? status : local.status, fromNetwork ? reason : local.reason);
+      shown(c);
       if (c.status === 'ended') return [];
       const events: NewEvent[] = [];
       if (outcome === 'failed') events.push({ type: 'call.error', leg: live.leg, data: { message } });
