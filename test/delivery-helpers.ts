@@ -109,7 +109,17 @@ export async function waitDelivery(b: Base, id: string, status: string, timeoutM
 }
 
 /** A test sent to a target that answers 500: logged dead, not counted as dead work, never retried. */
-export async function failedTestIsNotDeadWork(app: TestServer, receiverUrl: string): Promise<void> {
+export async function failedTestIsNotDeadWork(app: TestServer): Promise<void> {
+  const rx = await startReceiver();
+  try {
+    rx.respond((_r, res) => answer(res, 500));
+    await failedTest(app, rx.url);
+  } finally {
+    await rx.close();
+  }
+}
+
+async function failedTest(app: TestServer, receiverUrl: string): Promise<void> {
   const ep = await createEndpoint(app.url, { url: `${receiverUrl}/broken` });
   const t = await app.api('POST', `/v1/endpoints/${ep.id}/test`, {});
   assert.equal(t.status, 200, JSON.stringify(t.body));

@@ -13,8 +13,6 @@ import type { Attempt, NewDelivery, Resource, Store } from '../store/contract.ts
 import { RESOURCE_KINDS } from './model.ts';
 import { indexTargets, settingsOf, type TargetRegistry } from './registry.ts';
 
-export { TEST_CALL_ID };
-
 /** What a test answers (SPEC §4), and where it is in the log. */
 export interface TestOutcome {
   success: boolean;

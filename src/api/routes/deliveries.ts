@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
-import { DELIVERY_STATUSES, type Attempt, type Delivery, type DeliveryFilter } from '../../store/contract.ts';
+import { DELIVERY_STATUSES, TEST_CALL_ID, type Attempt, type Delivery, type DeliveryFilter } from '../../store/contract.ts';
 import { HooklineError } from '../../errors.ts';
-import { TEST_CALL_ID } from '../../targets/test-delivery.ts';
 import { newIdShape } from '../../ids.ts';
 import { cursorOf, page } from '../paging.ts';
 import { Enum, IdParams, ListQuery, Obj } from '../schemas.ts';
