@@ -39,7 +39,9 @@ async function deliveredInOrder(rx: Receiver, callId: string, n: number): Promis
   return [...new Map(got.map((h) => [h.seq, h.type])).values()];
 }
 
-async function killedMidCall(scenario: string, killAfter: string, check: (callId: string, h: Child, rx: Receiver) => Promise<void>): Promise<void> {
+async function killedMidCall(
+  scenario: string, killAfter: string, check: (callId: string, h: Child, rx: Receiver) => Promise<void>, signal: NodeJS.Signals = 'SIGKILL',
+): Promise<void> {
   const sipp = await startSipp(scenario);
   const rx = await startReceiver();
   const data = tempDir();
@@ -55,7 +57,9 @@ async function killedMidCall(scenario: string, killAfter: string, check: (callId
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const id = r.body.id as string;
     await waitEvent(h.url, id, (e) => e.type === killAfter, { key: KEY });
-    await stopChild(h, 'SIGKILL');
+    await stopChild(h, signal);
+    // A graceful stop ends the call itself: the far end has its BYE or CANCEL before any restart.
+    if (signal === 'SIGTERM') assert.equal(await sipp.exited, 0, `sipp's scenario did not complete before the restart:\n${sipp.output()}`);
     h = await spawnHookline(args, 'sip-2');
     await check(id, h, rx);
     const code = await sipp.exited;
@@ -90,4 +94,29 @@ test('SIP: SIGKILL while ringing; the call ends failed, and the late 200 is ACKe
     assert.equal(call.outcome, 'failed');
     assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
   });
+});
+
+test('SIP: SIGTERM mid-call; the stopping run BYEs the dialog and ends the call with call.error + call.ended', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
+  await killedMidCall('uas-answer-wait.xml', 'leg.answered', async (id, h, rx) => {
+    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
+    assertEndedTimeline(call);
+    const events = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'leg.answered/main', 'call.error', 'call.ended'];
+    assert.deepEqual(timeline(call), events);
+    assert.equal(call.outcome, 'completed');
+    assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', /stopped during the call/);
+    assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
+  }, 'SIGTERM');
+});
+
+test('SIP: SIGTERM while ringing; the stopping run CANCELs the INVITE, the call ends failed with the 487 shown', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
+  await killedMidCall('uas-ring-cancel.xml', 'leg.ringing', async (id, h, rx) => {
+    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
+    assertEndedTimeline(call);
+    const events = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'call.error', 'call.ended'];
+    assert.deepEqual(timeline(call), events);
+    assert.equal(call.outcome, 'failed');
+    assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', /stopped before the call was connected: the INVITE of leg main was cancelled/);
+    assert.equal((call.legs[0] as unknown as { sip_status: number }).sip_status, 487, 'the leg shows the INVITE\'s 487');
+    assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
+  }, 'SIGTERM');
 });

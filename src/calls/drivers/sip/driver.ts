@@ -5,7 +5,8 @@ import { legOf, type Call, type NewEvent, type Outcome } from '../../model.ts';
 import { applyEvents } from '../../state.ts';
 import type { CallDriver, DriverRecord } from '../driver.ts';
 import { localFinal, outcomeOf, sdpOffer } from './mapping.ts';
-import { byeOfOrphan, confirmedDialogs, endOrphan, isOurs, strayDialog } from './restore.ts';
+import { byeOfOrphan, confirmedDialogs, endOnStop, endOrphan, isOurs, strayDialog } from './restore.ts';
+import { Closing, type Live } from './live.ts';
 import { connected, inDialog, shownLeg, stateOf, type Dialog, type SipState } from './state.ts';
 import { SipStack, superviseUdp, targetOf, type Message, type Target } from './stack.ts';
 
@@ -23,29 +24,6 @@ export interface SipSettings {
 
 /** How a driver tells the call service what happened on the network: applied in one transaction. */
 export type Report = (callId: string, decide: (call: Call, now: number) => NewEvent[]) => Promise<unknown>;
-
-/** A leg this run placed, while its INVITE or dialog lives. */
-interface Live {
-  call: string;
-  leg: string;
-  dialog: Dialog;
-  invite: Message;
-  to: Target;
-  provisional: boolean;
-  answered: boolean;
-  /** the call ended on Hookline's side (hangup, timer): the leg is cancelled or hung up */
-  ended: boolean;
-  /** the far end ended the leg (BYE, final response): nothing more to send */
-  done: boolean;
-  cancelled: boolean;
-  authTried: boolean;
-  /** click-to-call leg `from`: its 2xx waits for leg `to`'s SDP answer before the ACK (RFC 3725 flow I) */
-  holdAck: boolean;
-  /** the body of this leg's ACK, once known (a retransmitted 2xx is ACKed the same) */
-  ackBody: string | undefined;
-  /** the call's plan, for the next leg of a click-to-call */
-  plan: SipState;
-}
 
 const DEFAULT_RING_TIMEOUT_S = 45;
 const token = (n: number): string => randomBytes(n).toString('hex');
@@ -71,6 +49,7 @@ export class SipDriver implements CallDriver {
   #restoring: Promise<void> | undefined;
   /** settles once restore() has run: a BYE for a dialog not known yet waits for it */
   readonly #restored = Promise.withResolvers<void>();
+  readonly #closing = new Closing();
 
   constructor(settings: SipSettings, log: Logger) {
     this.#s = settings;
@@ -103,8 +82,16 @@ export class SipDriver implements CallDriver {
     if (calls.length > 0) this.#log.warn({ calls: calls.length }, 'sip: ended the calls the previous run left live');
   }
 
+  /**
+   * A graceful stop ends the calls this run holds, as a restart would (README "Restart"), rather
+   * than leave the far end up until the next start: BYE or CANCEL, and their answers awaited.
+   */
   async stop(): Promise<void> {
     this.#restored.resolve();
+    for (const callId of this.#byCall.keys()) this.#queue(callId, endOnStop);
+    await Promise.allSettled([...this.#queues.values()]);
+    await this.#closing.settled();
+    await Promise.allSettled([...this.#queues.values()]); // the 487s' last SIP status
     this.#stack?.close();
     this.#stack = undefined;
     await Promise.allSettled([...this.#queues.values()]);
@@ -211,7 +198,7 @@ export class SipDriver implements CallDriver {
       invite.content = sdp;
     }
     const live: Live = {
-      call: callId, leg, dialog, invite, to, provisional: false, answered: false, ended: false, done: false, cancelled: false, authTried: false,
+      call: callId, leg, dialog, invite, to, provisional: false, answered: false, ended: false, done: false, cancelled: false, authTried: false, settle: undefined,
       holdAck: sdp === null, ackBody: undefined, plan,
     };
     let legs = this.#byCall.get(callId);
@@ -228,11 +215,13 @@ export class SipDriver implements CallDriver {
 
   #onInviteResponse(live: Live, rs: Message, fromNetwork: boolean): void {
     const status = rs.status ?? 0;
-    if (status === 100) return;
+    if (status >= 200) live.settle?.();
     const reason = rs.reason ?? '';
     if (status < 200) {
+      // Any provisional answer, 100 Trying too, lets a CANCEL go (RFC 3261 §9.1).
       live.provisional = true;
       if (live.ended) return this.#cancel(live);
+      if (status === 100) return;
       this.#queue(live.call, (c) => {
         shownLeg(c, live.leg, status, reason);
         const leg = legOf(c, live.leg);
@@ -330,6 +319,7 @@ export class SipDriver implements CallDriver {
   #cancel(live: Live): void {
     if (live.cancelled) return;
     live.cancelled = true;
+    live.settle = this.#closing.track();
     const inv = live.invite;
     this.#stack?.request({
       method: 'CANCEL', uri: inv.uri,
@@ -339,12 +329,17 @@ export class SipDriver implements CallDriver {
 
   #bye(live: Live): void {
     live.dialog.cseq += 1;
-    this.#stack?.request(inDialog(live.dialog, 'BYE', live.dialog.cseq), live.to, () => {});
+    this.#sendBye(inDialog(live.dialog, 'BYE', live.dialog.cseq), live.to);
     this.#forget(live);
   }
 
   #byeStored(d: Dialog): void {
-    this.#stack?.request(inDialog(d, 'BYE', d.cseq + 1), targetOf(this.#s.trunk), () => {});
+    this.#sendBye(inDialog(d, 'BYE', d.cseq + 1), targetOf(this.#s.trunk));
+  }
+
+  #sendBye(bye: Message, to: Target): void {
+    const settle = this.#closing.track();
+    this.#stack?.request(bye, to, (rs) => (rs.status ?? 0) >= 200 && settle());
   }
 
   /**

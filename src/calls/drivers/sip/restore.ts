@@ -23,12 +23,24 @@ export function confirmedDialogs(call: Call): [sipCallId: string, leg: string][]
 
 /** The events that end a call the previous run left live: completed if connected, else failed. */
 export function endOrphan(call: Call): NewEvent[] {
+  return endInterrupted(call, 'restarted', 'given up');
+}
+
+/**
+ * The events that end a call this run holds when it stops (SIGTERM): the same as a restart's, so
+ * the far end is not left up until the next start; the after-commit hook sends the BYEs and CANCELs.
+ */
+export function endOnStop(call: Call): NewEvent[] {
+  return endInterrupted(call, 'stopped', 'cancelled');
+}
+
+function endInterrupted(call: Call, what: 'restarted' | 'stopped', invite: 'given up' | 'cancelled'): NewEvent[] {
   if (call.status === 'ended') return [];
   const ringing = Object.entries(stateOf(call).legs).filter(([, d]) => d.to_tag === null).map(([leg]) => leg);
   const up = connected(call);
   const message = up
-    ? 'Hookline restarted during the call: its dialog was ended with a BYE'
-    : `Hookline restarted before the call was connected: the INVITE of leg ${ringing.join(', ') || '?'} was given up`;
+    ? `Hookline ${what} during the call: its dialog was ended with a BYE`
+    : `Hookline ${what} before the call was connected: the INVITE of leg ${ringing.join(', ') || '?'} was ${invite}`;
   return [
     { type: 'call.error', leg: null, data: { message } },
     { type: 'call.ended', leg: null, data: { outcome: up ? 'completed' : 'failed' } },
