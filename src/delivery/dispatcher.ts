@@ -234,9 +234,12 @@ export class Dispatcher {
   }
 
   #settled(batch: AttemptResult[]): void {
+    let disabled: Set<string> | undefined;
     for (const r of batch) {
       this.#d.metrics.attempt(r);
-      if (r.target.disable_reason !== undefined) {
+      // Several attempts in flight may each get the 410: the target is disabled once, said once.
+      if (r.target.disable_reason !== undefined && !disabled?.has(r.target.id)) {
+        (disabled ??= new Set()).add(r.target.id);
         this.#d.log.warn({ target_id: r.target.id, reason: r.target.disable_reason }, 'target disabled');
         this.#d.registry.invalidate(r.target.account_id);
       }
