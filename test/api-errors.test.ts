@@ -224,9 +224,15 @@ test('path ids that do not exist are 404 not_found, never 500', async () => {
   assertProblem(await s.api('GET', '/v1/calls/%zz'), 400, 'invalid_field');
 });
 
-test('unknown routes and methods answer problem+json', async () => {
+test('unknown routes answer 404 and known paths under another method 405 with Allow, as problem+json', async () => {
   assertProblem(await s.api('GET', '/v1/nothing-here'), 404, 'route_not_found');
-  assertProblem(await s.api('DELETE', '/v1/calls'), 404, 'route_not_found');
+  assertProblem(await s.api('GET', `/v1/calls/${live.id}/nothing-here`), 404, 'route_not_found');
+  const del = await s.api('DELETE', '/v1/calls');
+  assertProblem(del, 405, 'method_not_allowed');
+  assert.equal(del.headers.get('allow'), 'GET, HEAD, POST');
+  const put = await s.api('PUT', `/v1/calls/${live.id}/hangup`);
+  assertProblem(put, 405, 'method_not_allowed');
+  assert.equal(put.headers.get('allow'), 'POST');
 });
 
 test('Idempotency-Key that is too long: 400 invalid_field, nothing written', async () => {

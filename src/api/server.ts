@@ -108,7 +108,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
   // Every route answers errors as problems: say so in each route's responses (and serialise them
   // with that schema), unless the route describes that status itself.
+  const paths = new RoutePaths();
   app.addHook('onRoute', (route) => {
+    paths.add(route.method, route.url);
     const schema = (route.schema ??= {}) as { response?: Record<string, unknown> };
     schema.response ??= {};
     schema.response['4xx'] ??= ProblemAnswer;
@@ -124,6 +126,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     const path = req.url.split('?')[0]!;
     // A worker serves the operations routes only: say why /v1 is not here, not just that it is not.
     const why = deps.serveApi === false && (path.startsWith('/v1/') || path.startsWith('/console')) ? ' (this process runs --role worker: the API is served by the --role api or all processes)' : '';
+    // A path that exists under other methods is a 405 naming them (RFC 9110 §15.5.6), not a 404.
+    const allow = paths.methodsOf(path);
+    if (allow.length > 0) {
+      const p = new HooklineError('method_not_allowed', `${path} takes ${allow.join(', ')}, not ${req.method}`);
+      return reply.status(405).header('allow', allow.join(', ')).type('application/problem+json').send(toProblem(p, req.url));
+    }
     const p = new HooklineError('route_not_found', `no route ${req.method} ${path}${why}`);
     return reply.status(404).type('application/problem+json').send(toProblem(p, req.url));
   });
@@ -158,4 +166,19 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     for (const plugin of deps.plugins ?? []) plugin(v1, deps);
   });
   return app;
+}
+
+/** The routes' paths and methods, for a 405's Allow: Fastify's router answers a known path under another method as not found. */
+class RoutePaths {
+  readonly #routes: { method: string; re: RegExp }[] = [];
+
+  add(method: string | string[], url: string): void {
+    // `:name` is one segment, `*` the rest (Fastify's own syntax); everything else literal.
+    const re = new RegExp(`^${url.split(/(:[A-Za-z_]\w*|\*)/).map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
+    for (const m of Array.isArray(method) ? method : [method]) this.#routes.push({ method: m, re });
+  }
+
+  methodsOf(path: string): string[] {
+    return [...new Set(this.#routes.filter((r) => r.re.test(path)).map((r) => r.method))].sort();
+  }
 }
