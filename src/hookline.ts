@@ -170,6 +170,8 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const resultsOnCommit = !worker && store instanceof SqliteStore;
   if (resultsOnCommit) store.onResultsCommitted = (p) => events.publish(resultNews(p).map(resultItem));
   const registry = new TargetRegistry(store, clock);
+  // The delivery thread keeps its own cache of the targets: this thread's writes reach it at once.
+  if (worker) registry.onInvalidate((accountId) => worker.invalidate(accountId));
   const sender = new Sender({
     connect: (ms, plain) => guardedConnect(config.allowPrivateTargets, { connectTimeoutMs: ms, plain }),
     isRefused: isAddressRefused,

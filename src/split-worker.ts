@@ -41,12 +41,17 @@ const methods: Record<string, (...args: never[]) => Promise<unknown>> = {
   stop: () => h.stop(),
 };
 
-port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean; error?: string; method?: string; args?: unknown[]; offered?: PackedOffers }) => {
+port.on('message', (m: { type?: string; id?: number; wid?: number; ok?: boolean; error?: string; method?: string; args?: unknown[]; offered?: PackedOffers; account?: string }) => {
   if (m.wid !== undefined) {
     const a = asks.get(m.wid);
     asks.delete(m.wid);
     if (m.ok) a?.resolve();
     else a?.reject(new Error(m.error));
+    return;
+  }
+  // Sent before any later request of the API thread (a retry after a re-enable finds the new state).
+  if (m.type === 'invalidate') {
+    h.parts.registry.invalidate(m.account!);
     return;
   }
   if (m.type === 'nudge') {

@@ -104,6 +104,11 @@ export class SplitWorker implements QueueRemote {
     });
   }
 
+  /** A target of the account was written here: the delivery thread's cache of them is stale now. */
+  invalidate(accountId: string): void {
+    this.#worker.postMessage({ type: 'invalidate', account: accountId });
+  }
+
   getDelivery(accountId: string, id: string): Promise<Delivery | undefined> {
     return this.#call('getDelivery', accountId, id);
   }

@@ -247,6 +247,34 @@ test('410 Gone disables the endpoint; later calls get dead rows for it, nothing 
   }
 });
 
+test('410 Gone on a call’s first event: its later events, sent right behind it in one chain, are given up unsent', async () => {
+  const rx = await startReceiver();
+  try {
+    rx.respond((r, res) => answer(res, r.headers['hookline-seq'] === '1' ? 410 : 200));
+    const ep = await createEndpoint(s, { url: `${rx.url}/gone-chain` });
+    const sw = `sw-gone-${Date.now()}`;
+    const types = ['leg.initiated', 'leg.ringing', 'leg.answered', 'call.ended'];
+    const events = types.map((type, i) => ({
+      event_id: `${sw}-${i}`, call_id: sw, type, ...(i === 0 ? { from: '+15550300001', to: '+15550300002', direction: 'outbound' } : {}),
+      ...(type === 'call.ended' ? { outcome: 'completed' } : {}),
+    }));
+    const r = await s.api('POST', '/v1/call-events', { events });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const callId = r.body.data[0].call_id as string;
+    const ds = await waitFor(async () => {
+      const all = await deliveries(s, { call_id: callId, target_id: ep.id });
+      return all.length === types.length && all.every((x) => x.status === 'dead') ? all : null;
+    }, 10_000, 'every delivery of the call to be dead');
+    assert.deepEqual(hooks(rx.requests).map((h) => h.seq), [1], 'only the event that got the 410 was sent');
+    for (const x of ds.filter((y) => y.event_seq !== 1)) assert.equal(x.last_error, 'target disabled: the target answered 410 Gone');
+    const view = (await s.api('GET', `/v1/endpoints/${ep.id}`)).body;
+    assert.equal(view.enabled, false);
+    assert.equal(view.last_success_at, null, 'nothing after the 410 counted as a success');
+  } finally {
+    await rx.close();
+  }
+});
+
 test('the log keeps the first 4 KiB of an answer; a very long answer is cut off and still counts as answered', async () => {
   // 10 KiB: read whole, logged cut to 4 KiB. 1 MiB: the read stops past 64 KiB (the socket is
   // given up), the attempt is still the 200 it was.

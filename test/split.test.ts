@@ -113,3 +113,34 @@ test('split mode: kill -9 mid-burst, restart: every event arrives, in order', as
     data.remove();
   }
 });
+
+test('split mode: re-enable a disabled endpoint, then recover its dead deliveries at once: they are sent (the delivery thread hears of the write)', async () => {
+  const data = tempDir('hookline-split-');
+  const rx = await startReceiver();
+  let s: TestServer | undefined;
+  try {
+    s = await startHookline({ dataDir: data.dir, threads: 2, retryScheduleMs: [] });
+    const ep = await createEndpoint(s.url, { url: `${rx.url}/off`, enabled: false });
+    const callId = await placeCall(s.url, { ring_ms: 5, talk_ms: 5 });
+    const n: number = (await waitEnded(s.url, callId)).events.length;
+    await waitFor(async () => {
+      const ds = await deliveries(s!.url, { call_id: callId, target_id: ep.id });
+      return ds.length === n && ds.every((x) => x.status === 'dead');
+    }, 10_000, 'the disabled endpoint’s deliveries to be dead');
+    // No pause: the delivery thread's cache of the targets was loaded a moment ago, disabled.
+    const on = await request(s.url, 'PATCH', `/v1/endpoints/${ep.id}`, { enabled: true });
+    assert.equal(on.status, 200, JSON.stringify(on.body));
+    const rec = await request(s.url, 'POST', '/v1/deliveries/recover', { target_id: ep.id });
+    assert.equal(rec.body.retried, n, JSON.stringify(rec.body));
+    const ds = await waitFor(async () => {
+      const all = await deliveries(s!.url, { call_id: callId, target_id: ep.id });
+      return all.every((x) => x.status === 'succeeded' || x.status === 'dead') && all.some((x) => x.attempts.length > 1) ? all : null;
+    }, 10_000, 'the recovered deliveries to settle');
+    assert.deepEqual(ds.map((x) => [x.status, x.last_error]), ds.map(() => ['succeeded', null]), 'recovered deliveries sent, not given up again');
+    assert.equal(rx.requests.length, n);
+  } finally {
+    await s?.stop();
+    await rx.close();
+    data.remove();
+  }
+});

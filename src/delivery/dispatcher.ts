@@ -41,6 +41,7 @@ const FOLLOWERS = 15;
 const CHAIN_LEASE_LEFT = 0.8;
 // Nothing due: look again within 1 s anyway (another process may have enqueued; a nudge is only a hint).
 const IDLE_MS = 1000;
+const GONE = 'the target answered 410 Gone';
 // On shutdown, requests under way get this long to finish before they are cut and handed back.
 const DRAIN_MS = 5000;
 
@@ -76,6 +77,8 @@ export class Dispatcher {
   /** each target's slots, adapting to how it answers (throttle.ts) */
   readonly #throttle: Throttle;
   readonly #pending = new Set<Promise<void>>();
+  /** targets that answered 410 here, until the disable is recorded: their reason */
+  readonly #gone = new Map<string, string>();
   /** set when stop() cuts what is still under way: those attempts are handed back, not failed */
   #cut = false;
   /** set when stop() begins: chains start no further sends (their rest is handed back) */
@@ -238,6 +241,7 @@ export class Dispatcher {
     for (const r of batch) {
       this.#d.metrics.attempt(r);
       // Several attempts in flight may each get the 410: the target is disabled once, said once.
+      if (r.target.disable_reason !== undefined) this.#gone.delete(r.target.id); // recorded: the registry's reload says it
       if (r.target.disable_reason !== undefined && !disabled?.has(r.target.id)) {
         (disabled ??= new Set()).add(r.target.id);
         this.#d.log.warn({ target_id: r.target.id, reason: r.target.disable_reason }, 'target disabled');
@@ -252,11 +256,13 @@ export class Dispatcher {
     const started = clock.now();
     // From memory without an await when the settings are there (TargetRegistry.sendSettingsNow).
     const known = this.#d.registry.sendSettingsNow(d.account_id, d.target_id);
-    const settings = known === null ? await this.#d.registry.sendSettings(d.account_id, d.target_id) : known;
+    let settings = known === null ? await this.#d.registry.sendSettings(d.account_id, d.target_id) : known;
+    if (settings?.enabled === false) settings = await this.#d.registry.sendSettingsSince(d.account_id, d.target_id, d.next_attempt_at);
     const { method, url, body } = d.request;
-    if (!settings || !settings.enabled) {
+    const gone = settings?.resource_id ? this.#gone.get(settings.resource_id) : undefined;
+    if (!settings || !settings.enabled || gone !== undefined) {
       // Given up without a request: not a success of the target (it must not refresh last_success_at).
-      const error = settings ? `target disabled: ${settings.disabled_reason ?? 'by the user'}` : 'target deleted';
+      const error = settings ? `target disabled: ${gone ?? settings.disabled_reason ?? 'by the user'}` : 'target deleted';
       const request_tail = JSON.stringify({ method, url: redactUrl(url), headers: redactHeaders(d.request.headers) });
       return this.#result(d, { delivery_id: d.id, attempt, started_at: started, duration_ms: 0, status_code: null, error, request_head: '', request_tail, response_headers: null, response_excerpt: null }, 'dead', started, false);
     }
@@ -285,7 +291,10 @@ export class Dispatcher {
     if (!r.refused) this.#throttle.after(d.order_key, settings.concurrency, success ? 'ok' : r.status_code === null ? 'unreachable' : 'failed');
     if (success) return this.#result(d, record, 'succeeded', now, true, settings);
     if (r.status_code === 410) {
-      return this.#result(d, { ...record, error: record.error ?? 'the target answered 410 Gone' }, 'dead', now, false, settings, 'the target answered 410 Gone');
+      // Disabled from now on: the rest of this chain and the other chains in flight to it are
+      // given up without a request, before the disable is recorded (#settled).
+      if (settings.resource_id !== null) this.#gone.set(settings.resource_id, GONE);
+      return this.#result(d, { ...record, error: record.error ?? GONE }, 'dead', now, false, settings, GONE);
     }
     if (r.refused) return this.#result(d, record, 'dead', now, false, settings);
     if (r.status_code !== null && !record.error) record.error = `HTTP ${r.status_code} is not a success for the ${d.target_format} format`;

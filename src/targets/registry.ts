@@ -28,8 +28,10 @@ export function indexTargets(resources: readonly Resource[], loadedAt: number): 
   return t;
 }
 
-// A cached index is trusted this long. Writes in this process invalidate it at once; another
-// process's writes (PostgreSQL, several processes) are seen within this time.
+// A cached index is trusted this long. Writes in this process invalidate it at once (split
+// mode's delivery thread too: onInvalidate); another process's writes (PostgreSQL, several
+// processes) are seen within this time, except that a delivery made due after the index was
+// loaded is not given up as disabled on its word (sendSettingsSince).
 const TTL_MS = 1000;
 // From this age on, a use of the cached index reloads it in the background: under traffic the
 // index is renewed before it runs out, and no event waits for the reload (one query per kind;
@@ -55,6 +57,7 @@ export class TargetRegistry {
    * reload of the account's targets (TTL_MS) starts afresh. Read-only for the callers.
    */
   readonly #settings = new WeakMap<Resource, { settings: SendSettings; until: number }>();
+  readonly #listeners: ((accountId: string) => void)[] = [];
 
   constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -66,6 +69,12 @@ export class TargetRegistry {
     // a load under way may have read the targets before the write that invalidates: it must not be cached, nor waited for
     this.#loading.delete(accountId);
     this.#generation.set(accountId, (this.#generation.get(accountId) ?? 0) + 1);
+    for (const f of this.#listeners) f(accountId);
+  }
+
+  /** `f` hears of every invalidation: split mode passes this thread's writes on to the delivery thread's registry. */
+  onInvalidate(f: (accountId: string) => void): void {
+    this.#listeners.push(f);
   }
 
   async forAccount(accountId: string): Promise<AccountTargets> {
@@ -87,8 +96,10 @@ export class TargetRegistry {
 
   async #load(accountId: string): Promise<AccountTargets> {
     const generation = this.#generation.get(accountId);
+    // As of the load's start: a write committed while it ran may be missing from it.
+    const started = Date.now();
     const all = await Promise.all(Object.values(RESOURCE_KINDS).map((k) => this.#store.listResources(accountId, k)));
-    const t = indexTargets(all.flat(), Date.now());
+    const t = indexTargets(all.flat(), started);
     if (this.#generation.get(accountId) === generation) this.#cache.set(accountId, t);
     return t;
   }
@@ -123,6 +134,18 @@ export class TargetRegistry {
     const settings = settingsOf(r, now);
     this.#settings.set(r, { settings, until: nextExpiry(r, now) });
     return settings;
+  }
+
+  /**
+   * The settings of a target the cache says is disabled, read again if the cache was loaded
+   * before `since` (when the delivery was made due): a retry asked for just after the target was
+   * re-enabled, in another process or thread, must not be given up on the old state. Only
+   * disabled targets come here, so the reload is rare (a retried or recovered delivery's).
+   */
+  async sendSettingsSince(accountId: string, targetId: string, since: number): Promise<SendSettings | undefined> {
+    const loaded = this.#cache.get(accountId)?.loaded_at;
+    if (loaded !== undefined && loaded < since) this.invalidate(accountId);
+    return this.sendSettings(accountId, targetId);
   }
 
   /** How to send to a target now: its timeouts, limits and live secrets. */
