@@ -112,6 +112,21 @@ test('a secret given at creation signs; GET …/secret reveals it; the endpoint 
   assert.equal(d.attempts[0].request.headers['webhook-id'], d.id);
 });
 
+test('a token in the target URL’s query is sent, and redacted wherever the delivery log shows the URL', async () => {
+  const ep = await createEndpoint(s, { url: `${rx.url}/tok?token=supersecret-query&x=1`, events: ['call.accepted'] });
+  const callId = await placeCall(s);
+  await receivedFor(callId, '/tok?token=supersecret-query&x=1', 1);
+  const [d] = await waitFor(async () => {
+    const ds = await deliveries(s, { call_id: callId, target_id: ep.id });
+    return ds.length === 1 && ds[0].attempts.length === 1 ? ds : null;
+  });
+  const one = (await s.api('GET', `/v1/deliveries/${d.id}`)).body;
+  for (const shown of [d, one]) {
+    assert.doesNotMatch(JSON.stringify(shown), /supersecret/);
+    assert.match(shown.request.url, /^http:\/\/127\.0\.0\.1:\d+\/tok\?token=.+&x=1$/);
+  }
+});
+
 test('after a rotation both the old and the new secret verify: two v1 signatures', async () => {
   const ep = await createEndpoint(s, { url: `${rx.url}/rotate`, events: ['call.accepted', 'call.ended'] });
   const oldSecret: string = ep.secret;

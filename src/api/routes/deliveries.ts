@@ -1,3 +1,4 @@
+import { redactUrl } from '../../delivery/redact.ts';
 import { Type } from 'typebox';
 import { DELIVERY_STATUSES, TEST_CALL_ID, type Attempt, type Delivery, type DeliveryFilter } from '../../store/contract.ts';
 import { HooklineError } from '../../errors.ts';
@@ -47,7 +48,8 @@ export function deliveryView(d: Delivery, attempts: Attempt[], withBody = false)
     last_error: d.last_error,
     created_at: iso(d.created_at),
     updated_at: iso(d.updated_at),
-    request: withBody ? { method: d.request.method, url: d.request.url, body: d.request.body ?? null } : { method: d.request.method, url: d.request.url },
+    // Redacted like each attempt's request (a token in the query is a secret: SPEC §6).
+    request: withBody ? { method: d.request.method, url: redactUrl(d.request.url), body: d.request.body ?? null } : { method: d.request.method, url: redactUrl(d.request.url) },
     attempts: attempts.map(attemptView),
   };
 }
