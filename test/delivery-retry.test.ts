@@ -275,6 +275,23 @@ test('410 Gone on a call’s first event: its later events, sent right behind it
   }
 });
 
+test('an endpoint’s URL fixed after its delivery died: the manual retry goes to the new URL, logged so', async () => {
+  const rx = await startReceiver();
+  try {
+    rx.respond((r, res) => answer(res, r.url === '/fixed' ? 200 : 500));
+    const { ep, d } = await oneDelivery(rx, 'dead', { url: `${rx.url}/typo` });
+    const patched = await s.api('PATCH', `/v1/endpoints/${ep.id}`, { url: `${rx.url}/fixed` });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.equal((await s.api('POST', `/v1/deliveries/${d.id}/retry`)).status, 202);
+    const done = await waitDelivery(s, d.id, 'succeeded');
+    assert.deepEqual(rx.requests.map((r) => r.url), [...Array<string>(SCHEDULE.length + 1).fill('/typo'), '/fixed']);
+    assert.equal(done.attempts.at(-1).request.url, `${rx.url}/fixed`);
+    assert.equal(done.request.url, `${rx.url}/typo`, 'the request as first rendered');
+  } finally {
+    await rx.close();
+  }
+});
+
 test('the log keeps the first 4 KiB of an answer; a very long answer is cut off and still counts as answered', async () => {
   // 10 KiB: read whole, logged cut to 4 KiB. 1 MiB: the read stops past 64 KiB (the socket is
   // given up), the attempt is still the 200 it was.

@@ -12,7 +12,7 @@ import { generateSecret } from '../src/delivery/signing.ts';
 import type { SendSettings } from '../src/targets/model.ts';
 
 const settings = (secrets: string[]): SendSettings => ({
-  resource_id: 'ep_1', enabled: true, disabled_reason: null, secrets, concurrency: 16, timeout_ms: 5000, connect_timeout_ms: 2000, failing_since: null, signing_key: null,
+  resource_id: 'ep_1', enabled: true, disabled_reason: null, secrets, concurrency: 16, timeout_ms: 5000, connect_timeout_ms: 2000, failing_since: null, signing_key: null, url: null,
 });
 
 const input = (headers: Record<string, string>, format = 'standard'): HeaderInput => ({

@@ -258,7 +258,8 @@ export class Dispatcher {
     const known = this.#d.registry.sendSettingsNow(d.account_id, d.target_id);
     let settings = known === null ? await this.#d.registry.sendSettings(d.account_id, d.target_id) : known;
     if (settings?.enabled === false) settings = await this.#d.registry.sendSettingsSince(d.account_id, d.target_id, d.next_attempt_at);
-    const { method, url, body } = d.request;
+    const { method, body } = d.request;
+    const url = settings?.url ?? d.request.url;
     const gone = settings?.resource_id ? this.#gone.get(settings.resource_id) : undefined;
     if (!settings || !settings.enabled || gone !== undefined) {
       // Given up without a request: not a success of the target (it must not refresh last_success_at).

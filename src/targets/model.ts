@@ -45,6 +45,12 @@ export interface SendSettings {
   secrets: string[];
   /** seed 002 signingKey */
   signing_key: string | null;
+  /**
+   * A native endpoint's URL as it is now, which its deliveries go to (null for other kinds: their
+   * URL is rendered per event, or signed): a URL fixed after a failure is where the retries,
+   * manual retries and recoveries of earlier events go.
+   */
+  url: string | null;
 }
 
 export const DEFAULT_SEND: SendSettings = {
@@ -57,6 +63,7 @@ export const DEFAULT_SEND: SendSettings = {
   concurrency: DEFAULT_CONCURRENCY,
   secrets: [],
   signing_key: null,
+  url: null,
 };
 
 /** A native endpoint's stored document (resource kind `endpoint`). */

@@ -183,5 +183,6 @@ export function settingsOf(r: Resource, now: number): SendSettings {
     concurrency: doc.concurrency ?? DEFAULT_SEND.concurrency,
     secrets: activeSecrets(doc.secrets ?? [], now),
     signing_key: doc.signing_key ?? null,
+    url: r.kind === RESOURCE_KINDS.endpoint && typeof doc.url === 'string' ? doc.url : null,
   };
 }
