@@ -3,7 +3,8 @@
  * naming what the user typed (the flag or the variable), and a taken port said in one line.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,22 @@ test('a database that cannot be reached: one line naming DATABASE_URL, exit 2', 
   const r = cli(['serve', '--port', '0', '--database-url', 'postgres://postgres@127.0.0.1:1/hookline']);
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim(), 'hookline: DATABASE_URL (--database-url): connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)');
+});
+
+test('a database URL whose port is not PostgreSQL (it hangs up): one line naming DATABASE_URL, exit 2', async () => {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const child = spawn(NODE, ['src/cli/main.ts', 'serve', '--port', '0', '--database-url', `postgres://postgres@127.0.0.1:${port}/hookline`], { cwd: ROOT, env: ENV });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const [status] = await once(child, 'exit');
+    assert.equal(status, 2, stderr);
+    assert.equal(stderr.trim(), 'hookline: DATABASE_URL (--database-url): cannot connect: Connection terminated unexpectedly');
+  } finally {
+    server.close();
+  }
 });
 
 test('serve: an option whose value is "help" is a value, not a request for help', () => {

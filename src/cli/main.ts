@@ -30,6 +30,7 @@ function asksHelp(args: string[]): boolean {
 
 // A database that cannot be reached or used at start (no server, no such database, a role or
 // password refused): said in one line naming the setting, as a bad setting is.
+const PG_CONNECT_FAILURE = /connection terminated|ssl|certificate/i;
 const DATABASE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28000', '28P01', '42501']);
 
 // Why a listen address cannot be used, in words (the error's code alone is a riddle).
@@ -88,6 +89,11 @@ async function serve(argv: string[]): Promise<void> {
       const errors = (err as { errors?: Error[] }).errors;
       const message = (err as Error).message || (errors ?? []).map((e) => e.message).join('; ');
       throw new ConfigError(`DATABASE_URL (--database-url): ${message} (${code})${hint}`);
+    }
+    // pg's own connection failures carry no code: a port that is not PostgreSQL, SSL asked of a
+    // server without it (sslmode=require), a certificate refused.
+    if (config.databaseUrl && code === undefined && err instanceof Error && PG_CONNECT_FAILURE.test(err.message)) {
+      throw new ConfigError(`DATABASE_URL (--database-url): cannot connect: ${err.message}`);
     }
     throw err;
   }
