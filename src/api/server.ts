@@ -118,6 +118,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    // The database not answering is not a fault of the request: 503, to be tried again (/readyz says the same).
+    if (deps.store.unreachable?.(err)) {
+      req.log.warn({ err, url: req.url }, 'the database does not answer');
+      const p = new HooklineError('unavailable', 'the database does not answer; try again');
+      return reply.status(503).header('retry-after', '1').type('application/problem+json').send(toProblem(p, req.url));
+    }
     const problem = asProblem(err);
     if (problem.status >= 500) req.log.error({ err, url: req.url }, 'request failed');
     return reply.status(problem.status).type('application/problem+json').send(toProblem(problem, req.url));

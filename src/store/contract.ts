@@ -230,6 +230,8 @@ export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
   ping(): Promise<void>;
+  /** Whether `err` (thrown by this store) says the database cannot be reached now: the API answers 503, to be tried again, not 500. */
+  unreachable?(err: unknown): boolean;
   /**
    * Called once at start. SQLite serves one process per data directory, so every lease left by
    * an earlier run is void and handed back at once; PostgreSQL leaves leases to expire, since

@@ -13,6 +13,7 @@ import * as calls from './calls.ts';
 import * as deliveries from './deliveries.ts';
 import { purge, stats } from './housekeeping.ts';
 import { Listener } from './listener.ts';
+import { unreachable } from './unreachable.ts';
 import { Notifier } from './notifier.ts';
 import { claimedFrom, claimStep, promoteStep, reapStep, settlesForGood, settleStep } from './queue.ts';
 import * as resources from './resources.ts';
@@ -142,6 +143,10 @@ export class PostgresStore implements Store {
     this.#notifier.close();
     await this.#listener?.close();
     await this.#pool.end();
+  }
+
+  unreachable(err: unknown): boolean {
+    return unreachable(err);
   }
 
   async ping(): Promise<void> {
