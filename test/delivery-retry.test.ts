@@ -317,6 +317,40 @@ test('the log keeps the first 4 KiB of an answer; a very long answer is cut off 
   }
 });
 
+test('the 4 KiB excerpt never ends in a character cut in two (no U+FFFD where the cut fell)', async () => {
+  const rx = await startReceiver();
+  const body = `x${'é'.repeat(3000)}`; // 6,001 bytes: the 4,096th byte is the first of an é
+  rx.respond((_r, res) => {
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
+  });
+  try {
+    const { d } = await oneDelivery(rx, 'dead');
+    const a = (await s.api('GET', `/v1/deliveries/${d.id}`)).body.attempts[0];
+    assert.ok(!a.response_excerpt.includes('\uFFFD'), `the excerpt ends ${JSON.stringify(a.response_excerpt.slice(-3))}`);
+    assert.ok(body.startsWith(a.response_excerpt));
+    assert.equal(Buffer.byteLength(a.response_excerpt), 4095);
+  } finally {
+    await rx.close();
+  }
+});
+
+test('an answer whose head came and whose body never ended: retried, and the log keeps the status and headers it said', async () => {
+  const rx = await startReceiver();
+  rx.respond((_r, res) => {
+    res.writeHead(200, { 'content-length': '100', 'x-said': 'ok' });
+    res.write('partial'); // 7 of 100 bytes, then nothing
+  });
+  try {
+    const { d } = await oneDelivery(rx, 'dead', { timeout_ms: 300 });
+    const a = (await s.api('GET', `/v1/deliveries/${d.id}`)).body.attempts[0];
+    assert.equal(a.status_code, null, 'not an answer: it never ended');
+    assert.equal(a.error, "timeout after the answer's head (HTTP 200), before its end");
+    assert.equal(a.response_headers['x-said'], 'ok');
+  } finally {
+    await rx.close();
+  }
+});
+
 test('recover: every dead delivery of a target sent again, oldest first, so each call\'s events arrive in their order', async () => {
   await recoverInOrder(s);
 });

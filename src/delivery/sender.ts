@@ -220,7 +220,7 @@ class Attempt implements Http1Handler {
     this.#settle({
       status_code: this.#status,
       headers: this.#headers,
-      excerpt: body === null ? '' : body.toString('utf8', 0, Math.min(body.length, EXCERPT_BYTES)),
+      excerpt: body === null ? '' : body.toString('utf8', 0, excerptEnd(body)),
       error: null,
       refused: false,
       duration_ms: Math.round(performance.now() - this.#started),
@@ -228,11 +228,14 @@ class Attempt implements Http1Handler {
   }
 
   onError(err: Error): void {
+    // An answer whose head came but whose body did not: not an answer (status_code null, retried),
+    // but its status and headers are what the receiver said, and the log keeps them.
+    const head = this.#status === null ? '' : ` after the answer's head (HTTP ${this.#status}), before its end`;
     this.#settle({
       status_code: null,
-      headers: null,
+      headers: this.#headers,
       excerpt: null,
-      error: this.#cutBy === 'timeout' ? 'timeout' : describe(err),
+      error: (this.#cutBy === 'timeout' ? 'timeout' : describe(err)) + head,
       refused: this.#cutBy === null && this.#isRefused(err),
       duration_ms: Math.round(performance.now() - this.#started),
     });
@@ -243,4 +246,17 @@ class Attempt implements Http1Handler {
     this.#settled = true;
     this.#done(r);
   }
+}
+
+/** Where the excerpt ends: at most EXCERPT_BYTES, and before a last character the cut split (no U+FFFD at its end). */
+function excerptEnd(body: Buffer): number {
+  const end = Math.min(body.length, EXCERPT_BYTES);
+  // the last character's first byte, among the last 4 (UTF-8 continuation bytes are 10xxxxxx)
+  for (let i = end - 1; i >= Math.max(0, end - 4); i--) {
+    const b = body[i]!;
+    if ((b & 0xc0) === 0x80) continue;
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return i + length > end ? i : end;
+  }
+  return end;
 }
