@@ -39,8 +39,11 @@ const FORBIDDEN_V4: ReadonlyArray<readonly [string, number]> = [
   ['169.254.0.0', 16], // link-local, home of cloud metadata endpoints
   ['172.16.0.0', 12],
   ['192.0.0.0', 24], // IETF protocol assignments
+  ['192.0.2.0', 24], // TEST-NET-1, documentation: never a real receiver
   ['192.168.0.0', 16],
   ['198.18.0.0', 15], // benchmarking
+  ['198.51.100.0', 24], // TEST-NET-2
+  ['203.0.113.0', 24], // TEST-NET-3
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, includes 255.255.255.255
 ];
@@ -88,6 +91,9 @@ function forbiddenV6(ip: string): boolean {
   if (zeros(0, 4) && w[4] === 0xffff && w[5] === 0) return embedded(w[6]!, w[7]!); // SIIT ::ffff:0:a.b.c.d
   if (w[0] === 0x64 && w[1] === 0xff9b && zeros(2, 6)) return embedded(w[6]!, w[7]!); // NAT64 64:ff9b::/96
   if (w[0] === 0x2002) return embedded(w[1]!, w[2]!); // 6to4 2002:AABB:CCDD::/48
+  // Teredo 2001:0::/32: the client's IPv4 address is in the last 32 bits, inverted
+  if (w[0] === 0x2001 && w[1] === 0) return embedded(w[6]! ^ 0xffff, w[7]! ^ 0xffff);
+  if (w[0] === 0x2001 && w[1] === 0xdb8) return true; // 2001:db8::/32 documentation
   const first = w[0]!;
   if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
   if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
