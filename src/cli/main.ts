@@ -31,7 +31,7 @@ function asksHelp(args: string[]): boolean {
 // A database that cannot be reached or used at start (no server, no such database, a role or
 // password refused): said in one line naming the setting, as a bad setting is.
 const PG_CONNECT_FAILURE = /connection terminated|ssl|certificate/i;
-const DATABASE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28000', '28P01', '42501']);
+const DATABASE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28000', '28P01', '42501']);
 
 // Why a listen address cannot be used, in words (the error's code alone is a riddle).
 const LISTEN_CODES: Record<string, string> = {
