@@ -230,6 +230,7 @@ test('unknown routes answer 404 and known paths under another method 405 with Al
   const del = await s.api('DELETE', '/v1/calls');
   assertProblem(del, 405, 'method_not_allowed');
   assert.equal(del.headers.get('allow'), 'GET, HEAD, POST');
+  assert.equal((await s.api('DELETE', '/v1/calls/')).status, 405, 'a trailing slash is the same path, as for the router');
   const put = await s.api('PUT', `/v1/calls/${live.id}/hangup`);
   assertProblem(put, 405, 'method_not_allowed');
   assert.equal(put.headers.get('allow'), 'POST');

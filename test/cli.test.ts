@@ -76,13 +76,13 @@ test('a database that cannot be reached: one line naming DATABASE_URL, exit 2', 
   assert.equal(r.stderr.trim(), 'hookline: DATABASE_URL (--database-url): connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)');
 });
 
-test('a database URL whose port is not PostgreSQL (it hangs up): one line naming DATABASE_URL, exit 2', async () => {
+test('a database URL whose port is not PostgreSQL (it hangs up): one line naming DATABASE_URL, exit 2', { timeout: 30_000 }, async () => {
   // reads the startup message, then hangs up (a FIN: destroying it unread would send a reset)
   const server = createServer((socket) => socket.once('data', () => socket.end()));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const port = (server.address() as AddressInfo).port;
-    const child = spawn(NODE, ['src/cli/main.ts', 'serve', '--port', '0', '--database-url', `postgres://postgres@127.0.0.1:${port}/hookline`], { cwd: ROOT, env: ENV });
+    const child = spawn(NODE, ['src/cli/main.ts', 'serve', '--port', '0', '--database-url', `postgres://postgres@127.0.0.1:${port}/hookline`], { cwd: ROOT, env: ENV, timeout: 25_000 });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const [status] = await once(child, 'exit');

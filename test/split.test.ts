@@ -144,3 +144,30 @@ test('split mode: re-enable a disabled endpoint, then recover its dead deliverie
     data.remove();
   }
 });
+
+test('split mode: an endpoint disabled through the API is given up at once by the delivery thread, not sent for its cache’s last second', async () => {
+  const data = tempDir('hookline-split-');
+  const rx = await startReceiver();
+  let s: TestServer | undefined;
+  try {
+    s = await startHookline({ dataDir: data.dir, threads: 2, retryScheduleMs: [] });
+    const ep = await createEndpoint(s.url, { url: `${rx.url}/soon-off`, events: ['call.accepted'] });
+    // One delivery sent: the delivery thread has read the endpoint, enabled, a moment ago.
+    await waitEnded(s.url, await placeCall(s.url, { ring_ms: 5, talk_ms: 5 }));
+    await waitFor(() => rx.requests.length === 1, 10_000, 'the first delivery');
+    const off = await request(s.url, 'PATCH', `/v1/endpoints/${ep.id}`, { enabled: false });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const callId = await placeCall(s.url, { ring_ms: 5, talk_ms: 5 });
+    const [d] = await waitFor(async () => {
+      const ds = await deliveries(s!.url, { call_id: callId, target_id: ep.id });
+      return ds.length === 1 && ds[0].status !== 'pending' && ds[0].status !== 'delivering' ? ds : null;
+    }, 10_000, 'the second call’s delivery to settle');
+    assert.equal(d.status, 'dead');
+    assert.equal(d.last_error, 'target disabled: disabled by the user');
+    assert.equal(rx.requests.length, 1, 'nothing sent after the disable');
+  } finally {
+    await s?.stop();
+    await rx.close();
+    data.remove();
+  }
+});

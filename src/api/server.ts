@@ -133,7 +133,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     // A worker serves the operations routes only: say why /v1 is not here, not just that it is not.
     const why = deps.serveApi === false && (path.startsWith('/v1/') || path.startsWith('/console')) ? ' (this process runs --role worker: the API is served by the --role api or all processes)' : '';
     // A path that exists under other methods is a 405 naming them (RFC 9110 §15.5.6), not a 404.
-    const allow = paths.methodsOf(path);
+    const allow = paths.methodsOf(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path); // ignoreTrailingSlash, as the router
     if (allow.length > 0) {
       const p = new HooklineError('method_not_allowed', `${path} takes ${allow.join(', ')}, not ${req.method}`);
       return reply.status(405).header('allow', allow.join(', ')).type('application/problem+json').send(toProblem(p, req.url));

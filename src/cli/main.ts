@@ -30,7 +30,10 @@ function asksHelp(args: string[]): boolean {
 
 // A database that cannot be reached or used at start (no server, no such database, a role or
 // password refused): said in one line naming the setting, as a bad setting is.
-const PG_CONNECT_FAILURE = /connection terminated|ssl|certificate/i;
+// pg's connection failures without a code: a server that hangs up, or has no SSL for sslmode=require
+const PG_CONNECT_FAILURE = /^Connection terminated|does not support SSL/;
+// TLS failures (a certificate refused, a handshake that fails) carry Node's codes
+const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT/;
 const DATABASE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28000', '28P01', '42501']);
 
 // Why a listen address cannot be used, in words (the error's code alone is a riddle).
@@ -92,7 +95,7 @@ async function serve(argv: string[]): Promise<void> {
     }
     // pg's own connection failures carry no code: a port that is not PostgreSQL, SSL asked of a
     // server without it (sslmode=require), a certificate refused.
-    if (config.databaseUrl && code === undefined && err instanceof Error && PG_CONNECT_FAILURE.test(err.message)) {
+    if (config.databaseUrl && err instanceof Error && (code === undefined ? PG_CONNECT_FAILURE.test(err.message) : typeof code === 'string' && TLS_FAILURE.test(code))) {
       throw new ConfigError(`DATABASE_URL (--database-url): cannot connect: ${err.message}`);
     }
     throw err;

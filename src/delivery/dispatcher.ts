@@ -257,10 +257,11 @@ export class Dispatcher {
     // From memory without an await when the settings are there (TargetRegistry.sendSettingsNow).
     const known = this.#d.registry.sendSettingsNow(d.account_id, d.target_id);
     let settings = known === null ? await this.#d.registry.sendSettings(d.account_id, d.target_id) : known;
-    if (settings?.enabled === false) settings = await this.#d.registry.sendSettingsSince(d.account_id, d.target_id, d.next_attempt_at);
+    // A retry made due after the cache was read (a re-enable, then retry or recover) reads it again first.
+    if (settings?.enabled === false && d.attempts > 0) settings = await this.#d.registry.sendSettingsSince(d.account_id, d.target_id, d.next_attempt_at);
     const { method, body } = d.request;
     const url = settings?.url ?? d.request.url;
-    const gone = settings?.resource_id ? this.#gone.get(settings.resource_id) : undefined;
+    const gone = this.#gone.size > 0 && settings?.resource_id ? this.#gone.get(settings.resource_id) : undefined;
     if (!settings || !settings.enabled || gone !== undefined) {
       // Given up without a request: not a success of the target (it must not refresh last_success_at).
       const error = settings ? `target disabled: ${gone ?? settings.disabled_reason ?? 'by the user'}` : 'target deleted';

@@ -6,6 +6,8 @@ import { RESOURCE_KINDS, activeSecrets, type EndpointDoc, type SendSettings, DEF
 /** One account's targets: every resource by id and kind, and each format's own index of its targets. */
 export interface AccountTargets {
   loaded_at: number;
+  /** the Clock's time when the load began (loaded_at is the wall clock's, for the TTL) */
+  read_as_of?: number;
   byId: Map<string, Resource>;
   byKind: Map<string, Resource[]>;
   indexes: Map<string, unknown>;
@@ -98,8 +100,10 @@ export class TargetRegistry {
     const generation = this.#generation.get(accountId);
     // As of the load's start: a write committed while it ran may be missing from it.
     const started = Date.now();
+    const asOf = this.#clock.now();
     const all = await Promise.all(Object.values(RESOURCE_KINDS).map((k) => this.#store.listResources(accountId, k)));
     const t = indexTargets(all.flat(), started);
+    t.read_as_of = asOf;
     if (this.#generation.get(accountId) === generation) this.#cache.set(accountId, t);
     return t;
   }
@@ -137,14 +141,16 @@ export class TargetRegistry {
   }
 
   /**
-   * The settings of a target the cache says is disabled, read again if the cache was loaded
-   * before `since` (when the delivery was made due): a retry asked for just after the target was
-   * re-enabled, in another process or thread, must not be given up on the old state. Only
-   * disabled targets come here, so the reload is rare (a retried or recovered delivery's).
+   * The settings of a target the cache says is disabled, read again if the cache was read before
+   * `since` (when a retried delivery was made due, by the Clock): a retry asked for just after the
+   * target was re-enabled, in another process or thread, must not be given up on the old state.
+   * The dispatcher asks this only for deliveries attempted before (retries, manual retries,
+   * recoveries): a disabled target's new deliveries are given up on the cache's word, and a batch
+   * of retries made due together costs one reload (the next load began after them).
    */
   async sendSettingsSince(accountId: string, targetId: string, since: number): Promise<SendSettings | undefined> {
-    const loaded = this.#cache.get(accountId)?.loaded_at;
-    if (loaded !== undefined && loaded < since) this.invalidate(accountId);
+    const asOf = this.#cache.get(accountId)?.read_as_of;
+    if (asOf !== undefined && asOf < since) this.invalidate(accountId);
     return this.sendSettings(accountId, targetId);
   }
 

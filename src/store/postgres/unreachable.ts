@@ -9,12 +9,13 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EH
 // recovery, cannot connect now), and 53300 (too many connections).
 const SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
 // pg's own, without a code: a connection ended under a query, a pool that could not connect in time.
-const MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+const MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
 
 export function unreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string') return NETWORK.has(code) || SQLSTATE.test(code);
+  // Node's http server says a client that went away mid-body as Error('aborted'), code ECONNRESET: not ours
+  if (typeof code === 'string') return (NETWORK.has(code) && err.message !== 'aborted') || SQLSTATE.test(code);
   // connecting to a name with several addresses fails with an AggregateError of the attempts
   const errors = (err as { errors?: unknown[] }).errors;
   if (Array.isArray(errors) && errors.length > 0) return errors.every(unreachable);

@@ -46,11 +46,20 @@ export class Closing {
     return d.resolve;
   }
 
-  /** Resolves once every one under way has its answer, or after STOP_WAIT_MS. */
+  /**
+   * Resolves once every one under way has its answer, or after STOP_WAIT_MS; those that start
+   * meanwhile too (a 200 crossing a CANCEL is answered with a BYE).
+   */
   async settled(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
-    await Promise.race([Promise.allSettled([...this.#open]), waited]);
+    let late = false;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        late = true;
+        resolve();
+      }, STOP_WAIT_MS);
+    });
+    while (this.#open.size > 0 && !late) await Promise.race([Promise.allSettled([...this.#open]), waited]);
     clearTimeout(timer);
   }
 }
