@@ -3,6 +3,7 @@
  * field named), never a 500, and writes nothing (SPEC principle 6).
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startHookline, type TestServer } from './helpers.ts';
 import { assertProblem, callCount, getCall, waitEvent, type CallView } from './call-helpers.ts';
@@ -263,4 +264,23 @@ test('an empty body with Content-Type: application/json is no body: bodiless rou
   assert.equal((await s.api('DELETE', `/v1/endpoints/${ep.body.id}`, undefined, json)).status, 204);
   // a route that needs a body still refuses an empty one
   assertProblem(await s.api('POST', '/v1/calls', undefined, json), 400, 'invalid_json');
+});
+
+test('an empty chunked body with Content-Type: application/json is no body too (its length is not known before it is read)', async () => {
+  const ep = await s.api('POST', '/v1/endpoints', { url: 'http://127.0.0.1:9/chunked' });
+  assert.equal(ep.status, 201, JSON.stringify(ep.body));
+  const send = (method: string, path: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const rq = httpRequest(`${s.url}${path}`, { method, headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => (body += b.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    rq.on('error', reject);
+    rq.end(); // no chunk: the terminating zero-length chunk only
+  });
+  const tested = await send('POST', `/v1/endpoints/${ep.body.id}/test`);
+  assert.equal(tested.status, 200, tested.body);
+  const refused = await send('POST', '/v1/calls');
+  assert.equal(refused.status, 400, refused.body);
+  assert.match(refused.body, /invalid_json/);
 });
