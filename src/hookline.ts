@@ -211,7 +211,7 @@ export async function createHookline(config: Config, o: Overrides = {}): Promise
   const calls = new CallService({ store, clock, fanout: new TargetFanOut(registry), onCommit, drivers,
     prepare: callInputChecker(store, config.allowPrivateTargets),
   });
-  sip?.start((callId, decide) => calls.report(callId, decide), () => store.liveCalls(sip.name));
+  sip?.start((callId, decide) => calls.report(callId, decide), () => store.liveCalls(sip.name), store.backend === 'sqlite');
   const engine = new Engine({ store, clock, calls, log, owner, leaseMs: config.leaseMs });
   const retention = new Retention({ store, clock, log, retentionMs: config.retentionMs, deadRetentionMs: config.deadRetentionMs });
 

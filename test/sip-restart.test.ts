@@ -41,6 +41,7 @@ async function deliveredInOrder(rx: Receiver, callId: string, n: number): Promis
 
 async function killedMidCall(
   scenario: string, killAfter: string, check: (callId: string, h: Child, rx: Receiver) => Promise<void>, signal: NodeJS.Signals = 'SIGKILL',
+  restartElsewhere = false,
 ): Promise<void> {
   const sipp = await startSipp(scenario);
   const rx = await startReceiver();
@@ -60,6 +61,8 @@ async function killedMidCall(
     await stopChild(h, signal);
     // A graceful stop ends the call itself: the far end has its BYE or CANCEL before any restart.
     if (signal === 'SIGTERM') assert.equal(await sipp.exited, 0, `sipp's scenario did not complete before the restart:\n${sipp.output()}`);
+    // Restarted on another SIP address: on SQLite no other process can own the call, so it is ended all the same.
+    if (restartElsewhere) args[args.indexOf('--sip-listen') + 1] = `127.0.0.1:${await freePort()}`;
     h = await spawnHookline(args, 'sip-2');
     await check(id, h, rx);
     const code = await sipp.exited;
@@ -119,4 +122,13 @@ test('SIP: SIGTERM while ringing; the stopping run CANCELs the INVITE, the call 
     assert.equal((call.legs[0] as unknown as { sip_status: number }).sip_status, 487, 'the leg shows the INVITE\'s 487');
     assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
   }, 'SIGTERM');
+});
+
+test('SIP: SIGKILL mid-call, restart on another --sip-listen (SQLite): the call is still ended and its dialog BYEd', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
+  await killedMidCall('uas-answer-wait.xml', 'leg.answered', async (id, h) => {
+    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
+    assertEndedTimeline(call);
+    assert.equal(call.outcome, 'completed');
+    assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', /restarted during the call/);
+  }, 'SIGKILL', true);
 });

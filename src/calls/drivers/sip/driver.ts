@@ -46,6 +46,7 @@ export class SipDriver implements CallDriver {
   /** the confirmed dialogs of the calls the previous run left live, by SIP Call-ID (restore) */
   readonly #orphans = new Map<string, { call: string; leg: string }>();
   #live: (() => Promise<Call[]>) | undefined;
+  #sole = false;
   #restoring: Promise<void> | undefined;
   /** settles once restore() has run: a BYE for a dialog not known yet waits for it */
   readonly #restored = Promise.withResolvers<void>();
@@ -56,10 +57,14 @@ export class SipDriver implements CallDriver {
     this.#log = log.child({ driver: SIP });
   }
 
-  /** Binds the user agent; `report` changes a call (the call service's `report`), `live` lists the SIP calls not ended (the store's). */
-  start(report: Report, live: () => Promise<Call[]>): void {
+  /**
+   * Binds the user agent; `report` changes a call, `live` lists the SIP calls not ended. `sole`: no
+   * other process shares the store (SQLite), so restore ends every live SIP call, from any address.
+   */
+  start(report: Report, live: () => Promise<Call[]>, sole = false): void {
     this.#report = report;
     this.#live = live;
+    this.#sole = sole;
     this.#stack = new SipStack(this.#s.listen, (rq) => this.#onRequest(rq), (err) => this.#log.warn({ err }, 'sip stack error'), (rs) => this.#onStray(rs));
     if (this.#stack.udp) superviseUdp(this.#stack.udp, this.#log);
   }
@@ -73,7 +78,7 @@ export class SipDriver implements CallDriver {
   async #restore(): Promise<void> {
     if (!this.#live) return;
     const ua = `${this.#s.listen.host}:${this.#s.listen.port}`;
-    const calls = (await this.#live()).filter((c) => isOurs(c, ua));
+    const calls = (await this.#live()).filter((c) => this.#sole || isOurs(c, ua));
     for (const c of calls) {
       for (const [sipId, leg] of confirmedDialogs(c)) this.#orphans.set(sipId, { call: c.id, leg });
       this.#queue(c.id, endOrphan);
@@ -153,7 +158,7 @@ export class SipDriver implements CallDriver {
       for (const l of live) this.#end(l);
       // A dialog this run does not hold (confirmed before a restart) is ended from what was stored.
       for (const [leg, d] of Object.entries(stateOf(call).legs)) {
-        if (!held.has(leg) && d.to_tag !== null && !d.ended) this.#byeStored(d);
+        if (!held.has(leg) && d.to_tag !== null && !d.ended) this.#byeStored(d, stateOf(call).trunk);
       }
     }
   }
@@ -333,8 +338,8 @@ export class SipDriver implements CallDriver {
     this.#forget(live);
   }
 
-  #byeStored(d: Dialog): void {
-    this.#sendBye(inDialog(d, 'BYE', d.cseq + 1), targetOf(this.#s.trunk));
+  #byeStored(d: Dialog, trunk = this.#s.trunk /* where the call was placed: a restart may name another */): void {
+    this.#sendBye(inDialog(d, 'BYE', d.cseq + 1), targetOf(trunk));
   }
 
   #sendBye(bye: Message, to: Target): void {
