@@ -85,6 +85,8 @@ test('a secret given at creation signs; GET …/secret reveals it; the endpoint 
   const ep = await createEndpoint(s, { url: `${rx.url}/own`, events: ['call.accepted'], secret, headers: { authorization: 'Bearer receiver-token' } });
   assert.equal(ep.secret, secret);
   const revealed = await s.api('GET', `/v1/endpoints/${ep.id}/secret`);
+  assert.equal(revealed.headers.get('cache-control'), 'no-store', 'a secret is never cached on its way');
+  assert.equal((await s.api('GET', '/v1/endpoints/ep_nope')).headers.get('cache-control'), 'no-store', 'nor any /v1 answer, an error too');
   assert.equal(revealed.status, 200);
   assert.equal(revealed.body.secret, secret);
 

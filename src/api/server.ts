@@ -172,6 +172,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const tokens = new StreamTokens();
   await app.register(async (scope) => {
     const v1 = scope as unknown as Api;
+    // Answers that carry secrets (a new account's key, an endpoint's secret) must not sit in a
+    // cache between the client and us, nor in the browser's: no /v1 answer is cached.
+    v1.addHook('onRequest', (_req, reply, done) => {
+      reply.header('cache-control', 'no-store');
+      done();
+    });
     v1.addHook('onRequest', authenticator(deps.store, () => deps.clock.now(), (t) => tokens.verify(t, deps.clock.now())));
     accountRoutes(v1, deps);
     streamRoutes(tokens)(v1, deps);

@@ -20,7 +20,9 @@ export class AddressRefusedError extends Error {
   constructor(hostname: string, address: string) {
     super(hostname === address
       ? `connection to ${address} refused: private, loopback, link-local or reserved addresses are not allowed as targets`
-      : `connection to ${hostname} refused: it resolves to ${address}, a private, loopback, link-local or reserved address`);
+      // Not which address: a tenant reads this in the delivery log, and would learn how the
+      // operator's internal names resolve (db.internal → 10.x). `address` stays on the error.
+      : `connection to ${hostname} refused: it resolves to a private, loopback, link-local or reserved address`);
     this.name = 'AddressRefusedError';
     this.hostname = hostname;
     this.address = address;
