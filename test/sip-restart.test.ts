@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request, startReceiver, tempDir, waitFor, type Receiver } from './helpers.ts';
 import { spawnHookline, stopChild, type Child } from './cli-child.ts';
-import { assertEndedTimeline, timeline, waitEnded, waitEvent } from './call-helpers.ts';
+import { assertEndedTimeline, timeline, waitEnded, waitEvent, type CallView } from './call-helpers.ts';
 import { hooks } from './delivery-helpers.ts';
 import { freePort, SIPP_SKIP, startSipp } from './sip-harness.ts';
 
@@ -40,7 +40,7 @@ async function deliveredInOrder(rx: Receiver, callId: string, n: number): Promis
 }
 
 async function killedMidCall(
-  scenario: string, killAfter: string, check: (callId: string, h: Child, rx: Receiver) => Promise<void>, signal: NodeJS.Signals = 'SIGKILL',
+  scenario: string, killAfter: string, check: (callId: string, h: Child, rx: Receiver) => Promise<unknown>, signal: NodeJS.Signals = 'SIGKILL',
   restartElsewhere = false,
 ): Promise<void> {
   const sipp = await startSipp(scenario);
@@ -75,60 +75,40 @@ async function killedMidCall(
   }
 }
 
+const ANSWERED = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'leg.answered/main', 'call.error', 'call.ended'];
+const RINGING = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'call.error', 'call.ended'];
+
+/** The call as ended by the stop or the restart: its timeline, outcome and error, and its events delivered in order. */
+async function assertEndedAs(h: Child, rx: Receiver, id: string, events: string[], outcome: string, error: RegExp): Promise<CallView> {
+  // Ended before the API listens: the first read after the restart sees it ended.
+  const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
+  assertEndedTimeline(call);
+  assert.deepEqual(timeline(call), events);
+  assert.equal(call.outcome, outcome);
+  assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', error);
+  assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
+  return call;
+}
+
 test('SIP: SIGKILL mid-call; the restarted run BYEs the stored dialog and ends the call with call.error + call.ended', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
-  await killedMidCall('uas-answer-wait.xml', 'leg.answered', async (id, h, rx) => {
-    // Ended before the API listens: the first read after the restart sees it ended.
-    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
-    assertEndedTimeline(call);
-    const events = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'leg.answered/main', 'call.error', 'call.ended'];
-    assert.deepEqual(timeline(call), events);
-    assert.equal(call.outcome, 'completed');
-    assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', /restarted/);
-    assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
-  });
+  await killedMidCall('uas-answer-wait.xml', 'leg.answered', (id, h, rx) => assertEndedAs(h, rx, id, ANSWERED, 'completed', /restarted during the call/));
 });
 
 test('SIP: SIGKILL while ringing; the call ends failed, and the late 200 is ACKed and hung up by the restarted run', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
-  await killedMidCall('uas-ring-answer-late.xml', 'leg.ringing', async (id, h, rx) => {
-    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
-    assertEndedTimeline(call);
-    const events = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'call.error', 'call.ended'];
-    assert.deepEqual(timeline(call), events);
-    assert.equal(call.outcome, 'failed');
-    assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
-  });
+  await killedMidCall('uas-ring-answer-late.xml', 'leg.ringing', (id, h, rx) => assertEndedAs(h, rx, id, RINGING, 'failed', /restarted before the call was connected/));
 });
 
 test('SIP: SIGTERM mid-call; the stopping run BYEs the dialog and ends the call with call.error + call.ended', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
-  await killedMidCall('uas-answer-wait.xml', 'leg.answered', async (id, h, rx) => {
-    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
-    assertEndedTimeline(call);
-    const events = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'leg.answered/main', 'call.error', 'call.ended'];
-    assert.deepEqual(timeline(call), events);
-    assert.equal(call.outcome, 'completed');
-    assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', /stopped during the call/);
-    assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
-  }, 'SIGTERM');
+  await killedMidCall('uas-answer-wait.xml', 'leg.answered', (id, h, rx) => assertEndedAs(h, rx, id, ANSWERED, 'completed', /stopped during the call/), 'SIGTERM');
 });
 
 test('SIP: SIGTERM while ringing; the stopping run CANCELs the INVITE, the call ends failed with the 487 shown', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
   await killedMidCall('uas-ring-cancel.xml', 'leg.ringing', async (id, h, rx) => {
-    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
-    assertEndedTimeline(call);
-    const events = ['call.accepted', 'leg.initiated/main', 'leg.ringing/main', 'call.error', 'call.ended'];
-    assert.deepEqual(timeline(call), events);
-    assert.equal(call.outcome, 'failed');
-    assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', /stopped before the call was connected: the INVITE of leg main was cancelled/);
+    const call = await assertEndedAs(h, rx, id, RINGING, 'failed', /stopped before the call was connected: the INVITE of leg main was cancelled/);
     assert.equal((call.legs[0] as unknown as { sip_status: number }).sip_status, 487, 'the leg shows the INVITE\'s 487');
-    assert.deepEqual(await deliveredInOrder(rx, id, events.length), events.map((t) => t.split('/')[0]));
   }, 'SIGTERM');
 });
 
 test('SIP: SIGKILL mid-call, restart on another --sip-listen (SQLite): the call is still ended and its dialog BYEd', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
-  await killedMidCall('uas-answer-wait.xml', 'leg.answered', async (id, h) => {
-    const call = await waitEnded(h.url, id, { key: KEY, timeoutMs: 1_000 });
-    assertEndedTimeline(call);
-    assert.equal(call.outcome, 'completed');
-    assert.match(call.events.find((e) => e.type === 'call.error')?.message ?? '', /restarted during the call/);
-  }, 'SIGKILL', true);
+  await killedMidCall('uas-answer-wait.xml', 'leg.answered', (id, h, rx) => assertEndedAs(h, rx, id, ANSWERED, 'completed', /restarted during the call/), 'SIGKILL', true);
 });
