@@ -112,7 +112,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '' && bodyless(req)) return done(null, undefined);
-    json(req, body as string, done);
+    return json(req, body as string, done);
   });
   // Every route answers errors as problems: say so in each route's responses (and serialise them
   // with that schema), unless the route describes that status itself.
