@@ -114,6 +114,27 @@ test('a secret given at creation signs; GET …/secret reveals it; the endpoint 
   assert.equal(d.attempts[0].request.headers['webhook-id'], d.id);
 });
 
+test('a credential in a header of any name is sent, and redacted in the endpoint view and the delivery log', async () => {
+  const ep = await createEndpoint(s, { url: `${rx.url}/custom-auth`, events: ['call.accepted'], headers: { 'x-custom': 'Bearer topsecret-value', 'x-plain': 'visible' } });
+  assert.equal(ep.headers['x-custom'], '[redacted]');
+  assert.equal(ep.headers['x-plain'], 'visible');
+  const callId = await placeCall(s);
+  const [r] = await receivedFor(callId, '/custom-auth', 1);
+  assert.equal(r!.headers['x-custom'], 'Bearer topsecret-value', 'sent as given');
+  const [d] = await waitFor(async () => {
+    const ds = await deliveries(s, { call_id: callId, target_id: ep.id });
+    return ds.length === 1 && ds[0].attempts.length === 1 ? ds : null;
+  });
+  assert.doesNotMatch(JSON.stringify(d), /topsecret/);
+  assert.equal(d.attempts[0].request.headers['x-plain'], 'visible');
+  // a PATCH that sends the view back keeps the stored value
+  const patched = await s.api('PATCH', `/v1/endpoints/${ep.id}`, { headers: ep.headers });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  const callId2 = await placeCall(s);
+  const [r2] = await receivedFor(callId2, '/custom-auth', 1);
+  assert.equal(r2!.headers['x-custom'], 'Bearer topsecret-value');
+});
+
 test('a token in the target URL’s query is sent, and redacted wherever the delivery log shows the URL', async () => {
   const ep = await createEndpoint(s, { url: `${rx.url}/tok?token=supersecret-query&x=1`, events: ['call.accepted'] });
   const callId = await placeCall(s);

@@ -127,6 +127,7 @@ export function loggedHead(method: string, url: string, shared: SharedHeaders): 
 }
 
 export function loggedTail(h: AttemptHeaders): string {
-  const own = JSON.stringify(redactHeaders(h.own)).slice(1, -1);
+  // Values checked only when the target's headers rode in `own` (shared NONE, logged ''): else own is Hookline's alone.
+  const own = JSON.stringify(redactHeaders(h.own, h.shared.logged === '')).slice(1, -1);
   return h.shared.logged === '' || own === '' ? `${own}}}` : `,${own}}}`;
 }

@@ -24,9 +24,20 @@ function isSecretName(name: string): boolean {
   return secretNames.get(name) ?? remember(secretNames, name, SECRET_NAME.test(name));
 }
 
-export function redactHeaders(headers: Record<string, string>): Record<string, string> {
+// A value that carries a credential whatever its header is called (`X-Custom: Bearer …`).
+const SECRET_VALUE = /^(bearer|basic|digest|token)\s+\S|^whsec_/i;
+
+/**
+ * `byValue`: a value that reads as a credential is hidden too. Off only for the attempt's own
+ * headers (webhook-id, seq, attempt, signatures: Hookline's, named for what they are), which
+ * are redacted for every attempt and are not worth a regex each.
+ */
+export function redactHeaders(headers: Record<string, string>, byValue = true): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k in headers) out[k] = isSecretName(k) ? REDACTED : headers[k]!;
+  for (const k in headers) {
+    const v = headers[k]!;
+    out[k] = isSecretName(k) || (byValue && SECRET_VALUE.test(v)) ? REDACTED : v;
+  }
   return out;
 }
 
