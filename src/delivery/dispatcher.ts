@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import { formatOf } from '../formats/registry.ts';
-import type { AttemptResult, Claimed, Store } from '../store/contract.ts';
+import type { AttemptResult, Claimed, Slots, Store } from '../store/contract.ts';
 import { DEFAULT_CONCURRENCY, type SendSettings } from '../targets/model.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
 import { Loop } from '../loop.ts';
@@ -28,6 +28,14 @@ export interface DispatcherDeps {
 // At most 256 requests in flight per process: on 2 cores the event loop, not the sockets, is the
 // limit long before that; per-target limits (default 16) keep one target from taking them all.
 const MAX_IN_FLIGHT = 256;
+// One account holds at most this many of them, so another account's deliveries always find 64
+// free: 300 hanging endpoints of one tenant held all 256 for their 20 s timeouts, and every other
+// tenant's events waited that long (a security review's test). One tenant's ceiling stays well
+// above what a target takes (16 by default, 128 at most).
+const ACCOUNT_MAX_IN_FLIGHT = 192;
+// Targets whose account is remembered (to close them to a claim while the account is full);
+// past this many, those with nothing in flight are forgotten.
+const MAX_REMEMBERED_ACCOUNTS_OF = 10_000;
 const BATCH = 128;
 // After a claim that came back short, the next waits this long: finished attempts then come back
 // in groups, one claim per group rather than one per attempt (bench: 1 ms took deliveries/s from
@@ -74,6 +82,9 @@ export class Dispatcher {
   readonly #d: DispatcherDeps;
   readonly #loop: Loop;
   readonly #inFlight = new Map<string, number>();
+  /** chains in flight by account (ACCOUNT_MAX_IN_FLIGHT), and each target's account, as seen */
+  readonly #accountInFlight = new Map<string, number>();
+  readonly #accountOf = new Map<string, string>();
   /** each target's slots, adapting to how it answers (throttle.ts) */
   readonly #throttle: Throttle;
   readonly #pending = new Set<Promise<void>>();
@@ -134,7 +145,7 @@ export class Dispatcher {
     const want = Math.max(0, Math.min(BATCH, free));
     let claimed: Claimed[];
     try {
-      claimed = await store.claimDeliveries(this.#d.owner, now, leaseUntil, want, this.#throttle.slots(this.#inFlight), settle, FOLLOWERS);
+      claimed = await store.claimDeliveries(this.#d.owner, now, leaseUntil, want, this.#slots(), settle, FOLLOWERS);
     } catch (err) {
       this.#results.unshift(...settle); // recorded by the next round
       throw err;
@@ -149,7 +160,9 @@ export class Dispatcher {
       const d = chain[0]!;
       // Awaited only the first time a target is seen: an await per chain was a turn of the microtask queue each.
       const limit = this.#throttle.limit(d.order_key) ?? await this.#learnLimit(d);
-      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, limit)) this.#launch(chain, leaseUntil);
+      if (this.#accountOf.get(d.order_key) !== d.account_id) this.#accountOf.set(d.order_key, d.account_id);
+      if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, limit)
+        && (this.#accountInFlight.get(d.account_id) ?? 0) < ACCOUNT_MAX_IN_FLIGHT) this.#launch(chain, leaseUntil);
       else for (const x of chain) excess.push(x.id);
     }
     if (excess.length > 0) {
@@ -162,6 +175,7 @@ export class Dispatcher {
     }
     if (chains.length < want) this.#lastShortClaim = performance.now();
     this.#throttle.forgetIdle(this.#inFlight);
+    if (this.#accountOf.size > MAX_REMEMBERED_ACCOUNTS_OF) for (const key of this.#accountOf.keys()) if (!this.#inFlight.has(key)) this.#accountOf.delete(key);
     if (claimed.length > 0 || this.#results.length > 0 || this.#handBack.length > 0) return 0;
     // Due rows that were not claimed wait on an earlier event or a full target: a finished
     // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
@@ -185,17 +199,37 @@ export class Dispatcher {
    */
   #launch(chain: Claimed[], leaseUntil: number): void {
     const key = chain[0]!.order_key;
+    const account = chain[0]!.account_id;
     this.#total += 1;
     this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+    this.#accountInFlight.set(account, (this.#accountInFlight.get(account) ?? 0) + 1);
     const p: Promise<void> = this.#send(chain, leaseUntil)
       .finally(() => {
         this.#total -= 1;
         const n = (this.#inFlight.get(key) ?? 1) - 1;
         if (n <= 0) this.#inFlight.delete(key);
         else this.#inFlight.set(key, n);
+        const a = (this.#accountInFlight.get(account) ?? 1) - 1;
+        if (a <= 0) this.#accountInFlight.delete(account);
+        else this.#accountInFlight.set(account, a);
         this.#pending.delete(p);
       });
     this.#pending.add(p);
+  }
+
+  /**
+   * What each target may take in this claim: the throttle's answer, and nothing for the targets
+   * of an account that holds ACCOUNT_MAX_IN_FLIGHT (one not seen yet is claimed once, handed
+   * back, and known from then on).
+   */
+  #slots(): Slots {
+    const slots = this.#throttle.slots(this.#inFlight);
+    let full: Set<string> | undefined;
+    for (const [account, n] of this.#accountInFlight) if (n >= ACCOUNT_MAX_IN_FLIGHT) (full ??= new Set()).add(account);
+    if (full === undefined) return slots;
+    const free = new Map(slots.free);
+    for (const [key, account] of this.#accountOf) if (full.has(account)) free.set(key, 0);
+    return { free, fallback: slots.fallback };
   }
 
   async #send(chain: Claimed[], leaseUntil: number): Promise<void> {
