@@ -8,9 +8,9 @@ import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { startHookline, startReceiver, waitFor } from './helpers.ts';
 
-test('an account whose endpoints all hang holds at most 192 requests in flight; another account is delivered at once', { timeout: 60_000 }, async () => {
+/** `targets` endpoints of the noisy account, over three hanging origins (the client keeps at most 128 connections to one), and `calls` calls to them. */
+async function noisyBeside(targets: number, concurrency: number, calls: number): Promise<void> {
   const held = new Set<Socket>();
-  // Three origins: the client keeps at most 128 connections to one.
   const hanging = await Promise.all([0, 1, 2].map(async () => {
     const server = createServer((socket) => {
       held.add(socket);
@@ -26,12 +26,12 @@ test('an account whose endpoints all hang holds at most 192 requests in flight; 
     const b = await s.api('POST', '/v1/accounts', { name: 'noisy' });
     assert.equal(b.status, 201, JSON.stringify(b.body));
     const bKey = b.body.api_key as string;
-    for (const server of hanging) {
-      const ep = await s.api('POST', '/v1/endpoints', { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/h`, events: ['call.accepted'], concurrency: 128, timeout_ms: 20_000 }, { key: bKey });
+    for (let i = 0; i < targets; i++) {
+      const port = (hanging[i % hanging.length]!.address() as { port: number }).port;
+      const ep = await s.api('POST', '/v1/endpoints', { url: `http://127.0.0.1:${port}/h${i}`, events: ['call.accepted'], concurrency, timeout_ms: 20_000 }, { key: bKey });
       assert.equal(ep.status, 201, JSON.stringify(ep.body));
     }
-    // 100 calls × 3 endpoints: 300 requests that could be in flight at once (128 a target).
-    await Promise.all(Array.from({ length: 100 }, async (_, i) => {
+    await Promise.all(Array.from({ length: calls }, async (_, i) => {
       const r = await s.api('POST', '/v1/calls', { from: `+1555010${String(i).padStart(4, '0')}`, to: '+15550109999', simulate: { ring_ms: 60_000 } }, { key: bKey });
       assert.equal(r.status, 201, JSON.stringify(r.body));
     }));
@@ -48,4 +48,12 @@ test('an account whose endpoints all hang holds at most 192 requests in flight; 
     await rx.close();
     await Promise.all(hanging.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
+}
+
+test('an account whose 3 endpoints hang (128 requests each) holds at most 192 requests in flight; another account is delivered at once', { timeout: 60_000 }, async () => {
+  await noisyBeside(3, 128, 100); // 300 requests that could be in flight at once
+});
+
+test('an account whose 250 endpoints hang holds at most 192 requests in flight, its targets learnt as they come; another account is delivered at once', { timeout: 60_000 }, async () => {
+  await noisyBeside(250, 16, 1); // one call fanned out to 250 targets
 });

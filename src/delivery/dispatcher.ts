@@ -34,8 +34,11 @@ const MAX_IN_FLIGHT = 256;
 // above what a target takes (16 by default, 128 at most).
 const ACCOUNT_MAX_IN_FLIGHT = 192;
 // Targets whose account is remembered (to close them to a claim while the account is full);
-// past this many, those with nothing in flight are forgotten.
+// past this many, those of accounts with nothing in flight are forgotten.
 const MAX_REMEMBERED_ACCOUNTS_OF = 10_000;
+// An account this close to its cap has its targets' slots cut to what it has left, so that a
+// claim does not take 16 rows of each to launch one and hand the rest back.
+const ACCOUNT_ROOM_CHECKED = 64;
 const BATCH = 128;
 // After a claim that came back short, the next waits this long: finished attempts then come back
 // in groups, one claim per group rather than one per attempt (bench: 1 ms took deliveries/s from
@@ -85,6 +88,7 @@ export class Dispatcher {
   /** chains in flight by account (ACCOUNT_MAX_IN_FLIGHT), and each target's account, as seen */
   readonly #accountInFlight = new Map<string, number>();
   readonly #accountOf = new Map<string, string>();
+  readonly #targetsOf = new Map<string, Set<string>>();
   /** each target's slots, adapting to how it answers (throttle.ts) */
   readonly #throttle: Throttle;
   readonly #pending = new Set<Promise<void>>();
@@ -160,7 +164,7 @@ export class Dispatcher {
       const d = chain[0]!;
       // Awaited only the first time a target is seen: an await per chain was a turn of the microtask queue each.
       const limit = this.#throttle.limit(d.order_key) ?? await this.#learnLimit(d);
-      if (this.#accountOf.get(d.order_key) !== d.account_id) this.#accountOf.set(d.order_key, d.account_id);
+      if (this.#accountOf.get(d.order_key) !== d.account_id) this.#learnAccount(d.order_key, d.account_id);
       if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, limit)
         && (this.#accountInFlight.get(d.account_id) ?? 0) < ACCOUNT_MAX_IN_FLIGHT) this.#launch(chain, leaseUntil);
       else for (const x of chain) excess.push(x.id);
@@ -175,7 +179,7 @@ export class Dispatcher {
     }
     if (chains.length < want) this.#lastShortClaim = performance.now();
     this.#throttle.forgetIdle(this.#inFlight);
-    if (this.#accountOf.size > MAX_REMEMBERED_ACCOUNTS_OF) for (const key of this.#accountOf.keys()) if (!this.#inFlight.has(key)) this.#accountOf.delete(key);
+    if (this.#accountOf.size > MAX_REMEMBERED_ACCOUNTS_OF) this.#forgetIdleAccounts();
     if (claimed.length > 0 || this.#results.length > 0 || this.#handBack.length > 0) return 0;
     // Due rows that were not claimed wait on an earlier event or a full target: a finished
     // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
@@ -224,12 +228,33 @@ export class Dispatcher {
    */
   #slots(): Slots {
     const slots = this.#throttle.slots(this.#inFlight);
-    let full: Set<string> | undefined;
-    for (const [account, n] of this.#accountInFlight) if (n >= ACCOUNT_MAX_IN_FLIGHT) (full ??= new Set()).add(account);
-    if (full === undefined) return slots;
-    const free = new Map(slots.free);
-    for (const [key, account] of this.#accountOf) if (full.has(account)) free.set(key, 0);
-    return { free, fallback: slots.fallback };
+    let free: Map<string, number> | undefined;
+    for (const [account, n] of this.#accountInFlight) {
+      const room = ACCOUNT_MAX_IN_FLIGHT - n;
+      const keys = room < ACCOUNT_ROOM_CHECKED ? this.#targetsOf.get(account) : undefined;
+      if (keys === undefined) continue;
+      free ??= new Map(slots.free);
+      for (const key of keys) free.set(key, Math.max(0, Math.min(free.get(key) ?? slots.fallback, room)));
+    }
+    return free === undefined ? slots : { free, fallback: slots.fallback };
+  }
+
+  #learnAccount(key: string, account: string): void {
+    const was = this.#accountOf.get(key);
+    if (was !== undefined) this.#targetsOf.get(was)?.delete(key);
+    this.#accountOf.set(key, account);
+    let keys = this.#targetsOf.get(account);
+    if (!keys) this.#targetsOf.set(account, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** Bounds what is remembered, but never the targets of an account with requests in flight (a full one's are closed by it). */
+  #forgetIdleAccounts(): void {
+    for (const [account, keys] of this.#targetsOf) {
+      if (this.#accountInFlight.has(account)) continue;
+      for (const key of keys) this.#accountOf.delete(key);
+      this.#targetsOf.delete(account);
+    }
   }
 
   async #send(chain: Claimed[], leaseUntil: number): Promise<void> {

@@ -25,7 +25,8 @@ function isSecretName(name: string): boolean {
 }
 
 // A value that carries a credential whatever its header is called (`X-Custom: Bearer …`).
-const SECRET_VALUE = /^(bearer|basic|digest|token)\s+\S|^whsec_/i;
+// A JWT (eyJ….…) or a Stripe-style key (sk_live_…) is one too.
+const SECRET_VALUE = /^(bearer|basic|digest|token|apikey)\s+\S|^whsec_|^eyJ[\w-]+\.[\w-]+|^[sr]k_(live|test)_/i;
 
 /**
  * `byValue`: a value that reads as a credential is hidden too. Off only for the attempt's own
