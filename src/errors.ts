@@ -23,6 +23,7 @@ export const ERRORS = {
   idempotency_conflict: { status: 409, title: 'The Idempotency-Key was used with a different request' },
   delivery_in_progress: { status: 409, title: 'The delivery is being attempted right now' },
   test_not_retried: { status: 409, title: 'A test delivery is sent once' },
+  driver_not_running: { status: 409, title: 'The call’s driver does not run in this process' },
   body_too_large: { status: 413, title: 'The request body is over 1 MiB' },
   unsupported_media_type: { status: 415, title: 'The body must be application/json' },
   internal: { status: 500, title: 'Internal error' },

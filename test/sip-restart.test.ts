@@ -112,3 +112,26 @@ test('SIP: SIGTERM while ringing; the stopping run CANCELs the INVITE, the call 
 test('SIP: SIGKILL mid-call, restart on another --sip-listen (SQLite): the call is still ended and its dialog BYEd', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
   await killedMidCall('uas-answer-wait.xml', 'leg.answered', (id, h, rx) => assertEndedAs(h, rx, id, ANSWERED, 'completed', /restarted during the call/), 'SIGKILL', true);
 });
+
+test('SIP: a live SIP call read by a process that runs no SIP driver: a hangup answers 409 driver_not_running, not 500', { skip: SIPP_SKIP, timeout: 90_000 }, async () => {
+  const sipp = await startSipp('uas-answer-wait.xml');
+  const data = tempDir();
+  let h: Child | undefined;
+  try {
+    const base = ['--data-dir', data.dir, '--api-key', KEY, '--allow-private-targets', 'true'];
+    h = await spawnHookline([...base, '--sip-trunk', `sip:127.0.0.1:${sipp.port}`, '--sip-listen', `127.0.0.1:${await freePort()}`], 'sip-1');
+    const r = await request(h.url, 'POST', '/v1/calls', { from: '+15550200011', to: '+15550200012' }, { key: KEY });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await waitEvent(h.url, r.body.id as string, (e) => e.type === 'leg.answered', { key: KEY });
+    await stopChild(h, 'SIGKILL');
+    h = await spawnHookline(base, 'no-sip'); // restarted without --sip-trunk: the call stays as it was
+    const hung = await request(h.url, 'POST', `/v1/calls/${r.body.id as string}/hangup`, undefined, { key: KEY });
+    assert.equal(hung.status, 409, JSON.stringify(hung.body));
+    assert.equal(hung.body.code, 'driver_not_running');
+    assert.match(hung.body.detail, /sip driver, which this process does not run/);
+  } finally {
+    sipp.kill();
+    await stopChild(h);
+    data.remove();
+  }
+});

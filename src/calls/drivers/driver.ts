@@ -1,3 +1,4 @@
+import { HooklineError } from '../../errors.ts';
 import type { Call, CallEvent, NewEvent } from '../model.ts';
 import type { CreateCallInput } from '../service.ts';
 
@@ -66,7 +67,8 @@ export class Drivers {
   of(call: Call): CallDriver {
     const name = recordOf(call).driver;
     const d = this.#byName.get(name);
-    if (!d) throw new Error(`call ${call.id}: its driver "${name}" is not running here`);
+    // A SIP call read by a process that runs no SIP user agent (another process's, or a restart without --sip-trunk).
+    if (!d) throw new HooklineError('driver_not_running', `call ${call.id} is placed through the ${name} driver, which this process does not run: change it through the process that does`);
     return d;
   }
 
