@@ -158,8 +158,8 @@ const MAX_LINES = 10_000;
 export class EventBus {
   readonly limits: StreamLimits;
   readonly #epoch = randomToken(4).replace(/[^A-Za-z0-9]/g, 'x');
-  #n = 0;
-  readonly #history = new Map<string, { items: Stored[]; evictedUpTo: number }>();
+  /** per account: its kept items, up to which it was cut, and its last id (ids count one account's items: another's volume is not its business) */
+  readonly #history = new Map<string, { items: Stored[]; evictedUpTo: number; n: number }>();
   readonly #readers = new Set<Reader>();
   /** per account: its readers now, and when the last one left (#now) */
   readonly #watched = new Map<string, { readers: number; leftAt: number }>();
@@ -199,13 +199,16 @@ export class EventBus {
     return w !== undefined && (w.readers > 0 || now - w.leftAt < this.limits.keepAfterReadersMs);
   }
 
+  #historyOf(accountId: string): { items: Stored[]; evictedUpTo: number; n: number } {
+    let h = this.#history.get(accountId);
+    if (!h) this.#history.set(accountId, (h = { items: [], evictedUpTo: 0, n: 0 }));
+    return h;
+  }
+
   #skip(accountId: string): void {
-    const h = this.#history.get(accountId);
-    if (h === undefined) this.#history.set(accountId, { items: [], evictedUpTo: ++this.#n });
-    else {
-      if (h.items.length > 0) h.items = [];
-      h.evictedUpTo = ++this.#n;
-    }
+    const h = this.#historyOf(accountId);
+    if (h.items.length > 0) h.items = [];
+    h.evictedUpTo = ++h.n;
   }
 
   publish(items: StreamItem[]): void {
@@ -268,10 +271,8 @@ export class EventBus {
   }
 
   #store(it: StreamItem): void {
-    const n = ++this.#n;
-    const s = new Stored(n, this.#epoch, it);
-    let h = this.#history.get(it.account_id);
-    if (!h) this.#history.set(it.account_id, (h = { items: [], evictedUpTo: 0 }));
+    const h = this.#historyOf(it.account_id);
+    const s = new Stored(++h.n, this.#epoch, it);
     h.items.push(s);
     if (h.items.length > this.limits.historyPerAccount * 2) {
       // trimmed in halves, so a publish costs O(1) on average
@@ -292,7 +293,7 @@ export class EventBus {
     if (lastEventId !== undefined && lastEventId !== '') {
       const m = /^([A-Za-z0-9]+)\.(\d+)$/.exec(lastEventId);
       const after = m && m[1] === this.#epoch ? Number(m[2]) : null;
-      if (after === null || after > this.#n) this.#reset(r, 'unknown_id');
+      if (after === null || after > (this.#history.get(account_id)?.n ?? 0)) this.#reset(r, 'unknown_id');
       else r.after = after;
     }
     this.#add(r);
@@ -319,7 +320,7 @@ export class EventBus {
 
   /** The id keeps the reader's place: a reconnect after a reset starts from now. */
   #reset(r: Reader, reason: string): void {
-    r.res.write(`id: ${this.#epoch}.${this.#n}\nevent: reset\ndata: ${JSON.stringify({ reason })}\n\n`);
+    r.res.write(`id: ${this.#epoch}.${this.#history.get(r.account_id)?.n ?? 0}\nevent: reset\ndata: ${JSON.stringify({ reason })}\n\n`);
     r.after = null;
   }
 

@@ -284,3 +284,21 @@ test('stream: with no reader an account keeps no history; one that comes back in
   assert.ok(!late.text.includes('"unwatched"'));
   bus.close();
 });
+
+test('stream: event ids count one account’s items only (a tenant does not learn another’s volume from them)', async () => {
+  const { EventBus } = await import('../src/events.ts');
+  const { PassThrough } = await import('node:stream');
+  const bus = new EventBus();
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  bus.attach(out as never, 'acct_a', undefined, undefined);
+  const result = (account: string, id: string) => ({ account_id: account, call_id: 'call_x', event: 'delivery.result' as const, data: () => ({ delivery_id: id }) });
+  bus.publish([result('acct_a', 'a1')]);
+  bus.publish(Array.from({ length: 50 }, (_, i) => result('acct_b', `b${i}`)));
+  bus.publish([result('acct_a', 'a2')]);
+  await waitFor(() => text.includes('"a2"') || null, 5_000, 'both of A’s items');
+  const counters = [...text.matchAll(/^id: \w+\.(\d+)$/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(counters, [1, 2], 'A’s ids go 1, 2 whatever B published between them');
+  bus.close();
+});
