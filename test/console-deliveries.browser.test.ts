@@ -19,6 +19,12 @@ test('a failing endpoint\'s delivery: its attempts shown, the endpoint fixed, Re
   const ok = await startReceiver();
   t.after(() => ok.close());
   await createEndpoint(server, { url: `${ok.url}/fine` });
+  // a call with its own callback URL, a token in its query: the overview shows it redacted, unlinked
+  // (it rings for the whole test: no call.ended for the failing endpoint)
+  const withToken = await server.api('POST', '/v1/calls', {
+    from: '+15550400001', to: '+15550400002', simulate: { ring_ms: 600_000 }, callback: { call_start: { url: [`${ok.url}/cb?api_key=consolesecret123`] } },
+  });
+  assert.equal(withToken.status, 201, JSON.stringify(withToken.body));
   const callId = await placeCall(server);
   await waitEnded(server, callId);
   const [dead] = await waitFor(async () => {
@@ -74,5 +80,9 @@ test('a failing endpoint\'s delivery: its attempts shown, the endpoint fixed, Re
   await expect(async () => /25 %/.test(await epRow.innerText()), 'the endpoint at 25 % success');
   // the failing one comes first
   assert.match(await targets.getByRole('row').nth(1).innerText(), new RegExp(`${rx.url}/hooks`));
+  const cbRow = targets.getByRole('row').filter({ hasText: `${ok.url}/cb` });
+  await cbRow.waitFor();
+  assert.doesNotMatch(await targets.innerText(), /consolesecret123/, 'the callback URL’s token is not shown');
+  assert.equal(await cbRow.getByRole('link').count(), 0, 'no link that would put the token in the address bar');
   await screenshot(page, 'overview');
 });

@@ -2,6 +2,7 @@
  * Small pieces the console's pages share: the hash route, a loader that live events re-run
  * (coalesced, never a timer), the account's targets by id, and a few display helpers.
  */
+import { redactUrl } from '../delivery/redact.ts';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, api, type List } from './api.ts';
 
@@ -147,9 +148,17 @@ export function useTargets(): Map<string, TargetInfo> {
 }
 
 /** A target as people know it: its URL (or format and id) and kind. */
+/**
+ * A target id as the console shows it: a per-call callback URL (`url:…`) with its secret-looking
+ * query values redacted, as the delivery log shows that URL (it may carry a token).
+ */
+export function shownTargetId(id: string): string {
+  return id.startsWith('url:') ? `url:${redactUrl(id.slice(4))}` : id;
+}
+
 export function targetLabel(target: { format: string; id: string }, targets: Map<string, TargetInfo>): string {
   const t = targets.get(target.id);
-  return t?.url ? t.url : `${target.format} ${target.id}`;
+  return t?.url ? t.url : `${target.format} ${shownTargetId(target.id)}`;
 }
 
 export function time(iso: string | null | undefined): string {

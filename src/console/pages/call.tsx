@@ -6,7 +6,7 @@
  */
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { api, live, type Call, type Delivery } from '../api.ts';
-import { ErrorNote, Status, dateTime, errorText, listAll, targetLabel, time, useReloader, useTargets, type TargetInfo } from '../ui.tsx';
+import { ErrorNote, Status, dateTime, errorText, listAll, shownTargetId, targetLabel, time, useReloader, useTargets, type TargetInfo } from '../ui.tsx';
 
 /** A SIP leg's last status and its dialog's Call-ID (the view spreads the driver's leg details in). */
 function sipOf(l: Call['legs'][number]): string {
@@ -79,7 +79,7 @@ export function Grid({ call, deliveries, targets }: { call: Call; deliveries: De
             <th>Event</th>
             {columns.map((t) => {
               const info = targets.get(t.id);
-              return <th key={t.id} title={t.id}>{targetLabel(t, targets)}<div className="muted">{info?.kind ?? t.format}{info && !info.enabled ? ' · disabled' : ''}</div></th>;
+              return <th key={t.id} title={shownTargetId(t.id)}>{targetLabel(t, targets)}<div className="muted">{info?.kind ?? t.format}{info && !info.enabled ? ' · disabled' : ''}</div></th>;
             })}
           </tr>
         </thead>

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import { live, type Delivery } from '../api.ts';
-import { ErrorNote, Pager, Status, dateTime, go, targetLabel, usePagedList, useTargets } from '../ui.tsx';
+import { ErrorNote, Pager, Status, dateTime, go, shownTargetId, targetLabel, usePagedList, useTargets } from '../ui.tsx';
 
 const EVENT_TYPES = ['call.accepted', 'leg.initiated', 'leg.ringing', 'leg.answered', 'call.transcript', 'call.error', 'call.ended'];
 
@@ -36,7 +36,7 @@ export function Deliveries({ query }: { query: URLSearchParams }): ReactNode {
           Target
           <select value={filters.target_id} onChange={(e) => filter('target_id')(e.target.value)}>
             <option value="">any</option>
-            {filters.target_id && !targets.has(filters.target_id) && <option value={filters.target_id}>{filters.target_id}</option>}
+            {filters.target_id && !targets.has(filters.target_id) && <option value={filters.target_id}>{shownTargetId(filters.target_id)}</option>}
             {targetOptions.map((t) => <option key={t.id} value={t.id}>{t.kind}: {t.url ?? t.id}</option>)}
           </select>
         </label>

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import { api, live, type Call, type Delivery, type List } from '../api.ts';
-import { ErrorNote, errorText, listAll, loadTargets, type TargetInfo, useReloader } from '../ui.tsx';
+import { ErrorNote, errorText, listAll, loadTargets, shownTargetId, type TargetInfo, useReloader } from '../ui.tsx';
 
 const HOUR = 3600_000;
 const MINUTE = 60_000;
@@ -152,9 +152,10 @@ export function Overview(): ReactNode {
             <tbody>
               {stats.targets.map((s) => (
                 <tr key={s.id} className={s.info && !s.info.enabled ? 'row-disabled' : s.dead || s.okAttempts < s.attempts ? 'row-failing' : undefined}>
-                  <td>{s.info?.url ?? s.id}<div className="muted">{s.info?.kind ?? s.format}</div></td>
+                  <td>{s.info?.url ?? shownTargetId(s.id)}<div className="muted">{s.info?.kind ?? s.format}</div></td>
                   <td>{s.info && !s.info.enabled ? <span className="bad">disabled{s.info.disabled_reason ? `: ${s.info.disabled_reason}` : ''}</span> : 'enabled'}</td>
-                  <td><a href={`#/deliveries?target_id=${encodeURIComponent(s.id)}`}>{s.deliveries}</a>{s.dead ? <span className="bad"> ({s.dead} dead)</span> : null}</td>
+                  {/* a per-call URL's id may carry a token: not put in the address bar (and the browser's history) */}
+                  <td>{s.id.startsWith('url:') ? s.deliveries : <a href={`#/deliveries?target_id=${encodeURIComponent(s.id)}`}>{s.deliveries}</a>}{s.dead ? <span className="bad"> ({s.dead} dead)</span> : null}</td>
                   <td>{s.attempts ? `${Math.round((s.okAttempts / s.attempts) * 1000) / 10} %` : '—'}<div className="muted">{s.attempts} attempts</div></td>
                   <td>{s.p95 === null ? '—' : `${s.p95} ms`}</td>
                   <td>{s.lastError ?? ''}</td>
