@@ -96,18 +96,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   // application/json` on every request, a bodiless POST (a test, a retry, a hangup) or DELETE
   // included, which Fastify refuses (FST_ERR_CTP_EMPTY_JSON_BODY). A route that needs a body
   // still answers an empty one with 400 invalid_json.
+  // Fastify's own JSON parser, but for that case (a length of 0, or a chunked body that turns out empty).
   const bodyless = (req: FastifyRequest): boolean => req.routeOptions.schema?.body === undefined || (req.routeOptions.config as { bodyOptional?: boolean }).bodyOptional === true;
-  app.addHook('onRequest', (req, _reply, done) => {
-    const h = req.headers;
-    if (!bodyless(req)) return done();
-    // no body: a length of 0, or neither a length nor a chunked transfer (RFC 9112 §6.3)
-    if (h['content-type'] !== undefined && (h['content-length'] === '0' || (h['content-length'] === undefined && h['transfer-encoding'] === undefined))) {
-      delete h['content-type'];
-    }
-    done();
-  });
-  // The same for a chunked body that turns out empty (its length is not known before it is read):
-  // Fastify's own JSON parser, except for that case.
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
