@@ -35,7 +35,7 @@ const MAX_IN_FLIGHT = 256;
 const ACCOUNT_MAX_IN_FLIGHT = 192;
 // Targets whose account is remembered (to close them to a claim while the account is full);
 // past this many, those of accounts with nothing in flight are forgotten.
-const MAX_REMEMBERED_ACCOUNTS_OF = 10_000;
+const MAX_REMEMBERED_TARGETS = 10_000;
 // An account this close to its cap has its targets' slots cut to what it has left, so that a
 // claim does not take 16 rows of each to launch one and hand the rest back.
 const ACCOUNT_ROOM_CHECKED = 64;
@@ -85,10 +85,10 @@ export class Dispatcher {
   readonly #d: DispatcherDeps;
   readonly #loop: Loop;
   readonly #inFlight = new Map<string, number>();
-  /** chains in flight by account (ACCOUNT_MAX_IN_FLIGHT), and each target's account, as seen */
+  /** chains in flight by account (ACCOUNT_MAX_IN_FLIGHT), and each account's targets, as seen */
   readonly #accountInFlight = new Map<string, number>();
-  readonly #accountOf = new Map<string, string>();
   readonly #targetsOf = new Map<string, Set<string>>();
+  #remembered = 0;
   /** each target's slots, adapting to how it answers (throttle.ts) */
   readonly #throttle: Throttle;
   readonly #pending = new Set<Promise<void>>();
@@ -164,7 +164,7 @@ export class Dispatcher {
       const d = chain[0]!;
       // Awaited only the first time a target is seen: an await per chain was a turn of the microtask queue each.
       const limit = this.#throttle.limit(d.order_key) ?? await this.#learnLimit(d);
-      if (this.#accountOf.get(d.order_key) !== d.account_id) this.#learnAccount(d.order_key, d.account_id);
+      this.#remember(d.account_id, d.order_key);
       if ((this.#inFlight.get(d.order_key) ?? 0) < this.#throttle.allowed(d.order_key, limit)
         && (this.#accountInFlight.get(d.account_id) ?? 0) < ACCOUNT_MAX_IN_FLIGHT) this.#launch(chain, leaseUntil);
       else for (const x of chain) excess.push(x.id);
@@ -179,7 +179,7 @@ export class Dispatcher {
     }
     if (chains.length < want) this.#lastShortClaim = performance.now();
     this.#throttle.forgetIdle(this.#inFlight);
-    if (this.#accountOf.size > MAX_REMEMBERED_ACCOUNTS_OF) this.#forgetIdleAccounts();
+    if (this.#remembered > MAX_REMEMBERED_TARGETS) this.#forgetIdleAccounts();
     if (claimed.length > 0 || this.#results.length > 0 || this.#handBack.length > 0) return 0;
     // Due rows that were not claimed wait on an earlier event or a full target: a finished
     // attempt nudges us. Otherwise sleep until the next retry or lease falls due.
@@ -239,20 +239,20 @@ export class Dispatcher {
     return free === undefined ? slots : { free, fallback: slots.fallback };
   }
 
-  #learnAccount(key: string, account: string): void {
-    const was = this.#accountOf.get(key);
-    if (was !== undefined) this.#targetsOf.get(was)?.delete(key);
-    this.#accountOf.set(key, account);
+  /** A target's account (a target id belongs to one account for good). */
+  #remember(account: string, key: string): void {
     let keys = this.#targetsOf.get(account);
     if (!keys) this.#targetsOf.set(account, (keys = new Set()));
+    if (keys.has(key)) return;
     keys.add(key);
+    this.#remembered += 1;
   }
 
   /** Bounds what is remembered, but never the targets of an account with requests in flight (a full one's are closed by it). */
   #forgetIdleAccounts(): void {
     for (const [account, keys] of this.#targetsOf) {
       if (this.#accountInFlight.has(account)) continue;
-      for (const key of keys) this.#accountOf.delete(key);
+      this.#remembered -= keys.size;
       this.#targetsOf.delete(account);
     }
   }
@@ -299,13 +299,13 @@ export class Dispatcher {
     let disabled: Set<string> | undefined;
     for (const r of batch) {
       this.#d.metrics.attempt(r);
+      if (r.target.disable_reason === undefined) continue;
+      this.#gone.delete(r.target.id); // recorded: the registry's reload says it
       // Several attempts in flight may each get the 410: the target is disabled once, said once.
-      if (r.target.disable_reason !== undefined) this.#gone.delete(r.target.id); // recorded: the registry's reload says it
-      if (r.target.disable_reason !== undefined && !disabled?.has(r.target.id)) {
-        (disabled ??= new Set()).add(r.target.id);
-        this.#d.log.warn({ target_id: r.target.id, reason: r.target.disable_reason }, 'target disabled');
-        this.#d.registry.invalidate(r.target.account_id);
-      }
+      if (disabled?.has(r.target.id)) continue;
+      (disabled ??= new Set()).add(r.target.id);
+      this.#d.log.warn({ target_id: r.target.id, reason: r.target.disable_reason }, 'target disabled');
+      this.#d.registry.invalidate(r.target.account_id);
     }
   }
 
